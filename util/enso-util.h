@@ -1,0 +1,92 @@
+/*
+ * enso-util: the few helpers every Enso daemon uses.
+ *
+ * Logging, a single-threaded epoll loop, a string-keyed hash map and a
+ * growable byte buffer.  None of these start threads.  Allocation failures
+ * are reported to the caller (NULL or -ENOMEM), never by exiting.
+ */
+#ifndef ENSO_UTIL_H
+#define ENSO_UTIL_H
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+
+/* ---- logging ----------------------------------------------------------
+ * One process-wide sink: stderr (the default), a file, or syslog.
+ * Messages above the threshold are dropped.  Not thread-safe by design:
+ * daemons log from their one event-loop thread.
+ */
+enum elog_level { ELOG_ERR, ELOG_WARN, ELOG_INFO, ELOG_DEBUG };
+
+void elog_open(const char *ident, enum elog_level threshold);
+/* Send messages to syslog from now on (after a daemon detaches). */
+void elog_to_syslog(void);
+void elog_set_level(enum elog_level threshold);
+enum elog_level elog_level(void);
+void elog(enum elog_level lvl, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+/* ---- event loop --------------------------------------------------------
+ * Callbacks run from evloop_run_once().  A callback may remove any fd,
+ * including other fds with events pending in the same batch: removed
+ * registrations are freed only after the batch.
+ */
+struct evloop;
+typedef void evloop_fn(void *arg, uint32_t events);
+
+struct evloop *evloop_new(void);
+void evloop_free(struct evloop *loop);
+int evloop_add(struct evloop *loop, int fd, uint32_t events, evloop_fn *fn,
+	       void *arg);
+int evloop_mod(struct evloop *loop, int fd, uint32_t events);
+int evloop_del(struct evloop *loop, int fd);
+/* Waits up to timeout_ms (-1: forever); returns events handled or -errno. */
+int evloop_run_once(struct evloop *loop, int timeout_ms);
+
+/* ---- string hash map ---------------------------------------------------
+ * Keys are borrowed: the caller keeps each key alive while it is in the
+ * map (typically the key lives inside the value).
+ */
+struct hmap {
+	struct hmap_slot *slots;
+	size_t cap;	/* power of two, or 0 */
+	size_t count;
+	size_t used;	/* live + tombstones */
+};
+
+void hmap_init(struct hmap *m);
+void hmap_fini(struct hmap *m);
+void *hmap_get(const struct hmap *m, const char *key);
+/* Inserts or replaces; returns 0 or -ENOMEM. */
+int hmap_put(struct hmap *m, const char *key, void *val);
+void *hmap_del(struct hmap *m, const char *key);
+/* Iteration: *pos starts at 0; returns NULL at the end. */
+void *hmap_next(const struct hmap *m, size_t *pos);
+uint64_t hash_str(const char *s);
+
+/* ---- growable buffer --------------------------------------------------- */
+struct buf {
+	char *p;
+	size_t len, cap;
+};
+
+void buf_init(struct buf *b);
+void buf_fini(struct buf *b);
+int buf_reserve(struct buf *b, size_t extra);
+int buf_add(struct buf *b, const void *data, size_t len);
+/* Appends a string including its terminating NUL. */
+int buf_add_str0(struct buf *b, const char *s);
+int buf_printf(struct buf *b, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+/* ---- small parsers ----------------------------------------------------- */
+/* Parses a whole decimal unsigned number with no sign, spaces or junk;
+ * returns 0, or -EINVAL / -ERANGE (above max). */
+int parse_uint(const char *s, unsigned long long max, unsigned long long *out);
+
+#endif

@@ -1,0 +1,317 @@
+/*
+ * xenstored internals, shared by the daemon's files.  Not installed.
+ *
+ * Ownership: the store owns nodes; a connection owns its watches,
+ * transactions and queued output; a domain owns its connection.  Everything
+ * runs on the one event-loop thread.
+ *
+ * Errors: functions return 0 or a negative errno that maps onto a wire
+ * error name (EINVAL, EACCES, ENOENT, ...).
+ */
+#ifndef XENSTORED_CORE_H
+#define XENSTORED_CORE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <xen/io/xs_wire.h>
+
+#include "enso-util.h"
+
+#define DOMID_NONE 0xffffffffu
+#define NR_DOMIDS 0x10000u
+
+/* ---- permissions (perms.c) ---- */
+enum {
+	PERM_NONE = 0,
+	PERM_READ = 1,
+	PERM_WRITE = 2,
+	PERM_BOTH = 3,
+};
+
+struct perm {
+	uint32_t domid;
+	uint32_t mode;
+};
+
+/* Entry 0 names the owner; its mode is the default for everyone else. */
+struct perms {
+	struct perm *p;
+	uint16_t n;
+};
+
+int perms_parse(const char *strings, size_t len, struct perms *out);
+int perms_format(const struct perms *perms, struct buf *out);
+int perms_dup(const struct perms *src, struct perms *dst);
+void perms_free(struct perms *perms);
+struct conn;
+/* What conn may do to a node with these perms. */
+uint32_t perms_allowed(const struct conn *conn, const struct perms *perms);
+
+/* ---- paths (path.c) ---- */
+/* Turns a request path into an absolute one (relative paths resolve under
+ * the connection's domain); *out is malloc'd.  Special @names are allowed
+ * only when allow_special. */
+int path_canonical(const struct conn *conn, const char *path,
+		   bool allow_special, char **out);
+bool path_is_child(const char *child, const char *parent);
+/* Dirname into buf of at least strlen(path)+1; false for "/". */
+bool path_parent(const char *path, char *parent);
+const char *path_basename(const char *path);
+
+/* ---- the tree (store.c) ---- */
+struct node {
+	struct node *parent;
+	struct node **kids;	/* sorted by name */
+	uint32_t nkids, capkids;
+	uint32_t vlen;
+	char *value;
+	struct perms perms;
+	uint64_t gen;		/* changes on any change to the node */
+	char name[];
+};
+
+struct domusage {
+	uint32_t nodes;
+	uint64_t bytes;
+};
+
+struct store {
+	struct node *root;
+	uint64_t gen_counter;
+	uint64_t nnodes;
+	struct domusage *usage;	/* indexed by owner domid */
+	struct perms intro_perms, release_perms;	/* @ special nodes */
+};
+
+extern struct store store;
+
+int store_init(void);
+void store_fini(void);
+struct node *store_lookup(const char *path);
+struct node *store_kid(const struct node *parent, const char *name);
+/* Creates a node under parent; takes ownership of nothing (copies). */
+int store_create(struct node *parent, const char *name, const char *value,
+		 uint32_t vlen, const struct perms *perms, struct node **out);
+int store_set_value(struct node *n, const char *value, uint32_t vlen);
+int store_set_perms(struct node *n, const struct perms *perms);
+void store_delete(struct node *n);
+char *store_path_of(const struct node *n);
+size_t node_size(const struct node *n);
+/* Consistency check for CONTROL check; appends findings to out. */
+int store_check(struct buf *out);
+
+/* ---- transactions (txn.c) ---- */
+/* A node as a transaction sees it: a private copy, loaded on first access.
+ * base_gen is the store's generation when loaded (0: did not exist), and is
+ * what commit compares to detect a conflict. */
+struct tnode {
+	char *path;
+	bool exists;
+	bool modified;
+	bool kids_loaded;
+	uint8_t fire;		/* FIRE_* */
+	uint64_t base_gen;
+	char *value;
+	uint32_t vlen;
+	struct perms perms;
+	char **kids;
+	uint32_t nkids, capkids;
+	struct tnode *next_mod;
+};
+
+/* Stronger wins: a node both changed and removed as a descendant fires
+ * as a tree change. */
+enum { FIRE_NONE, FIRE_EXACT, FIRE_TREE };
+
+struct txn {
+	uint32_t id;
+	struct conn *conn;
+	struct hmap nodes;	/* path -> tnode */
+	struct tnode *mods, **mods_tail;
+	uint32_t naccessed;
+	/* Node-count change per owner, for the -E quota within the txn. */
+	struct owner_delta {
+		uint32_t domid;
+		int32_t delta;
+	} *deltas;
+	uint32_t ndeltas;
+	struct txn *next;
+};
+
+struct txn *txn_new(struct conn *conn, uint32_t id);
+void txn_free(struct txn *t);
+int txn_get(struct txn *t, const char *path, struct tnode **out);
+int txn_load_kids(struct txn *t, struct tnode *tn);
+int txn_write(struct txn *t, const char *path, const char *value,
+	      uint32_t vlen, bool only_create);
+int txn_rm(struct txn *t, const char *path);
+int txn_set_perms(struct txn *t, const char *path, const struct perms *perms);
+/* Validates (unless implicit) and applies; fires watches.  -EAGAIN on a
+ * conflict.  Frees nothing: the caller frees t. */
+int txn_commit(struct txn *t, bool validate);
+
+/* ---- watches (watch.c) ---- */
+struct watch {
+	char *path;		/* absolute, or @special */
+	char *token;
+	bool relative;
+	struct conn *conn;
+	struct watch *next_conn;	/* conn->watches */
+	struct watch *next_path;	/* same path in the index */
+};
+
+int watch_add(struct conn *conn, const char *path, const char *token,
+	      bool relative);
+int watch_remove(struct conn *conn, const char *path, const char *token);
+void watch_remove_all(struct conn *conn);
+/* Fires every watch on path or an ancestor (exact: on path only).  perms
+ * are the node's, for the read check of unprivileged watchers; NULL means
+ * deliver to privileged watchers and those allowed by the special perms. */
+void watch_fire(const char *path, bool exact, const struct perms *perms);
+void watch_init(void);
+size_t watch_count(void);
+
+/* ---- quotas (quota.c) ---- */
+struct quota_def {
+	const char *name;
+	const char *what;
+	unsigned long long val;
+};
+
+enum quota_id {
+	Q_NODES,		/* -E nodes owned by a domain */
+	Q_NODE_SIZE,		/* -S bytes in one node */
+	Q_WATCHES,		/* -W watches of a domain */
+	Q_TRANSACTIONS,		/* -t open transactions of a domain */
+	Q_PERMS,		/* -A entries in a node's permission list */
+	Q_PATH,			/* -M path length for domains */
+	Q_TXN_NODES,		/* nodes one transaction may touch */
+	Q_OUTSTANDING,		/* queued replies before we stop reading */
+	Q_MEMORY,		/* bytes of node data a domain may own */
+	Q_MEMORY_SOFT,		/* above this, warn */
+	Q_COUNT
+};
+
+extern struct quota_def quotas[Q_COUNT];
+int quota_set_by_name(const char *name, const char *val, bool soft);
+/* Logs the hit with the domain, the quota and the path. */
+void quota_hit(const struct conn *conn, enum quota_id q, const char *path);
+
+/* ---- connections (conn.c) ---- */
+struct outmsg {
+	struct outmsg *next;
+	uint32_t len;		/* header + payload */
+	uint32_t off;		/* bytes already sent */
+	bool is_event;
+	char data[];
+};
+
+enum conn_kind { CONN_SOCKET, CONN_DOMAIN };
+
+struct domain;
+
+struct conn {
+	enum conn_kind kind;
+	int fd;
+	struct domain *dom;
+	uint32_t domid;
+	uint32_t target;	/* SET_TARGET, or DOMID_NONE */
+	bool privileged;
+	bool dead;
+	bool reading_paused;
+	uint32_t id;		/* for logs and traces */
+
+	char *in;		/* partial input */
+	uint32_t in_len;
+
+	struct outmsg *out, **out_tail;
+	size_t out_bytes;
+	uint32_t out_count;
+
+	struct watch *watches;
+	uint32_t nwatches;
+	struct txn *txns;
+	uint32_t ntxns;
+	uint32_t next_txid;
+
+	struct conn *next, *prev;
+};
+
+extern struct evloop *loop;
+
+struct conn *conn_new(enum conn_kind kind, int fd, uint32_t domid,
+		      bool privileged);
+void conn_free(struct conn *c);
+/* Marks c dead; it is freed from the main loop. */
+void conn_kill(struct conn *c, const char *why);
+void conn_reap(void);
+/* Dispatches the whole messages in c->in; keeps a partial one, and stops
+ * early while the client's output is backed up. */
+void conn_process_input(struct conn *c);
+int conn_send(struct conn *c, uint32_t type, uint32_t req_id,
+	      uint32_t tx_id, const void *payload, uint32_t len,
+	      bool is_event);
+void conn_flush(struct conn *c);
+void conn_reset(struct conn *c);
+struct conn *conn_first(void);
+size_t conn_count(void);
+int socket_listen(const char *path);
+/* Flushes every connection that queued output during this loop turn. */
+void conn_flush_dirty(void);
+/* True while c's unread output holds back its requests. */
+bool conn_paused(const struct conn *c);
+uint32_t conn_in_room(const struct conn *c);
+
+/* ---- requests (handlers.c, control.c) ---- */
+struct req {
+	struct conn *conn;
+	struct xsd_sockmsg hdr;
+	char *body;		/* hdr.len bytes, plus a NUL we add */
+	struct txn *txn;	/* the request's transaction, or NULL */
+	struct buf reply;
+	bool replied;
+};
+
+void dispatch(struct conn *c, const struct xsd_sockmsg *hdr, char *body);
+int do_control(struct req *r);
+/* Splits the body into n NUL-terminated strings; -EINVAL if it is not. */
+int req_strings(struct req *r, const char **out, int max);
+const char *errno_name(int err);
+
+/* ---- tracing (main.c) ---- */
+void trace_msg(const struct conn *c, const char *dir,
+	       const struct xsd_sockmsg *hdr, const char *body);
+int trace_open(const char *path);
+void trace_enable(bool on);
+
+/* ---- domains (domain.c) ---- */
+struct domain {
+	uint32_t domid;
+	struct conn *conn;
+	struct xenstore_domain_interface *intf;
+	uint32_t local_port, remote_port;
+	bool is_dom0_kva;
+	bool shutdown_seen;
+	bool bad;
+	struct domain *next;
+};
+
+/* Opens Xen's interfaces; false (and said once) on a host without Xen. */
+bool domain_xen_available(void);
+int domain_init(bool dom0);
+int domain_introduce(uint32_t domid, uint64_t mfn, uint32_t port);
+int domain_release(uint32_t domid, bool fire);
+int domain_resume(uint32_t domid);
+bool domain_is_introduced(uint32_t domid);
+struct domain *domain_find(uint32_t domid);
+void domain_ring_io(struct domain *d);
+void domain_notify(struct domain *d);
+void domain_bad(struct domain *d, uint32_t err, const char *why);
+size_t domain_count(void);
+/* Deletes every node owned by domid and fires the watches. */
+void domain_remove_nodes(uint32_t domid);
+void dom0_write_entries(void);
+/* -K: keep the nodes of dead domains (upstream's --keep-orphans). */
+extern bool keep_orphans;
+
+#endif

@@ -1,0 +1,375 @@
+/*
+ * xenstored: Enso's xenstore daemon.  Options follow upstream's; the
+ * socket serves every host, and on a Xen dom0 the domain rings too.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "core.h"
+
+struct evloop *loop;
+
+static FILE *trace_file;
+static char *trace_path;
+static bool trace_on;
+static volatile sig_atomic_t stop_signal;
+
+static const char *type_name(uint32_t type)
+{
+	static const char *const names[] = {
+		"CONTROL", "DIRECTORY", "READ", "GET_PERMS", "WATCH",
+		"UNWATCH", "TRANSACTION_START", "TRANSACTION_END",
+		"INTRODUCE", "RELEASE", "GET_DOMAIN_PATH", "WRITE", "MKDIR",
+		"RM", "SET_PERMS", "WATCH_EVENT", "ERROR",
+		"IS_DOMAIN_INTRODUCED", "RESUME", "SET_TARGET", "RESTRICT",
+		"RESET_WATCHES", "DIRECTORY_PART",
+	};
+
+	return type < ARRAY_SIZE(names) ? names[type] : "UNKNOWN";
+}
+
+int trace_open(const char *path)
+{
+	FILE *f = fopen(path, "a");
+	char *p = strdup(path);
+
+	if (!f || !p) {
+		int err = errno ? errno : ENOMEM;
+
+		if (f)
+			fclose(f);
+		free(p);
+		elog(ELOG_ERR, "cannot open trace file %s: %s", path,
+		     strerror(err));
+		return -err;
+	}
+	setvbuf(f, NULL, _IOLBF, 0);
+	if (trace_file)
+		fclose(trace_file);
+	free(trace_path);
+	trace_file = f;
+	trace_path = p;
+	trace_on = true;
+	return 0;
+}
+
+void trace_enable(bool on)
+{
+	trace_on = on && trace_file;
+}
+
+void trace_msg(const struct conn *c, const char *dir,
+	       const struct xsd_sockmsg *hdr, const char *body)
+{
+	uint32_t i, shown;
+
+	if (!trace_on)
+		return;
+	fprintf(trace_file, "%-3s conn %u dom %u %s req %u tx %u len %u: ",
+		dir, c->id, c->domid, type_name(hdr->type), hdr->req_id,
+		hdr->tx_id, hdr->len);
+	shown = hdr->len < 256 ? hdr->len : 256;
+	for (i = 0; i < shown; i++) {
+		unsigned char ch = (unsigned char)body[i];
+
+		if (ch == '\0')
+			fputc(' ', trace_file);
+		else if (ch < 0x20 || ch > 0x7e)
+			fprintf(trace_file, "\\x%02x", ch);
+		else
+			fputc(ch, trace_file);
+	}
+	fputs(shown < hdr->len ? "...\n" : "\n", trace_file);
+}
+
+static void usage(FILE *to)
+{
+	fprintf(to,
+"Usage: xenstored [options]\n"
+"\n"
+"Enso's xenstore daemon: the state store of a Xen or KVM host.\n"
+"\n"
+"  -D, --no-domain-init     do not connect dom0's ring or any domain (no Xen)\n"
+"  -F, --pid-file FILE      write the daemon's pid to FILE\n"
+"  -H, --help               print this help and exit\n"
+"  -N, --no-fork            stay in the foreground, log to stderr\n"
+"  -P, --output-pid         print the daemon's pid on stdout\n"
+"  -T, --trace-file FILE    log every message to FILE\n"
+"  -E, --entry-nb N         nodes a domain may own (default 1000)\n"
+"  -S, --entry-size N       bytes in one node (default 2048)\n"
+"  -W, --watch-nb N         watches of a domain (default 128)\n"
+"  -t, --transaction N      open transactions of a domain (default 10)\n"
+"  -A, --perm-nb N          entries in a node's permission list (default 5)\n"
+"  -M, --path-max N         path length for a domain's nodes (default 2048)\n"
+"  -Q, --quota WHAT=N       transaction-nodes (1024), memory (2621440),\n"
+"                           outstanding (20)\n"
+"  -q, --quota-soft WHAT=N  memory (2097152): warn above it\n"
+"  -w, --timeout WHAT=S     accepted for compatibility (watch-event)\n"
+"  -R, --no-recovery        accepted for compatibility\n"
+"  -I, --internal-db [on|off]  accepted: the store always lives in memory\n"
+"  -K, --keep-orphans       keep the nodes of dead domains\n"
+"  -V, --verbose            log debug messages\n"
+"      --socket PATH        unix socket (default $XENSTORED_RUNDIR/socket,\n"
+"                           /var/run/xenstored/socket)\n"
+"\n"
+"Quotas apply to unprivileged domains only; every hit is logged with the\n"
+"domain, the quota and the path.\n");
+}
+
+struct options {
+	bool no_domain_init, no_fork, output_pid;
+	const char *pid_file, *trace_file, *socket_path;
+};
+
+static int set_quota_opt(enum quota_id q, const char *arg)
+{
+	unsigned long long v;
+
+	if (parse_uint(arg, UINT32_MAX, &v)) {
+		fprintf(stderr, "xenstored: invalid number for %s: '%s'\n",
+			quotas[q].name, arg);
+		return -EINVAL;
+	}
+	quotas[q].val = v;
+	return 0;
+}
+
+static int set_quota_pair(const char *arg, bool soft)
+{
+	char *copy = strdup(arg), *eq;
+	int rc = -EINVAL;
+
+	if (!copy)
+		return -ENOMEM;
+	eq = strchr(copy, '=');
+	if (eq) {
+		*eq = '\0';
+		rc = quota_set_by_name(copy, eq + 1, soft);
+	}
+	if (rc)
+		fprintf(stderr, "xenstored: invalid quota '%s' (see --help)\n",
+			arg);
+	free(copy);
+	return rc;
+}
+
+static int parse_options(int argc, char **argv, struct options *o)
+{
+	enum { OPT_SOCKET = 256 };
+	static const struct option longopts[] = {
+		{ "no-domain-init", no_argument, NULL, 'D' },
+		{ "pid-file", required_argument, NULL, 'F' },
+		{ "help", no_argument, NULL, 'H' },
+		{ "no-fork", no_argument, NULL, 'N' },
+		{ "output-pid", no_argument, NULL, 'P' },
+		{ "trace-file", required_argument, NULL, 'T' },
+		{ "entry-nb", required_argument, NULL, 'E' },
+		{ "entry-size", required_argument, NULL, 'S' },
+		{ "watch-nb", required_argument, NULL, 'W' },
+		{ "transaction", required_argument, NULL, 't' },
+		{ "perm-nb", required_argument, NULL, 'A' },
+		{ "path-max", required_argument, NULL, 'M' },
+		{ "quota", required_argument, NULL, 'Q' },
+		{ "quota-soft", required_argument, NULL, 'q' },
+		{ "timeout", required_argument, NULL, 'w' },
+		{ "no-recovery", no_argument, NULL, 'R' },
+		{ "internal-db", optional_argument, NULL, 'I' },
+		{ "keep-orphans", no_argument, NULL, 'K' },
+		{ "verbose", no_argument, NULL, 'V' },
+		{ "socket", required_argument, NULL, OPT_SOCKET },
+		{ NULL, 0, NULL, 0 },
+	};
+	int opt, rc = 0;
+
+	while (!rc && (opt = getopt_long(argc, argv,
+					 "DF:HNPT:E:S:W:t:A:M:Q:q:w:RI::KV",
+					 longopts, NULL)) != -1) {
+		switch (opt) {
+		case 'D': o->no_domain_init = true; break;
+		case 'F': o->pid_file = optarg; break;
+		case 'H': usage(stdout); exit(0);
+		case 'N': o->no_fork = true; break;
+		case 'P': o->output_pid = true; break;
+		case 'T': o->trace_file = optarg; break;
+		case 'E': rc = set_quota_opt(Q_NODES, optarg); break;
+		case 'S': rc = set_quota_opt(Q_NODE_SIZE, optarg); break;
+		case 'W': rc = set_quota_opt(Q_WATCHES, optarg); break;
+		case 't': rc = set_quota_opt(Q_TRANSACTIONS, optarg); break;
+		case 'A': rc = set_quota_opt(Q_PERMS, optarg); break;
+		case 'M': rc = set_quota_opt(Q_PATH, optarg); break;
+		case 'Q': rc = set_quota_pair(optarg, false); break;
+		case 'q': rc = set_quota_pair(optarg, true); break;
+		case 'w': case 'R': break;
+		case 'I':
+			if (optarg && strcmp(optarg, "on") && strcmp(optarg, "off")) {
+				fprintf(stderr, "xenstored: --internal-db takes on or off\n");
+				rc = -EINVAL;
+			}
+			break;
+		case 'K': keep_orphans = true; break;
+		case 'V': elog_set_level(ELOG_DEBUG); break;
+		case OPT_SOCKET: o->socket_path = optarg; break;
+		default:
+			usage(stderr);
+			return -EINVAL;
+		}
+	}
+	if (!rc && optind < argc) {
+		fprintf(stderr, "xenstored: unexpected argument '%s'\n",
+			argv[optind]);
+		usage(stderr);
+		rc = -EINVAL;
+	}
+	return rc;
+}
+
+static void on_signal(int sig)
+{
+	stop_signal = sig;
+}
+
+/* Forks; the parent waits until the child is serving, so that whoever
+ * started us can connect as soon as we return. */
+static int daemonize(int *ready_fd)
+{
+	int fds[2];
+	pid_t pid;
+	char ok;
+
+	if (pipe2(fds, O_CLOEXEC) < 0)
+		return -errno;
+	pid = fork();
+	if (pid < 0)
+		return -errno;
+	if (pid > 0) {
+		close(fds[1]);
+		if (read(fds[0], &ok, 1) != 1)
+			_exit(1);
+		_exit(0);
+	}
+	close(fds[0]);
+	setsid();
+	*ready_fd = fds[1];
+	return 0;
+}
+
+static void detach_stdio(void)
+{
+	int fd = open("/dev/null", O_RDWR | O_CLOEXEC);
+
+	if (fd < 0)
+		return;
+	dup2(fd, 0);
+	dup2(fd, 1);
+	dup2(fd, 2);
+	if (fd > 2)
+		close(fd);
+}
+
+static int write_pid_file(const char *path)
+{
+	FILE *f = fopen(path, "w");
+
+	if (!f) {
+		elog(ELOG_ERR, "cannot write pid file %s: %s", path,
+		     strerror(errno));
+		return -errno;
+	}
+	fprintf(f, "%ld\n", (long)getpid());
+	fclose(f);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	struct options o = { 0 };
+	char *default_socket = NULL;
+	const char *rundir;
+	int ready_fd = -1, rc;
+	bool xen;
+
+	elog_open("xenstored", ELOG_INFO);
+	if (parse_options(argc, argv, &o))
+		return 2;
+	if (!o.socket_path) {
+		rundir = getenv("XENSTORED_RUNDIR");
+		if (asprintf(&default_socket, "%s/socket",
+			     rundir ? rundir : "/var/run/xenstored") < 0)
+			return 1;
+		o.socket_path = default_socket;
+	}
+	signal(SIGPIPE, SIG_IGN);
+	signal(SIGTERM, on_signal);
+	signal(SIGINT, on_signal);
+
+	loop = evloop_new();
+	if (!loop || store_init()) {
+		elog(ELOG_ERR, "out of memory at start");
+		return 1;
+	}
+	watch_init();
+	if (o.trace_file && trace_open(o.trace_file))
+		return 1;
+	if (socket_listen(o.socket_path) < 0)
+		return 1;
+
+	if (!o.no_fork) {
+		rc = daemonize(&ready_fd);
+		if (rc) {
+			elog(ELOG_ERR, "cannot fork: %s", strerror(-rc));
+			return 1;
+		}
+	}
+	/* Xen's handles are opened in the process that uses them. */
+	xen = !o.no_domain_init && domain_xen_available();
+	if (!o.no_domain_init && !xen)
+		elog(ELOG_INFO, "no Xen control domain here (/proc/xen/capabilities): serving %s only",
+		     o.socket_path);
+	if (xen) {
+		rc = domain_init(true);
+		if (rc) {
+			elog(ELOG_ERR, "cannot serve Xen's domains: %s",
+			     strerror(-rc));
+			return 1;
+		}
+	}
+
+	if (o.output_pid) {
+		printf("%ld\n", (long)getpid());
+		fflush(stdout);
+	}
+	if (o.pid_file && write_pid_file(o.pid_file))
+		return 1;
+	if (!o.no_fork) {
+		elog_to_syslog();
+		detach_stdio();
+		if (write(ready_fd, "1", 1) != 1)
+			return 1;
+		close(ready_fd);
+	}
+	elog(ELOG_INFO, "serving %s%s", o.socket_path,
+	     xen ? " and Xen's domain rings" : "");
+
+	while (!stop_signal) {
+		rc = evloop_run_once(loop, -1);
+		if (rc < 0) {
+			elog(ELOG_ERR, "event loop: %s", strerror(-rc));
+			break;
+		}
+		conn_flush_dirty();
+		conn_reap();
+	}
+	elog(ELOG_INFO, "stopping on signal %d", (int)stop_signal);
+	unlink(o.socket_path);
+	if (o.pid_file)
+		unlink(o.pid_file);
+	free(default_socket);
+	return 0;
+}
