@@ -25,6 +25,8 @@
 #define DROP_BYTES (16u * 1024 * 1024)	/* socket client is gone */
 #define DOMAIN_EVENT_BYTES (1u * 1024 * 1024)	/* drop events above */
 
+struct evloop *loop;
+
 static struct conn *conns;
 static size_t nconns;
 static uint32_t next_conn_id = 1;
