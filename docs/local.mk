@@ -1,0 +1,2 @@
+dist_man_MANS += docs/xenstored.8
+EXTRA_DIST += docs/design

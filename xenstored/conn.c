@@ -154,6 +154,20 @@ void conn_reap(void)
 	}
 }
 
+void conn_free_all(void)
+{
+	struct conn *c = conns, *next;
+
+	for (; c; c = next) {
+		next = c->next;
+		if (c->kind == CONN_SOCKET)
+			conn_free(c);
+	}
+	free(dirty);
+	dirty = NULL;
+	ndirty = capdirty = 0;
+}
+
 static void mark_dirty(struct conn *c)
 {
 	size_t i;

@@ -169,6 +169,7 @@ void watch_remove_all(struct conn *conn);
  * deliver to privileged watchers and those allowed by the special perms. */
 void watch_fire(const char *path, bool exact, const struct perms *perms);
 void watch_init(void);
+void watch_fini(void);
 size_t watch_count(void);
 
 /* ---- quotas (quota.c) ---- */
@@ -245,6 +246,8 @@ void conn_free(struct conn *c);
 /* Marks c dead; it is freed from the main loop. */
 void conn_kill(struct conn *c, const char *why);
 void conn_reap(void);
+/* Frees every socket connection (at exit). */
+void conn_free_all(void);
 /* Dispatches the whole messages in c->in; keeps a partial one, and stops
  * early while the client's output is backed up. */
 void conn_process_input(struct conn *c);
@@ -299,6 +302,7 @@ struct domain {
 /* Opens Xen's interfaces; false (and said once) on a host without Xen. */
 bool domain_xen_available(void);
 int domain_init(bool dom0);
+void domain_fini(void);
 int domain_introduce(uint32_t domid, uint64_t mfn, uint32_t port);
 int domain_release(uint32_t domid, bool fire);
 int domain_resume(uint32_t domid);

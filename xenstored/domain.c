@@ -607,6 +607,27 @@ void dom0_write_entries(void)
 	txn_free(t);
 }
 
+void domain_fini(void)
+{
+	while (domains)
+		domain_free(domains);
+	free(by_port);
+	by_port = NULL;
+	nports = 0;
+	if (xce)
+		xenevtchn_close(xce);
+	if (xgt)
+		xengnttab_close(xgt);
+	if (xfm)
+		xenforeignmemory_close(xfm);
+	if (xch)
+		xc_interface_close(xch);
+	xce = NULL;
+	xgt = NULL;
+	xfm = NULL;
+	xch = NULL;
+}
+
 int domain_init(bool dom0)
 {
 	int rc;

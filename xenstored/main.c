@@ -297,6 +297,11 @@ int main(int argc, char **argv)
 	unlink(o.socket_path);
 	if (o.pid_file)
 		unlink(o.pid_file);
+	domain_fini();
+	conn_free_all();
+	watch_fini();
+	store_fini();
+	evloop_free(loop);
 	free(default_socket);
 	return 0;
 }

@@ -217,15 +217,30 @@ static size_t tnode_size(const struct tnode *tn)
 	return sz;
 }
 
-static int check_size(struct txn *t, const struct tnode *tn, size_t extra)
+/* Node size (-S) and the bytes a domain owns (-Q memory, -q memory). */
+static int check_quota_size(struct txn *t, const char *path, size_t size)
 {
+	uint64_t owned;
+
 	if (t->conn->privileged)
 		return 0;
-	if (tnode_size(tn) + extra > quotas[Q_NODE_SIZE].val) {
-		quota_hit(t->conn, Q_NODE_SIZE, tn->path);
+	if (size > quotas[Q_NODE_SIZE].val) {
+		quota_hit(t->conn, Q_NODE_SIZE, path);
 		return -ENOSPC;
 	}
+	owned = store.usage[t->conn->domid % NR_DOMIDS].bytes;
+	if (owned + size > quotas[Q_MEMORY].val) {
+		quota_hit(t->conn, Q_MEMORY, path);
+		return -ENOMEM;
+	}
+	if (owned + size > quotas[Q_MEMORY_SOFT].val)
+		quota_hit(t->conn, Q_MEMORY_SOFT, path);
 	return 0;
+}
+
+static int check_size(struct txn *t, const struct tnode *tn, size_t extra)
+{
+	return check_quota_size(t, tn->path, tnode_size(tn) + extra);
 }
 
 static int set_value(struct tnode *tn, const char *value, uint32_t vlen)
@@ -302,12 +317,9 @@ int txn_write(struct txn *t, const char *path, const char *value,
 			return -EACCES;
 		if (only_create)
 			return 0;
-		if (!t->conn->privileged &&
-		    vlen + tn->perms.n * sizeof(struct perm) >
-			    quotas[Q_NODE_SIZE].val) {
-			quota_hit(t->conn, Q_NODE_SIZE, path);
-			return -ENOSPC;
-		}
+		rc = check_quota_size(t, path, tnode_size(tn) - tn->vlen + vlen);
+		if (rc)
+			return rc;
 		rc = set_value(tn, value, vlen);
 		if (rc)
 			return rc;

@@ -17,6 +17,11 @@ void watch_init(void)
 	hmap_init(&index_by_path);
 }
 
+void watch_fini(void)
+{
+	hmap_fini(&index_by_path);
+}
+
 size_t watch_count(void)
 {
 	return nwatches_total;
