@@ -48,11 +48,12 @@ int req_strings(struct req *r, const char **out, int max)
 	return n;
 }
 
+/* Exactly one string, as upstream insists: "path\0extra\0" is EINVAL. */
 static int one_arg(struct req *r, const char **arg)
 {
 	int n = req_strings(r, arg, 1);
 
-	return n < 1 ? -EINVAL : 0;
+	return n == 1 ? 0 : -EINVAL;
 }
 
 static int parse_domid(const char *s, uint32_t *domid)
@@ -446,8 +447,8 @@ static int do_txn_start(struct req *r)
 	struct txn *t;
 	uint32_t id;
 
-	if (r->hdr.tx_id)
-		return -EBUSY;
+	if (r->txn)
+		return -EBUSY;	/* a live transaction; an unknown one is ENOENT */
 	if (!c->privileged && c->ntxns >= quotas[Q_TRANSACTIONS].val) {
 		quota_hit(c, Q_TRANSACTIONS, NULL);
 		return -ENOSPC;
@@ -585,7 +586,7 @@ static const struct handler handlers[XS_TYPE_COUNT] = {
 	[XS_GET_PERMS] = { "GET_PERMS", do_get_perms, F_TXN },
 	[XS_WATCH] = { "WATCH", do_watch, 0 },
 	[XS_UNWATCH] = { "UNWATCH", do_unwatch, 0 },
-	[XS_TRANSACTION_START] = { "TRANSACTION_START", do_txn_start, 0 },
+	[XS_TRANSACTION_START] = { "TRANSACTION_START", do_txn_start, F_TXN },
 	[XS_TRANSACTION_END] = { "TRANSACTION_END", do_txn_end, F_TXN },
 	[XS_INTRODUCE] = { "INTRODUCE", do_introduce, F_PRIV },
 	[XS_RELEASE] = { "RELEASE", do_release, F_PRIV },
@@ -611,7 +612,7 @@ void dispatch(struct conn *c, const struct xsd_sockmsg *hdr, char *body)
 	if (hdr->type < XS_TYPE_COUNT)
 		h = &handlers[hdr->type];
 	if (!h || !h->fn)
-		rc = -EINVAL;
+		rc = -ENOSYS;
 	else if ((h->flags & F_PRIV) && !c->privileged)
 		rc = -EACCES;
 	else if ((h->flags & F_TXN) && hdr->tx_id &&

@@ -1,0 +1,202 @@
+#!/bin/bash
+# Host tests of Enso's xenstored against real clients.
+#
+#   tests/host/run-xenstored.sh [path/to/xenstored]
+#
+# The daemon is taken from the first argument, else $XENSTORED, else
+# xenstored/xenstored at the top of the repository.  The test programs
+# (xs_client, xs_hostile) are taken from $HOST_TEST_BIN, else from
+# tests/host/ beside the daemon's build directory; when they are not built
+# they are compiled here with cc.
+#
+# Prints only "ok - ..." / "not ok - ..." lines on stdout (diagnostics go to
+# stderr) and exits non-zero if any check failed.
+set -u
+
+here=$(cd "$(dirname "$0")" && pwd)
+top=$(git -C "$here" rev-parse --show-toplevel 2>/dev/null) ||
+	top=$(cd "$here/../.." && pwd)
+XENSTORED=${1:-${XENSTORED:-$top/xenstored/xenstored}}
+case $XENSTORED in /*) ;; *) XENSTORED=$PWD/$XENSTORED ;; esac
+
+failed=0
+passed=0
+ok() { echo "ok - host: $1"; passed=$((passed + 1)); }
+notok() { echo "not ok - host: $1: $2"; failed=$((failed + 1)); }
+diag() { echo "# $*" >&2; }
+
+if [ ! -x "$XENSTORED" ]; then
+	echo "not ok - host: xenstored binary missing ($XENSTORED)"
+	exit 1
+fi
+
+TMP=$(mktemp -d "${TMPDIR:-/tmp}/enso-host.XXXXXX")
+pids=()
+cleanup() {
+	local p
+	for p in "${pids[@]}"; do
+		kill -KILL "$p" 2>/dev/null
+	done
+	rm -rf "$TMP"
+}
+trap cleanup EXIT
+
+# ---- test programs -------------------------------------------------
+bindir=${HOST_TEST_BIN:-$(cd "$(dirname "$XENSTORED")/.." && pwd)/tests/host}
+find_prog() {
+	local name=$1 cflags libs
+	if [ -x "$bindir/$name" ]; then
+		echo "$bindir/$name"
+		return 0
+	fi
+	diag "$bindir/$name not built; compiling it with cc"
+	cflags=$(pkg-config --cflags xenstore 2>/dev/null)
+	libs=$(pkg-config --libs xenstore 2>/dev/null || echo -lxenstore)
+	# shellcheck disable=SC2086
+	if ${CC:-cc} -std=gnu11 -D_GNU_SOURCE -O1 -g $cflags \
+		-o "$TMP/$name" "$here/$name.c" $libs >&2; then
+		echo "$TMP/$name"
+		return 0
+	fi
+	return 1
+}
+
+# ---- daemon control ------------------------------------------------
+# start_daemon NAME ARGS...: sets DPID and DSOCK
+start_daemon() {
+	local name=$1 i
+	shift
+	DSOCK=$TMP/$name.sock
+	"$XENSTORED" -N -D --socket "$DSOCK" "$@" >"$TMP/$name.log" 2>&1 &
+	DPID=$!
+	pids+=("$DPID")
+	for ((i = 0; i < 200; i++)); do
+		[ -S "$DSOCK" ] && return 0
+		alive "$DPID" || break
+		sleep 0.05
+	done
+	diag "daemon $name log:"
+	sed 's/^/#   /' "$TMP/$name.log" >&2
+	return 1
+}
+
+alive() {
+	local st
+	kill -0 "$1" 2>/dev/null || return 1
+	st=$(awk '{print $3}' "/proc/$1/stat" 2>/dev/null)
+	[ "$st" != Z ]
+}
+
+# stop_daemon NAME PID: TERM, then checks how it ended
+stop_daemon() {
+	local name=$1 pid=$2 i rc
+	if alive "$pid"; then
+		kill -TERM "$pid" 2>/dev/null
+		for ((i = 0; i < 100; i++)); do
+			alive "$pid" || break
+			sleep 0.05
+		done
+		if alive "$pid"; then
+			diag "$name did not exit on SIGTERM; killing it"
+			kill -KILL "$pid" 2>/dev/null
+		fi
+	fi
+	wait "$pid" 2>/dev/null
+	rc=$?
+	# 0: clean exit; 143: killed by the TERM we sent
+	if [ $rc -eq 0 ] || [ $rc -eq 143 ]; then
+		ok "$name exits on SIGTERM without crashing"
+	else
+		notok "$name exits on SIGTERM without crashing" "exit status $rc"
+	fi
+	if grep -Eq 'AddressSanitizer|LeakSanitizer|runtime error:|Segmentation' \
+		"$TMP/$name.log"; then
+		notok "$name log has no sanitizer or crash report" \
+			"$(grep -Em1 'AddressSanitizer|LeakSanitizer|runtime error:|Segmentation' "$TMP/$name.log")"
+		sed 's/^/#   /' "$TMP/$name.log" | tail -n 40 >&2
+	else
+		ok "$name log has no sanitizer or crash report"
+	fi
+}
+
+# run_suite LABEL DAEMON_NAME PID SOCK CMD...: runs CMD against SOCK,
+# passes its ok / not ok lines through, then checks the daemon lives.
+run_suite() {
+	local label=$1 name=$2 pid=$3 sock=$4 rc out lines
+	shift 4
+	out=$TMP/$label.out
+	XENSTORED_PATH=$sock timeout 600 "$@" >"$out" 2>"$TMP/$label.err"
+	rc=$?
+	sed 's/^/# /' "$TMP/$label.err" >&2
+	grep -E '^(not )?ok - ' "$out"
+	grep -vE '^(not )?ok - ' "$out" | sed 's/^/# /' >&2
+	passed=$((passed + $(grep -c '^ok - ' "$out")))
+	failed=$((failed + $(grep -c '^not ok - ' "$out")))
+	lines=$(grep -cE '^(not )?ok - ' "$out")
+	if [ $rc -eq 124 ]; then
+		notok "$label finished" "timed out after 600 s"
+	elif [ $rc -gt 128 ]; then
+		notok "$label finished" "killed by signal $((rc - 128))"
+	elif [ "$lines" -eq 0 ]; then
+		notok "$label finished" "printed no checks (exit $rc)"
+	elif [ $rc -ne 0 ] && ! grep -q '^not ok - ' "$out"; then
+		notok "$label finished" "exit $rc without a failing check"
+	fi
+	if alive "$pid"; then
+		ok "$name alive after $label"
+	else
+		wait "$pid" 2>/dev/null
+		notok "$name alive after $label" "daemon died (status $?)"
+		sed 's/^/#   /' "$TMP/$name.log" | tail -n 40 >&2
+	fi
+}
+
+# ---- run -----------------------------------------------------------
+xs_client=$(find_prog xs_client) ||
+	notok "xs_client builds" "compilation failed"
+xs_hostile=$(find_prog xs_hostile) ||
+	notok "xs_hostile builds" "compilation failed"
+
+if start_daemon xenstored -T "$TMP/trace"; then
+	main_pid=$DPID
+	main_sock=$DSOCK
+	ok "xenstored starts and creates its socket"
+	[ -n "$xs_client" ] &&
+		run_suite xs_client xenstored "$main_pid" "$main_sock" "$xs_client"
+	[ -n "$xs_hostile" ] &&
+		run_suite xs_hostile xenstored "$main_pid" "$main_sock" "$xs_hostile"
+	if command -v xenstore-write >/dev/null 2>&1; then
+		run_suite xenstore_utils xenstored "$main_pid" "$main_sock" \
+			bash "$here/xenstore_utils.sh"
+	else
+		echo "not ok - host: xenstore-utils missing (apt-get install xenstore-utils)"
+		failed=$((failed + 1))
+	fi
+	run_suite test-xenstore xenstored "$main_pid" "$main_sock" \
+		bash "$here/upstream_test_xenstore.sh"
+	stop_daemon xenstored "$main_pid"
+	if [ -s "$TMP/trace" ]; then
+		ok "xenstored -T writes a trace file"
+	else
+		notok "xenstored -T writes a trace file" "$TMP/trace empty or missing"
+	fi
+else
+	notok "xenstored starts and creates its socket" \
+		"no socket $DSOCK within 10 s"
+fi
+
+# A second instance with small limits, to prove the quota options.
+if start_daemon xenstored-limits -E 30 -W 7 -t 3 -S 600 -A 3 \
+	-Q transaction-nodes=20; then
+	ok "xenstored with -E 30 -W 7 -t 3 -S 600 -A 3 -Q transaction-nodes=20 starts"
+	[ -n "$xs_client" ] &&
+		run_suite xs_client-limits xenstored-limits "$DPID" "$DSOCK" \
+			"$xs_client" --limits E=30 W=7 t=3 S=600 A=3 Qtn=20
+	stop_daemon xenstored-limits "$DPID"
+else
+	notok "xenstored with -E 30 -W 7 -t 3 -S 600 -A 3 -Q transaction-nodes=20 starts" \
+		"no socket within 10 s"
+fi
+
+diag "host: $passed passed, $failed failed"
+[ $failed -eq 0 ]
