@@ -327,6 +327,9 @@ static int domain_start(struct domain *d, uint32_t remote_port)
 	domains = d;
 	ndomains++;
 	domain_ring_io(d);
+	/* Tell the domain the store is there: dom0's kernel waits for this
+	 * first event before it starts its xenbus side. */
+	domain_notify(d);
 	return 0;
 }
 

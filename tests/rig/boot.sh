@@ -1,0 +1,249 @@
+#!/bin/bash
+# The rig's host side: build the images, boot Xen + dom0 under QEMU (TCG),
+# log the serial console, and turn the scenarios' markers into test lines:
+#
+#   === NAME OK          ->  ok - rig: NAME
+#   === NAME FAIL: why   ->  not ok - rig: NAME: why
+#
+# A marker a scenario declared ("# rig-markers: ...") but never printed is a
+# failure too. Exit 0 when every marker is ok, 1 otherwise.
+#
+# Environment:
+#   RIG_XENSTORED   enso (default) or upstream: which xenstore daemon runs
+#   RIG_SCENARIOS   comma-separated scenario names (default: all of them),
+#                   e.g. "dom0-ready,xenstored-interop" or "20-xenstored-interop"
+#   ENSO_DESTDIR    the project's `make install DESTDIR=` tree to put in dom0;
+#                   without it, for RIG_XENSTORED=enso, boot.sh runs
+#                   `make install DESTDIR=tests/rig/out/destdir` in RIG_BUILDDIR
+#                   (default: the top of the source tree)
+#   RIG_TIMEOUT     wall-clock limit for QEMU in seconds (default 300)
+#   RIG_NO_BUILD=1  boot the images already in tests/rig/out/ as they are
+#   RIG_VERBOSE=1   also copy the serial console to stderr while it runs
+#   RIG_XEN_ARGS / RIG_DOM0_ARGS   extra words for Xen's / dom0's command line
+#   RIG_CACHE / RIG_OUT            cache and output dirs (tests/rig/{cache,out})
+set -euo pipefail
+. "$(dirname "${BASH_SOURCE[0]}")/common.sh"
+
+RIG_XENSTORED=${RIG_XENSTORED:-enso}
+RIG_TIMEOUT=${RIG_TIMEOUT:-300}
+RIG_SCENARIOS=${RIG_SCENARIOS:-}
+RIG_BUILDDIR=${RIG_BUILDDIR:-$RIG_TOP}
+
+mkdir -p "$RIG_OUT"
+serial=$RIG_OUT/serial.log
+case $serial in
+"$RIG_TOP"/*) serial_shown=${serial#"$RIG_TOP"/} ;;
+*) serial_shown=$serial ;;
+esac
+
+# A suite that cannot run says so as a test line (tests/README.md).
+setup_fail() {
+	echo "not ok - rig: setup: $*"
+	exit 1
+}
+
+case $RIG_XENSTORED in
+enso | upstream) ;;
+*) setup_fail "RIG_XENSTORED=$RIG_XENSTORED (want enso or upstream)" ;;
+esac
+case $RIG_TIMEOUT in
+'' | *[!0-9]*) setup_fail "RIG_TIMEOUT=$RIG_TIMEOUT is not a number of seconds" ;;
+esac
+
+# One QEMU at a time, and one user of tests/rig/out/.
+exec 9>"$RIG_OUT/.lock"
+if ! flock -n 9; then
+	rig_log "another boot.sh holds $RIG_OUT/.lock; waiting"
+	flock 9
+fi
+
+(rig_need_pkgs qemu-system-x86) >&2 || setup_fail "qemu-system-x86 is missing and could not be installed"
+command -v qemu-system-x86_64 >/dev/null || setup_fail "qemu-system-x86_64 not found (package qemu-system-x86)"
+
+# --- which scenarios, which markers -------------------------------------------
+declare -a scen_files=() expected=()
+declare -A marker_scen=()
+for f in "$RIG_DIR"/scenarios/*; do
+	[ -f "$f" ] && scen_files+=("$(basename "$f")")
+done
+[ ${#scen_files[@]} -gt 0 ] || setup_fail "no scenarios in $RIG_DIR/scenarios"
+
+declare -a chosen=()
+if [ -z "$RIG_SCENARIOS" ] || [ "$RIG_SCENARIOS" = all ]; then
+	chosen=("${scen_files[@]}")
+else
+	IFS=',+ ' read -r -a wanted <<<"$RIG_SCENARIOS"
+	for w in "${wanted[@]}"; do
+		found=
+		for f in "${scen_files[@]}"; do
+			if [ "$w" = "$f" ] || [ "$w" = "${f#[0-9][0-9]-}" ]; then found=$f; fi
+		done
+		[ -n "$found" ] || setup_fail "RIG_SCENARIOS names '$w', which is not in $RIG_DIR/scenarios (have: ${scen_files[*]})"
+		chosen+=("$found")
+	done
+fi
+
+expected=(boot)
+marker_scen[boot]=
+for f in "${chosen[@]}"; do
+	m=$(sed -n 's/^# rig-markers: *//p' "$RIG_DIR/scenarios/$f" | head -n1)
+	[ -n "$m" ] || m=${f#[0-9][0-9]-}
+	for x in $m; do
+		expected+=("$x")
+		marker_scen[$x]=$f
+	done
+done
+
+# --- build ----------------------------------------------------------------------
+build_log=$RIG_OUT/build.log
+if [ "${RIG_NO_BUILD:-0}" != 1 ]; then
+	destdir=${ENSO_DESTDIR:-}
+	if [ -z "$destdir" ] && [ "$RIG_XENSTORED" = enso ]; then
+		[ -f "$RIG_BUILDDIR/Makefile" ] ||
+			setup_fail "RIG_XENSTORED=enso needs a built tree: no Makefile in $RIG_BUILDDIR (run ./configure && make, or set ENSO_DESTDIR)"
+		destdir=$RIG_OUT/destdir
+		rm -rf "$destdir"
+		rig_log "make install DESTDIR=$destdir (in $RIG_BUILDDIR)"
+		if ! make -C "$RIG_BUILDDIR" install DESTDIR="$destdir" >"$build_log" 2>&1; then
+			tail -n 20 "$build_log" >&2
+			setup_fail "make install DESTDIR=$destdir failed in $RIG_BUILDDIR (see $build_log)"
+		fi
+	fi
+	if [ "$RIG_XENSTORED" = enso ] && [ ! -x "$destdir/usr/local/sbin/xenstored" ]; then
+		setup_fail "no usr/local/sbin/xenstored in the install tree $destdir"
+	fi
+	t=$SECONDS
+	if ! "$RIG_DIR/fetch.sh" >>"$build_log" 2>&1; then
+		tail -n 5 "$build_log" >&2
+		setup_fail "fetch.sh failed: $(grep 'rig: error' "$build_log" | tail -n1)"
+	fi
+	if ! "$RIG_DIR/mkinitrd.sh" ${destdir:+"$destdir"} >>"$build_log" 2>&1; then
+		tail -n 5 "$build_log" >&2
+		setup_fail "mkinitrd.sh failed: $(grep 'rig: error' "$build_log" | tail -n1)"
+	fi
+	rig_log "images built in $((SECONDS - t)) s"
+fi
+for f in "$RIG_CACHE/xen" "$RIG_CACHE/vmlinuz" "$RIG_OUT/dom0-initrd.gz"; do
+	[ -s "$f" ] || setup_fail "$f missing (run tests/rig/fetch.sh and tests/rig/mkinitrd.sh)"
+done
+
+# QEMU splits -initrd on ',' (a literal comma is ',,'), and the module's
+# command line on spaces.
+for f in "$RIG_CACHE/vmlinuz" "$RIG_OUT/dom0-initrd.gz"; do
+	case $f in *[,\ ]*) setup_fail "path '$f' contains a comma or a space; QEMU's -initrd cannot take it" ;; esac
+done
+
+dom0_cmd="console=hvc0 rig.xenstored=$RIG_XENSTORED"
+[ -n "$RIG_SCENARIOS" ] && dom0_cmd="$dom0_cmd rig.scenarios=$(
+	IFS=,
+	echo "${chosen[*]}"
+)"
+dom0_cmd="$dom0_cmd ${RIG_DOM0_ARGS:-}"
+dom0_cmd=${dom0_cmd//,/,,}
+xen_cmd="console=com1 dom0_mem=768M loglvl=all guest_loglvl=all ${RIG_XEN_ARGS:-}"
+
+# --- boot -----------------------------------------------------------------------
+qemu=(qemu-system-x86_64 -machine q35 -cpu qemu64 -m 2048 -smp 2
+	-nographic -no-reboot
+	-kernel "$RIG_CACHE/xen"
+	-initrd "$RIG_CACHE/vmlinuz $dom0_cmd,$RIG_OUT/dom0-initrd.gz"
+	-append "$xen_cmd")
+rig_log "booting (xenstored=$RIG_XENSTORED, scenarios: ${chosen[*]}, timeout ${RIG_TIMEOUT}s); serial log: $serial_shown"
+printf '%q ' "${qemu[@]}" >"$RIG_OUT/qemu-cmdline"
+echo >>"$RIG_OUT/qemu-cmdline"
+t=$SECONDS
+set +e
+if [ "${RIG_VERBOSE:-0}" = 1 ]; then
+	timeout -k 10 "$RIG_TIMEOUT" "${qemu[@]}" </dev/null 2>&1 | tee "$serial" >&2
+	qrc=${PIPESTATUS[0]}
+else
+	timeout -k 10 "$RIG_TIMEOUT" "${qemu[@]}" </dev/null >"$serial" 2>&1
+	qrc=$?
+fi
+set -e
+wall=$((SECONDS - t))
+if [ "$qrc" -eq 124 ] || [ "$qrc" -eq 137 ]; then
+	rig_log "QEMU killed after the ${RIG_TIMEOUT} s limit (RIG_TIMEOUT)"
+else
+	rig_log "QEMU exited ($qrc) after $wall s wall"
+fi
+
+# --- markers -> test lines ----------------------------------------------------
+# The parser emits, in log order:
+#   M <name> OK | M <name> FAIL <why>      a marker
+#   E <scenario> <rc>                      a scenario ended
+#   T <scenario> <secs>                    a scenario was killed by its timeout
+parsed=$(tr -d '\r' <"$serial" | awk '
+	match($0, /=== [^ ]+ (OK$|FAIL: )/) {
+		s = substr($0, RSTART + 4)
+		name = s; sub(/ .*/, "", name)
+		rest = substr(s, length(name) + 2)
+		if (rest == "OK") print "M", name, "OK"
+		else { sub(/^FAIL: */, "", rest); print "M", name, "FAIL", rest }
+		next
+	}
+	/--- rig-scenario-end / {
+		s = $0; sub(/.*--- rig-scenario-end /, "", s)
+		split(s, a, " "); rc = a[2]; sub(/^rc=/, "", rc); print "E", a[1], rc; next
+	}
+	/--- rig-scenario-timeout / {
+		s = $0; sub(/.*--- rig-scenario-timeout /, "", s)
+		split(s, a, " "); print "T", a[1], a[3]; next
+	}')
+
+declare -A result=() why=() ended=() timedout=()
+declare -a order=()
+while read -r kind a b c; do
+	case $kind in
+	M)
+		if [ -z "${result[$a]:-}" ]; then order+=("$a"); fi
+		# The first failure of a marker sticks.
+		if [ "${result[$a]:-}" != FAIL ]; then
+			result[$a]=$b
+			why[$a]=$c
+		fi
+		;;
+	E) ended[$a]=$b ;;
+	T) timedout[$a]=$b ;;
+	esac
+done <<<"$parsed"
+
+# Declared markers first (in declaration order), then any extra ones.
+declare -A listed=()
+all=0 bad=0
+report() {
+	local m=$1 sf
+	listed[$m]=1
+	all=$((all + 1))
+	case ${result[$m]:-} in
+	OK) echo "ok - rig: $m" ;;
+	FAIL)
+		echo "not ok - rig: $m: ${why[$m]}"
+		bad=$((bad + 1))
+		;;
+	*)
+		sf=${marker_scen[$m]:-}
+		bad=$((bad + 1))
+		if [ -n "$sf" ] && [ -n "${timedout[$sf]:-}" ]; then
+			echo "not ok - rig: $m: no marker (scenario $sf killed by its ${timedout[$sf]} s timeout; see $serial_shown)"
+		elif [ -n "$sf" ] && [ -n "${ended[$sf]:-}" ]; then
+			echo "not ok - rig: $m: no marker (scenario $sf exited rc=${ended[$sf]} without printing it; see $serial_shown)"
+		else
+			echo "not ok - rig: $m: no marker (boot died or timed out; see $serial_shown)"
+		fi
+		;;
+	esac
+}
+for m in "${expected[@]}"; do report "$m"; done
+for m in "${order[@]}"; do
+	[ -n "${listed[$m]:-}" ] || report "$m"
+done
+
+if [ $bad -gt 0 ]; then
+	{
+		echo "rig: $bad of $all checks failed; last 30 lines of $serial_shown:"
+		tail -n 30 "$serial" | tr -d '\r' | sed 's/^/  | /'
+	} >&2
+	exit 1
+fi
+exit 0
