@@ -107,8 +107,11 @@ nomem:
 	return -ENOMEM;
 }
 
+/* Children stay sorted, as in the store, so DIRECTORY answers the same
+ * order inside a transaction as outside. */
 static int kids_add(struct tnode *tn, const char *name)
 {
+	uint32_t i;
 	char *dup;
 
 	if (tn->nkids == tn->capkids) {
@@ -123,7 +126,10 @@ static int kids_add(struct tnode *tn, const char *name)
 	dup = strdup(name);
 	if (!dup)
 		return -ENOMEM;
-	tn->kids[tn->nkids++] = dup;
+	for (i = tn->nkids; i > 0 && strcmp(tn->kids[i - 1], name) > 0; i--)
+		tn->kids[i] = tn->kids[i - 1];
+	tn->kids[i] = dup;
+	tn->nkids++;
 	return 0;
 }
 
@@ -134,7 +140,9 @@ static void kids_remove(struct tnode *tn, const char *name)
 	for (i = 0; i < tn->nkids; i++) {
 		if (!strcmp(tn->kids[i], name)) {
 			free(tn->kids[i]);
-			tn->kids[i] = tn->kids[--tn->nkids];
+			memmove(&tn->kids[i], &tn->kids[i + 1],
+				(tn->nkids - i - 1) * sizeof(*tn->kids));
+			tn->nkids--;
 			return;
 		}
 	}

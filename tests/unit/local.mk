@@ -1,0 +1,37 @@
+# Unit tests: cmocka, one program per xenstored module, each linked with the
+# daemon's own code (xenstored/libxenstored.la).  Run them with
+# tests/unit/run.sh (TAP lines, see tests/README.md).
+UNIT_TESTS = tests/unit/test_store tests/unit/test_perms \
+	tests/unit/test_path tests/unit/test_txn tests/unit/test_watch \
+	tests/unit/test_wire
+check_PROGRAMS += $(UNIT_TESTS)
+
+UNIT_COMMON = tests/unit/unit.c tests/unit/unit.h
+UNIT_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS) -I$(top_srcdir)/xenstored
+UNIT_LDADD = xenstored/libxenstored.la $(CMOCKA_LIBS)
+
+tests_unit_test_store_SOURCES = tests/unit/test_store.c $(UNIT_COMMON)
+tests_unit_test_store_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_test_store_LDADD = $(UNIT_LDADD)
+
+tests_unit_test_perms_SOURCES = tests/unit/test_perms.c $(UNIT_COMMON)
+tests_unit_test_perms_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_test_perms_LDADD = $(UNIT_LDADD)
+
+tests_unit_test_path_SOURCES = tests/unit/test_path.c $(UNIT_COMMON)
+tests_unit_test_path_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_test_path_LDADD = $(UNIT_LDADD)
+
+tests_unit_test_txn_SOURCES = tests/unit/test_txn.c $(UNIT_COMMON)
+tests_unit_test_txn_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_test_txn_LDADD = $(UNIT_LDADD)
+
+tests_unit_test_watch_SOURCES = tests/unit/test_watch.c $(UNIT_COMMON)
+tests_unit_test_watch_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_test_watch_LDADD = $(UNIT_LDADD)
+
+tests_unit_test_wire_SOURCES = tests/unit/test_wire.c $(UNIT_COMMON)
+tests_unit_test_wire_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_test_wire_LDADD = $(UNIT_LDADD)
+
+EXTRA_DIST += tests/unit/run.sh
