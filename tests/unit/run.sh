@@ -20,11 +20,11 @@ limit=${UNIT_TIMEOUT:-300}
 
 bins=()
 for f in "$dir"/test_*; do
-	case "$f" in *.*) continue ;; esac	# sources, objects
+	case "${f##*/}" in *.*) continue ;; esac	# sources, objects
 	[ -f "$f" ] && [ -x "$f" ] && bins+=("$f")
 done
 if [ ${#bins[@]} = 0 ]; then
-	echo "not ok - unit: no test programs in $dir (build them: make check_PROGRAMS)"
+	echo "not ok - unit: no test programs in $dir (build them: make check TESTS=)"
 	exit 1
 fi
 
