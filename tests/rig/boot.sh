@@ -16,6 +16,8 @@
 #                   without it, for RIG_XENSTORED=enso, boot.sh runs
 #                   `make install DESTDIR=tests/rig/out/destdir` in RIG_BUILDDIR
 #                   (default: the top of the source tree)
+#   RIG_SCENARIO_DIR  where scenarios come from (default tests/rig/scenarios;
+#                   benchmarks keep theirs under bench/)
 #   RIG_TIMEOUT     wall-clock limit for QEMU in seconds (default 300)
 #   RIG_NO_BUILD=1  boot the images already in tests/rig/out/ as they are
 #   RIG_VERBOSE=1   also copy the serial console to stderr while it runs
@@ -63,10 +65,10 @@ command -v qemu-system-x86_64 >/dev/null || setup_fail "qemu-system-x86_64 not f
 # --- which scenarios, which markers -------------------------------------------
 declare -a scen_files=() expected=()
 declare -A marker_scen=()
-for f in "$RIG_DIR"/scenarios/*; do
+for f in "$RIG_SCENARIO_DIR"/*; do
 	[ -f "$f" ] && scen_files+=("$(basename "$f")")
 done
-[ ${#scen_files[@]} -gt 0 ] || setup_fail "no scenarios in $RIG_DIR/scenarios"
+[ ${#scen_files[@]} -gt 0 ] || setup_fail "no scenarios in $RIG_SCENARIO_DIR"
 
 declare -a chosen=()
 if [ -z "$RIG_SCENARIOS" ] || [ "$RIG_SCENARIOS" = all ]; then
@@ -78,7 +80,7 @@ else
 		for f in "${scen_files[@]}"; do
 			if [ "$w" = "$f" ] || [ "$w" = "${f#[0-9][0-9]-}" ]; then found=$f; fi
 		done
-		[ -n "$found" ] || setup_fail "RIG_SCENARIOS names '$w', which is not in $RIG_DIR/scenarios (have: ${scen_files[*]})"
+		[ -n "$found" ] || setup_fail "RIG_SCENARIOS names '$w', which is not in $RIG_SCENARIO_DIR (have: ${scen_files[*]})"
 		chosen+=("$found")
 	done
 fi
@@ -86,7 +88,7 @@ fi
 expected=(boot)
 marker_scen[boot]=
 for f in "${chosen[@]}"; do
-	m=$(sed -n 's/^# rig-markers: *//p' "$RIG_DIR/scenarios/$f" | head -n1)
+	m=$(sed -n 's/^# rig-markers: *//p' "$RIG_SCENARIO_DIR/$f" | head -n1)
 	[ -n "$m" ] || m=${f#[0-9][0-9]-}
 	for x in $m; do
 		expected+=("$x")

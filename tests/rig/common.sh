@@ -3,6 +3,9 @@
 # boot.sh). Sourced, not run.
 
 RIG_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+# Where scenarios come from: the tests' own, or a benchmark's (bench/).
+RIG_SCENARIO_DIR=${RIG_SCENARIO_DIR:-$RIG_DIR/scenarios}
+export RIG_SCENARIO_DIR
 RIG_TOP=$(cd "$RIG_DIR/../.." && pwd)
 RIG_CACHE=${RIG_CACHE:-$RIG_DIR/cache}
 RIG_OUT=${RIG_OUT:-$RIG_DIR/out}

@@ -238,7 +238,7 @@ cp "$RIG_CACHE/vmlinuz" "$dom0/rig/vmlinuz"
 cp "$RIG_OUT/domu-initrd.gz" "$dom0/rig/domu-initrd.gz"
 cp "$RIG_DIR/domu.cfg" "$dom0/rig/domu.cfg"
 cp "$RIG_DIR/lib.sh" "$dom0/rig/lib.sh"
-for f in "$RIG_DIR"/scenarios/*; do
+for f in "$RIG_SCENARIO_DIR"/*; do
 	[ -f "$f" ] || continue
 	install -m 0755 "$f" "$dom0/rig/scenarios/"
 done
