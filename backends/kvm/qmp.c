@@ -1,0 +1,306 @@
+/*
+ * A QMP client: QEMU's JSON monitor on a unix socket.  One JSON object per
+ * line each way.  Commands carry an id and wait, with a deadline, for the
+ * reply with that id; events that arrive meanwhile are queued for the
+ * caller, who reads them with qmp_next_event (and may poll qmp_fd).
+ */
+#include <errno.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+#include <yajl/yajl_tree.h>
+
+#include "kvm.h"
+
+struct qmp_event {
+	struct qmp_event *next;
+	yajl_val v;
+};
+
+struct qmp {
+	int fd;
+	char buf[65536];
+	size_t len;
+	unsigned next_id;
+	struct qmp_event *events, **events_tail;
+};
+
+static long long now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+int qmp_fd(const struct qmp *q)
+{
+	return q->fd;
+}
+
+static int send_all(int fd, const char *s, size_t len)
+{
+	while (len) {
+		ssize_t n = send(fd, s, len, MSG_NOSIGNAL);
+
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		s += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+/* Reads one line (one JSON object), waiting until deadline (ms, absolute;
+ * -1 forever, 0 no wait).  Returns 1 with *out, 0 on timeout, <0 on error. */
+static int read_message(struct qmp *q, long long deadline, yajl_val *out)
+{
+	for (;;) {
+		char *nl = memchr(q->buf, '\n', q->len);
+		struct pollfd pfd = { .fd = q->fd, .events = POLLIN };
+		int wait, r;
+		ssize_t n;
+
+		if (nl) {
+			char errbuf[128];
+
+			*nl = '\0';
+			*out = yajl_tree_parse(q->buf, errbuf, sizeof(errbuf));
+			q->len -= (size_t)(nl + 1 - q->buf);
+			memmove(q->buf, nl + 1, q->len);
+			if (!*out)
+				return -EPROTO;
+			return 1;
+		}
+		if (q->len == sizeof(q->buf))
+			return -E2BIG;
+		if (deadline < 0)
+			wait = -1;
+		else {
+			long long left = deadline - now_ms();
+
+			wait = left > 0 ? (int)left : 0;
+		}
+		r = poll(&pfd, 1, wait);
+		if (r < 0 && errno != EINTR)
+			return -errno;
+		if (r == 0)
+			return 0;
+		if (r < 0)
+			continue;
+		n = recv(q->fd, q->buf + q->len, sizeof(q->buf) - q->len, 0);
+		if (n == 0)
+			return -ECONNRESET;
+		if (n < 0) {
+			if (errno == EINTR || errno == EAGAIN)
+				continue;
+			return -errno;
+		}
+		q->len += (size_t)n;
+	}
+}
+
+static yajl_val field(yajl_val obj, const char *name)
+{
+	const char *path[] = { name, NULL };
+
+	return obj ? yajl_tree_get(obj, path, yajl_t_any) : NULL;
+}
+
+static void queue_event(struct qmp *q, yajl_val v)
+{
+	struct qmp_event *e = calloc(1, sizeof(*e));
+
+	if (!e) {
+		yajl_tree_free(v);
+		return;
+	}
+	e->v = v;
+	*q->events_tail = e;
+	q->events_tail = &e->next;
+}
+
+int qmp_command(struct qmp *q, const char *cmd, const char *args_json,
+		int timeout_ms, yajl_val *ret, char *err, size_t errlen)
+{
+	long long deadline = now_ms() + timeout_ms;
+	unsigned id = ++q->next_id;
+	char *line = NULL;
+	int len, rc;
+
+	if (ret)
+		*ret = NULL;
+	len = asprintf(&line, "{\"execute\":\"%s\"%s%s,\"id\":%u}\n", cmd,
+		       args_json ? ",\"arguments\":" : "",
+		       args_json ? args_json : "", id);
+	if (len < 0)
+		return -ENOMEM;
+	rc = send_all(q->fd, line, (size_t)len);
+	free(line);
+	if (rc) {
+		snprintf(err, errlen, "sending %s: %s", cmd, strerror(-rc));
+		return rc;
+	}
+	for (;;) {
+		yajl_val v, vid;
+
+		rc = read_message(q, deadline, &v);
+		if (rc == 0) {
+			snprintf(err, errlen, "%s: no reply from QEMU in %d ms",
+				 cmd, timeout_ms);
+			return -ETIMEDOUT;
+		}
+		if (rc < 0) {
+			snprintf(err, errlen, "%s: %s", cmd, strerror(-rc));
+			return rc;
+		}
+		if (field(v, "event")) {
+			queue_event(q, v);
+			continue;
+		}
+		vid = field(v, "id");
+		if (!vid || !YAJL_IS_INTEGER(vid) ||
+		    YAJL_GET_INTEGER(vid) != (long long)id) {
+			yajl_tree_free(v);	/* a stale reply */
+			continue;
+		}
+		if (field(v, "error")) {
+			const char *path[] = { "error", "desc", NULL };
+			yajl_val desc = yajl_tree_get(v, path, yajl_t_string);
+
+			snprintf(err, errlen, "%s: %s", cmd,
+				 desc ? YAJL_GET_STRING(desc) : "error");
+			yajl_tree_free(v);
+			return -EIO;
+		}
+		if (ret)
+			*ret = v;
+		else
+			yajl_tree_free(v);
+		return 0;
+	}
+}
+
+int qmp_connect(const char *path, int timeout_ms, struct qmp **out,
+		char *err, size_t errlen)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	long long deadline = now_ms() + timeout_ms;
+	struct qmp *q;
+	yajl_val greeting;
+	int rc;
+
+	if (strlen(path) >= sizeof(sa.sun_path)) {
+		snprintf(err, errlen, "QMP socket path too long: %s", path);
+		return -ENAMETOOLONG;
+	}
+	strcpy(sa.sun_path, path);
+	q = calloc(1, sizeof(*q));
+	if (!q)
+		return -ENOMEM;
+	q->events_tail = &q->events;
+	/* QEMU creates the socket as it starts: retry until the deadline. */
+	for (;;) {
+		q->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		if (q->fd < 0) {
+			rc = -errno;
+			goto fail;
+		}
+		if (!connect(q->fd, (struct sockaddr *)&sa, sizeof(sa)))
+			break;
+		rc = -errno;
+		close(q->fd);
+		q->fd = -1;
+		if (now_ms() >= deadline) {
+			snprintf(err, errlen, "connecting to QMP at %s: %s", path,
+				 strerror(-rc));
+			goto fail_quiet;
+		}
+		usleep(20000);
+	}
+	rc = read_message(q, deadline, &greeting);
+	if (rc <= 0 || !field(greeting, "QMP")) {
+		if (rc > 0)
+			yajl_tree_free(greeting);
+		snprintf(err, errlen, "no QMP greeting on %s", path);
+		rc = rc < 0 ? rc : -EPROTO;
+		goto fail_quiet;
+	}
+	yajl_tree_free(greeting);
+	rc = qmp_command(q, "qmp_capabilities", NULL,
+			 (int)(deadline - now_ms() > 1000 ? deadline - now_ms() : 1000),
+			 NULL, err, errlen);
+	if (rc)
+		goto fail_quiet;
+	*out = q;
+	return 0;
+fail:
+	snprintf(err, errlen, "QMP: %s", strerror(-rc));
+fail_quiet:
+	if (q->fd >= 0)
+		close(q->fd);
+	free(q);
+	return rc;
+}
+
+/* Reads what has arrived (waiting up to timeout_ms) and returns the next
+ * queued event, or NULL; the caller frees it with yajl_tree_free. */
+yajl_val qmp_next_event(struct qmp *q, int timeout_ms, int *rc_out)
+{
+	long long deadline = timeout_ms < 0 ? -1 : now_ms() + timeout_ms;
+	struct qmp_event *e;
+	yajl_val v;
+	int rc = 0;
+
+	while (!q->events) {
+		rc = read_message(q, deadline, &v);
+		if (rc <= 0)
+			break;
+		if (field(v, "event"))
+			queue_event(q, v);
+		else
+			yajl_tree_free(v);
+	}
+	if (rc_out)
+		*rc_out = rc < 0 ? rc : 0;
+	e = q->events;
+	if (!e)
+		return NULL;
+	q->events = e->next;
+	if (!q->events)
+		q->events_tail = &q->events;
+	v = e->v;
+	free(e);
+	return v;
+}
+
+const char *qmp_event_name(yajl_val ev)
+{
+	yajl_val name = field(ev, "event");
+
+	return name && YAJL_IS_STRING(name) ? YAJL_GET_STRING(name) : "";
+}
+
+void qmp_close(struct qmp *q)
+{
+	if (!q)
+		return;
+	while (q->events) {
+		struct qmp_event *e = q->events;
+
+		q->events = e->next;
+		yajl_tree_free(e->v);
+		free(e);
+	}
+	if (q->fd >= 0)
+		close(q->fd);
+	free(q);
+}

@@ -1,0 +1,154 @@
+/*
+ * The context: a xenstore connection and the hypervisor backend this host
+ * gets.  Xen in a Xen control domain; otherwise KVM if it works, else KVM
+ * on QEMU's TCG.  The choice and its reason are kept for xl info.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "libxl/runtime.h"
+
+int rt_fail(struct enso_error *err, int rc, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (err) {
+		va_start(ap, fmt);
+		vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
+		va_end(ap);
+	}
+	return rc;
+}
+
+int rt_mkdir_p(const char *dir)
+{
+	char *tmp = strdup(dir), *p;
+	int rc = 0;
+
+	if (!tmp)
+		return -ENOMEM;
+	for (p = tmp + 1; *p && !rc; p++) {
+		if (*p != '/')
+			continue;
+		*p = '\0';
+		if (mkdir(tmp, 0755) && errno != EEXIST)
+			rc = -errno;
+		*p = '/';
+	}
+	if (!rc && mkdir(tmp, 0755) && errno != EEXIST)
+		rc = -errno;
+	free(tmp);
+	return rc;
+}
+
+static bool xen_control_domain(void)
+{
+	char caps[128] = "";
+	int fd = open("/proc/xen/capabilities", O_RDONLY | O_CLOEXEC);
+	ssize_t n;
+
+	if (fd < 0)
+		return false;
+	n = read(fd, caps, sizeof(caps) - 1);
+	close(fd);
+	return n > 0 && strstr(caps, "control_d");
+}
+
+static char *dir_from_env(const char *var, const char *dflt)
+{
+	const char *v = getenv(var);
+
+	return strdup(v && *v ? v : dflt);
+}
+
+/* On a host without Xen nobody else writes dom0's entries. */
+static void ensure_dom0_entries(struct enso_ctx *ctx)
+{
+	char *name = rt_xs_read(ctx, "/local/domain/0/name");
+
+	if (!name) {
+		rt_xs_write(ctx, XBT_NULL, "/local/domain/0/name", "Domain-0");
+		rt_xs_write(ctx, XBT_NULL, "/local/domain/0/domid", "0");
+	}
+	free(name);
+}
+
+int enso_ctx_open(struct enso_ctx **out, unsigned flags,
+		  struct enso_error *err)
+{
+	struct enso_ctx *ctx;
+	int rc;
+
+	*out = NULL;
+	if (flags)
+		return rt_fail(err, -EINVAL, "enso_ctx_open: unknown flags %#x",
+			       flags);
+	ctx = calloc(1, sizeof(*ctx));
+	if (!ctx)
+		return -ENOMEM;
+	ctx->run_dir = dir_from_env("ENSO_RUNDIR", "/var/run/enso");
+	ctx->lib_dir = dir_from_env("ENSO_LIBDIR", "/var/lib/enso");
+	ctx->log_dir = dir_from_env("ENSO_LOGDIR", "/var/log/enso");
+	if (!ctx->run_dir || !ctx->lib_dir || !ctx->log_dir) {
+		rc = -ENOMEM;
+		goto fail;
+	}
+	ctx->xsh = xs_open(0);
+	if (!ctx->xsh) {
+		rc = rt_fail(err, -ENOTCONN,
+			     "cannot reach xenstored (%s): start it with 'xenstored', or point XENSTORED_PATH at its socket",
+			     strerror(errno));
+		goto fail;
+	}
+	if (xen_control_domain()) {
+		ctx->hv = ENSO_HV_XEN;
+		ctx->ops = &backend_xen;
+		snprintf(ctx->hv_why, sizeof(ctx->hv_why),
+			 "/proc/xen/capabilities says control_d");
+	} else {
+		ctx->ops = &backend_kvm;
+		ctx->hv = kvm_backend_choose_accel(ctx->hv_why,
+						   sizeof(ctx->hv_why)) ?
+				  ENSO_HV_KVM :
+				  ENSO_HV_TCG;
+		ensure_dom0_entries(ctx);
+	}
+	if ((rc = rt_mkdir_p(ctx->run_dir)) || (rc = rt_mkdir_p(ctx->lib_dir)) ||
+	    (rc = rt_mkdir_p(ctx->log_dir))) {
+		rt_fail(err, rc, "cannot create Enso's directories under %s, %s, %s: %s",
+			ctx->run_dir, ctx->lib_dir, ctx->log_dir, strerror(-rc));
+		goto fail;
+	}
+	*out = ctx;
+	return 0;
+fail:
+	enso_ctx_close(ctx);
+	return rc;
+}
+
+void enso_ctx_close(struct enso_ctx *ctx)
+{
+	if (!ctx)
+		return;
+	if (ctx->xsh)
+		xs_close(ctx->xsh);
+	free(ctx->run_dir);
+	free(ctx->lib_dir);
+	free(ctx->log_dir);
+	free(ctx->backend_data);
+	free(ctx);
+}
+
+enum enso_hypervisor enso_ctx_hypervisor(const struct enso_ctx *ctx,
+					 const char **why)
+{
+	if (why)
+		*why = ctx->hv_why;
+	return ctx->hv;
+}

@@ -1,0 +1,543 @@
+/*
+ * Domains: the hypervisor-independent half of each operation.  libxl keeps
+ * the records and the stored config; the backend does the hypervisor's part.
+ * A create that fails part-way removes everything it made.
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "libxl/runtime.h"
+
+static int need_op(struct enso_ctx *ctx, const void *op, const char *what,
+		   struct enso_error *err)
+{
+	if (op)
+		return 0;
+	return rt_fail(err, -ENOSYS, "%s is not supported by the %s backend",
+		       what, ctx->ops->name);
+}
+
+static bool valid_name(const char *name)
+{
+	const char *p;
+
+	if (!name || !*name || strlen(name) > 64 || isdigit((unsigned char)*name))
+		return false;
+	for (p = name; *p; p++)
+		if (!isalnum((unsigned char)*p) && !strchr("-_.", *p))
+			return false;
+	return true;
+}
+
+int enso_domain_lookup(struct enso_ctx *ctx, const char *name_or_id,
+		       uint32_t *domid, struct enso_error *err)
+{
+	unsigned int n, i;
+	char **doms;
+	char *end;
+	unsigned long v;
+
+	if (!name_or_id || !*name_or_id)
+		return rt_fail(err, -EINVAL, "no domain given");
+	v = strtoul(name_or_id, &end, 10);
+	if (isdigit((unsigned char)*name_or_id) && !*end) {
+		if (v > 0x7fef || !rt_domain_exists(ctx, (uint32_t)v))
+			return rt_fail(err, -ENOENT, "domain %s does not exist",
+				       name_or_id);
+		*domid = (uint32_t)v;
+		return 0;
+	}
+	doms = xs_directory(ctx->xsh, XBT_NULL, "/local/domain", &n);
+	for (i = 0; doms && i < n; i++) {
+		char *name = rt_xs_read(ctx, "/local/domain/%s/name", doms[i]);
+		bool match = name && !strcmp(name, name_or_id);
+
+		free(name);
+		if (match) {
+			*domid = (uint32_t)strtoul(doms[i], NULL, 10);
+			free(doms);
+			return 0;
+		}
+	}
+	free(doms);
+	return rt_fail(err, -ENOENT, "domain '%s' does not exist", name_or_id);
+}
+
+static void random_fill(uint8_t *b, size_t n)
+{
+	if (getrandom(b, n, 0) != (ssize_t)n) {
+		size_t i;
+
+		for (i = 0; i < n; i++)	/* not security, just uniqueness */
+			b[i] = (uint8_t)(rand() ^ (int)time(NULL));
+	}
+}
+
+/* What create decides that a config leaves open: uuid and MACs. */
+static void fill_defaults(struct enso_domain_config *c)
+{
+	size_t i;
+
+	if (!c->uuid_set) {
+		random_fill(c->uuid, 16);
+		c->uuid[6] = (uint8_t)((c->uuid[6] & 0x0f) | 0x40);	/* v4 */
+		c->uuid[8] = (uint8_t)((c->uuid[8] & 0x3f) | 0x80);
+		c->uuid_set = true;
+	}
+	for (i = 0; i < c->nnics; i++) {
+		if (c->nics[i].mac_set)
+			continue;
+		c->nics[i].mac[0] = 0x00;
+		c->nics[i].mac[1] = 0x16;
+		c->nics[i].mac[2] = 0x3e;
+		random_fill(&c->nics[i].mac[3], 3);
+		c->nics[i].mac[3] &= 0x7f;
+		c->nics[i].mac_set = true;
+	}
+}
+
+int enso_domain_create(struct enso_ctx *ctx,
+		       const struct enso_domain_config *cfg, unsigned flags,
+		       uint32_t *domid, struct enso_error *err)
+{
+	struct enso_domain_config c;
+	uint32_t id = 0, other;
+	bool records = false;
+	int rc;
+
+	if (flags & ~(unsigned)ENSO_CREATE_PAUSED)
+		return rt_fail(err, -EINVAL, "unknown create flags %#x", flags);
+	if (!valid_name(cfg->name))
+		return rt_fail(err, -EINVAL,
+			       "invalid domain name '%s': letters, digits, '-', '_' and '.', not starting with a digit",
+			       cfg->name ? cfg->name : "");
+	if (enso_domain_lookup(ctx, cfg->name, &other, NULL) == 0)
+		return rt_fail(err, -EEXIST,
+			       "a domain named '%s' already exists (id %u)",
+			       cfg->name, other);
+	rc = rt_config_copy(cfg, &c, err);
+	if (rc)
+		return rc;
+	fill_defaults(&c);
+
+	/* KVM ids are ours to give; Xen chooses them at build time. */
+	if (ctx->hv != ENSO_HV_XEN) {
+		rc = rt_records_create(ctx, &c, true, &id, err);
+		if (rc)
+			goto out;
+		records = true;
+		rc = rt_config_store(ctx, id, &c, err);
+		if (rc)
+			goto out;
+	}
+	rc = ctx->ops->create(ctx, &c, &id, flags & ENSO_CREATE_PAUSED, err);
+	if (rc)
+		goto out;
+	if (ctx->hv == ENSO_HV_XEN) {
+		rc = rt_records_create(ctx, &c, false, &id, err);
+		if (!rc)
+			records = true;
+		if (!rc)
+			rc = rt_config_store(ctx, id, &c, err);
+		if (rc) {
+			struct enso_error ignored;
+
+			ctx->ops->destroy(ctx, id, &ignored);
+			goto out;
+		}
+	}
+	*domid = id;
+out:
+	if (rc && records) {
+		rt_records_remove(ctx, id);
+		rt_config_remove(ctx, id);
+	}
+	enso_config_dispose(&c);
+	return rc;
+}
+
+int enso_domain_destroy(struct enso_ctx *ctx, uint32_t domid,
+			struct enso_error *err)
+{
+	int rc;
+
+	if (domid == 0)
+		return rt_fail(err, -EINVAL, "Domain-0 cannot be destroyed");
+	if (!rt_domain_exists(ctx, domid))
+		return rt_fail(err, -ENOENT, "domain %u does not exist", domid);
+	/* Tell the monitor this end is wanted, not a crash. */
+	{
+		char node[64];
+
+		snprintf(node, sizeof(node), "/libxl/%u/destroying", domid);
+		rt_xs_write(ctx, XBT_NULL, node, "1");
+	}
+	rc = ctx->ops->destroy(ctx, domid, err);
+	if (rc && rc != -ENOENT)
+		return rc;
+	rt_records_remove(ctx, domid);
+	rt_config_remove(ctx, domid);
+	return 0;
+}
+
+#define DOMAIN_OP(fn, op, what)                                              \
+	int fn(struct enso_ctx *ctx, uint32_t domid, struct enso_error *err) \
+	{                                                                    \
+		int rc = need_op(ctx, (const void *)ctx->ops->op, what, err); \
+		if (rc)                                                      \
+			return rc;                                           \
+		if (!rt_domain_exists(ctx, domid))                           \
+			return rt_fail(err, -ENOENT,                         \
+				       "domain %u does not exist", domid);   \
+		return ctx->ops->op(ctx, domid, err);                        \
+	}
+
+DOMAIN_OP(enso_domain_pause, pause, "pause")
+DOMAIN_OP(enso_domain_unpause, unpause, "unpause")
+
+int enso_domain_shutdown(struct enso_ctx *ctx, uint32_t domid, bool reboot,
+			 struct enso_error *err)
+{
+	int rc = need_op(ctx, (const void *)ctx->ops->shutdown, "shutdown", err);
+
+	if (rc)
+		return rc;
+	if (!rt_domain_exists(ctx, domid))
+		return rt_fail(err, -ENOENT, "domain %u does not exist", domid);
+	return ctx->ops->shutdown(ctx, domid, reboot, err);
+}
+
+int enso_domain_wait_gone(struct enso_ctx *ctx, uint32_t domid,
+			  int timeout_ms, struct enso_error *err)
+{
+	char path[64], token[32];
+	struct timespec start, now;
+	int rc = 0;
+
+	snprintf(path, sizeof(path), "/local/domain/%u", domid);
+	snprintf(token, sizeof(token), "gone-%u", domid);
+	if (!xs_watch(ctx->xsh, path, token))
+		return rt_fail(err, -errno, "watching %s: %s", path,
+			       strerror(errno));
+	clock_gettime(CLOCK_MONOTONIC, &start);
+	while (rt_domain_exists(ctx, domid)) {
+		struct pollfd pfd = { .fd = xs_fileno(ctx->xsh), .events = POLLIN };
+		long waited;
+		char **ev;
+
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		waited = (now.tv_sec - start.tv_sec) * 1000 +
+			 (now.tv_nsec - start.tv_nsec) / 1000000;
+		if (timeout_ms >= 0 && waited >= timeout_ms) {
+			rc = rt_fail(err, -ETIMEDOUT,
+				     "domain %u still exists after %d s", domid,
+				     timeout_ms / 1000);
+			break;
+		}
+		/* Wake at least once a second: a record removed by a
+		 * process that died is seen too. */
+		poll(&pfd, 1, 1000);
+		while ((ev = xs_check_watch(ctx->xsh)))
+			free(ev);
+	}
+	xs_unwatch(ctx->xsh, path, token);
+	return rc;
+}
+
+void enso_dominfo_dispose(struct enso_dominfo *info)
+{
+	if (!info)
+		return;
+	free(info->name);
+	info->name = NULL;
+}
+
+void enso_dominfo_list_free(struct enso_dominfo *list, size_t n)
+{
+	size_t i;
+
+	for (i = 0; list && i < n; i++)
+		enso_dominfo_dispose(&list[i]);
+	free(list);
+}
+
+static int parse_uuid(const char *s, uint8_t out[16])
+{
+	int i = 0;
+
+	for (; *s && i < 16; s++) {
+		unsigned v;
+
+		if (*s == '-')
+			continue;
+		if (sscanf(s, "%2x", &v) != 1)
+			return -EINVAL;
+		out[i++] = (uint8_t)v;
+		s++;
+	}
+	return i == 16 ? 0 : -EINVAL;
+}
+
+static int host_dom0_info(struct enso_ctx *ctx, struct enso_dominfo *out,
+			  struct enso_error *err)
+{
+	struct enso_host_info h;
+	int rc = enso_host_info(ctx, &h, err);
+
+	if (rc)
+		return rc;
+	out->running = true;
+	out->current_kb = h.total_kb;
+	out->max_kb = h.total_kb;
+	out->vcpus_online = out->max_vcpus = h.nr_cpus;
+	enso_host_info_dispose(&h);
+	return 0;
+}
+
+int enso_domain_info(struct enso_ctx *ctx, uint32_t domid,
+		     struct enso_dominfo *out, struct enso_error *err)
+{
+	struct backend_dominfo bi;
+	char *uuid;
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	out->domid = domid;
+	out->shutdown_reason = -1;
+	out->name = rt_xs_read(ctx, "/local/domain/%u/name", domid);
+	if (!out->name)
+		return rt_fail(err, -ENOENT, "domain %u does not exist", domid);
+	uuid = rt_xs_read(ctx, "/libxl/%u/uuid", domid);
+	if (uuid)
+		parse_uuid(uuid, out->uuid);
+	free(uuid);
+	if (domid == 0 && ctx->hv != ENSO_HV_XEN)
+		return host_dom0_info(ctx, out, err);
+	memset(&bi, 0, sizeof(bi));
+	bi.shutdown_reason = -1;
+	rc = ctx->ops->info(ctx, domid, &bi, err);
+	if (rc) {
+		enso_dominfo_dispose(out);
+		return rc;
+	}
+	out->running = bi.running;
+	out->blocked = bi.blocked;
+	out->paused = bi.paused;
+	out->shutdown = bi.shutdown;
+	out->dying = bi.dying;
+	out->shutdown_reason = bi.shutdown_reason;
+	out->current_kb = bi.current_kb;
+	out->max_kb = bi.max_kb;
+	out->vcpus_online = bi.vcpus_online;
+	out->max_vcpus = bi.max_vcpus;
+	out->cpu_seconds = bi.cpu_seconds;
+	return 0;
+}
+
+static int cmp_domid(const void *a, const void *b)
+{
+	const struct enso_dominfo *x = a, *y = b;
+
+	return (x->domid > y->domid) - (x->domid < y->domid);
+}
+
+int enso_domain_list(struct enso_ctx *ctx, struct enso_dominfo **out,
+		     size_t *n, struct enso_error *err)
+{
+	unsigned int nd, i;
+	char **doms = xs_directory(ctx->xsh, XBT_NULL, "/local/domain", &nd);
+	struct enso_dominfo *list;
+	size_t count = 0;
+
+	*out = NULL;
+	*n = 0;
+	if (!doms)
+		return rt_fail(err, -errno, "listing /local/domain: %s",
+			       strerror(errno));
+	list = calloc(nd ? nd : 1, sizeof(*list));
+	if (!list) {
+		free(doms);
+		return -ENOMEM;
+	}
+	for (i = 0; i < nd; i++) {
+		char *end;
+		unsigned long id = strtoul(doms[i], &end, 10);
+
+		if (*end || id > 0x7fef)
+			continue;
+		/* A domain that vanishes meanwhile is simply not listed. */
+		if (enso_domain_info(ctx, (uint32_t)id, &list[count], NULL) == 0)
+			count++;
+	}
+	free(doms);
+	qsort(list, count, sizeof(*list), cmp_domid);
+	*out = list;
+	*n = count;
+	return 0;
+}
+
+int enso_domain_set_memory(struct enso_ctx *ctx, uint32_t domid,
+			   uint64_t target_kb, struct enso_error *err)
+{
+	char node[64], val[32];
+	char *max;
+	int rc = need_op(ctx, (const void *)ctx->ops->set_memory, "mem-set", err);
+
+	if (rc)
+		return rc;
+	if (!rt_domain_exists(ctx, domid))
+		return rt_fail(err, -ENOENT, "domain %u does not exist", domid);
+	max = rt_xs_read(ctx, "/local/domain/%u/memory/static-max", domid);
+	if (max && target_kb > strtoull(max, NULL, 10)) {
+		rc = rt_fail(err, -EINVAL,
+			     "memory target %llu KiB is above the domain's maximum %s KiB (raise it with mem-max)",
+			     (unsigned long long)target_kb, max);
+		free(max);
+		return rc;
+	}
+	free(max);
+	rc = ctx->ops->set_memory(ctx, domid, target_kb, err);
+	if (rc)
+		return rc;
+	snprintf(node, sizeof(node), "/local/domain/%u/memory/target", domid);
+	snprintf(val, sizeof(val), "%llu", (unsigned long long)target_kb);
+	rt_xs_write(ctx, XBT_NULL, node, val);
+	return 0;
+}
+
+int enso_domain_set_maxmem(struct enso_ctx *ctx, uint32_t domid,
+			   uint64_t max_kb, struct enso_error *err)
+{
+	char node[64], val[32];
+	int rc = need_op(ctx, (const void *)ctx->ops->set_maxmem, "mem-max", err);
+
+	if (rc)
+		return rc;
+	if (!rt_domain_exists(ctx, domid))
+		return rt_fail(err, -ENOENT, "domain %u does not exist", domid);
+	rc = ctx->ops->set_maxmem(ctx, domid, max_kb, err);
+	if (rc)
+		return rc;
+	snprintf(node, sizeof(node), "/local/domain/%u/memory/static-max", domid);
+	snprintf(val, sizeof(val), "%llu", (unsigned long long)max_kb);
+	rt_xs_write(ctx, XBT_NULL, node, val);
+	return 0;
+}
+
+int enso_domain_set_vcpus(struct enso_ctx *ctx, uint32_t domid,
+			  uint32_t count, struct enso_error *err)
+{
+	int rc = need_op(ctx, (const void *)ctx->ops->set_vcpus, "vcpu-set", err);
+
+	if (rc)
+		return rc;
+	if (!rt_domain_exists(ctx, domid))
+		return rt_fail(err, -ENOENT, "domain %u does not exist", domid);
+	return ctx->ops->set_vcpus(ctx, domid, count, err);
+}
+
+int enso_domain_rename(struct enso_ctx *ctx, uint32_t domid,
+		       const char *new_name, struct enso_error *err)
+{
+	char node[64], *uuid;
+	uint32_t other;
+
+	if (!valid_name(new_name))
+		return rt_fail(err, -EINVAL, "invalid domain name '%s'", new_name);
+	if (!rt_domain_exists(ctx, domid))
+		return rt_fail(err, -ENOENT, "domain %u does not exist", domid);
+	if (enso_domain_lookup(ctx, new_name, &other, NULL) == 0 && other != domid)
+		return rt_fail(err, -EEXIST, "a domain named '%s' already exists",
+			       new_name);
+	snprintf(node, sizeof(node), "/local/domain/%u/name", domid);
+	rt_xs_write(ctx, XBT_NULL, node, new_name);
+	snprintf(node, sizeof(node), "/libxl/%u/name", domid);
+	rt_xs_write(ctx, XBT_NULL, node, new_name);
+	uuid = rt_xs_read(ctx, "/libxl/%u/uuid", domid);
+	if (uuid) {
+		char vm[96];
+
+		snprintf(vm, sizeof(vm), "/vm/%s/name", uuid);
+		rt_xs_write(ctx, XBT_NULL, vm, new_name);
+	}
+	free(uuid);
+	return 0;
+}
+
+int enso_domain_console_tty(struct enso_ctx *ctx, uint32_t domid,
+			    char **path, struct enso_error *err)
+{
+	if (!rt_domain_exists(ctx, domid))
+		return rt_fail(err, -ENOENT, "domain %u does not exist", domid);
+	*path = rt_xs_read(ctx, "/local/domain/%u/console/tty", domid);
+	if (!*path || !**path) {
+		free(*path);
+		*path = NULL;
+		return rt_fail(err, -ENOENT,
+			       "domain %u has no console tty yet (console/tty is empty)",
+			       domid);
+	}
+	return 0;
+}
+
+int enso_domain_config(struct enso_ctx *ctx, uint32_t domid,
+		       struct enso_domain_config *out, struct enso_error *err)
+{
+	if (!rt_domain_exists(ctx, domid)) {
+		enso_config_init(out);
+		return rt_fail(err, -ENOENT, "domain %u does not exist", domid);
+	}
+	return rt_config_load(ctx, domid, out, err);
+}
+
+void enso_host_info_dispose(struct enso_host_info *info)
+{
+	if (!info)
+		return;
+	free(info->hypervisor);
+	free(info->why);
+	free(info->version);
+	memset(info, 0, sizeof(*info));
+}
+
+int enso_host_info(struct enso_ctx *ctx, struct enso_host_info *out,
+		   struct enso_error *err)
+{
+	memset(out, 0, sizeof(*out));
+	if (!ctx->ops->host_info)
+		return rt_fail(err, -ENOSYS, "host info: not supported by %s",
+			       ctx->ops->name);
+	return ctx->ops->host_info(ctx, out, err);
+}
+
+long enso_domain_uptime(struct enso_ctx *ctx, uint32_t domid)
+{
+	char *uuid, *start;
+	long secs = -1;
+
+	if (domid == 0) {
+		FILE *f = fopen("/proc/uptime", "r");
+		double up;
+
+		if (f && fscanf(f, "%lf", &up) == 1)
+			secs = (long)up;
+		if (f)
+			fclose(f);
+		return secs;
+	}
+	uuid = rt_xs_read(ctx, "/libxl/%u/uuid", domid);
+	start = uuid ? rt_xs_read(ctx, "/vm/%s/start_time", uuid) : NULL;
+	if (start)
+		secs = (long)(time(NULL) - strtoll(start, NULL, 10));
+	free(uuid);
+	free(start);
+	return secs;
+}

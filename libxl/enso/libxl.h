@@ -1,0 +1,411 @@
+/*
+ * enso/libxl.h: Enso's libxl: the domain configuration core, and the
+ * running domains behind one hypervisor-independent API.
+ *
+ * One model of a domain (struct enso_domain_config), two syntaxes that
+ * become it: xl.cfg(5) files and the JSON shape of upstream's
+ * libxl_domain_config (what `xl -N create` and `xl list -l` print).
+ *
+ * Contract, for every function here:
+ *  - Returns 0 on success or a negative errno: -EINVAL for bad input (with
+ *    err->msg filled when an err is given), -ENOMEM, or the errno of a
+ *    failed read.  On failure the output object is left disposed (safe to
+ *    dispose again, holds nothing).
+ *  - Never prints, never exits, starts no threads, keeps no global state:
+ *    calls on different objects may run in different threads at once.
+ *  - Every pointer in a config, disk, nic or xl.conf is malloc'd and owned
+ *    by that object; the _dispose functions free them and are idempotent.
+ *  - Config errors read "FILE:LINE: what is wrong" (KEY=VALUE overrides are
+ *    named "<command line>:N", N counting the overrides from 1); an error
+ *    that has no line (a missing key) reads "FILE: what is wrong".
+ *
+ * This header and libensoxl are Enso's own: they share no name and no code
+ * with upstream's libxl.h / libxenlight.
+ */
+#ifndef ENSO_LIBXL_H
+#define ENSO_LIBXL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+struct enso_error {
+	char msg[512];
+};
+
+/* A uint32_t setting left to the host / xl.conf default. */
+#define ENSO_U32_DEFAULT UINT32_MAX
+/* Highest host CPU count a CPU map can describe. */
+#define ENSO_MAX_CPUS 4096
+/* Memory when a config gives none (libxl's default), in KiB. */
+#define ENSO_MEMORY_DEFAULT_KB (32u * 1024u)
+#define ENSO_EVENT_CHANNELS_DEFAULT 1023u
+
+enum enso_domain_type { ENSO_DOMAIN_PV, ENSO_DOMAIN_PVH, ENSO_DOMAIN_HVM };
+
+enum enso_action {
+	ENSO_ACTION_DESTROY,
+	ENSO_ACTION_RESTART,
+	ENSO_ACTION_RENAME_RESTART,
+	ENSO_ACTION_PRESERVE,
+	ENSO_ACTION_COREDUMP_DESTROY,
+	ENSO_ACTION_COREDUMP_RESTART,
+	ENSO_ACTION_SOFT_RESET,
+};
+
+/* ---- disks (xl-disk-configuration(5)) ------------------------------ */
+
+enum enso_disk_format {
+	ENSO_DISK_FORMAT_RAW,	/* the default */
+	ENSO_DISK_FORMAT_QCOW,
+	ENSO_DISK_FORMAT_QCOW2,
+	ENSO_DISK_FORMAT_VHD,
+	ENSO_DISK_FORMAT_QED,
+	ENSO_DISK_FORMAT_EMPTY,	/* a cdrom drive with no medium */
+};
+
+enum enso_disk_backendtype {
+	ENSO_DISK_BACKEND_UNKNOWN,	/* let the toolstack choose */
+	ENSO_DISK_BACKEND_PHY,
+	ENSO_DISK_BACKEND_QDISK,
+	ENSO_DISK_BACKEND_STANDALONE,
+};
+
+enum enso_disk_specification {
+	ENSO_DISK_SPEC_DEFAULT,		/* xen */
+	ENSO_DISK_SPEC_XEN,
+	ENSO_DISK_SPEC_VIRTIO,
+};
+
+struct enso_disk {
+	char *target;		/* pdev path as written; NULL: empty cdrom */
+	enum enso_disk_format format;
+	char *vdev;		/* as written: "xvda", "hdc", "d1p2", "51712" */
+	uint32_t vdev_number;	/* xen-vbd-interface(7) number of vdev */
+	bool readwrite;
+	bool is_cdrom;
+	char *backend;		/* backend domain name; NULL: dom0 */
+	enum enso_disk_backendtype backendtype;
+	enum enso_disk_specification specification;
+	char *script;		/* "block-iscsi" from the iscsi: prefix etc. */
+	bool direct_io_safe;
+	int discard;		/* -1 default (on), 0 no-discard, 1 discard */
+	int trusted;		/* -1 default (trusted), 0, 1 */
+};
+
+/* ---- network interfaces (xl-network-configuration(5)) -------------- */
+
+enum enso_nic_type {
+	ENSO_NIC_TYPE_DEFAULT,	/* ioemu for HVM, vif otherwise */
+	ENSO_NIC_TYPE_IOEMU,
+	ENSO_NIC_TYPE_VIF,
+};
+
+struct enso_nic {
+	int devid;		/* the index in vif=[...] unless devid= says */
+	uint8_t mac[6];
+	bool mac_set;		/* false: a random 00:16:3e MAC at create time */
+	char *bridge;		/* NULL: xl.conf's vif.default.bridge */
+	char *gatewaydev;
+	enum enso_nic_type type;
+	char *model;
+	char *vifname;		/* NULL: vifDOMID.DEVID */
+	char *script;		/* NULL: xl.conf's vif.default.script */
+	char *ip;
+	char *backend;		/* backend domain name; NULL: dom0 */
+	uint64_t rate_bytes_per_interval;	/* 0: unlimited */
+	uint32_t rate_interval_usecs;
+	uint32_t mtu;		/* 0: default (1500 or the bridge's) */
+	int trusted;		/* -1 default (trusted), 0, 1 */
+};
+
+/* ---- CPU maps ------------------------------------------------------- */
+
+/*
+ * One CPU list as written in cpus= / cpus_soft=: "0-3,^1", "all,^7",
+ * "nodes:0-1,^node:2,5".  Terms apply left to right.  bits holds the result
+ * over ENSO_MAX_CPUS CPUs, "all" setting every one of them (so the caller
+ * ANDs it with the host's CPUs).  Node terms need the host's topology: when
+ * no resolver was given they are left out of bits and has_nodes is set; the
+ * caller re-parses spec with enso_cpumap_parse() and a resolver.
+ */
+struct enso_cpumap {
+	char *spec;
+	bool all;		/* an "all" term appeared */
+	bool has_nodes;		/* node terms appeared and were not resolved */
+	uint8_t bits[ENSO_MAX_CPUS / 8];
+};
+
+/* Fills `cpus` (ENSO_MAX_CPUS/8 bytes, cleared) with NUMA node `node`'s
+ * CPUs; returns 0 or a negative errno (-ENOENT: no such node). */
+typedef int enso_node_cpus_fn(unsigned node, uint8_t *cpus, void *opaque);
+
+int enso_cpumap_parse(const char *spec, enso_node_cpus_fn *node_cpus,
+		      void *opaque, struct enso_cpumap *out,
+		      struct enso_error *err);
+void enso_cpumap_dispose(struct enso_cpumap *m);
+static inline bool enso_cpumap_test(const struct enso_cpumap *m, unsigned cpu)
+{
+	return cpu < ENSO_MAX_CPUS && (m->bits[cpu / 8] >> (cpu % 8)) & 1;
+}
+
+/* cpus= or cpus_soft=: nothing, one map for every vCPU, or one per vCPU. */
+struct enso_affinity {
+	struct enso_cpumap *maps;
+	size_t nmaps;		/* 0: not given */
+	bool per_vcpu;		/* false: maps[0] is every vCPU's map */
+};
+
+/* ---- channels (xen-pv-channel(7)) ----------------------------------- */
+
+enum enso_channel_connection {
+	ENSO_CHANNEL_PTY,
+	ENSO_CHANNEL_SOCKET,
+};
+
+struct enso_channel {
+	char *spec;		/* the raw spec string, canonical after JSON */
+	char *name;		/* mandatory */
+	char *backend;		/* NULL: dom0 */
+	enum enso_channel_connection connection;
+	char *path;		/* socket path (connection=socket) */
+};
+
+/* ---- the domain ------------------------------------------------------ */
+
+struct enso_domain_config {
+	char *name;
+	uint8_t uuid[16];
+	bool uuid_set;		/* false: a fresh UUID at create time */
+	enum enso_domain_type type;
+	char *pool;		/* CPU pool name; NULL: Pool-0 */
+
+	uint64_t memory_kb, maxmem_kb;
+	uint32_t vcpus, maxvcpus;
+	struct enso_affinity cpus, cpus_soft;
+	int cpu_weight;		/* -1: scheduler default (256) */
+	int cap;		/* -1: scheduler default (0, no cap) */
+
+	char *kernel, *ramdisk;
+	char *cmdline;		/* effective: cmdline=, else "root=R E" */
+	char *root, *extra;	/* as written (not kept in JSON) */
+	char *bootloader;
+	char **bootloader_args;
+	size_t nbootloader_args;
+
+	enum enso_action on_poweroff, on_reboot, on_watchdog, on_crash,
+		on_soft_reset;
+
+	struct enso_disk *disks;
+	size_t ndisks;
+	struct enso_nic *nics;
+	size_t nnics;
+	struct enso_channel *channels;
+	size_t nchannels;
+	char **serial;		/* HVM serial= devices */
+	size_t nserial;
+
+	uint32_t max_grant_frames;	/* ENSO_U32_DEFAULT: xl.conf / Xen */
+	uint32_t max_maptrack_frames;	/* ENSO_U32_DEFAULT: xl.conf / Xen */
+	uint32_t max_event_channels;	/* default 1023 */
+	bool nomigrate;
+};
+
+void enso_config_init(struct enso_domain_config *c);
+void enso_config_dispose(struct enso_domain_config *c);
+
+/*
+ * Parses an xl.cfg file.  overrides: NULL or a NULL-terminated array of
+ * "KEY=VALUE" statements in xl.cfg syntax, applied after the file as if
+ * they were extra lines (so they win).  *out is initialised here.
+ */
+int enso_config_parse_file(const char *path, const char *const *overrides,
+			   struct enso_domain_config *out,
+			   struct enso_error *err);
+/* The same from memory; source_name names the text in errors. */
+int enso_config_parse_string(const char *text, size_t len,
+			     const char *source_name,
+			     const char *const *overrides,
+			     struct enso_domain_config *out,
+			     struct enso_error *err);
+
+/* *json_out: malloc'd, NUL-terminated; pretty output ends in a newline. */
+int enso_config_to_json(const struct enso_domain_config *c, bool pretty,
+			char **json_out);
+/* Reads what enso_config_to_json writes (and upstream's shape for the
+ * same fields).  *out is initialised here. */
+int enso_config_from_json(const char *json, struct enso_domain_config *out,
+			  struct enso_error *err);
+
+/* One disk / vif / channel spec string; *out is initialised here.  A nic's
+ * devid is -1 unless the spec says devid= (the config parser then sets the
+ * list index). */
+int enso_disk_parse(const char *spec, struct enso_disk *out,
+		    struct enso_error *err);
+int enso_nic_parse(const char *spec, struct enso_nic *out,
+		   struct enso_error *err);
+void enso_disk_dispose(struct enso_disk *d);
+void enso_nic_dispose(struct enso_nic *n);
+void enso_channel_dispose(struct enso_channel *ch);
+int enso_channel_parse(const char *spec, struct enso_channel *out,
+		       struct enso_error *err);
+
+/* xen-vbd-interface(7): "xvda" -> 51712, "hdc" -> 5632, "d1p2" -> 51730,
+ * "xvdaa" -> 268442112, or a plain number.  -EINVAL if not a vdev. */
+int enso_vdev_to_number(const char *vdev, uint32_t *out);
+
+/* Names used in JSON and messages ("destroy", "rename-restart"...). */
+const char *enso_action_name(enum enso_action a);
+const char *enso_domain_type_name(enum enso_domain_type t);
+const char *enso_disk_format_name(enum enso_disk_format f);
+
+/* ---- xl.conf(5) ------------------------------------------------------ */
+
+enum enso_autoballoon { ENSO_AUTOBALLOON_AUTO, ENSO_AUTOBALLOON_ON,
+			ENSO_AUTOBALLOON_OFF };
+enum enso_domid_policy { ENSO_DOMID_POLICY_XEN, ENSO_DOMID_POLICY_RANDOM };
+enum enso_output_format { ENSO_OUTPUT_JSON, ENSO_OUTPUT_SXP };
+
+/* The string settings are NULL when xl.conf leaves them out: */
+#define ENSO_XL_DEFAULT_LOCKFILE "/var/lock/xl"
+#define ENSO_XL_DEFAULT_VIF_SCRIPT "vif-bridge"
+#define ENSO_XL_DEFAULT_VIF_BRIDGE "xenbr0"
+#define ENSO_XL_DEFAULT_BLKDEV_START "xvda"
+
+struct enso_xl_conf {
+	enum enso_autoballoon autoballoon;	/* default auto */
+	bool run_hotplug_scripts;		/* default true */
+	char *lockfile;				/* NULL: the default above */
+	enum enso_domid_policy domid_policy;	/* default xen */
+	char *vif_default_script;		/* (vifscript=, deprecated) */
+	char *vif_default_bridge;		/* (defaultbridge=, deprecated) */
+	char *vif_default_backend;		/* NULL: dom0 */
+	char *vif_default_gatewaydev;		/* NULL: none */
+	enum enso_output_format output_format;	/* default json */
+	bool claim_mode;			/* default true */
+	uint32_t max_grant_frames;		/* ENSO_U32_DEFAULT: Xen's */
+	uint32_t max_maptrack_frames;		/* ENSO_U32_DEFAULT: Xen's */
+	char *blkdev_start;
+};
+
+void enso_xl_conf_init(struct enso_xl_conf *x);
+void enso_xl_conf_dispose(struct enso_xl_conf *x);
+/* -ENOENT (err filled) when the file does not exist: callers may treat
+ * that as "all defaults".  *out is initialised here. */
+int enso_xl_conf_parse_file(const char *path, struct enso_xl_conf *out,
+			    struct enso_error *err);
+int enso_xl_conf_parse_string(const char *text, size_t len,
+			      const char *source_name,
+			      struct enso_xl_conf *out,
+			      struct enso_error *err);
+
+/* ---- running domains ------------------------------------------------------
+ *
+ * A context is one caller's handle on the host: a xenstore connection and
+ * the hypervisor backend chosen for this host (Xen in a Xen control domain,
+ * else KVM if it works, else KVM on QEMU's TCG; the choice and its reason
+ * are in enso_ctx_hypervisor()).  Not thread-safe: one context per thread.
+ * Nothing here prints or exits; failures fill err.
+ */
+struct enso_ctx;
+
+enum enso_hypervisor { ENSO_HV_XEN, ENSO_HV_KVM, ENSO_HV_TCG };
+
+/* flags: 0 */
+int enso_ctx_open(struct enso_ctx **out, unsigned flags, struct enso_error *err);
+void enso_ctx_close(struct enso_ctx *ctx);	/* NULL is fine */
+enum enso_hypervisor enso_ctx_hypervisor(const struct enso_ctx *ctx,
+					 const char **why);
+
+enum enso_shutdown_reason {
+	ENSO_SHUTDOWN_POWEROFF = 0,
+	ENSO_SHUTDOWN_REBOOT = 1,
+	ENSO_SHUTDOWN_SUSPEND = 2,
+	ENSO_SHUTDOWN_CRASH = 3,
+	ENSO_SHUTDOWN_WATCHDOG = 4,
+	ENSO_SHUTDOWN_SOFT_RESET = 5,
+};
+
+struct enso_dominfo {
+	uint32_t domid;
+	char *name;
+	uint8_t uuid[16];
+	bool running, blocked, paused, shutdown, dying;
+	int shutdown_reason;	/* enum enso_shutdown_reason, or -1 */
+	uint64_t current_kb, max_kb, outstanding_kb;
+	uint32_t vcpus_online, max_vcpus;
+	double cpu_seconds;
+};
+void enso_dominfo_dispose(struct enso_dominfo *info);
+void enso_dominfo_list_free(struct enso_dominfo *list, size_t n);
+
+struct enso_host_info {
+	char *hypervisor;	/* "xen 4.17" / "kvm" / "qemu-tcg" */
+	char *why;		/* why this hypervisor was chosen */
+	uint32_t nr_cpus;
+	uint64_t total_kb, free_kb;
+	char *version;		/* the backend's version string */
+};
+void enso_host_info_dispose(struct enso_host_info *info);
+
+enum { ENSO_CREATE_PAUSED = 1 };
+
+int enso_domain_create(struct enso_ctx *ctx,
+		       const struct enso_domain_config *cfg, unsigned flags,
+		       uint32_t *domid, struct enso_error *err);
+int enso_domain_destroy(struct enso_ctx *ctx, uint32_t domid,
+			struct enso_error *err);
+int enso_domain_pause(struct enso_ctx *ctx, uint32_t domid,
+		      struct enso_error *err);
+int enso_domain_unpause(struct enso_ctx *ctx, uint32_t domid,
+			struct enso_error *err);
+int enso_domain_shutdown(struct enso_ctx *ctx, uint32_t domid, bool reboot,
+			 struct enso_error *err);
+/* Waits until the domain is gone (or timeout_ms passes: -ETIMEDOUT). */
+int enso_domain_wait_gone(struct enso_ctx *ctx, uint32_t domid,
+			  int timeout_ms, struct enso_error *err);
+int enso_domain_list(struct enso_ctx *ctx, struct enso_dominfo **out,
+		     size_t *n, struct enso_error *err);
+int enso_domain_info(struct enso_ctx *ctx, uint32_t domid,
+		     struct enso_dominfo *out, struct enso_error *err);
+int enso_domain_set_memory(struct enso_ctx *ctx, uint32_t domid,
+			   uint64_t target_kb, struct enso_error *err);
+int enso_domain_set_maxmem(struct enso_ctx *ctx, uint32_t domid,
+			   uint64_t max_kb, struct enso_error *err);
+int enso_domain_set_vcpus(struct enso_ctx *ctx, uint32_t domid,
+			  uint32_t count, struct enso_error *err);
+/* Name <-> id; a name that is all digits is taken as an id. */
+int enso_domain_lookup(struct enso_ctx *ctx, const char *name_or_id,
+		       uint32_t *domid, struct enso_error *err);
+int enso_domain_rename(struct enso_ctx *ctx, uint32_t domid,
+		       const char *new_name, struct enso_error *err);
+/* The console device path (a pty), for xl console. */
+int enso_domain_console_tty(struct enso_ctx *ctx, uint32_t domid,
+			    char **path, struct enso_error *err);
+/* The config the domain was created from (for xl list -l). */
+int enso_domain_config(struct enso_ctx *ctx, uint32_t domid,
+		       struct enso_domain_config *out, struct enso_error *err);
+/* Seconds since the domain was created (dom0: the host's uptime), or -1. */
+long enso_domain_uptime(struct enso_ctx *ctx, uint32_t domid);
+int enso_host_info(struct enso_ctx *ctx, struct enso_host_info *out,
+		   struct enso_error *err);
+
+/*
+ * The per-domain monitor: what outlives xl create.  Runs until the domain
+ * is gone, carrying out on_poweroff / on_reboot / on_crash (destroy,
+ * restart, rename-restart, preserve) and cleaning up after a domain whose
+ * emulator died.  The caller (xl) forks and detaches before calling it.
+ */
+typedef void enso_monitor_log_fn(const char *msg, void *opaque);
+int enso_domain_monitor(struct enso_ctx *ctx, uint32_t domid,
+			enso_monitor_log_fn *log, void *opaque,
+			struct enso_error *err);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* ENSO_LIBXL_H */

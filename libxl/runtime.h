@@ -1,0 +1,56 @@
+/*
+ * libxl's running-domain half, internal: the context, the xenstore records
+ * every tool sees, and the stored configs.  Not installed.
+ */
+#ifndef ENSO_LIBXL_RUNTIME_H
+#define ENSO_LIBXL_RUNTIME_H
+
+#include <stdarg.h>
+#include <xenstore.h>
+
+#include "enso/libxl.h"
+#include "backends/backend.h"
+
+struct enso_ctx {
+	struct xs_handle *xsh;
+	const struct backend_ops *ops;
+	enum enso_hypervisor hv;
+	char hv_why[192];
+	char *run_dir;		/* /var/run/enso: sockets, pid files */
+	char *lib_dir;		/* /var/lib/enso: stored configs */
+	char *log_dir;		/* /var/log/enso: console and QEMU logs */
+	void *backend_data;
+};
+
+/* Fills err (printf-style) and returns rc, for one-line error paths. */
+int rt_fail(struct enso_error *err, int rc, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+/* xenstore helpers: read a node (malloc'd, NUL-terminated) or NULL. */
+char *rt_xs_read(struct enso_ctx *ctx, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+bool rt_xs_write(struct enso_ctx *ctx, xs_transaction_t t, const char *path,
+		 const char *value);
+
+/* Records: /local/domain/<id>, /vm/<uuid>, /libxl/<id>. */
+int rt_records_create(struct enso_ctx *ctx,
+		      const struct enso_domain_config *cfg, bool alloc_domid,
+		      uint32_t *domid, struct enso_error *err);
+void rt_records_remove(struct enso_ctx *ctx, uint32_t domid);
+bool rt_domain_exists(struct enso_ctx *ctx, uint32_t domid);
+
+/* The config a domain runs with, as JSON in lib_dir. */
+int rt_config_store(struct enso_ctx *ctx, uint32_t domid,
+		    const struct enso_domain_config *cfg,
+		    struct enso_error *err);
+int rt_config_load(struct enso_ctx *ctx, uint32_t domid,
+		   struct enso_domain_config *out, struct enso_error *err);
+void rt_config_remove(struct enso_ctx *ctx, uint32_t domid);
+
+/* Deep copy through the JSON form, so the copy is exactly what is stored. */
+int rt_config_copy(const struct enso_domain_config *src,
+		   struct enso_domain_config *dst, struct enso_error *err);
+void rt_uuid_format(const uint8_t uuid[16], char out[37]);
+int rt_mkdir_p(const char *dir);
+
+#endif

@@ -1,0 +1,255 @@
+#!/usr/bin/env bash
+# Golden tests of Enso's config core (libxl/): tests/golden/run.sh BUILD_DIR
+#
+#   good/NAME.cfg  -> cfgcheck prints exactly good/NAME.json (exit 0), and
+#                     the JSON survives from_json -> to_json unchanged
+#   bad/NAME.cfg   -> cfgcheck prints exactly bad/NAME.err (exit 1)
+#   NAME.args      (optional) KEY=VALUE overrides, one a line
+#   robustness     garbage, truncated files, deep nesting, a 10 MB line,
+#                  malformed JSON: a clear error, never a crash
+#
+# One "ok - ..." / "not ok - ...: why" line per check (tests/README.md).
+set -uo pipefail
+
+here=$(cd "$(dirname "$0")" && pwd)
+build=${1:?usage: tests/golden/run.sh BUILD_DIR}
+check="$build/tests/golden/cfgcheck"
+if [ ! -x "$check" ]; then
+	echo "not ok - golden: $check is not built (make check TESTS=)"
+	exit 1
+fi
+# libtool wrapper scripts work from any directory; keep an absolute path
+check=$(cd "$(dirname "$check")" && pwd)/$(basename "$check")
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+failed=0
+
+say_ok() { echo "ok - $1"; }
+say_fail() { echo "not ok - $1"; failed=1; }
+
+# The first few lines of a diff, on one line.
+short_diff() {
+	diff -u "$1" "$2" | sed -n '4,$p' | grep '^[-+]' | head -4 |
+		tr '\n' '|' | sed 's/|$//; s/|/ | /g'
+}
+
+read_args() {
+	args=()
+	if [ -f "$1" ]; then
+		while IFS= read -r line || [ -n "$line" ]; do
+			[ -n "$line" ] && args+=("$line")
+		done <"$1"
+	fi
+}
+
+# ---- good configs --------------------------------------------------------
+for cfg in "$here"/good/*.cfg; do
+	name=$(basename "$cfg" .cfg)
+	read_args "$here/good/$name.args"
+	(cd "$here/good" && "$check" "$name.cfg" "${args[@]}") >"$tmp/out" 2>"$tmp/err"
+	rc=$?
+	if [ ! -f "$here/good/$name.json" ]; then
+		say_fail "golden: $name: no good/$name.json"
+	elif [ $rc -ne 0 ]; then
+		say_fail "golden: $name: exit $rc: $(head -c 300 "$tmp/out" "$tmp/err" | tr '\n' ' ')"
+	elif ! cmp -s "$tmp/out" "$here/good/$name.json"; then
+		say_fail "golden: $name: diff: $(short_diff "$here/good/$name.json" "$tmp/out")"
+	else
+		say_ok "golden: $name"
+	fi
+	(cd "$here/good" && "$check" --roundtrip "$name.cfg" "${args[@]}") >"$tmp/out" 2>&1
+	rc=$?
+	if [ $rc -eq 0 ]; then
+		say_ok "golden-roundtrip: $name"
+	else
+		say_fail "golden-roundtrip: $name: exit $rc: $(head -3 "$tmp/out" | tr '\n' ' ')"
+	fi
+	# JSON in, JSON out: the printed JSON reads back to itself
+	if [ -f "$here/good/$name.json" ]; then
+		"$check" --json "$here/good/$name.json" >"$tmp/out" 2>&1
+		if cmp -s "$tmp/out" "$here/good/$name.json"; then
+			say_ok "golden-json: $name"
+		else
+			say_fail "golden-json: $name: diff: $(short_diff "$here/good/$name.json" "$tmp/out")"
+		fi
+	fi
+done
+
+# ---- bad configs ---------------------------------------------------------
+for cfg in "$here"/bad/*.cfg; do
+	name=$(basename "$cfg" .cfg)
+	read_args "$here/bad/$name.args"
+	(cd "$here/bad" && "$check" "$name.cfg" "${args[@]}") >"$tmp/out" 2>"$tmp/err"
+	rc=$?
+	if [ ! -f "$here/bad/$name.err" ]; then
+		say_fail "golden-bad: $name: no bad/$name.err"
+	elif [ $rc -ne 1 ]; then
+		say_fail "golden-bad: $name: exit $rc, wanted 1: $(head -c 300 "$tmp/out" | tr '\n' ' ')"
+	elif ! cmp -s "$tmp/out" "$here/bad/$name.err"; then
+		say_fail "golden-bad: $name: diff: $(short_diff "$here/bad/$name.err" "$tmp/out")"
+	else
+		say_ok "golden-bad: $name"
+	fi
+done
+
+# ---- xl.conf --------------------------------------------------------------
+for conf in "$here"/xlconf/*.conf; do
+	[ -e "$conf" ] || continue
+	name=$(basename "$conf" .conf)
+	(cd "$here/xlconf" && "$check" --xl-conf "$name.conf") >"$tmp/out" 2>&1
+	if cmp -s "$tmp/out" "$here/xlconf/$name.out"; then
+		say_ok "golden-xlconf: $name"
+	else
+		say_fail "golden-xlconf: $name: diff: $(short_diff "$here/xlconf/$name.out" "$tmp/out")"
+	fi
+done
+
+# ---- vdev numbers (xen-vbd-interface(7)) ----------------------------------
+while read -r vdev want; do
+	got=$("$check" --vdev "$vdev" 2>&1)
+	if [ "$got" = "$want" ]; then
+		say_ok "golden-vdev: $vdev = $want"
+	else
+		say_fail "golden-vdev: $vdev: got '$got', wanted '$want'"
+	fi
+done <<'EOT'
+xvda 51712
+xvda1 51713
+xvdb 51728
+xvdp15 51967
+xvdq 268439552
+xvdaa 268442112
+xvdtq37 268572709
+d0 51712
+d1p2 51730
+d536p37 268572709
+hda 768
+hdb1 833
+hdc 5632
+hdd63 5759
+sda 2048
+sdb3 2067
+sdp15 2303
+51920 51920
+0xcaf0 51952
+xvd xvd: not a vdev
+hde hde: not a vdev
+hda64 hda64: not a vdev
+sdq sdq: not a vdev
+xvda256 xvda256: not a vdev
+xvdA xvdA: not a vdev
+foo foo: not a vdev
+0 0: not a vdev
+d1048576 d1048576: not a vdev
+EOT
+
+# ---- robustness: a one-line error naming the file, or success; no crash --
+# expect_error FILE NAME [cfgcheck options]: must exit 1 with one line
+# that starts with the file's name (or "JSON:" for --json).
+expect_error() {
+	local file=$1 name=$2
+	shift 2
+	"$check" "$@" "$file" >"$tmp/out" 2>"$tmp/err"
+	local rc=$? lines
+	lines=$(wc -l <"$tmp/out")
+	if [ $rc -ne 1 ]; then
+		say_fail "golden-robust: $name: exit $rc (a crash is >= 128), wanted 1"
+	elif [ "$lines" -ne 1 ]; then
+		say_fail "golden-robust: $name: the error is $lines lines, wanted 1"
+	elif ! grep -qE "^($(printf '%s' "$file" | sed 's/[.[\*^$/]/\\&/g')|JSON)" "$tmp/out"; then
+		say_fail "golden-robust: $name: error does not name the input: $(head -c 200 "$tmp/out")"
+	else
+		say_ok "golden-robust: $name"
+	fi
+}
+
+# expect_no_crash FILE NAME: exit 0 (valid) or 1 (a one-line error).
+expect_no_crash() {
+	"$check" "$1" >"$tmp/out" 2>"$tmp/err"
+	local rc=$?
+	if [ $rc -eq 0 ]; then
+		return 0
+	elif [ $rc -eq 1 ] && [ "$(wc -l <"$tmp/out")" -eq 1 ]; then
+		return 0
+	fi
+	echo "$2: exit $rc: $(head -c 200 "$tmp/out")"
+	return 1
+}
+
+cd "$tmp" || exit 1
+for cfg in "$here"/bad/*.cfg; do
+	name=$(basename "$cfg" .cfg)
+	cp "$cfg" "bad-$name.cfg"
+	[ -f "$here/bad/$name.args" ] && continue
+	expect_error "bad-$name.cfg" "bad config $name"
+done
+
+head -c 65536 /dev/urandom >garbage.cfg
+expect_error garbage.cfg "64 KiB of random bytes"
+# printable garbage: no NUL bytes, so the scanner itself must object
+head -c 65536 /dev/urandom | tr -dc 'a-z0-9=+[],;"#\n\t ' | head -c 20000 >garbage2.cfg
+printf 'name="x"\n' | cat - garbage2.cfg >garbage3.cfg
+expect_no_crash garbage2.cfg "printable garbage" >"$tmp/why" &&
+	expect_no_crash garbage3.cfg "printable garbage after a name" >>"$tmp/why" &&
+	say_ok "golden-robust: printable garbage" ||
+	say_fail "golden-robust: printable garbage: $(head -1 "$tmp/why")"
+
+printf 'name = "deep"\ndisk = ' >nest.cfg
+head -c 100000 /dev/zero | tr '\0' '[' >>nest.cfg
+expect_error nest.cfg "100000 nested ["
+
+{ printf 'name = "'; head -c $((10 * 1024 * 1024)) /dev/zero | tr '\0' 'a'; printf '"\n'; } >long.cfg
+expect_error long.cfg "a 10 MB line"
+
+{ printf 'name = "a"\nextra = "'; head -c 900000 /dev/zero | tr '\0' 'b'; printf '"\n'; } >bigok.cfg
+"$check" bigok.cfg >"$tmp/out" 2>&1
+if [ $? -eq 0 ]; then
+	say_ok "golden-robust: a 900 KB string is accepted"
+else
+	say_fail "golden-robust: a 900 KB string is accepted: $(head -c 200 "$tmp/out")"
+fi
+
+printf 'name = "x"\0memory = 1\n' >nul.cfg
+expect_error nul.cfg "a NUL byte"
+
+printf 'name = "\\xff\\xfe"\n' >utf8.cfg
+expect_error utf8.cfg "a string that is not UTF-8"
+
+printf 'name = "x"\n' >empty-dir.cfg
+expect_error "$tmp" "a directory"
+expect_error "$tmp/does-not-exist.cfg" "a missing file"
+
+# every prefix of every good config: valid or a clear error, never a crash
+why=""
+for cfg in "$here"/good/*.cfg; do
+	size=$(wc -c <"$cfg")
+	for ((cut = 0; cut < size; cut += 11)); do
+		head -c "$cut" "$cfg" >trunc.cfg
+		if ! w=$(expect_no_crash trunc.cfg "$(basename "$cfg") cut at $cut"); then
+			why=$w
+			break 2
+		fi
+	done
+done
+if [ -z "$why" ]; then
+	say_ok "golden-robust: truncated good configs"
+else
+	say_fail "golden-robust: truncated good configs: $why"
+fi
+
+# malformed JSON
+first=$(ls "$here"/good/*.json | head -1)
+head -c 200 "$first" >trunc.json
+expect_error trunc.json "truncated JSON" --json
+head -c 100000 /dev/zero | tr '\0' '[' >deep.json
+expect_error deep.json "100000 nested JSON arrays" --json
+printf '{"c_info": {"name": 5}}' >type.json
+expect_error type.json "JSON with a wrong type" --json
+printf '{"c_info": {"name": "a"}, "disks": [{"vdev": "nonsense", "pdev_path": "/x"}]}' >vdev.json
+expect_error vdev.json "JSON with a bad vdev" --json
+printf '[1, 2, 3]' >array.json
+expect_error array.json "JSON that is not an object" --json
+head -c 4096 /dev/urandom >rand.json
+expect_error rand.json "random bytes as JSON" --json
+
+exit $failed

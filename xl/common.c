@@ -1,0 +1,81 @@
+/* What every xl command shares: the context, domain names, sizes. */
+#include <ctype.h>
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "xl/xl.h"
+
+bool xl_say_accel;
+
+struct enso_ctx *xl_open(void)
+{
+	struct enso_error err = { "" };
+	struct enso_ctx *ctx;
+	const char *why;
+
+	if (enso_ctx_open(&ctx, 0, &err)) {
+		fprintf(stderr, "xl: %s\n", err.msg);
+		return NULL;
+	}
+	/* Software emulation is a big difference: create says it, once
+	 * per domain; xl info always shows it. */
+	if (enso_ctx_hypervisor(ctx, &why) == ENSO_HV_TCG && xl_say_accel)
+		fprintf(stderr, "xl: KVM not usable: %s\n", why);
+	return ctx;
+}
+
+int xl_domid(struct enso_ctx *ctx, const char *name_or_id, uint32_t *domid)
+{
+	struct enso_error err = { "" };
+
+	if (enso_domain_lookup(ctx, name_or_id, domid, &err)) {
+		fprintf(stderr, "xl: %s\n", err.msg);
+		return -1;
+	}
+	return 0;
+}
+
+int xl_parse_memory(const char *s, uint64_t *kib)
+{
+	unsigned long long v, mult = 1024;	/* MiB by default */
+	char *end;
+
+	if (!s || !isdigit((unsigned char)*s))
+		return -EINVAL;
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (errno)
+		return -EINVAL;
+	switch (tolower((unsigned char)*end)) {
+	case '\0': break;
+	case 'b': mult = 0; break;
+	case 'k': mult = 1; break;
+	case 'm': mult = 1024; break;
+	case 'g': mult = 1024ULL * 1024; break;
+	case 't': mult = 1024ULL * 1024 * 1024; break;
+	default: return -EINVAL;
+	}
+	if (*end && end[1])
+		return -EINVAL;
+	if (mult == 0)
+		*kib = v / 1024;
+	else if (v > UINT64_MAX / mult)
+		return -EINVAL;
+	else
+		*kib = v * mult;
+	return 0;
+}
+
+int xl_getopt(int argc, char **argv, const char *opts, const char *cmd)
+{
+	int opt = getopt(argc, argv, opts);
+
+	if (opt == '?' || opt == ':' || opt == 'h') {
+		xl_usage_of(cmd);
+		return opt == 'h' ? 'h' : '?';
+	}
+	return opt;
+}

@@ -1,0 +1,5 @@
+sbin_PROGRAMS += xl/xl
+xl_xl_SOURCES = xl/xl.h xl/main.c xl/common.c xl/cmd_create.c \
+	xl/cmd_list.c xl/cmd_lifecycle.c xl/cmd_console.c xl/cmd_mem.c
+xl_xl_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/libxl
+xl_xl_LDADD = libxl/libensoxl.la

@@ -1,0 +1,120 @@
+/* xl: global options, then one command from the table. */
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "xl/xl.h"
+
+bool xl_dry_run;
+int xl_verbose;
+
+const struct xl_cmd xl_cmds[] = {
+	{ "create", main_create, "Create a domain from config file <filename>",
+	  "[options] <ConfigFile> [vars]\n"
+	  "  -h  Print this help.\n"
+	  "  -p  Leave the domain paused after it is created.\n"
+	  "  -c  Connect to the console after the domain is created.\n"
+	  "  -N  Dry run: print the resolved configuration as JSON, create nothing.\n"
+	  "  -q  Quiet." },
+	{ "list", main_list, "List information about all/some domains",
+	  "[options] [Domain]\n"
+	  "  -l, --long  Output all domain details in JSON.\n"
+	  "  -v, --verbose  Also print the UUID and shutdown reason." },
+	{ "destroy", main_destroy, "Terminate a domain immediately",
+	  "[options] <Domain>\n  -f  Permit destroying domain 0 (refused all the same)." },
+	{ "shutdown", main_shutdown, "Issue a shutdown signal to a domain",
+	  "[options] <-a|Domain>\n"
+	  "  -a, --all  Shutdown all guest domains.\n"
+	  "  -w, --wait  Wait for the domain to be gone.\n"
+	  "  -F  Fallback to an ACPI power event (the KVM backend always uses one)." },
+	{ "reboot", main_reboot, "Issue a reboot signal to a domain",
+	  "[options] <-a|Domain>\n"
+	  "  -a, --all  Reboot all guest domains.\n"
+	  "  -w, --wait  Wait for the old domain to be gone.\n"
+	  "  -F  Fallback to an ACPI reset event." },
+	{ "pause", main_pause, "Pause execution of a domain", "<Domain>" },
+	{ "unpause", main_unpause, "Unpause a paused domain", "<Domain>" },
+	{ "console", main_console, "Attach to domain's console",
+	  "[options] <Domain>\n"
+	  "  -t <type>  console type, pv or serial (both are the guest's first console)\n"
+	  "  -n <number>  console number (0 only)\n"
+	  "Ctrl-] detaches.  Without a terminal on stdin, copies the console to stdout." },
+	{ "info", main_info, "Get information about Xen host", "[-n]" },
+	{ "domid", main_domid, "Convert a domain name to domain id", "<DomainName>" },
+	{ "domname", main_domname, "Convert a domain id to domain name", "<DomainId>" },
+	{ "rename", main_rename, "Rename a domain", "<Domain> <NewDomainName>" },
+	{ "uptime", main_uptime, "Print uptime for all/some domains",
+	  "[-s] [Domain]\n  -s  Short output: no header." },
+	{ "mem-set", main_memset, "Set the current memory usage for a domain",
+	  "<Domain> <MemMB['b'[bytes]|'k'[KB]|'m'[MB]|'g'[GB]|'t'[TB]]>" },
+	{ "mem-max", main_memmax, "Set the maximum amount reservation for a domain",
+	  "<Domain> <MemMB['b'[bytes]|'k'[KB]|'m'[MB]|'g'[GB]|'t'[TB]]>" },
+	{ "vcpu-set", main_vcpuset, "Set the number of active VCPUs allowed for the domain",
+	  "<Domain> <vCPUs>" },
+	{ "dmesg", main_xen_only, "Read and/or clear dmesg buffer", "[-c]" },
+	{ "debug-keys", main_xen_only, "Send debug keys to Xen", "<Keys>" },
+	{ NULL, NULL, NULL, NULL },
+};
+
+static void usage(FILE *to)
+{
+	const struct xl_cmd *c;
+
+	fprintf(to, "Usage xl [-vfNtT] <subcommand> [args]\n\n"
+		    "xl full list of subcommands:\n\n");
+	for (c = xl_cmds; c->name; c++)
+		fprintf(to, " %-19s %s\n\n", c->name, c->summary);
+}
+
+void xl_usage_of(const char *cmd)
+{
+	const struct xl_cmd *c;
+
+	for (c = xl_cmds; c->name; c++) {
+		if (!strcmp(c->name, cmd)) {
+			fprintf(stderr, "Usage: xl [-v] %s %s\n\n%s.\n", c->name,
+				c->usage, c->summary);
+			return;
+		}
+	}
+}
+
+int main(int argc, char **argv)
+{
+	const struct xl_cmd *c;
+	int opt;
+
+	while ((opt = getopt(argc, argv, "+vfNtTh")) != -1) {
+		switch (opt) {
+		case 'v': xl_verbose++; break;
+		case 'N': xl_dry_run = true; break;
+		case 'f': case 't': case 'T': break;
+		case 'h': usage(stdout); return 0;
+		default: usage(stderr); return 1;
+		}
+	}
+	if (optind >= argc) {
+		usage(stderr);
+		return 1;
+	}
+	if (!strcmp(argv[optind], "help")) {
+		if (optind + 1 < argc)
+			xl_usage_of(argv[optind + 1]);
+		else
+			usage(stdout);
+		return 0;
+	}
+	for (c = xl_cmds; c->name; c++) {
+		if (!strcmp(c->name, argv[optind])) {
+			argc -= optind;
+			argv += optind;
+			optind = 1;	/* each command parses its own options */
+			return c->fn(argc, argv) ? 1 : 0;
+		}
+	}
+	fprintf(stderr, "xl: command not implemented: '%s'\n\n", argv[optind]);
+	usage(stderr);
+	return 1;
+}

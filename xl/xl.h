@@ -1,0 +1,57 @@
+/*
+ * xl internals: the command table and what the commands share.
+ * xl is a thin layer over libensoxl: parse arguments, call, print, in
+ * upstream xl's words and formats.
+ */
+#ifndef ENSO_XL_H
+#define ENSO_XL_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "enso/libxl.h"
+
+struct xl_cmd {
+	const char *name;
+	int (*fn)(int argc, char **argv);
+	const char *summary;
+	const char *usage;
+};
+
+extern const struct xl_cmd xl_cmds[];
+extern bool xl_dry_run;		/* global -N */
+extern int xl_verbose;		/* global -v */
+extern bool xl_say_accel;	/* xl_open says when KVM is not usable */
+
+/* Opens the library context, printing the error itself on failure. */
+struct enso_ctx *xl_open(void);
+/* Resolves a name or id, printing the error itself on failure. */
+int xl_domid(struct enso_ctx *ctx, const char *name_or_id, uint32_t *domid);
+void xl_usage_of(const char *cmd);
+/* "256m", "1g", "512" (MiB): KiB, or -EINVAL. */
+int xl_parse_memory(const char *s, uint64_t *kib);
+/* getopt over a command's own options; prints usage on a bad one. */
+int xl_getopt(int argc, char **argv, const char *opts, const char *cmd);
+
+int main_create(int argc, char **argv);
+int main_list(int argc, char **argv);
+int main_info(int argc, char **argv);
+int main_domid(int argc, char **argv);
+int main_domname(int argc, char **argv);
+int main_uptime(int argc, char **argv);
+int main_pause(int argc, char **argv);
+int main_unpause(int argc, char **argv);
+int main_shutdown(int argc, char **argv);
+int main_reboot(int argc, char **argv);
+int main_destroy(int argc, char **argv);
+int main_rename(int argc, char **argv);
+int main_console(int argc, char **argv);
+int main_memset(int argc, char **argv);
+int main_memmax(int argc, char **argv);
+int main_vcpuset(int argc, char **argv);
+int main_xen_only(int argc, char **argv);
+
+/* xl console's loop, also used by create -c. */
+int xl_console_attach(struct enso_ctx *ctx, uint32_t domid);
+
+#endif
