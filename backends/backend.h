@@ -32,10 +32,12 @@ struct backend_dominfo {
 struct backend_ops {
 	const char *name;	/* "xen", "kvm" */
 
-	/* Builds and starts the domain (paused if asked) under domid, which
-	 * libxl allocated (KVM) or which the hypervisor chose (Xen: set
-	 * *domid).  libxl has written /local/domain/<id> skeleton entries;
-	 * the backend adds what only it knows (console/tty, store ring...). */
+	/* Builds the domain, paused, under domid, which libxl allocated
+	 * (KVM: its records already exist) or which the hypervisor chooses
+	 * (Xen: set *domid; libxl writes the records after).  The backend
+	 * adds the nodes only it knows (console/tty, store ring...).  libxl
+	 * unpauses it afterwards unless the user asked for -p; `paused` is
+	 * always true today and kept for backends that cannot start paused. */
 	int (*create)(struct enso_ctx *ctx, const struct enso_domain_config *cfg,
 		      uint32_t *domid, bool paused, struct enso_error *err);
 	int (*destroy)(struct enso_ctx *ctx, uint32_t domid,

@@ -110,7 +110,7 @@ int enso_domain_create(struct enso_ctx *ctx,
 {
 	struct enso_domain_config c;
 	uint32_t id = 0, other;
-	bool records = false;
+	bool records = false, built = false;
 	int rc;
 
 	if (flags & ~(unsigned)ENSO_CREATE_PAUSED)
@@ -138,24 +138,33 @@ int enso_domain_create(struct enso_ctx *ctx,
 		if (rc)
 			goto out;
 	}
-	rc = ctx->ops->create(ctx, &c, &id, flags & ENSO_CREATE_PAUSED, err);
+	/* Built paused on every hypervisor: the guest runs only once its
+	 * records are in place (its kernel reads them at once). */
+	rc = ctx->ops->create(ctx, &c, &id, true, err);
 	if (rc)
 		goto out;
+	built = true;
 	if (ctx->hv == ENSO_HV_XEN) {
 		rc = rt_records_create(ctx, &c, false, &id, err);
-		if (!rc)
-			records = true;
-		if (!rc)
-			rc = rt_config_store(ctx, id, &c, err);
-		if (rc) {
-			struct enso_error ignored;
-
-			ctx->ops->destroy(ctx, id, &ignored);
+		if (rc)
 			goto out;
-		}
+		records = true;
+		rc = rt_config_store(ctx, id, &c, err);
+		if (rc)
+			goto out;
+	}
+	if (!(flags & ENSO_CREATE_PAUSED)) {
+		rc = ctx->ops->unpause(ctx, id, err);
+		if (rc)
+			goto out;
 	}
 	*domid = id;
 out:
+	if (rc && built) {
+		struct enso_error ignored;
+
+		ctx->ops->destroy(ctx, id, &ignored);
+	}
 	if (rc && records) {
 		rt_records_remove(ctx, id);
 		rt_config_remove(ctx, id);

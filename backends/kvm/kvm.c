@@ -607,11 +607,8 @@ static int kvm_create(struct enso_ctx *ctx, const struct enso_domain_config *c,
 		if (rc)
 			goto fail;
 	}
-	if (!paused) {
-		rc = qmp_run(ctx, *domid, "cont", NULL, NULL, err);
-		if (rc)
-			goto fail;
-	}
+	/* libxl unpauses once the records are in place. */
+	(void)paused;
 	goto out;
 fail:
 	kill_qemu(ctx, *domid);
