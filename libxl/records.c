@@ -66,18 +66,22 @@ static bool wputf(struct enso_ctx *ctx, xs_transaction_t t, const char *value,
 	return rt_xs_write(ctx, t, path, value);
 }
 
-/* The lowest id above 0 that no domain and no record uses. */
+/* The next id after the last one handed out that no domain and no record
+ * uses, wrapping below DOMID_FIRST_RESERVED: like Xen, ids are not reused
+ * at once, so an id seen a moment ago does not name another domain now. */
 static uint32_t free_domid(struct enso_ctx *ctx, xs_transaction_t t)
 {
-	unsigned int n, i, nl = 0;
+	unsigned int n, i, nl = 0, len;
 	char **doms = xs_directory(ctx->xsh, t, "/local/domain", &n);
 	char **libxl = xs_directory(ctx->xsh, t, "/libxl", &nl);
-	uint32_t id;
+	char *last = xs_read(ctx->xsh, t, "/libxl/last-domid", &len);
+	uint32_t start = last ? (uint32_t)strtoul(last, NULL, 10) : 0, id = 0, k;
 
-	for (id = 1; id < 0x7ff0; id++) {
+	for (k = 1; k < 0x7ff0; k++) {
 		char want[16];
 		bool used = false;
 
+		id = (start + k - 1) % 0x7fef + 1;
 		snprintf(want, sizeof(want), "%u", id);
 		for (i = 0; doms && i < n && !used; i++)
 			used = !strcmp(doms[i], want);
@@ -88,6 +92,7 @@ static uint32_t free_domid(struct enso_ctx *ctx, xs_transaction_t t)
 	}
 	free(doms);
 	free(libxl);
+	free(last);
 	return id;
 }
 
@@ -156,6 +161,10 @@ int rt_records_create(struct enso_ctx *ctx,
 		ok = ok && wputf(ctx, t, cfg->name, "/libxl/%u/name", id);
 		ok = ok && wputf(ctx, t, uuid, "/libxl/%u/uuid", id);
 		ok = ok && wputf(ctx, t, ctx->ops->name, "/libxl/%u/backend", id);
+		if (alloc_domid) {
+			snprintf(num, sizeof(num), "%u", id);
+			ok = ok && rt_xs_write(ctx, t, "/libxl/last-domid", num);
+		}
 		if (!ok) {
 			int e = errno;
 

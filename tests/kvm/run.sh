@@ -1,0 +1,606 @@
+#!/bin/bash
+# Host tests of Enso's KVM path: real QEMU (KVM, or TCG where KVM is not
+# usable) booting Debian's real kernel with the guest of
+# scripts/guest-image.sh, driven by Enso's xl.
+#
+#   tests/kvm/run.sh [BUILD_DIR]
+#
+# BUILD_DIR holds the built tree (xl/xl, xenstored/xenstored); default: the
+# top of the repository (an in-tree build). The suite starts its own
+# xenstored on a private socket and points Enso at private directories
+# (ENSO_RUNDIR, ENSO_LIBDIR, ENSO_LOGDIR under a temporary directory), so
+# nothing under /var is touched. Needs root (QEMU, taps), qemu-system-x86_64,
+# xenstore-utils, python3, busybox-static and cpio.
+#
+# Prints one "ok - kvm: ..." / "not ok - kvm: ...: why" line per check on
+# stdout; diagnostics and timing figures go to stderr as "# ..." lines. Exits
+# non-zero if any check failed. Enso's logs (console logs, xl and QEMU logs)
+# are copied to $KVM_TEST_LOGS at the end (default: BUILD_DIR/test-logs/kvm,
+# or /tmp/enso-kvm-logs for an in-tree build). KVM_TEST_BOOT_TIMEOUT (150 s)
+# bounds each wait for a boot.
+#
+# Five guest boots in all (one reboots once), several checks per guest:
+#   A  memory=maxmem=512, a disk: console, list, list -l, disk, mem-set,
+#      pause/unpause, shutdown -w
+#   B  killed from outside (kill -9 of its QEMU)
+#   C  enso.crash=1, on_crash=destroy
+#   R  enso.reboot=1, on_reboot=restart, then rename and destroy
+set -u
+
+here=$(cd "$(dirname "$0")" && pwd)
+top=$(cd "$here/../.." && pwd)
+build=${1:-$top}
+case $build in /*) ;; *) build=$PWD/$build ;; esac
+
+BOOT_TIMEOUT=${KVM_TEST_BOOT_TIMEOUT:-150}
+
+failed=0
+passed=0
+ok() { echo "ok - kvm: $1"; passed=$((passed + 1)); }
+notok() { echo "not ok - kvm: $1: $2"; failed=$((failed + 1)); }
+check() { # check NAME WHY-IF-FAILED CONDITION...
+	local name=$1 why=$2
+	shift 2
+	if "$@"; then ok "$name"; else notok "$name" "$why"; fi
+}
+diag() { echo "# $*" >&2; }
+now() { date +%s.%N; }
+elapsed() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.1f", b - a }'; }
+t_suite=$(now)
+
+# ---- what the suite needs ------------------------------------------------
+xl=$build/xl/xl
+xsd=$build/xenstored/xenstored
+missing=()
+[ -x "$xl" ] || missing+=("xl ($xl; build Enso first)")
+[ -x "$xsd" ] || missing+=("xenstored ($xsd; build Enso first)")
+command -v qemu-system-x86_64 >/dev/null || missing+=("qemu-system-x86_64 (apt-get install qemu-system-x86)")
+for p in xenstore-read xenstore-ls xenstore-list; do
+	command -v $p >/dev/null || missing+=("$p (apt-get install xenstore-utils)")
+done
+command -v python3 >/dev/null || missing+=("python3")
+[ "$(id -u)" -eq 0 ] || missing+=("root (the KVM backend runs QEMU and makes taps)")
+if [ ${#missing[@]} -gt 0 ]; then
+	for m in "${missing[@]}"; do
+		echo "not ok - kvm: prerequisites: missing $m"
+	done
+	exit 1
+fi
+
+TMP=$(mktemp -d "${TMPDIR:-/tmp}/enso-kvm.XXXXXX")
+# In-tree builds keep the logs out of the source tree.
+if [ "$build" = "$top" ]; then
+	logs_out=${KVM_TEST_LOGS:-${TMPDIR:-/tmp}/enso-kvm-logs}
+else
+	logs_out=${KVM_TEST_LOGS:-$build/test-logs/kvm}
+fi
+xsd_pid=""
+bg_pids=()
+guests=()
+
+export XENSTORED_PATH=$TMP/xs.sock
+export ENSO_RUNDIR=$TMP/run ENSO_LIBDIR=$TMP/lib ENSO_LOGDIR=$TMP/log
+mkdir -p "$ENSO_RUNDIR" "$ENSO_LIBDIR" "$ENSO_LOGDIR" "$TMP/out"
+
+# Processes this suite started that may outlive their parent: QEMUs (their
+# command line names files under $TMP) and Enso's detached monitors (they
+# carry our ENSO_RUNDIR in their environment).
+our_stray_pids() {
+	local d pid comm
+	for d in /proc/[0-9]*; do
+		pid=${d#/proc/}
+		[ "$pid" = $$ ] && continue
+		[ "$pid" = "$BASHPID" ] && continue
+		comm=$(cat "$d/comm" 2>/dev/null) || continue
+		case $comm in bash | sh | sleep | timeout | cat | grep | tr) continue ;; esac
+		[ "$pid" = "$xsd_pid" ] && continue
+		if { tr '\0' '\n' <"$d/cmdline"; } 2>/dev/null | grep -qF "$TMP/"; then
+			echo "$pid"
+		elif { tr '\0' '\n' <"$d/environ"; } 2>/dev/null | grep -qxF "ENSO_RUNDIR=$TMP/run"; then
+			echo "$pid"
+		fi
+	done
+}
+
+cleanup() {
+	local g p
+	trap - EXIT INT TERM
+	for p in "${bg_pids[@]}"; do kill "$p" 2>/dev/null; done
+	for g in "${guests[@]}"; do
+		if "$xl" domid "$g" >/dev/null 2>&1; then
+			timeout 30 "$xl" destroy "$g" >/dev/null 2>&1
+		fi
+	done
+	sleep 0.5
+	for p in $(our_stray_pids); do
+		diag "cleanup: killing leftover $(cat /proc/$p/comm 2>/dev/null) (pid $p)"
+		kill -KILL "$p" 2>/dev/null
+	done
+	[ -n "$xsd_pid" ] && kill "$xsd_pid" 2>/dev/null && wait "$xsd_pid" 2>/dev/null
+	mkdir -p "$logs_out" 2>/dev/null &&
+		rm -rf "${logs_out:?}"/* &&
+		cp -r "$ENSO_LOGDIR" "$logs_out/enso-log" 2>/dev/null &&
+		cp -r "$TMP/out" "$logs_out/xl-output" 2>/dev/null &&
+		cp "$TMP"/*.cfg "$TMP/xenstored.log" "$logs_out/" 2>/dev/null
+	rm -rf "$TMP"
+}
+trap cleanup EXIT
+trap 'notok "suite" "interrupted by a signal"; exit 130' INT TERM
+
+# wait_for TIMEOUT CMD...: poll CMD every 0.5 s until it succeeds.
+wait_for() {
+	local limit=$1 t0
+	shift
+	t0=$(date +%s)
+	while :; do
+		"$@" && return 0
+		[ $(($(date +%s) - t0)) -ge "$limit" ] && return 1
+		sleep 0.5
+	done
+}
+
+# ---- the guest image -------------------------------------------------------
+img=$TMP/img
+t0=$(now)
+if ! "$top/scripts/guest-image.sh" "$img" >"$TMP/out/guest-image.log" 2>&1; then
+	notok "guest image" "scripts/guest-image.sh failed: $(tail -n 3 "$TMP/out/guest-image.log" | tr '\n' ' ')"
+	exit 1
+fi
+[ -s "$img/vmlinuz" ] && [ -s "$img/initrd.gz" ] ||
+	{ notok "guest image" "no vmlinuz/initrd.gz in $img"; exit 1; }
+ok "guest image built ($(elapsed "$t0") s)"
+
+# ---- xenstored ---------------------------------------------------------------
+"$xsd" -N -D --socket "$TMP/xs.sock" >"$TMP/xenstored.log" 2>&1 &
+xsd_pid=$!
+if ! wait_for 10 test -S "$TMP/xs.sock" || ! wait_for 5 xenstore-read / >/dev/null 2>&1; then
+	notok "xenstored" "did not start on $TMP/xs.sock: $(tail -n 3 "$TMP/xenstored.log" | tr '\n' ' ')"
+	exit 1
+fi
+
+# ---- helpers -------------------------------------------------------------------
+# write_cfg NAME MEM MAXMEM EXTRA DISK POWEROFF REBOOT CRASH [LINES...]
+write_cfg() {
+	local name=$1 mem=$2 maxmem=$3 extra=$4 disk=$5 po=$6 rb=$7 cr=$8 f
+	shift 8
+	f=$TMP/$name.cfg
+	{
+		echo "name = \"$name\""
+		echo "memory = $mem"
+		echo "maxmem = $maxmem"
+		echo "vcpus = 1"
+		echo "kernel = \"$img/vmlinuz\""
+		echo "ramdisk = \"$img/initrd.gz\""
+		echo "extra = \"console=hvc0 quiet$extra\""
+		[ -n "$disk" ] && echo "disk = [ 'format=raw, vdev=xvda, access=rw, target=$disk' ]"
+		echo "on_poweroff = \"$po\""
+		echo "on_reboot = \"$rb\""
+		echo "on_crash = \"$cr\""
+		local l
+		for l in "$@"; do echo "$l"; done
+	} >"$f"
+	echo "$f"
+}
+
+new_disk() { rm -f "$1"; truncate -s 16M "$1"; }
+
+conlog() { echo "$ENSO_LOGDIR/console/$1.log"; }
+# count_in_log NAME STRING: occurrences of STRING in the guest's console log.
+count_in_log() { grep -aoF -- "$2" "$(conlog "$1")" 2>/dev/null | wc -l; }
+in_log() { [ "$(count_in_log "$1" "$2")" -gt 0 ]; }
+last_tick() { # last_tick NAME -> "n memtotal" of the last ENSO-TICK line
+	grep -aoE 'ENSO-TICK n=[0-9]+ memtotal=[0-9]+' "$(conlog "$1")" 2>/dev/null | tail -n 1 |
+		sed -E 's/ENSO-TICK n=([0-9]+) memtotal=([0-9]+)/\1 \2/'
+}
+tick_n() { local t; t=$(last_tick "$1"); echo "${t% *}"; }
+tick_mem() { local t; t=$(last_tick "$1"); echo "${t#* }"; }
+tick_above() { local n; n=$(tick_n "$1"); [ -n "$n" ] && [ "$n" -gt "$2" ]; }
+mem_at_most() { local m; m=$(tick_mem "$1"); [ -n "$m" ] && [ "$m" -le "$2" ]; }
+mem_at_least() { local m; m=$(tick_mem "$1"); [ -n "$m" ] && [ "$m" -ge "$2" ]; }
+
+domid_of() { "$xl" domid "$1" 2>/dev/null; }
+listed() { "$xl" list 2>/dev/null | awk -v n="$1" 'NR > 1 && $1 == n { f = 1 } END { exit !f }'; }
+not_listed() { ! listed "$1"; }
+list_row() { "$xl" list 2>/dev/null | awk -v n="$1" 'NR > 1 && $1 == n'; }
+pid_alive() { [ -n "$1" ] && kill -0 "$1" 2>/dev/null; }
+pid_dead() { ! pid_alive "$1"; }
+# The store's nodes of domain ID (and of /vm/UUID when given), one per line.
+xs_nodes_of() {
+	local id=$1 uuid=${2:-}
+	xenstore-ls -f 2>/dev/null | sed 's/ = .*//' |
+		grep -E "^/local/domain/$id(/|\$)|^/libxl/$id(/|\$)${uuid:+|^/vm/$uuid(/|\$)}"
+}
+no_nodes_of() { [ -z "$(xs_nodes_of "$@")" ]; }
+# The guest domains in the store (dom0's own entry, which Enso writes on
+# first use, is not one).
+domain_ids() { xenstore-list /local/domain 2>/dev/null | grep -vx 0 | sort -n | tr '\n' ' '; }
+# gone_from_store NAME ID: no node of domain ID is left, or ID has been
+# handed to another domain already (then its nodes are that domain's).
+gone_from_store() {
+	no_nodes_of "$2" && return 0
+	local now_name
+	now_name=$(xenstore-read "/local/domain/$2/name" 2>/dev/null)
+	if [ -n "$now_name" ] && [ "$now_name" != "$1" ]; then
+		diag "domid $2 of $1 already reused by $now_name"
+		return 0
+	fi
+	return 1
+}
+uuid_of() { # from /local/domain/ID/vm (= /vm/UUID), else from xl list -l
+	local id=$1 vm
+	vm=$(xenstore-read "/local/domain/$id/vm" 2>/dev/null)
+	if [ -n "$vm" ]; then
+		echo "${vm#/vm/}"
+		return
+	fi
+	"$xl" list -l "$id" 2>/dev/null | python3 -c '
+import json, sys
+def find(o):
+    if isinstance(o, dict):
+        for k, v in o.items():
+            if k == "uuid" and isinstance(v, str): return v
+            r = find(v)
+            if r: return r
+    if isinstance(o, list):
+        for v in o:
+            r = find(v)
+            if r: return r
+for d in json.load(sys.stdin): print(find(d) or ""); break' 2>/dev/null
+}
+qemus_with() { pgrep -f -- "$1" 2>/dev/null | while read -r p; do
+	[ "$(cat /proc/$p/comm 2>/dev/null)" = qemu-system-x86 ] && echo "$p"
+done; }
+
+# create NAME CFG: xl -v create; sets CREATE_RC, CREATE_OUT (stdout+stderr)
+create() {
+	local name=$1 cfg=$2
+	"$xl" -v create "$cfg" >"$TMP/out/create-$name.out" 2>"$TMP/out/create-$name.err"
+	CREATE_RC=$?
+	CREATE_OUT=$(cat "$TMP/out/create-$name.out" "$TMP/out/create-$name.err")
+	guests+=("$name")
+	T_CREATED[$name]=$(now)
+}
+declare -A T_CREATED=() T_BOOTED=() DOMID=() QPID=()
+
+# booted NAME: wait for the boot marker in the console log; records the time.
+booted() {
+	local name=$1
+	if wait_for "$BOOT_TIMEOUT" in_log "$name" ENSO-GUEST-BOOTED; then
+		T_BOOTED[$name]=$(elapsed "${T_CREATED[$name]}")
+		diag "$name: boot marker $(printf '%s' "${T_BOOTED[$name]}") s after xl create"
+		return 0
+	fi
+	return 1
+}
+
+# ---- bad configs and dry runs (no boot) ----------------------------------------
+"$xl" list >/dev/null 2>&1
+ids_before=$(domain_ids)
+
+cfg=$(write_cfg enso-kvm-pygrub 256 256 "" "" destroy destroy destroy 'bootloader = "pygrub"')
+"$xl" create "$cfg" >"$TMP/out/create-pygrub.out" 2>&1
+rc=$?
+out=$(cat "$TMP/out/create-pygrub.out")
+diag "xl create (bootloader=pygrub): rc=$rc: $(echo "$out" | tr '\n' '|')"
+check "bad config: bootloader=\"pygrub\" is refused, naming the key" \
+	"rc=$rc, output: $(echo "$out" | tr '\n' '|')" \
+	eval '[ $rc -ne 0 ] && echo "$out" | grep -qi bootloader'
+leftover="ids before: [$ids_before] after: [$(domain_ids)]; qemu: $(qemus_with enso-kvm-pygrub | tr '\n' ' '); listed: $(listed enso-kvm-pygrub && echo yes || echo no)"
+check "bad config: bootloader=\"pygrub\" leaves nothing behind" "$leftover" \
+	eval '[ "$(domain_ids)" = "$ids_before" ] && [ -z "$(qemus_with enso-kvm-pygrub)" ] && not_listed enso-kvm-pygrub'
+
+cfg=$(write_cfg enso-kvm-nokernel 256 256 "" "" destroy destroy destroy)
+sed -i "s|^kernel = .*|kernel = \"$TMP/no-such-dir/vmlinuz\"|" "$cfg"
+"$xl" create "$cfg" >"$TMP/out/create-nokernel.out" 2>&1
+rc=$?
+out=$(cat "$TMP/out/create-nokernel.out")
+diag "xl create (missing kernel): rc=$rc: $(echo "$out" | tr '\n' '|')"
+check "bad config: a missing kernel file is refused, naming the file" \
+	"rc=$rc, output: $(echo "$out" | tr '\n' '|')" \
+	eval '[ $rc -ne 0 ] && echo "$out" | grep -qF "$TMP/no-such-dir/vmlinuz"'
+leftover="ids before: [$ids_before] after: [$(domain_ids)]; qemu: $(qemus_with enso-kvm-nokernel | tr '\n' ' '); listed: $(listed enso-kvm-nokernel && echo yes || echo no)"
+check "bad config: a missing kernel leaves nothing behind" "$leftover" \
+	eval '[ "$(domain_ids)" = "$ids_before" ] && [ -z "$(qemus_with enso-kvm-nokernel)" ] && not_listed enso-kvm-nokernel'
+
+# ---- the guests -------------------------------------------------------------------
+A=enso-kvm-a B=enso-kvm-b C=enso-kvm-c R=enso-kvm-r
+new_disk "$TMP/disk.img"
+new_disk "$TMP/disk-r.img"
+cfg_a=$(write_cfg $A 512 512 "" "$TMP/disk.img" destroy destroy destroy)
+cfg_b=$(write_cfg $B 256 256 "" "" destroy destroy destroy)
+cfg_c=$(write_cfg $C 256 256 " enso.crash=1" "" destroy destroy destroy)
+cfg_r=$(write_cfg $R 256 256 " enso.reboot=1" "$TMP/disk-r.img" destroy restart destroy)
+
+# xl create -N: the resolved config as JSON, nothing created.
+"$xl" create -N "$cfg_a" >"$TMP/out/create-N.json" 2>"$TMP/out/create-N.err"
+rc=$?
+check "xl create -N prints the config as JSON with the name" \
+	"rc=$rc, stdout: $(head -c 300 "$TMP/out/create-N.json" | tr '\n' ' '), stderr: $(tr '\n' '|' <"$TMP/out/create-N.err")" \
+	eval '[ $rc -eq 0 ] && python3 -c "import json,sys; d=json.load(open(sys.argv[1])); sys.exit(0 if sys.argv[2] in json.dumps(d) else 1)" "$TMP/out/create-N.json" $A'
+check "xl create -N creates nothing" "ids before: [$ids_before] after: [$(domain_ids)]" \
+	eval '[ "$(domain_ids)" = "$ids_before" ] && not_listed $A && [ -z "$(qemus_with "$TMP/disk.img")" ]'
+
+# A: the main guest. xl console is attached at once so it sees the boot.
+create $A "$cfg_a"
+diag "xl -v create $A: rc=$CREATE_RC: $(echo "$CREATE_OUT" | tr '\n' '|')"
+DOMID[$A]=$(domid_of $A)
+timeout "$BOOT_TIMEOUT" "$xl" console $A </dev/null >"$TMP/out/console-$A.out" 2>"$TMP/out/console-$A.err" &
+console_pid=$!
+bg_pids+=("$console_pid")
+check "xl create $A succeeds and prints the domid" \
+	"rc=$CREATE_RC, xl domid=${DOMID[$A]:-none}, output: $(echo "$CREATE_OUT" | tr '\n' '|')" \
+	eval '[ $CREATE_RC -eq 0 ] && [ -n "${DOMID[$A]}" ] && echo "$CREATE_OUT" | grep -qE "(^|[^0-9])${DOMID[$A]}([^0-9]|\$)"'
+if grep -qwE 'vmx|svm' /proc/cpuinfo && [ -w /dev/kvm ]; then
+	check "xl create on KVM says nothing about TCG" "stderr: $(tr '\n' '|' <"$TMP/out/create-$A.err")" \
+		eval '! grep -qi tcg "$TMP/out/create-$A.err"'
+else
+	n=$(grep -ci tcg "$TMP/out/create-$A.err")
+	check "xl create without usable KVM says once on stderr that it uses TCG" \
+		"$n lines mention TCG in: $(tr '\n' '|' <"$TMP/out/create-$A.err")" \
+		eval '[ "$n" -eq 1 ]'
+fi
+
+# The other guests boot meanwhile.
+create $B "$cfg_b"
+DOMID[$B]=$(domid_of $B)
+[ $CREATE_RC -eq 0 ] || notok "xl create $B" "rc=$CREATE_RC: $(echo "$CREATE_OUT" | tr '\n' '|')"
+create $C "$cfg_c"
+DOMID[$C]=$(domid_of $C)
+[ $CREATE_RC -eq 0 ] || notok "xl create $C" "rc=$CREATE_RC: $(echo "$CREATE_OUT" | tr '\n' '|')"
+create $R "$cfg_r"
+DOMID[$R]=$(domid_of $R)
+[ $CREATE_RC -eq 0 ] || notok "xl create $R" "rc=$CREATE_RC: $(echo "$CREATE_OUT" | tr '\n' '|')"
+diag "domids: $A=${DOMID[$A]:-?} $B=${DOMID[$B]:-?} $C=${DOMID[$C]:-?} $R=${DOMID[$R]:-?}"
+for g in $A $B $C $R; do
+	[ -n "${DOMID[$g]:-}" ] && QPID[$g]=$(xenstore-read "/libxl/${DOMID[$g]}/qemu-pid" 2>/dev/null)
+done
+diag "qemu pids: $A=${QPID[$A]:-?} $B=${QPID[$B]:-?} $C=${QPID[$C]:-?} $R=${QPID[$R]:-?}"
+tty=$(xenstore-read "/local/domain/${DOMID[$A]:-x}/console/tty" 2>/dev/null)
+check "console/tty of $A names a pty" "console/tty='$tty'" eval '[ -c "$tty" ]'
+
+# ---- A: console, list --------------------------------------------------------------
+if booted $A; then
+	ok "boot marker in the console log ($(conlog $A))"
+else
+	notok "boot marker in the console log" "no ENSO-GUEST-BOOTED in $(conlog $A) after ${BOOT_TIMEOUT}s; last lines: $(tail -c 300 "$(conlog $A)" 2>/dev/null | tr -d '\r' | tr '\n' '|')"
+fi
+if wait_for 30 grep -qaF ENSO-GUEST-BOOTED "$TMP/out/console-$A.out"; then
+	ok "boot marker in xl console output"
+else
+	notok "boot marker in xl console output" "not in xl console's stdout; it has $(wc -c <"$TMP/out/console-$A.out") bytes: $(tail -c 200 "$TMP/out/console-$A.out" | tr -d '\r' | tr '\n' '|'); stderr: $(tr '\n' '|' <"$TMP/out/console-$A.err")"
+fi
+wait_for 20 tick_above $A 1 >/dev/null
+check "xl console keeps copying the console (ticks)" \
+	"no ENSO-TICK in xl console's output" \
+	grep -qaF ENSO-TICK "$TMP/out/console-$A.out"
+kill "$console_pid" 2>/dev/null
+
+"$xl" list >"$TMP/out/list.out" 2>&1
+rc=$?
+hdr=$(head -n 1 "$TMP/out/list.out")
+want_hdr=$(printf 'Name                                        ID   Mem VCPUs\tState\tTime(s)')
+check "xl list header is upstream's" "rc=$rc, header '$hdr'" eval '[ $rc -eq 0 ] && [ "$hdr" = "$want_hdr" ]'
+row=$(awk -v n=$A 'NR > 1 && $1 == n' "$TMP/out/list.out")
+row_ok() {
+	local re='^(.{40}) ( *[0-9]+) ( *[0-9]+) ( *[0-9]+)     ([-rbpscd]{6})  ( *[0-9]+\.[0-9])$'
+	[[ $row =~ $re ]] || return 1
+	[ "${BASH_REMATCH[1]}" = "$(printf '%-40s' $A)" ] || return 1
+	[ ${#BASH_REMATCH[2]} -eq 5 ] && [ ${#BASH_REMATCH[3]} -eq 5 ] && [ ${#BASH_REMATCH[4]} -eq 5 ] || return 1
+	[ "$((BASH_REMATCH[2]))" = "${DOMID[$A]}" ] || return 1
+	[ "$((BASH_REMATCH[3]))" -gt 400 ] && [ "$((BASH_REMATCH[3]))" -le 512 ] || return 1
+	[ "$((BASH_REMATCH[4]))" -eq 1 ] || return 1
+	[[ ${BASH_REMATCH[5]} == *[rb]* ]]
+}
+check "xl list row of $A in upstream's format (name, id, mem, vcpus, state r/b, time)" \
+	"row '$row' (want: %-40s %5d %5lu %5d     %c%c%c%c%c%c  %8.1f, id ${DOMID[$A]}, mem ~512, 1 vcpu)" row_ok
+
+"$xl" list -l >"$TMP/out/list-l.json" 2>"$TMP/out/list-l.err"
+rc=$?
+check "xl list -l is a JSON array with {domid, config} naming $A" \
+	"rc=$rc, $(head -c 300 "$TMP/out/list-l.json" | tr '\n' ' ')" \
+	eval '[ $rc -eq 0 ] && python3 -m json.tool "$TMP/out/list-l.json" >/dev/null 2>&1 &&
+		python3 -c "
+import json, sys
+d = json.load(open(sys.argv[1]))
+assert isinstance(d, list)
+sys.exit(0 if any(e.get(\"domid\") == int(sys.argv[3]) and sys.argv[2] in json.dumps(e.get(\"config\")) for e in d) else 1)
+" "$TMP/out/list-l.json" $A "${DOMID[$A]:-0}"'
+
+check "xl domid / domname round trip" "domid=$(domid_of $A) domname=$("$xl" domname "${DOMID[$A]:-0}" 2>&1)" \
+	eval '[ "$("$xl" domname "${DOMID[$A]:-0}" 2>/dev/null)" = $A ]'
+"$xl" uptime >"$TMP/out/uptime.out" 2>&1
+check "xl uptime lists $A" "$(tr '\n' '|' <"$TMP/out/uptime.out")" grep -q "^$A " "$TMP/out/uptime.out"
+"$xl" info >"$TMP/out/info.out" 2>&1
+rc=$?
+check "xl info runs" "rc=$rc: $(head -c 300 "$TMP/out/info.out" | tr '\n' '|')" eval '[ $rc -eq 0 ] && [ -s "$TMP/out/info.out" ]'
+
+# ---- A: the disk ------------------------------------------------------------------------
+if wait_for 60 in_log $A ENSO-DISK-WRITE; then
+	line=$(grep -aoE 'ENSO-DISK-WRITE md5=[0-9a-f]+ readback=[0-9a-f]+' "$(conlog $A)" | tail -n 1)
+	w=${line#*md5=}; w=${w%% *}
+	r=${line#*readback=}
+	h=$(dd if="$TMP/disk.img" bs=1M count=4 2>/dev/null | md5sum | cut -d' ' -f1)
+	diag "disk: guest wrote $w, read back $r; host reads $h"
+	check "virtio-blk: the guest reads back what it wrote" "written $w, read back $r" eval '[ -n "$w" ] && [ "$w" = "$r" ]'
+	check "virtio-blk: the image file holds what the guest wrote" "guest md5 $w, host md5 of the image's first 4 MiB $h" eval '[ "$w" = "$h" ]'
+else
+	notok "virtio-blk: disk check" "no ENSO-DISK-WRITE line in $(conlog $A) (no /dev/vda in the guest?)"
+fi
+
+# ---- A: mem-set -------------------------------------------------------------------------
+wait_for 20 tick_above $A 2 >/dev/null
+mt0=$(tick_mem $A)
+quarter=262144 # kB: 256 MiB
+if [ -z "$mt0" ]; then
+	notok "mem-set" "no ENSO-TICK with memtotal from $A"
+else
+	"$xl" mem-set $A 256m >"$TMP/out/mem-set-down.out" 2>&1
+	rc=$?
+	t0=$(now)
+	if [ $rc -ne 0 ]; then
+		notok "mem-set $A 256m lowers MemTotal by ~256 MiB" "xl mem-set rc=$rc: $(tr '\n' '|' <"$TMP/out/mem-set-down.out")"
+	elif wait_for 60 mem_at_most $A $((mt0 - quarter * 9 / 10)); then
+		sleep 2
+		mt1=$(tick_mem $A)
+		diag "mem-set 256m: MemTotal $mt0 -> $mt1 kB ($(elapsed "$t0") s)"
+		check "mem-set $A 256m lowers MemTotal by ~256 MiB" "MemTotal $mt0 -> $mt1 kB" \
+			eval '[ $((mt0 - mt1)) -le $((quarter * 11 / 10)) ]'
+		row=$(list_row $A)
+		check "xl list shows 256 MB after mem-set" "row '$row'" eval '[ "$(echo "$row" | awk "{print \$3}")" = 256 ]'
+	else
+		notok "mem-set $A 256m lowers MemTotal by ~256 MiB" "MemTotal $mt0 -> $(tick_mem $A) kB after 60 s"
+	fi
+	"$xl" mem-set $A 512 >"$TMP/out/mem-set-up.out" 2>&1
+	rc=$?
+	t0=$(now)
+	if [ $rc -ne 0 ]; then
+		notok "mem-set $A 512 (default unit MB) raises MemTotal again" "xl mem-set rc=$rc: $(tr '\n' '|' <"$TMP/out/mem-set-up.out")"
+	elif wait_for 60 mem_at_least $A $((mt0 - quarter / 20)); then
+		diag "mem-set 512: MemTotal back to $(tick_mem $A) kB ($(elapsed "$t0") s)"
+		ok "mem-set $A 512 (default unit MB) raises MemTotal again"
+	else
+		notok "mem-set $A 512 (default unit MB) raises MemTotal again" "MemTotal $(tick_mem $A) kB after 60 s, was $mt0 before mem-set"
+	fi
+fi
+
+# ---- A: pause / unpause ---------------------------------------------------------------------
+"$xl" pause $A >"$TMP/out/pause.out" 2>&1
+rc=$?
+if [ $rc -ne 0 ]; then
+	notok "xl pause stops the guest" "xl pause rc=$rc: $(tr '\n' '|' <"$TMP/out/pause.out")"
+else
+	sleep 1
+	n1=$(tick_n $A)
+	row=$(list_row $A)
+	state=$(echo "$row" | awk '{print $5}')
+	check "xl list shows $A paused ('p')" "row '$row'" eval '[[ $state == *p* ]]'
+	sleep 4
+	n2=$(tick_n $A)
+	check "xl pause stops the guest (tick counter still)" "tick $n1 -> $n2 in 4 s while paused" eval '[ -n "$n1" ] && [ "$n1" = "$n2" ]'
+	"$xl" unpause $A >"$TMP/out/unpause.out" 2>&1
+	rc=$?
+	if [ $rc -eq 0 ] && wait_for 30 tick_above $A "${n2:-0}"; then
+		ok "xl unpause resumes the guest (tick counter moves)"
+	else
+		notok "xl unpause resumes the guest (tick counter moves)" "rc=$rc, tick stayed at $(tick_n $A): $(tr '\n' '|' <"$TMP/out/unpause.out")"
+	fi
+	row=$(list_row $A)
+	state=$(echo "$row" | awk '{print $5}')
+	check "xl list shows $A running again" "row '$row'" eval '[[ $state != *p* ]] && [[ $state == *[rb]* ]]'
+fi
+
+# ---- C: on_crash=destroy ---------------------------------------------------------------
+if wait_for "$BOOT_TIMEOUT" not_listed $C; then
+	diag "$C: gone $(elapsed "${T_CREATED[$C]}") s after xl create"
+	check "on_crash=destroy: the crashed guest disappears" \
+		"it disappeared, but its console log shows no panic ($(tail -c 200 "$(conlog $C)" 2>/dev/null | tr -d '\r' | tr '\n' '|'))" \
+		eval 'in_log $C ENSO-CRASHING'
+	if wait_for 10 gone_from_store $C "${DOMID[$C]:-x}"; then
+		ok "on_crash=destroy: no node of the crashed domain is left"
+	else
+		notok "on_crash=destroy: no node of the crashed domain is left" "left: $(xs_nodes_of "${DOMID[$C]:-x}" | head -n 5 | tr '\n' ' ')"
+	fi
+	check "on_crash=destroy: its QEMU is gone" "qemu pid ${QPID[$C]:-?} still alive" eval 'wait_for 10 pid_dead "${QPID[$C]:-}"'
+else
+	notok "on_crash=destroy: the crashed guest disappears" \
+		"still listed after ${BOOT_TIMEOUT}s: '$(list_row $C)'; console: $(grep -aoE 'ENSO-[A-Z-]+|Kernel panic[^\r]*' "$(conlog $C)" 2>/dev/null | tr '\n' '|')"
+fi
+
+# ---- B: QEMU killed from outside ---------------------------------------------------------
+if booted $B && [ -n "${QPID[$B]:-}" ] && pid_alive "${QPID[$B]}"; then
+	kill -KILL "${QPID[$B]}"
+	t0=$(now)
+	if wait_for 15 not_listed $B; then
+		diag "$B: gone from xl list $(elapsed "$t0") s after kill -9 of its QEMU"
+		ok "a QEMU killed from outside: the domain leaves xl list"
+		if wait_for 10 gone_from_store $B "${DOMID[$B]}"; then
+			ok "a QEMU killed from outside: its nodes are removed"
+		else
+			notok "a QEMU killed from outside: its nodes are removed" "left: $(xs_nodes_of "${DOMID[$B]}" | head -n 5 | tr '\n' ' ')"
+		fi
+	else
+		notok "a QEMU killed from outside: the domain leaves xl list" "still listed 15 s after kill -9 of qemu pid ${QPID[$B]}: '$(list_row $B)'"
+	fi
+else
+	notok "a QEMU killed from outside" "$B did not boot or has no live qemu-pid (/libxl/${DOMID[$B]:-?}/qemu-pid='${QPID[$B]:-}')"
+fi
+
+# ---- A: shutdown -w -------------------------------------------------------------------------
+t0=$(now)
+timeout 120 "$xl" shutdown -w $A >"$TMP/out/shutdown.out" 2>&1
+rc=$?
+diag "xl shutdown -w $A: rc=$rc after $(elapsed "$t0") s"
+if [ $rc -eq 0 ]; then
+	ok "xl shutdown -w returns"
+	check "after xl shutdown -w the domain is gone from xl list" "'$(list_row $A)'" not_listed $A
+	if pid_dead "${QPID[$A]:-}"; then
+		ok "after xl shutdown -w its QEMU is gone"
+	else
+		wait_for 10 pid_dead "${QPID[$A]:-}" && late="it exits within 10 s" || late="still alive 10 s later"
+		notok "after xl shutdown -w its QEMU is gone" "qemu pid ${QPID[$A]:-?} alive when shutdown -w returned; $late"
+	fi
+	check "after xl shutdown -w no node of the domain is left" \
+		"left: $(xs_nodes_of "${DOMID[$A]}" | head -n 5 | tr '\n' ' ')" no_nodes_of "${DOMID[$A]}"
+	check "the guest powered off through the ACPI button" "no ENSO-POWER-BUTTON in the console log" in_log $A ENSO-POWER-BUTTON
+else
+	notok "xl shutdown -w returns" "rc=$rc (124 = still waiting after 120 s): $(tr '\n' '|' <"$TMP/out/shutdown.out"); listed: '$(list_row $A)'"
+fi
+
+# ---- R: on_reboot=restart ------------------------------------------------------------------
+# The guest reboots once (it marks its disk), so it boots twice.
+rebooted() { [ "$(count_in_log $R ENSO-GUEST-BOOTED)" -ge 2 ] || in_log $R ENSO-ALREADY-REBOOTED; }
+if wait_for "$BOOT_TIMEOUT" rebooted; then
+	diag "$R: second boot seen $(elapsed "${T_CREATED[$R]}") s after xl create"
+	n=$(count_in_log $R ENSO-GUEST-BOOTED)
+	check "on_reboot=restart: the boot marker appears twice in the console log" \
+		"$n boot marker(s) in $(conlog $R), but the guest says ENSO-ALREADY-REBOOTED: the log lost the first boot" \
+		eval '[ "$n" -ge 2 ]'
+	wait_for 10 listed $R
+	check "on_reboot=restart: the domain is still listed under its name" "xl list: $("$xl" list 2>&1 | tr '\n' '|')" listed $R
+	newid=$(domid_of $R)
+	check "on_reboot=restart: the domain comes back with a new domid (as upstream)" \
+		"domid ${DOMID[$R]:-?} before, '$newid' after" eval '[ -n "$newid" ] && [ "$newid" != "${DOMID[$R]:-}" ]'
+	oldid=${DOMID[$R]:-}
+	if [ -n "$newid" ] && [ -n "$oldid" ] && [ "$newid" != "$oldid" ]; then
+		if wait_for 10 gone_from_store $R "$oldid"; then
+			ok "on_reboot=restart: the old domain's nodes are gone"
+		else
+			notok "on_reboot=restart: the old domain's nodes are gone" "left: $(xs_nodes_of "$oldid" | head -n 5 | tr '\n' ' ')"
+		fi
+	fi
+	[ -n "$newid" ] && DOMID[$R]=$newid
+else
+	notok "on_reboot=restart: the guest comes back" \
+		"after ${BOOT_TIMEOUT}s: $(count_in_log $R ENSO-GUEST-BOOTED) boot marker(s), listed: '$(list_row $R)', console: $(grep -aoE 'ENSO-[A-Z-]+' "$(conlog $R)" 2>/dev/null | tr '\n' '|')"
+fi
+
+# ---- R: rename, then destroy --------------------------------------------------------------------
+if listed $R; then
+	id=$(domid_of $R)
+	"$xl" rename $R $R-renamed >"$TMP/out/rename.out" 2>&1
+	rc=$?
+	check "xl rename" "rc=$rc: $(tr '\n' '|' <"$TMP/out/rename.out"); domid of the new name '$(domid_of $R-renamed)', old name listed: $(listed $R && echo yes || echo no)" \
+		eval '[ $rc -eq 0 ] && [ "$(domid_of $R-renamed)" = "$id" ] && not_listed $R'
+	listed $R-renamed && R=$R-renamed && guests+=("$R")
+	uuid=$(uuid_of "$id")
+	qpid=$(xenstore-read "/libxl/$id/qemu-pid" 2>/dev/null)
+	diag "$R: domid $id uuid ${uuid:-?} qemu ${qpid:-?}; nodes before destroy: $(xs_nodes_of "$id" "$uuid" | wc -l)"
+	"$xl" destroy $R >"$TMP/out/destroy.out" 2>&1
+	rc=$?
+	check "xl destroy succeeds and the domain leaves xl list" "rc=$rc: $(tr '\n' '|' <"$TMP/out/destroy.out"); '$(list_row $R)'" \
+		eval '[ $rc -eq 0 ] && not_listed $R'
+	check "xl destroy leaves no /local/domain/$id, /libxl/$id or /vm/<uuid> node" \
+		"uuid '${uuid:-unknown}'; left: $(xs_nodes_of "$id" "$uuid" | head -n 8 | tr '\n' ' ')" \
+		eval '[ -n "$uuid" ] && no_nodes_of "$id" "$uuid"'
+	check "xl destroy ends its QEMU" "qemu pid ${qpid:-?} alive" eval 'wait_for 5 pid_dead "$qpid"'
+else
+	notok "xl destroy" "$R is not running to destroy"
+fi
+
+# ---- nothing left -------------------------------------------------------------------------------
+left=$(qemus_with "$TMP/")
+check "no QEMU of this suite is left running" "pids: $(echo "$left" | tr '\n' ' ')" eval '[ -z "$left" ]'
+
+diag "boot marker seconds after create: $(for g in "${!T_BOOTED[@]}"; do printf '%s=%s ' "$g" "${T_BOOTED[$g]}"; done)"
+diag "suite: $(elapsed "$t_suite") s, $passed passed, $failed failed; logs in $logs_out"
+[ $failed -eq 0 ]
