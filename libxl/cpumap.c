@@ -24,7 +24,8 @@ void enso_cpumap_dispose(struct enso_cpumap *m)
 	memset(m, 0, sizeof(*m));
 }
 
-static int number(const char **p, unsigned max, unsigned *out)
+/* Decimal digits at *p (at least one) into *out; -ERANGE above max. */
+int exl_digits(const char **p, unsigned long max, unsigned long *out)
 {
 	unsigned long n = 0;
 
@@ -36,7 +37,7 @@ static int number(const char **p, unsigned max, unsigned *out)
 			return -ERANGE;
 		(*p)++;
 	}
-	*out = (unsigned)n;
+	*out = n;
 	return 0;
 }
 
@@ -55,7 +56,8 @@ int enso_cpumap_parse(const char *spec, enso_node_cpus_fn *node_cpus,
 		      struct enso_error *err)
 {
 	const char *p = spec;
-	unsigned lo, hi, max;
+	unsigned long lo, hi;
+	unsigned max;
 	bool clear, nodes;
 	int rc;
 
@@ -87,11 +89,11 @@ int enso_cpumap_parse(const char *spec, enso_node_cpus_fn *node_cpus,
 			nodes = true;
 		}
 		max = nodes ? MAX_NODES - 1 : ENSO_MAX_CPUS - 1;
-		rc = number(&p, max, &lo);
+		rc = exl_digits(&p, max, &lo);
 		hi = lo;
 		if (!rc && *p == '-') {
 			p++;
-			rc = number(&p, max, &hi);
+			rc = exl_digits(&p, max, &hi);
 		}
 		if (rc == -ERANGE)
 			return exl_err_set(err, "'%.64s': %s above %u", spec,
@@ -104,16 +106,16 @@ int enso_cpumap_parse(const char *spec, enso_node_cpus_fn *node_cpus,
 				       (int)(tl > 64 ? 64 : tl), term);
 		}
 		if (hi < lo)
-			return exl_err_set(err, "'%.64s': range %u-%u is backwards",
+			return exl_err_set(err, "'%.64s': range %lu-%lu is backwards",
 				       spec, lo, hi);
 		if (!nodes) {
-			apply(out->bits, lo, hi, clear);
+			apply(out->bits, (unsigned)lo, (unsigned)hi, clear);
 		} else if (!node_cpus) {
 			out->has_nodes = true;
 		} else {
 			uint8_t nb[ENSO_MAX_CPUS / 8];
 
-			for (unsigned nd = lo; nd <= hi; nd++) {
+			for (unsigned nd = (unsigned)lo; nd <= hi; nd++) {
 				memset(nb, 0, sizeof(nb));
 				rc = node_cpus(nd, nb, opaque);
 				if (rc == -ENOENT)

@@ -63,23 +63,6 @@ int exl_disk_backendtype_parse(const char *s, enum enso_disk_backendtype *out)
 
 /* ---- vdev numbers ------------------------------------------------------ */
 
-/* Decimal digits at *p (at least one) into *out, capped. */
-static int digits(const char **p, unsigned long max, unsigned long *out)
-{
-	unsigned long n = 0;
-
-	if (!isdigit((unsigned char)**p))
-		return -EINVAL;
-	while (isdigit((unsigned char)**p)) {
-		n = n * 10 + (unsigned long)(**p - '0');
-		if (n > max)
-			return -EINVAL;
-		(*p)++;
-	}
-	*out = n;
-	return 0;
-}
-
 int enso_vdev_to_number(const char *vdev, uint32_t *out)
 {
 	unsigned long disk = 0, part = 0;
@@ -102,11 +85,11 @@ int enso_vdev_to_number(const char *vdev, uint32_t *out)
 	}
 	if (vdev[0] == 'd' && isdigit((unsigned char)vdev[1])) {
 		p = vdev + 1;
-		if (digits(&p, (1UL << 20) - 1, &disk))
+		if (exl_digits(&p, (1UL << 20) - 1, &disk))
 			return -EINVAL;
 		if (*p == 'p') {
 			p++;
-			if (digits(&p, 255, &part))
+			if (exl_digits(&p, 255, &part))
 				return -EINVAL;
 		}
 		if (*p)
@@ -132,7 +115,7 @@ int enso_vdev_to_number(const char *vdev, uint32_t *out)
 		p++;
 	}
 	disk--;
-	if (*p && digits(&p, 255, &part))
+	if (*p && exl_digits(&p, 255, &part))
 		return -EINVAL;
 	if (*p)
 		return -EINVAL;

@@ -197,20 +197,34 @@ int enso_domain_destroy(struct enso_ctx *ctx, uint32_t domid,
 	return 0;
 }
 
-#define DOMAIN_OP(fn, op, what)                                              \
-	int fn(struct enso_ctx *ctx, uint32_t domid, struct enso_error *err) \
-	{                                                                    \
-		int rc = need_op(ctx, (const void *)ctx->ops->op, what, err); \
-		if (rc)                                                      \
-			return rc;                                           \
-		if (!rt_domain_exists(ctx, domid))                           \
-			return rt_fail(err, -ENOENT,                         \
-				       "domain %u does not exist", domid);   \
-		return ctx->ops->op(ctx, domid, err);                        \
-	}
+typedef int backend_domain_fn(struct enso_ctx *ctx, uint32_t domid,
+			      struct enso_error *err);
 
-DOMAIN_OP(enso_domain_pause, pause, "pause")
-DOMAIN_OP(enso_domain_unpause, unpause, "unpause")
+/* An operation on one existing domain that the backend may not have. */
+static int backend_op(struct enso_ctx *ctx, uint32_t domid,
+		      backend_domain_fn *op, const char *what,
+		      struct enso_error *err)
+{
+	int rc = need_op(ctx, (const void *)op, what, err);
+
+	if (rc)
+		return rc;
+	if (!rt_domain_exists(ctx, domid))
+		return rt_fail(err, -ENOENT, "domain %u does not exist", domid);
+	return op(ctx, domid, err);
+}
+
+int enso_domain_pause(struct enso_ctx *ctx, uint32_t domid,
+		      struct enso_error *err)
+{
+	return backend_op(ctx, domid, ctx->ops->pause, "pause", err);
+}
+
+int enso_domain_unpause(struct enso_ctx *ctx, uint32_t domid,
+			struct enso_error *err)
+{
+	return backend_op(ctx, domid, ctx->ops->unpause, "unpause", err);
+}
 
 int enso_domain_shutdown(struct enso_ctx *ctx, uint32_t domid, bool reboot,
 			 struct enso_error *err)

@@ -71,6 +71,8 @@ int exl_err_set(struct enso_error *err, const char *fmt, ...)
 int exl_err_prefix(struct enso_error *err, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 void exl_strv_free(char **v, size_t n);
+/* Decimal digits at *p (at least one) into *out; -ERANGE above max. */
+int exl_digits(const char **p, unsigned long max, unsigned long *out);
 char *exl_str_printf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 bool exl_utf8_valid(const char *s, size_t len);
 
