@@ -28,9 +28,10 @@ enum {
 	PERM_BOTH = 3,
 };
 
+/* Domain ids fit 16 bits (NR_DOMIDS); compact, as every node has some. */
 struct perm {
-	uint32_t domid;
-	uint32_t mode;
+	uint16_t domid;
+	uint16_t mode;
 };
 
 /* Entry 0 names the owner; its mode is the default for everyone else. */
@@ -59,14 +60,16 @@ bool path_parent(const char *path, char *parent);
 const char *path_basename(const char *path);
 
 /* ---- the tree (store.c) ---- */
+/* One allocation: this struct, name, then perms.p and value point into
+ * the same block (see store.c). */
 struct node {
 	struct node *parent;
 	struct node **kids;	/* sorted by name */
-	uint32_t nkids, capkids;
-	uint32_t vlen;
 	char *value;
 	struct perms perms;
 	uint64_t gen;		/* changes on any change to the node */
+	uint32_t nkids, capkids;
+	uint32_t vlen;
 	char name[];
 };
 
@@ -92,8 +95,10 @@ struct node *store_kid(const struct node *parent, const char *name);
 /* Creates a node under parent; takes ownership of nothing (copies). */
 int store_create(struct node *parent, const char *name, const char *value,
 		 uint32_t vlen, const struct perms *perms, struct node **out);
-int store_set_value(struct node *n, const char *value, uint32_t vlen);
-int store_set_perms(struct node *n, const struct perms *perms);
+/* Both rebuild the node: *n points at the new one afterwards (the old
+ * pointer is gone), even on the same value. */
+int store_set_value(struct node **n, const char *value, uint32_t vlen);
+int store_set_perms(struct node **n, const struct perms *perms);
 void store_delete(struct node *n);
 char *store_path_of(const struct node *n);
 size_t node_size(const struct node *n);

@@ -5,7 +5,7 @@
 
 #include "core.h"
 
-static int mode_of(char c, uint32_t *mode)
+static int mode_of(char c, uint16_t *mode)
 {
 	switch (c) {
 	case 'n': *mode = PERM_NONE; return 0;

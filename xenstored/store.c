@@ -1,8 +1,10 @@
 /*
  * The tree.  Each node holds its own name (one path component), value,
  * permissions and a sorted array of children, so a lookup costs one binary
- * search per component and a node costs one allocation plus its value.
- * Usage per owner domain is kept up to date for the quotas.
+ * search per component.  A node is ONE allocation: the struct, then its
+ * name, permissions and value; changing the value or the permissions builds
+ * the node anew and re-points its parent and children at it (callers get
+ * the new pointer).  Usage per owner domain is kept up to date for quotas.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -35,21 +37,35 @@ static void account(const struct node *n, int sign)
 	}
 }
 
-static struct node *node_alloc(const char *name)
+static struct node *node_build(const char *name, const char *value,
+			       uint32_t vlen, const struct perms *perms)
 {
 	size_t nl = strlen(name);
-	struct node *n = calloc(1, sizeof(*n) + nl + 1);
+	size_t po = sizeof(struct node) + nl + 1;
+	size_t vo;
+	struct node *n;
 
-	if (n)
-		memcpy(n->name, name, nl + 1);
+	po = (po + _Alignof(struct perm) - 1) & ~(_Alignof(struct perm) - 1);
+	vo = po + perms->n * sizeof(struct perm);
+	n = malloc(vo + vlen);
+	if (!n)
+		return NULL;
+	memset(n, 0, sizeof(*n));
+	memcpy(n->name, name, nl + 1);
+	n->perms.n = perms->n;
+	n->perms.p = (struct perm *)((char *)n + po);
+	if (perms->n)
+		memcpy(n->perms.p, perms->p, perms->n * sizeof(struct perm));
+	n->vlen = vlen;
+	n->value = vlen ? (char *)n + vo : NULL;
+	if (vlen)
+		memcpy(n->value, value, vlen);
 	return n;
 }
 
 static void node_free(struct node *n)
 {
 	free(n->kids);
-	free(n->value);
-	perms_free(&n->perms);
 	free(n);
 }
 
@@ -61,12 +77,9 @@ int store_init(void)
 
 	memset(&store, 0, sizeof(store));
 	store.usage = calloc(NR_DOMIDS, sizeof(*store.usage));
-	store.root = node_alloc("");
+	store.root = node_build("", NULL, 0, &p);
 	if (!store.usage || !store.root)
 		return -ENOMEM;
-	rc = perms_dup(&p, &store.root->perms);
-	if (rc)
-		return rc;
 	if ((rc = perms_dup(&p, &store.intro_perms)) ||
 	    (rc = perms_dup(&p, &store.release_perms)))
 		return rc;
@@ -169,12 +182,12 @@ int store_create(struct node *parent, const char *name, const char *value,
 	bool found;
 	uint32_t i = kid_index(parent, name, strlen(name), &found);
 	struct node *n;
-	int rc;
 
 	if (found)
 		return -EEXIST;
 	if (parent->nkids == parent->capkids) {
-		uint32_t ncap = parent->capkids ? parent->capkids * 2 : 4;
+		/* Most directories hold a few children: start small. */
+		uint32_t ncap = parent->capkids ? parent->capkids * 2 : 2;
 		struct node **nk = realloc(parent->kids, ncap * sizeof(*nk));
 
 		if (!nk)
@@ -184,23 +197,9 @@ int store_create(struct node *parent, const char *name, const char *value,
 		parent->capkids = ncap;
 		account(parent, 1);
 	}
-	n = node_alloc(name);
+	n = node_build(name, value, vlen, perms);
 	if (!n)
 		return -ENOMEM;
-	if (vlen) {
-		n->value = malloc(vlen);
-		if (!n->value) {
-			node_free(n);
-			return -ENOMEM;
-		}
-		memcpy(n->value, value, vlen);
-		n->vlen = vlen;
-	}
-	rc = perms_dup(perms, &n->perms);
-	if (rc) {
-		node_free(n);
-		return rc;
-	}
 	n->parent = parent;
 	memmove(&parent->kids[i + 1], &parent->kids[i],
 		(parent->nkids - i) * sizeof(*parent->kids));
@@ -214,38 +213,46 @@ int store_create(struct node *parent, const char *name, const char *value,
 	return 0;
 }
 
-int store_set_value(struct node *n, const char *value, uint32_t vlen)
+/* Builds *np anew with this value and these perms, in place of the old. */
+static int node_rebuild(struct node **np, const char *value, uint32_t vlen,
+			const struct perms *perms)
 {
-	char *nv = NULL;
+	struct node *old = *np, *n;
+	uint32_t i;
 
-	if (vlen) {
-		nv = malloc(vlen);
-		if (!nv)
-			return -ENOMEM;
-		memcpy(nv, value, vlen);
+	n = node_build(old->name, value, vlen, perms);
+	if (!n)
+		return -ENOMEM;
+	account(old, -1);
+	n->parent = old->parent;
+	n->kids = old->kids;
+	n->nkids = old->nkids;
+	n->capkids = old->capkids;
+	for (i = 0; i < n->nkids; i++)
+		n->kids[i]->parent = n;
+	if (n->parent) {
+		bool found;
+
+		i = kid_index(n->parent, n->name, strlen(n->name), &found);
+		n->parent->kids[i] = n;
+	} else {
+		store.root = n;
 	}
-	account(n, -1);
-	free(n->value);
-	n->value = nv;
-	n->vlen = vlen;
+	free(old);
 	account(n, 1);
 	touch(n);
+	*np = n;
 	return 0;
 }
 
-int store_set_perms(struct node *n, const struct perms *perms)
+int store_set_value(struct node **np, const char *value, uint32_t vlen)
 {
-	struct perms np;
-	int rc = perms_dup(perms, &np);
+	return node_rebuild(np, value, vlen, &(*np)->perms);
+}
 
-	if (rc)
-		return rc;
-	account(n, -1);
-	perms_free(&n->perms);
-	n->perms = np;
-	account(n, 1);
-	touch(n);
-	return 0;
+int store_set_perms(struct node **np, const struct perms *perms)
+{
+	return node_rebuild(np, (*np)->value, (*np)->vlen, perms);
 }
 
 static void unaccount_subtree(struct node *n)

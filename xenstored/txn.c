@@ -215,9 +215,13 @@ static int owner_count(struct txn *t, uint32_t owner, int change,
 	return 0;
 }
 
+/* The -S quota counts a permission entry as cxenstored does (the 8 bytes
+ * of struct xs_permissions), whatever our own layout. */
+#define QUOTA_PERM_BYTES 8
+
 static size_t tnode_size(const struct tnode *tn)
 {
-	size_t sz = tn->vlen + tn->perms.n * sizeof(struct perm);
+	size_t sz = tn->vlen + tn->perms.n * QUOTA_PERM_BYTES;
 	uint32_t i;
 
 	for (i = 0; i < tn->nkids; i++)
@@ -545,9 +549,9 @@ static int apply(struct tnode *tn)
 	if (n) {
 		if (n->vlen != tn->vlen ||
 		    (tn->vlen && memcmp(n->value, tn->value, tn->vlen)))
-			rc = store_set_value(n, tn->value, tn->vlen);
+			rc = store_set_value(&n, tn->value, tn->vlen);
 		if (!rc && !perms_equal(&n->perms, &tn->perms))
-			rc = store_set_perms(n, &tn->perms);
+			rc = store_set_perms(&n, &tn->perms);
 		return rc;
 	}
 	parent_path = malloc(strlen(tn->path) + 1);

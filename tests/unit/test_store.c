@@ -66,10 +66,10 @@ static void test_set_value(void **state)
 	struct node *a = mknode("/a", "one", 0, PERM_NONE);
 
 	(void)state;
-	assert_int_equal(store_set_value(a, "three", 5), 0);
+	assert_int_equal(store_set_value(&a, "three", 5), 0);
 	assert_int_equal(a->vlen, 5);
 	assert_memory_equal(a->value, "three", 5);
-	assert_int_equal(store_set_value(a, NULL, 0), 0);
+	assert_int_equal(store_set_value(&a, NULL, 0), 0);
 	assert_int_equal(a->vlen, 0);
 	assert_null(a->value);
 }
@@ -125,7 +125,7 @@ static void test_generation(void **state)
 	assert_true(g_b > g_a);	/* a fresh counter value per change */
 
 	/* Modifying a node changes its generation, and only its. */
-	assert_int_equal(store_set_value(a, "v", 1), 0);
+	assert_int_equal(store_set_value(&a, "v", 1), 0);
 	assert_true(a->gen > g_a);
 	assert_int_equal(a->gen, store.gen_counter);
 	assert_int_equal(b->gen, g_b);
@@ -137,7 +137,7 @@ static void test_generation(void **state)
 		struct perm p[2] = { { 0, PERM_NONE }, { 3, PERM_READ } };
 		struct perms ps = { .p = p, .n = 2 };
 
-		assert_int_equal(store_set_perms(a, &ps), 0);
+		assert_int_equal(store_set_perms(&a, &ps), 0);
 	}
 	assert_true(a->gen > g_a);
 	assert_int_equal(store.root->gen, g_root);
@@ -152,7 +152,7 @@ static void test_generation(void **state)
 	g_a = a->gen;
 
 	/* Changing the child leaves the parent alone. */
-	assert_int_equal(store_set_value(x, "1", 1), 0);
+	assert_int_equal(store_set_value(&x, "1", 1), 0);
 	assert_true(x->gen > g_x);
 	assert_int_equal(a->gen, g_a);
 
@@ -190,12 +190,12 @@ static void test_usage_counts(void **state)
 	{
 		uint64_t before = store.usage[8].bytes;
 
-		assert_int_equal(store_set_value(k, "0123456789", 10), 0);
+		assert_int_equal(store_set_value(&k, "0123456789", 10), 0);
 		assert_int_equal(store.usage[8].bytes, before + 10);
 	}
 
 	/* Giving a node away moves it between owners. */
-	assert_int_equal(store_set_perms(k, &ps7), 0);
+	assert_int_equal(store_set_perms(&k, &ps7), 0);
 	assert_int_equal(store.usage[7].nodes, 3);
 	assert_int_equal(store.usage[8].nodes, 1);
 

@@ -73,7 +73,7 @@ static void mkhome(uint32_t domid, uint32_t owner, uint32_t listed_mode)
 		struct perm p[2] = { { owner, PERM_NONE }, { domid, listed_mode } };
 		struct perms ps = { .p = p, .n = 2 };
 
-		assert_int_equal(store_set_perms(n, &ps), 0);
+		assert_int_equal(store_set_perms(&n, &ps), 0);
 	}
 }
 
