@@ -1,2 +1,2 @@
-dist_man_MANS += docs/xenstored.8 docs/xl.cfg.5 docs/xl.1
+dist_man_MANS += docs/xenstored.8 docs/xl.cfg.5 docs/xl.1 docs/consoled.8
 EXTRA_DIST += docs/design

@@ -84,6 +84,18 @@ int buf_add_str0(struct buf *b, const char *s);
 int buf_printf(struct buf *b, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 
+/* ---- starting a daemon ------------------------------------------------ */
+/* mkdir -p with mode 0755; 0 or -errno. */
+int mkdir_p(const char *dir);
+/* Forks.  The parent waits until the child calls daemon_ready() and exits
+ * 0 (1 if the child died first); the child, in a new session, returns 0
+ * with the fd to pass to daemon_ready() once it is serving. */
+int daemon_fork(int *ready_fd);
+int daemon_ready(int ready_fd);
+void daemon_detach_stdio(void);
+/* Writes getpid() to path; logs and returns -errno on failure. */
+int daemon_write_pid(const char *path);
+
 /* ---- small parsers ----------------------------------------------------- */
 /* Parses a whole decimal unsigned number with no sign, spaces or junk;
  * returns 0, or -EINVAL / -ERANGE (above max). */

@@ -413,27 +413,6 @@ static void listen_event(void *arg, uint32_t events)
 	}
 }
 
-static int mkdir_p(const char *dir)
-{
-	char tmp[sizeof(((struct sockaddr_un *)0)->sun_path)];
-	char *p;
-
-	if (strlen(dir) >= sizeof(tmp))
-		return -ENAMETOOLONG;
-	strcpy(tmp, dir);
-	for (p = tmp + 1; *p; p++) {
-		if (*p != '/')
-			continue;
-		*p = '\0';
-		if (mkdir(tmp, 0755) && errno != EEXIST)
-			return -errno;
-		*p = '/';
-	}
-	if (mkdir(tmp, 0755) && errno != EEXIST)
-		return -errno;
-	return 0;
-}
-
 int socket_listen(const char *path)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };

@@ -161,59 +161,6 @@ static void on_signal(int sig)
 {
 	stop_signal = sig;
 }
-
-/* Forks; the parent waits until the child is serving, so that whoever
- * started us can connect as soon as we return. */
-static int daemonize(int *ready_fd)
-{
-	int fds[2];
-	pid_t pid;
-	char ok;
-
-	if (pipe2(fds, O_CLOEXEC) < 0)
-		return -errno;
-	pid = fork();
-	if (pid < 0)
-		return -errno;
-	if (pid > 0) {
-		close(fds[1]);
-		if (read(fds[0], &ok, 1) != 1)
-			_exit(1);
-		_exit(0);
-	}
-	close(fds[0]);
-	setsid();
-	*ready_fd = fds[1];
-	return 0;
-}
-
-static void detach_stdio(void)
-{
-	int fd = open("/dev/null", O_RDWR | O_CLOEXEC);
-
-	if (fd < 0)
-		return;
-	dup2(fd, 0);
-	dup2(fd, 1);
-	dup2(fd, 2);
-	if (fd > 2)
-		close(fd);
-}
-
-static int write_pid_file(const char *path)
-{
-	FILE *f = fopen(path, "w");
-
-	if (!f) {
-		elog(ELOG_ERR, "cannot write pid file %s: %s", path,
-		     strerror(errno));
-		return -errno;
-	}
-	fprintf(f, "%ld\n", (long)getpid());
-	fclose(f);
-	return 0;
-}
-
 int main(int argc, char **argv)
 {
 	struct options o = { 0 };
@@ -248,7 +195,7 @@ int main(int argc, char **argv)
 		return 1;
 
 	if (!o.no_fork) {
-		rc = daemonize(&ready_fd);
+		rc = daemon_fork(&ready_fd);
 		if (rc) {
 			elog(ELOG_ERR, "cannot fork: %s", strerror(-rc));
 			return 1;
@@ -272,14 +219,13 @@ int main(int argc, char **argv)
 		printf("%ld\n", (long)getpid());
 		fflush(stdout);
 	}
-	if (o.pid_file && write_pid_file(o.pid_file))
+	if (o.pid_file && daemon_write_pid(o.pid_file))
 		return 1;
 	if (!o.no_fork) {
 		elog_to_syslog();
-		detach_stdio();
-		if (write(ready_fd, "1", 1) != 1)
+		daemon_detach_stdio();
+		if (daemon_ready(ready_fd))
 			return 1;
-		close(ready_fd);
 	}
 	elog(ELOG_INFO, "serving %s%s", o.socket_path,
 	     xen ? " and Xen's domain rings" : "");

@@ -62,7 +62,7 @@ rig_dump_state() {
 	# Without a daemon, clients fall back to /dev/xen/xenbus and block.
 	if rig_xenstored_running; then
 		echo "----- xl list -----"
-		timeout 20 xl list 2>&1
+		timeout 20 /usr/lib/xen-4.17/bin/xl list 2>&1
 		echo "----- xenstore-ls -f -----"
 		timeout 20 xenstore-ls -f 2>&1 | head -n 200
 		echo "----- end xenstore-ls -----"

@@ -1,0 +1,92 @@
+/* What every daemon does to start: directories, forking once it serves,
+ * letting go of the terminal, the pid file. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "enso-util.h"
+
+int mkdir_p(const char *dir)
+{
+	char *p = strdup(dir), *s;
+	int rc = 0;
+
+	if (!p)
+		return -ENOMEM;
+	/* Each ancestor in turn, then the directory itself. */
+	for (s = strchr(p + 1, '/');; s = strchr(s + 1, '/')) {
+		if (s)
+			*s = '\0';
+		if (mkdir(p, 0755) < 0 && errno != EEXIST) {
+			rc = -errno;
+			break;
+		}
+		if (!s)
+			break;
+		*s = '/';
+	}
+	free(p);
+	return rc;
+}
+
+int daemon_fork(int *ready_fd)
+{
+	int fds[2];
+	pid_t pid;
+	char ok;
+
+	if (pipe2(fds, O_CLOEXEC) < 0)
+		return -errno;
+	pid = fork();
+	if (pid < 0)
+		return -errno;
+	if (pid > 0) {
+		close(fds[1]);
+		_exit(read(fds[0], &ok, 1) == 1 ? 0 : 1);
+	}
+	close(fds[0]);
+	setsid();
+	*ready_fd = fds[1];
+	return 0;
+}
+
+int daemon_ready(int ready_fd)
+{
+	int rc = write(ready_fd, "1", 1) == 1 ? 0 : -EPIPE;
+
+	close(ready_fd);
+	return rc;
+}
+
+void daemon_detach_stdio(void)
+{
+	int fd = open("/dev/null", O_RDWR | O_CLOEXEC);
+
+	if (fd < 0)
+		return;
+	dup2(fd, 0);
+	dup2(fd, 1);
+	dup2(fd, 2);
+	if (fd > 2)
+		close(fd);
+}
+
+int daemon_write_pid(const char *path)
+{
+	FILE *f = fopen(path, "we");
+	int err;
+
+	if (!f) {
+		err = errno;
+		elog(ELOG_ERR, "cannot write pid file %s: %s", path,
+		     strerror(err));
+		return -err;
+	}
+	fprintf(f, "%ld\n", (long)getpid());
+	fclose(f);
+	return 0;
+}
