@@ -64,6 +64,8 @@ struct backend_ops {
 	/* The host: what xl info prints. */
 	int (*host_info)(struct enso_ctx *ctx, struct enso_host_info *out,
 			 struct enso_error *err);
+	/* Frees ctx->backend_data and what it holds (NULL: plain free). */
+	void (*close)(struct enso_ctx *ctx);
 };
 
 /* KVM if it works here, else TCG: fills why either way. */

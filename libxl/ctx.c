@@ -141,7 +141,11 @@ void enso_ctx_close(struct enso_ctx *ctx)
 	free(ctx->run_dir);
 	free(ctx->lib_dir);
 	free(ctx->log_dir);
-	free(ctx->backend_data);
+	/* The monitor lives long: a backend's handles must not leak. */
+	if (ctx->ops && ctx->ops->close)
+		ctx->ops->close(ctx);
+	else
+		free(ctx->backend_data);
 	free(ctx);
 }
 

@@ -1,8 +1,13 @@
 # libensoxl's running-domain half and the hypervisor backends behind it.
 libxl_libensoxl_la_SOURCES += libxl/runtime.h \
 	libxl/ctx.c libxl/records.c libxl/domain.c libxl/monitor.c \
-	backends/backend.h backends/xen/xen.c \
+	backends/backend.h backends/xen/xen.h backends/xen/xen.c \
+	backends/xen/build.c \
 	backends/kvm/kvm.h backends/kvm/kvm.c backends/kvm/qmp.c \
 	backends/kvm/accel.c
 libxl_libensoxl_la_CFLAGS += $(XENSTORE_CFLAGS)
 libxl_libensoxl_la_LIBADD += $(XENSTORE_LIBS)
+libxl_libensoxl_la_CFLAGS += $(XENCTRL_CFLAGS) $(XENGUEST_CFLAGS) \
+	$(XENTOOLLOG_CFLAGS)
+libxl_libensoxl_la_LIBADD += $(XENCTRL_LIBS) $(XENGUEST_LIBS) \
+	$(XENTOOLLOG_LIBS)

@@ -1,48 +1,523 @@
 /*
- * The Xen backend: domains built through libxenctrl and libxenguest.
- * Not written yet (issue 4); until then every operation says so, so that
- * nothing on a Xen host half-works.
+ * The Xen backend: domains built through libxenctrl and libxenguest (PV so
+ * far; build.c), driven by hypercalls, with the guest-facing requests
+ * (shutdown, vCPU hotplug, balloon target) written where the guest's PV
+ * drivers watch them in xenstore.
+ *
+ * The context keeps one xc_interface, opened on first use and closed with
+ * the context (xen_close).  The per-domain
+ * monitor (wait_shutdown) runs in a process of its own with its own
+ * context, and watches @releaseDomain on a xenstore connection of its own:
+ * the context's is shared with every other call.
  */
 #include <errno.h>
+#include <poll.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
 
-#include "libxl/runtime.h"
+#include <xenstore.h>
 
-static int not_yet(struct enso_error *err)
+#include "backends/xen/xen.h"
+
+/* ---- handles and messages ---- */
+
+static void logger_vmessage(struct xentoollog_logger *logger,
+			    xentoollog_level level, int errnoval,
+			    const char *context, const char *format,
+			    va_list al)
 {
-	return rt_fail(err, -ENOSYS,
-		       "Enso's Xen backend is not built yet: on a Xen host use Enso's xenstored with upstream's xl for now");
+	struct xen_logger *l = (struct xen_logger *)logger;
+	char msg[sizeof(l->last)];
+	va_list copy;
+
+	va_copy(copy, al);
+	vsnprintf(msg, sizeof(msg), format, copy);
+	va_end(copy);
+	msg[strcspn(msg, "\n")] = '\0';
+	if (l->debug)
+		fprintf(stderr, "xen: %s%s%s%s%s\n", context ? context : "",
+			context ? ": " : "", msg, errnoval >= 0 ? ": " : "",
+			errnoval >= 0 ? strerror(errnoval) : "");
+	if (level >= XTL_ERROR) {
+		/* The builder's panics read "panic: FILE:LINE: what". */
+		const char *m = msg;
+
+		if (!strncmp(m, "panic: ", 7) && strchr(m + 7, ':') &&
+		    strstr(m + 7, ": "))
+			m = strstr(m + 7, ": ") + 2;
+		snprintf(l->last, sizeof(l->last), "%s", m);
+	}
 }
 
+static void logger_progress(struct xentoollog_logger *logger,
+			    const char *context, const char *doing_what,
+			    int percent, unsigned long done,
+			    unsigned long total)
+{
+	(void)logger;
+	(void)context;
+	(void)doing_what;
+	(void)percent;
+	(void)done;
+	(void)total;
+}
+
+static void logger_destroy(struct xentoollog_logger *logger)
+{
+	(void)logger;	/* part of struct xen_backend */
+}
+
+struct xen_backend *xen_backend(struct enso_ctx *ctx, struct enso_error *err)
+{
+	struct xen_backend *xb = ctx->backend_data;
+	const char *debug = getenv("ENSO_XEN_DEBUG");
+
+	if (!xb) {
+		xb = calloc(1, sizeof(*xb));
+		if (!xb) {
+			rt_fail(err, -ENOMEM, "out of memory");
+			return NULL;
+		}
+		xb->log.vtable.vmessage = logger_vmessage;
+		xb->log.vtable.progress = logger_progress;
+		xb->log.vtable.destroy = logger_destroy;
+		xb->log.debug = debug && *debug && strcmp(debug, "0");
+		ctx->backend_data = xb;
+	}
+	if (!xb->xch) {
+		xb->xch = xc_interface_open(&xb->log.vtable, &xb->log.vtable, 0);
+		if (!xb->xch) {
+			rt_fail(err, -ENODEV,
+				"cannot open Xen's control interface (/dev/xen/privcmd): %s; is this Xen's dom0, with xen-privcmd loaded?",
+				strerror(errno));
+			return NULL;
+		}
+	}
+	return xb;
+}
+
+void xen_log_clear(struct xen_backend *xb)
+{
+	xb->log.last[0] = '\0';
+}
+
+int xen_fail(struct xen_backend *xb, struct enso_error *err, int e,
+	     const char *fmt, ...)
+{
+	char what[384];
+	bool no_errno = e <= 0;
+	va_list ap;
+
+	if (no_errno)
+		e = EIO;
+	if (!err)
+		return -e;
+	va_start(ap, fmt);
+	vsnprintf(what, sizeof(what), fmt, ap);
+	va_end(ap);
+	if (no_errno)
+		rt_fail(err, -e, "%s: %s", what,
+			xb && xb->log.last[0] ? xb->log.last : "failed");
+	else if (xb && xb->log.last[0])
+		rt_fail(err, -e, "%s: %s (Xen: %s)", what, strerror(e),
+			xb->log.last);
+	else
+		rt_fail(err, -e, "%s: %s", what, strerror(e));
+	return -e;
+}
+
+/* One domain's record in the hypervisor; -ENOENT if Xen has none. */
+static int getinfo(struct xen_backend *xb, uint32_t domid,
+		   xc_domaininfo_t *di, struct enso_error *err)
+{
+	int n;
+
+	xen_log_clear(xb);
+	n = xc_domain_getinfolist(xb->xch, domid, 1, di);
+	if (n < 0)
+		return xen_fail(xb, err, errno, "domain %u: reading its state",
+				domid);
+	if (n != 1 || di->domain != domid)
+		return rt_fail(err, -ENOENT, "domain %u: Xen has no such domain",
+			       domid);
+	return 0;
+}
+
+/* ---- create, destroy ---- */
+
+/* Built paused whatever `paused` says: libxl unpauses it once the
+ * records are written (see build.c). */
 static int xen_create(struct enso_ctx *ctx, const struct enso_domain_config *c,
 		      uint32_t *domid, bool paused, struct enso_error *err)
 {
-	(void)ctx;
-	(void)c;
-	(void)domid;
 	(void)paused;
-	return not_yet(err);
+	return xen_build_pv(ctx, c, domid, err);
 }
 
-static int xen_domain_op(struct enso_ctx *ctx, uint32_t domid,
-			 struct enso_error *err)
+int xen_destroy_domid(struct enso_ctx *ctx, struct xen_backend *xb,
+		      uint32_t domid, struct enso_error *err)
 {
-	(void)ctx;
-	(void)domid;
-	return not_yet(err);
+	int tries, rc = -EBUSY;
+
+	/* Xen answers EBUSY while it tears a domain down in steps (it
+	 * preempts itself); upstream retries too. */
+	for (tries = 0; tries < 200; tries++) {
+		xen_log_clear(xb);
+		if (xc_domain_destroy(xb->xch, domid) == 0) {
+			rc = 0;
+			break;
+		}
+		if (errno == ESRCH) {
+			rc = rt_fail(err, -ENOENT,
+				     "domain %u: Xen has no such domain", domid);
+			break;
+		}
+		if (errno != EBUSY && errno != EAGAIN)
+			return xen_fail(xb, err, errno, "destroying domain %u",
+					domid);
+		usleep(50 * 1000);
+	}
+	if (rc == -EBUSY)
+		return xen_fail(xb, err, EBUSY,
+				"destroying domain %u (still busy after 10 s)",
+				domid);
+	/* No records (libxl never got to write them): what create wrote
+	 * would otherwise stay. */
+	if (!rt_domain_exists(ctx, domid)) {
+		char path[48];
+
+		snprintf(path, sizeof(path), "/local/domain/%u", domid);
+		xs_rm(ctx->xsh, XBT_NULL, path);
+	}
+	return rc;
 }
+
+static int xen_destroy(struct enso_ctx *ctx, uint32_t domid,
+		       struct enso_error *err)
+{
+	struct xen_backend *xb = xen_backend(ctx, err);
+
+	if (!xb)
+		return -ENODEV;
+	if (domid == 0)
+		return rt_fail(err, -EINVAL, "Domain-0 cannot be destroyed");
+	/* xenstored sees the domain die (VIRQ_DOM_EXC), unmaps its ring and
+	 * drops what the domain owned; xenconsoled unmaps its console. */
+	return xen_destroy_domid(ctx, xb, domid, err);
+}
+
+/* ---- pause, unpause, shutdown ---- */
+
+static int xen_pause(struct enso_ctx *ctx, uint32_t domid,
+		     struct enso_error *err)
+{
+	struct xen_backend *xb = xen_backend(ctx, err);
+
+	if (!xb)
+		return -ENODEV;
+	xen_log_clear(xb);
+	if (xc_domain_pause(xb->xch, domid))
+		return xen_fail(xb, err, errno, "pausing domain %u", domid);
+	return 0;
+}
+
+static int xen_unpause(struct enso_ctx *ctx, uint32_t domid,
+		       struct enso_error *err)
+{
+	struct xen_backend *xb = xen_backend(ctx, err);
+	int rc;
+
+	if (!xb)
+		return -ENODEV;
+	rc = xen_introduce(ctx, domid, err);
+	if (rc)
+		return rc;
+	xen_log_clear(xb);
+	if (xc_domain_unpause(xb->xch, domid))
+		return xen_fail(xb, err, errno, "unpausing domain %u", domid);
+	return 0;
+}
+
+/* The guest's PV shutdown watch (Linux: drivers/xen/manage.c) acts on
+ * control/shutdown; Xen then reports the domain shut down with the
+ * guest's reason, and the monitor carries out on_poweroff / on_reboot. */
+static int xen_shutdown(struct enso_ctx *ctx, uint32_t domid, bool reboot,
+			struct enso_error *err)
+{
+	char path[64];
+
+	if (domid == 0)
+		return rt_fail(err, -EINVAL,
+			       "Domain-0 is shut down from inside, not by xl");
+	snprintf(path, sizeof(path), "/local/domain/%u/control/shutdown", domid);
+	if (!rt_xs_write(ctx, XBT_NULL, path, reboot ? "reboot" : "poweroff"))
+		return rt_fail(err, -errno, "writing %s: %s", path,
+			       strerror(errno));
+	return 0;
+}
+
+/* ---- what a domain is doing ---- */
 
 static int xen_info(struct enso_ctx *ctx, uint32_t domid,
 		    struct backend_dominfo *out, struct enso_error *err)
 {
-	(void)ctx;
-	(void)domid;
-	(void)out;
-	return not_yet(err);
+	struct xen_backend *xb = xen_backend(ctx, err);
+	xc_domaininfo_t di;
+	int rc;
+
+	if (!xb)
+		return -ENODEV;
+	rc = getinfo(xb, domid, &di, err);
+	if (rc)
+		return rc;
+	out->running = di.flags & XEN_DOMINF_running;
+	out->blocked = di.flags & XEN_DOMINF_blocked;
+	out->paused = di.flags & XEN_DOMINF_paused;
+	out->shutdown = di.flags & XEN_DOMINF_shutdown;
+	out->dying = di.flags & XEN_DOMINF_dying;
+	out->shutdown_reason = out->shutdown ?
+		(int)((di.flags >> XEN_DOMINF_shutdownshift) &
+		      XEN_DOMINF_shutdownmask) : -1;
+	out->current_kb = (uint64_t)di.tot_pages * (XC_PAGE_SIZE / 1024);
+	out->max_kb = (uint64_t)di.max_pages * (XC_PAGE_SIZE / 1024);
+	out->vcpus_online = di.nr_online_vcpus;
+	out->max_vcpus = di.max_vcpu_id + 1;
+	out->cpu_seconds = (double)di.cpu_time / 1e9;
+	return 0;
+}
+
+/* ---- memory and vCPUs ---- */
+
+/* mem-set: Xen's limit follows the target (plus the slack), so that a
+ * guest cannot balloon back up past what it was given; libxl then writes
+ * memory/target, which the guest's balloon driver follows. */
+static int xen_set_memory(struct enso_ctx *ctx, uint32_t domid,
+			  uint64_t target_kb, struct enso_error *err)
+{
+	struct xen_backend *xb = xen_backend(ctx, err);
+
+	if (!xb)
+		return -ENODEV;
+	if (domid == 0)
+		return rt_fail(err, -ENOSYS,
+			       "ballooning Domain-0 is not supported by Enso yet");
+	xen_log_clear(xb);
+	if (xc_domain_setmaxmem(xb->xch, domid, target_kb + XEN_MAXMEM_SLACK_KB))
+		return xen_fail(xb, err, errno,
+				"domain %u: setting Xen's memory limit to %llu KiB",
+				domid, (unsigned long long)target_kb);
+	return 0;
+}
+
+static int xen_set_maxmem(struct enso_ctx *ctx, uint32_t domid,
+			  uint64_t max_kb, struct enso_error *err)
+{
+	struct xen_backend *xb = xen_backend(ctx, err);
+	char *target;
+	int rc = 0;
+
+	if (!xb)
+		return -ENODEV;
+	target = rt_xs_read(ctx, "/local/domain/%u/memory/target", domid);
+	if (target && max_kb < strtoull(target, NULL, 10))
+		rc = rt_fail(err, -EINVAL,
+			     "domain %u: maximum %llu KiB is below its current target %s KiB (lower it with mem-set first)",
+			     domid, (unsigned long long)max_kb, target);
+	free(target);
+	if (rc)
+		return rc;
+	xen_log_clear(xb);
+	if (xc_domain_setmaxmem(xb->xch, domid, max_kb + XEN_MAXMEM_SLACK_KB))
+		return xen_fail(xb, err, errno,
+				"domain %u: setting Xen's memory limit to %llu KiB",
+				domid, (unsigned long long)max_kb);
+	return 0;
+}
+
+/* vcpu-set: cpu/<i>/availability for every vCPU the domain has; the
+ * guest's vCPU hotplug watch (Linux: drivers/xen/cpu_hotplug.c) brings
+ * them up or down. */
+static int xen_set_vcpus(struct enso_ctx *ctx, uint32_t domid, uint32_t count,
+			 struct enso_error *err)
+{
+	struct xen_backend *xb = xen_backend(ctx, err);
+	xc_domaininfo_t di;
+	uint32_t max, i;
+	int rc, tries;
+
+	if (!xb)
+		return -ENODEV;
+	if (domid == 0)
+		return rt_fail(err, -ENOSYS,
+			       "vcpu-set on Domain-0 is not supported by Enso yet");
+	rc = getinfo(xb, domid, &di, err);
+	if (rc)
+		return rc;
+	max = di.max_vcpu_id + 1;
+	if (count == 0 || count > max)
+		return rt_fail(err, -EINVAL,
+			       "domain %u has %u vCPUs at most (maxvcpus); %u asked",
+			       domid, max, count);
+	for (tries = 0; tries < 50; tries++) {
+		xs_transaction_t t = xs_transaction_start(ctx->xsh);
+		bool ok = t != XBT_NULL;
+
+		for (i = 0; ok && i < max; i++) {
+			char path[96];
+
+			snprintf(path, sizeof(path),
+				 "/local/domain/%u/cpu/%u/availability", domid, i);
+			ok = rt_xs_write(ctx, t, path,
+					 i < count ? "online" : "offline");
+		}
+		if (!ok) {
+			int e = errno;
+
+			if (t)
+				xs_transaction_end(ctx->xsh, t, true);
+			return rt_fail(err, -e,
+				       "domain %u: writing cpu/N/availability: %s",
+				       domid, strerror(e));
+		}
+		if (xs_transaction_end(ctx->xsh, t, false))
+			return 0;
+		if (errno != EAGAIN)
+			return rt_fail(err, -errno,
+				       "domain %u: committing cpu/N/availability: %s",
+				       domid, strerror(errno));
+	}
+	return rt_fail(err, -EAGAIN, "domain %u: xenstore stayed busy", domid);
+}
+
+/* ---- the monitor's wait ---- */
+
+/*
+ * Until the domain shuts down (reason out, 0) or is gone (-ENOENT).
+ * @releaseDomain fires on every domain's shutdown or death; each event is
+ * checked against the hypervisor's own record.  A suspend is not an end:
+ * whoever suspended the domain (a save) deals with it.  The hypervisor is
+ * also asked every few seconds, should an event be missed.
+ */
+static int xen_wait_shutdown(struct enso_ctx *ctx, uint32_t domid,
+			     int *reason, struct enso_error *err)
+{
+	struct xen_backend *xb = xen_backend(ctx, err);
+	struct xs_handle *xsh;
+	char token[32];
+	int rc;
+
+	if (!xb)
+		return -ENODEV;
+	xsh = xs_open(0);
+	if (!xsh)
+		return rt_fail(err, -errno, "monitor of domain %u: xenstore: %s",
+			       domid, strerror(errno));
+	snprintf(token, sizeof(token), "enso-monitor-%u", domid);
+	if (!xs_watch(xsh, "@releaseDomain", token)) {
+		rc = rt_fail(err, -errno, "monitor of domain %u: watching @releaseDomain: %s",
+			     domid, strerror(errno));
+		xs_close(xsh);
+		return rc;
+	}
+	for (;;) {
+		struct pollfd pfd = { .fd = xs_fileno(xsh), .events = POLLIN };
+		xc_domaininfo_t di;
+		char **ev;
+
+		rc = getinfo(xb, domid, &di, err);
+		if (rc)
+			break;
+		if (di.flags & XEN_DOMINF_dying) {
+			rc = rt_fail(err, -ENOENT, "domain %u is dying", domid);
+			break;
+		}
+		if (di.flags & XEN_DOMINF_shutdown) {
+			int why = (int)((di.flags >> XEN_DOMINF_shutdownshift) &
+					XEN_DOMINF_shutdownmask);
+
+			if (why != SHUTDOWN_suspend) {
+				*reason = why;
+				rc = 0;
+				break;
+			}
+		}
+		if (poll(&pfd, 1, 5000) < 0 && errno != EINTR) {
+			rc = rt_fail(err, -errno, "monitor of domain %u: poll: %s",
+				     domid, strerror(errno));
+			break;
+		}
+		while ((ev = xs_check_watch(xsh)))
+			free(ev);
+	}
+	xs_close(xsh);
+	return rc;
+}
+
+/* ---- the host ---- */
+
+static int xen_host_info(struct enso_ctx *ctx, struct enso_host_info *out,
+			 struct enso_error *err)
+{
+	struct xen_backend *xb = xen_backend(ctx, err);
+	xen_extraversion_t extra;
+	xc_physinfo_t pi;
+	int ver;
+	char buf[96];
+
+	if (!xb)
+		return -ENODEV;
+	memset(&pi, 0, sizeof(pi));
+	xen_log_clear(xb);
+	if (xc_physinfo(xb->xch, &pi))
+		return xen_fail(xb, err, errno, "reading Xen's physinfo");
+	ver = xc_version(xb->xch, XENVER_version, NULL);
+	memset(extra, 0, sizeof(extra));
+	if (ver < 0 || xc_version(xb->xch, XENVER_extraversion, &extra) < 0)
+		return xen_fail(xb, err, errno, "reading Xen's version");
+	extra[sizeof(extra) - 1] = '\0';
+	snprintf(buf, sizeof(buf), "xen %d.%d", ver >> 16, ver & 0xffff);
+	out->hypervisor = strdup(buf);
+	snprintf(buf, sizeof(buf), "%d.%d%s", ver >> 16, ver & 0xffff, extra);
+	out->version = strdup(buf);
+	out->why = strdup(ctx->hv_why);
+	out->nr_cpus = pi.nr_cpus;
+	out->total_kb = pi.total_pages * (XC_PAGE_SIZE / 1024);
+	out->free_kb = pi.free_pages * (XC_PAGE_SIZE / 1024);
+	if (!out->hypervisor || !out->version || !out->why) {
+		enso_host_info_dispose(out);
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+static void xen_close(struct enso_ctx *ctx)
+{
+	struct xen_backend *xb = ctx->backend_data;
+
+	if (!xb)
+		return;
+	if (xb->xch)
+		xc_interface_close(xb->xch);
+	free(xb);
+	ctx->backend_data = NULL;
 }
 
 const struct backend_ops backend_xen = {
 	.name = "xen",
 	.create = xen_create,
-	.destroy = xen_domain_op,
+	.destroy = xen_destroy,
+	.pause = xen_pause,
+	.unpause = xen_unpause,
+	.shutdown = xen_shutdown,
 	.info = xen_info,
+	.set_memory = xen_set_memory,
+	.set_maxmem = xen_set_maxmem,
+	.set_vcpus = xen_set_vcpus,
+	.wait_shutdown = xen_wait_shutdown,
+	.host_info = xen_host_info,
+	.close = xen_close,
 };

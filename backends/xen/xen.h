@@ -1,0 +1,71 @@
+/*
+ * The Xen backend's internals: the handles it keeps in a context, and
+ * what the PV builder (build.c) shares with the operations (xen.c).
+ * Not installed.
+ */
+#ifndef ENSO_BACKENDS_XEN_H
+#define ENSO_BACKENDS_XEN_H
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <xenctrl.h>
+#include <xentoollog.h>
+
+#include "libxl/runtime.h"
+
+/* Slack above a domain's memory that Xen's limit allows, as upstream
+ * (LIBXL_MAXMEM_CONSTANT): the guest's own page tables and grant frames. */
+#define XEN_MAXMEM_SLACK_KB 1024u
+/* Bytes of console output xenconsoled buffers (upstream's default). */
+#define XEN_CONSOLE_LIMIT "1048576"
+
+/* libxenctrl and libxenguest log through this: the last error is kept
+ * for the message the user sees, nothing is printed unless ENSO_XEN_DEBUG
+ * is set (then everything goes to stderr). */
+struct xen_logger {
+	xentoollog_logger vtable;	/* first: libxc calls through it */
+	char last[320];
+	bool debug;
+};
+
+/* What the builder hands out: the store and console rings. */
+struct xen_built {
+	uint32_t store_port, console_port;
+	uint64_t store_mfn, console_mfn;
+};
+
+/* ctx->backend_data on Xen.  Opened lazily by xen_backend(). */
+struct xen_backend {
+	struct xen_logger log;
+	xc_interface *xch;
+};
+
+/* The context's handles, opened on first use; NULL (err filled) if the
+ * control interface cannot be opened. */
+struct xen_backend *xen_backend(struct enso_ctx *ctx, struct enso_error *err);
+
+/*
+ * Fills err with "WHAT: strerror(e)" and, when libxc logged an error
+ * meanwhile, its words; returns -e.  e <= 0: no errno worth showing (the
+ * builder's failures): "WHAT: <libxc's words>", -EIO.  xen_log_clear()
+ * before the calls whose failure it reports.
+ */
+int xen_fail(struct xen_backend *xb, struct enso_error *err, int e,
+	     const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+void xen_log_clear(struct xen_backend *xb);
+
+/* build.c: the PV domain, built paused with its store and console nodes;
+ * its first unpause introduces it to xenstored (0 if it already is). */
+int xen_build_pv(struct enso_ctx *ctx, const struct enso_domain_config *cfg,
+		 uint32_t *domid, struct enso_error *err);
+int xen_introduce(struct enso_ctx *ctx, uint32_t domid, struct enso_error *err);
+
+/* xen.c: destroy, retrying while Xen says busy; -ENOENT if it is gone.
+ * Removes what create() wrote in xenstore when libxl never wrote the
+ * domain's records (a create that failed half-way). */
+int xen_destroy_domid(struct enso_ctx *ctx, struct xen_backend *xb,
+		      uint32_t domid, struct enso_error *err);
+
+#endif
