@@ -7,6 +7,7 @@
  */
 #include <ctype.h>
 #include <errno.h>
+#include <stddef.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -431,41 +432,6 @@ static int k_cap(struct build *b, const struct cfg_setting *s)
 	return rc;
 }
 
-static int k_pool(struct build *b, const struct cfg_setting *s)
-{
-	return want_str(b, s, &b->c->pool);
-}
-
-static int k_kernel(struct build *b, const struct cfg_setting *s)
-{
-	return want_str(b, s, &b->c->kernel);
-}
-
-static int k_ramdisk(struct build *b, const struct cfg_setting *s)
-{
-	return want_str(b, s, &b->c->ramdisk);
-}
-
-static int k_cmdline(struct build *b, const struct cfg_setting *s)
-{
-	return want_str(b, s, &b->c->cmdline);
-}
-
-static int k_root(struct build *b, const struct cfg_setting *s)
-{
-	return want_str(b, s, &b->c->root);
-}
-
-static int k_extra(struct build *b, const struct cfg_setting *s)
-{
-	return want_str(b, s, &b->c->extra);
-}
-
-static int k_bootloader(struct build *b, const struct cfg_setting *s)
-{
-	return want_str(b, s, &b->c->bootloader);
-}
-
 /* A list of words, or (deprecated) one string split at whitespace. */
 static int k_bootloader_args(struct build *b, const struct cfg_setting *s)
 {
@@ -516,31 +482,6 @@ static int action(struct build *b, const struct cfg_setting *s,
 			 "coredump-restart or soft-reset)", v);
 	free(v);
 	return rc;
-}
-
-static int k_on_poweroff(struct build *b, const struct cfg_setting *s)
-{
-	return action(b, s, &b->c->on_poweroff);
-}
-
-static int k_on_reboot(struct build *b, const struct cfg_setting *s)
-{
-	return action(b, s, &b->c->on_reboot);
-}
-
-static int k_on_watchdog(struct build *b, const struct cfg_setting *s)
-{
-	return action(b, s, &b->c->on_watchdog);
-}
-
-static int k_on_crash(struct build *b, const struct cfg_setting *s)
-{
-	return action(b, s, &b->c->on_crash);
-}
-
-static int k_on_soft_reset(struct build *b, const struct cfg_setting *s)
-{
-	return action(b, s, &b->c->on_soft_reset);
 }
 
 /* The line of list item i (items may span lines). */
@@ -687,44 +628,55 @@ static int k_nomigrate(struct build *b, const struct cfg_setting *s)
 	return rc;
 }
 
+/* A key is a string, an action, or has a handler of its own (fn). */
+enum key_kind { KEY_FN, KEY_STRING, KEY_ACTION };
+
+#define STR(k) { #k, KEY_STRING, NULL, offsetof(struct enso_domain_config, k) }
+#define ACT(k) { #k, KEY_ACTION, NULL, offsetof(struct enso_domain_config, k) }
+
 static const struct {
 	const char *key;
+	enum key_kind kind;
 	key_fn *fn;
+	size_t off;	/* the field, for KEY_STRING and KEY_ACTION */
 } keys[] = {
-	{ "name", k_name },
-	{ "uuid", k_uuid },
-	{ "type", k_type },
-	{ "builder", k_builder },
-	{ "pool", k_pool },
-	{ "memory", k_memory },
-	{ "maxmem", k_maxmem },
-	{ "vcpus", k_vcpus },
-	{ "maxvcpus", k_maxvcpus },
-	{ "cpus", k_cpus },
-	{ "cpus_soft", k_cpus_soft },
-	{ "cpu_weight", k_cpu_weight },
-	{ "cap", k_cap },
-	{ "kernel", k_kernel },
-	{ "ramdisk", k_ramdisk },
-	{ "cmdline", k_cmdline },
-	{ "root", k_root },
-	{ "extra", k_extra },
-	{ "bootloader", k_bootloader },
-	{ "bootloader_args", k_bootloader_args },
-	{ "on_poweroff", k_on_poweroff },
-	{ "on_reboot", k_on_reboot },
-	{ "on_watchdog", k_on_watchdog },
-	{ "on_crash", k_on_crash },
-	{ "on_soft_reset", k_on_soft_reset },
-	{ "disk", k_disk },
-	{ "vif", k_vif },
-	{ "channel", k_channel },
-	{ "serial", k_serial },
-	{ "max_grant_frames", k_max_grant_frames },
-	{ "max_maptrack_frames", k_max_maptrack_frames },
-	{ "max_event_channels", k_max_event_channels },
-	{ "nomigrate", k_nomigrate },
+	{ "name", KEY_FN, k_name, 0 },
+	{ "uuid", KEY_FN, k_uuid, 0 },
+	{ "type", KEY_FN, k_type, 0 },
+	{ "builder", KEY_FN, k_builder, 0 },
+	STR(pool),
+	{ "memory", KEY_FN, k_memory, 0 },
+	{ "maxmem", KEY_FN, k_maxmem, 0 },
+	{ "vcpus", KEY_FN, k_vcpus, 0 },
+	{ "maxvcpus", KEY_FN, k_maxvcpus, 0 },
+	{ "cpus", KEY_FN, k_cpus, 0 },
+	{ "cpus_soft", KEY_FN, k_cpus_soft, 0 },
+	{ "cpu_weight", KEY_FN, k_cpu_weight, 0 },
+	{ "cap", KEY_FN, k_cap, 0 },
+	STR(kernel),
+	STR(ramdisk),
+	STR(cmdline),
+	STR(root),
+	STR(extra),
+	STR(bootloader),
+	{ "bootloader_args", KEY_FN, k_bootloader_args, 0 },
+	ACT(on_poweroff),
+	ACT(on_reboot),
+	ACT(on_watchdog),
+	ACT(on_crash),
+	ACT(on_soft_reset),
+	{ "disk", KEY_FN, k_disk, 0 },
+	{ "vif", KEY_FN, k_vif, 0 },
+	{ "channel", KEY_FN, k_channel, 0 },
+	{ "serial", KEY_FN, k_serial, 0 },
+	{ "max_grant_frames", KEY_FN, k_max_grant_frames, 0 },
+	{ "max_maptrack_frames", KEY_FN, k_max_maptrack_frames, 0 },
+	{ "max_event_channels", KEY_FN, k_max_event_channels, 0 },
+	{ "nomigrate", KEY_FN, k_nomigrate, 0 },
 };
+
+#undef STR
+#undef ACT
 
 static int build_config(const struct cfg_tree *t, const char *src,
 			struct enso_domain_config *c, struct enso_error *err)
@@ -739,7 +691,18 @@ static int build_config(const struct cfg_tree *t, const char *src,
 		s = cfg_get(t, keys[i].key);
 		if (!s)
 			continue;
-		rc = keys[i].fn(&b, s);
+		switch (keys[i].kind) {
+		case KEY_STRING:
+			rc = want_str(&b, s, (char **)((char *)c + keys[i].off));
+			break;
+		case KEY_ACTION:
+			rc = action(&b, s,
+				    (enum enso_action *)((char *)c + keys[i].off));
+			break;
+		default:
+			rc = keys[i].fn(&b, s);
+			break;
+		}
 		if (rc)
 			return rc;
 	}
