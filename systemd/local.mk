@@ -1,0 +1,12 @@
+# systemd units, with the install paths filled in.
+systemdunitdir = $(prefix)/lib/systemd/system
+systemdunit_DATA = systemd/enso-xenstored.service systemd/enso-consoled.service
+CLEANFILES = $(systemdunit_DATA)
+EXTRA_DIST += systemd/enso-xenstored.service.in systemd/enso-consoled.service.in
+
+edit_unit = mkdir -p systemd && sed -e 's|@sbindir[@]|$(sbindir)|g'
+
+systemd/enso-xenstored.service: $(srcdir)/systemd/enso-xenstored.service.in Makefile
+	$(AM_V_GEN)$(edit_unit) $(srcdir)/systemd/enso-xenstored.service.in >$@
+systemd/enso-consoled.service: $(srcdir)/systemd/enso-consoled.service.in Makefile
+	$(AM_V_GEN)$(edit_unit) $(srcdir)/systemd/enso-consoled.service.in >$@
