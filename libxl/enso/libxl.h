@@ -20,7 +20,7 @@
  *    that has no line (a missing key) reads "FILE: what is wrong".
  *
  * This header and libensoxl are Enso's own: they share no name and no code
- * with upstream's libxl.h / libxenlight.
+ * with upstream's libxl.h or its library.
  */
 #ifndef ENSO_LIBXL_H
 #define ENSO_LIBXL_H
