@@ -4,7 +4,9 @@
  *   xsbench [-c CLIENTS] [-s SECONDS] [-l LABEL] OP...
  *   xsbench -p DOMAINS [-P PID] [-l LABEL]
  *
- * OPs: read, write, directory, transaction, watch.  Each client is its own
+ * OPs: read, write, directory, transaction, watch, and pread / pwrite:
+ * the same over a raw socket with PIPELINE requests in flight, so that the
+ * daemon, not the round trip, is what is measured.  Each client is its own
  * process with its own connection, working on its own nodes (no conflicts),
  * started together; the line printed per OP is
  *
@@ -23,7 +25,12 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <xenstore.h>
+#include <xen/io/xs_wire.h>
+
+#define PIPELINE 32
 
 static double now(void)
 {
@@ -51,14 +58,123 @@ static bool put(struct xs_handle *h, xs_transaction_t t, const char *path,
 	return xs_write(h, t, path, val, (unsigned)strlen(val));
 }
 
+static int raw_connect(void)
+{
+	const char *path = getenv("XENSTORED_PATH");
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s",
+		 path && *path ? path : "/var/run/xenstored/socket");
+	if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+static int io_all(int fd, void *buf, size_t len, bool writing)
+{
+	char *p = buf;
+
+	while (len) {
+		ssize_t n = writing ? write(fd, p, len) : read(fd, p, len);
+
+		if (n <= 0)
+			return -1;
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+/* PIPELINE requests out, then their PIPELINE replies in, until the end. */
+static long run_pipelined(bool writes, int id, double seconds, int go_fd)
+{
+	char req[PIPELINE][128], reply[XENSTORE_PAYLOAD_MAX + 1];
+	size_t reqlen[PIPELINE];
+	int fd = raw_connect(), i;
+	char c;
+	double end;
+	long n = 0;
+
+	if (fd < 0)
+		return -1;
+	for (i = 0; i < PIPELINE; i++) {
+		struct xsd_sockmsg h = { .type = writes ? XS_WRITE : XS_READ,
+					 .req_id = (uint32_t)i };
+		char body[96];
+		int bl = snprintf(body, sizeof(body), "/bench/c%d/value", id) + 1;
+
+		if (writes) {
+			memcpy(body + bl, "pipelined", 9);
+			bl += 9;
+		}
+		h.len = (uint32_t)bl;
+		memcpy(req[i], &h, sizeof(h));
+		memcpy(req[i] + sizeof(h), body, (size_t)bl);
+		reqlen[i] = sizeof(h) + (size_t)bl;
+	}
+	/* The node must exist for reads: the first write makes it. */
+	if (io_all(fd, req[0], reqlen[0], true) == 0) {
+		struct xsd_sockmsg h;
+
+		if (io_all(fd, &h, sizeof(h), false) || h.len > XENSTORE_PAYLOAD_MAX ||
+		    io_all(fd, reply, h.len, false))
+			return -1;
+	}
+	{
+		struct xsd_sockmsg h = { .type = XS_WRITE };
+		char body[96];
+		int bl = snprintf(body, sizeof(body), "/bench/c%d/value", id) + 1;
+
+		memcpy(body + bl, "x", 1);
+		h.len = (uint32_t)bl + 1;
+		if (io_all(fd, &h, sizeof(h), true) || io_all(fd, body, h.len, true) ||
+		    io_all(fd, &h, sizeof(h), false) || h.len > XENSTORE_PAYLOAD_MAX ||
+		    io_all(fd, reply, h.len, false))
+			return -1;
+	}
+	if (read(go_fd, &c, 1) != 1)
+		return -1;
+	end = now() + seconds;
+	while (now() < end) {
+		char batch[PIPELINE * 128];
+		size_t bl = 0;
+
+		for (i = 0; i < PIPELINE; i++) {
+			memcpy(batch + bl, req[i], reqlen[i]);
+			bl += reqlen[i];
+		}
+		if (io_all(fd, batch, bl, true))
+			return -1;
+		for (i = 0; i < PIPELINE; i++) {
+			struct xsd_sockmsg h;
+
+			if (io_all(fd, &h, sizeof(h), false) ||
+			    h.len > XENSTORE_PAYLOAD_MAX ||
+			    io_all(fd, reply, h.len, false) || h.type == XS_ERROR)
+				return -1;
+		}
+		n += PIPELINE;
+	}
+	close(fd);
+	return n;
+}
+
 /* One client's loop; returns operations done, or -1 on an error. */
 static long run_client(const char *op, int id, double seconds, int go_fd)
 {
-	struct xs_handle *h = xs_connect();
+	struct xs_handle *h;
 	char base[64], path[96], tok[32], c;
 	double end;
 	long n = 0;
 	int i;
+
+	if (!strcmp(op, "pread") || !strcmp(op, "pwrite"))
+		return run_pipelined(op[1] == 'w', id, seconds, go_fd);
+	h = xs_connect();
 
 	snprintf(base, sizeof(base), "/bench/c%d", id);
 	snprintf(path, sizeof(path), "%s/value", base);
