@@ -130,29 +130,6 @@ static int parse_options(int argc, char **argv, struct options *o)
 }
 
 /* Is this a Xen control domain?  Says why not in `why`. */
-static bool xen_dom0(char *why, size_t size)
-{
-	char caps[128] = "";
-	int fd = open("/proc/xen/capabilities", O_RDONLY | O_CLOEXEC);
-	ssize_t n;
-
-	if (fd < 0) {
-		snprintf(why, size, "no /proc/xen/capabilities (%s): not running on Xen, or xenfs is not mounted",
-			 strerror(errno));
-		return false;
-	}
-	n = read(fd, caps, sizeof(caps) - 1);
-	close(fd);
-	if (n < 0)
-		n = 0;
-	caps[n] = '\0';
-	if (strstr(caps, "control_d"))
-		return true;
-	caps[strcspn(caps, "\n")] = '\0';
-	snprintf(why, size, "/proc/xen/capabilities reads '%s', not control_d: not Xen's control domain",
-		 caps);
-	return false;
-}
 /* ---- domains come and go ------------------------------------------------- */
 
 /* Brings the console set in line with /local/domain and with what xenstored
@@ -407,7 +384,7 @@ int main(int argc, char **argv)
 	elog_open("consoled", ELOG_INFO);
 	if (parse_options(argc, argv, &dm.opt))
 		return 2;
-	if (!xen_dom0(why, sizeof(why))) {
+	if (!xen_control_domain(why, sizeof(why))) {
 		fprintf(stderr, "consoled: %s; nothing to serve\n", why);
 		return 1;
 	}

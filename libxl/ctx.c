@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "enso-util.h"
 #include "libxl/runtime.h"
 
 int rt_fail(struct enso_error *err, int rc, const char *fmt, ...)
@@ -24,40 +25,6 @@ int rt_fail(struct enso_error *err, int rc, const char *fmt, ...)
 		va_end(ap);
 	}
 	return rc;
-}
-
-int rt_mkdir_p(const char *dir)
-{
-	char *tmp = strdup(dir), *p;
-	int rc = 0;
-
-	if (!tmp)
-		return -ENOMEM;
-	for (p = tmp + 1; *p && !rc; p++) {
-		if (*p != '/')
-			continue;
-		*p = '\0';
-		if (mkdir(tmp, 0755) && errno != EEXIST)
-			rc = -errno;
-		*p = '/';
-	}
-	if (!rc && mkdir(tmp, 0755) && errno != EEXIST)
-		rc = -errno;
-	free(tmp);
-	return rc;
-}
-
-static bool xen_control_domain(void)
-{
-	char caps[128] = "";
-	int fd = open("/proc/xen/capabilities", O_RDONLY | O_CLOEXEC);
-	ssize_t n;
-
-	if (fd < 0)
-		return false;
-	n = read(fd, caps, sizeof(caps) - 1);
-	close(fd);
-	return n > 0 && strstr(caps, "control_d");
 }
 
 static char *dir_from_env(const char *var, const char *dflt)
@@ -106,7 +73,7 @@ int enso_ctx_open(struct enso_ctx **out, unsigned flags,
 			     strerror(errno));
 		goto fail;
 	}
-	if (xen_control_domain()) {
+	if (xen_control_domain(NULL, 0)) {
 		ctx->hv = ENSO_HV_XEN;
 		ctx->ops = &backend_xen;
 		snprintf(ctx->hv_why, sizeof(ctx->hv_why),
@@ -119,8 +86,8 @@ int enso_ctx_open(struct enso_ctx **out, unsigned flags,
 				  ENSO_HV_TCG;
 		ensure_dom0_entries(ctx);
 	}
-	if ((rc = rt_mkdir_p(ctx->run_dir)) || (rc = rt_mkdir_p(ctx->lib_dir)) ||
-	    (rc = rt_mkdir_p(ctx->log_dir))) {
+	if ((rc = mkdir_p(ctx->run_dir)) || (rc = mkdir_p(ctx->lib_dir)) ||
+	    (rc = mkdir_p(ctx->log_dir))) {
 		rt_fail(err, rc, "cannot create Enso's directories under %s, %s, %s: %s",
 			ctx->run_dir, ctx->lib_dir, ctx->log_dir, strerror(-rc));
 		goto fail;

@@ -200,18 +200,39 @@ int enso_domain_destroy(struct enso_ctx *ctx, uint32_t domid,
 typedef int backend_domain_fn(struct enso_ctx *ctx, uint32_t domid,
 			      struct enso_error *err);
 
-/* An operation on one existing domain that the backend may not have. */
-static int backend_op(struct enso_ctx *ctx, uint32_t domid,
-		      backend_domain_fn *op, const char *what,
-		      struct enso_error *err)
+/* The backend has op, and the domain exists: what every operation on one
+ * domain checks first. */
+static int can_do(struct enso_ctx *ctx, uint32_t domid, const void *op,
+		  const char *what, struct enso_error *err)
 {
-	int rc = need_op(ctx, (const void *)op, what, err);
+	int rc = need_op(ctx, op, what, err);
 
 	if (rc)
 		return rc;
 	if (!rt_domain_exists(ctx, domid))
 		return rt_fail(err, -ENOENT, "domain %u does not exist", domid);
-	return op(ctx, domid, err);
+	return 0;
+}
+
+/* An operation on one existing domain that the backend may not have. */
+static int backend_op(struct enso_ctx *ctx, uint32_t domid,
+		      backend_domain_fn *op, const char *what,
+		      struct enso_error *err)
+{
+	int rc = can_do(ctx, domid, (const void *)op, what, err);
+
+	return rc ? rc : op(ctx, domid, err);
+}
+
+/* memory/<node> in KiB, where the guest's balloon driver and xl list read. */
+static void write_memory_node(struct enso_ctx *ctx, uint32_t domid,
+			      const char *node, uint64_t kib)
+{
+	char path[64], val[32];
+
+	snprintf(path, sizeof(path), "/local/domain/%u/memory/%s", domid, node);
+	snprintf(val, sizeof(val), "%llu", (unsigned long long)kib);
+	rt_xs_write(ctx, XBT_NULL, path, val);
 }
 
 int enso_domain_pause(struct enso_ctx *ctx, uint32_t domid,
@@ -229,13 +250,10 @@ int enso_domain_unpause(struct enso_ctx *ctx, uint32_t domid,
 int enso_domain_shutdown(struct enso_ctx *ctx, uint32_t domid, bool reboot,
 			 struct enso_error *err)
 {
-	int rc = need_op(ctx, (const void *)ctx->ops->shutdown, "shutdown", err);
+	int rc = can_do(ctx, domid, (const void *)ctx->ops->shutdown,
+			"shutdown", err);
 
-	if (rc)
-		return rc;
-	if (!rt_domain_exists(ctx, domid))
-		return rt_fail(err, -ENOENT, "domain %u does not exist", domid);
-	return ctx->ops->shutdown(ctx, domid, reboot, err);
+	return rc ? rc : ctx->ops->shutdown(ctx, domid, reboot, err);
 }
 
 int enso_domain_wait_gone(struct enso_ctx *ctx, uint32_t domid,
@@ -410,14 +428,12 @@ int enso_domain_list(struct enso_ctx *ctx, struct enso_dominfo **out,
 int enso_domain_set_memory(struct enso_ctx *ctx, uint32_t domid,
 			   uint64_t target_kb, struct enso_error *err)
 {
-	char node[64], val[32];
 	char *max;
-	int rc = need_op(ctx, (const void *)ctx->ops->set_memory, "mem-set", err);
+	int rc = can_do(ctx, domid, (const void *)ctx->ops->set_memory,
+			"mem-set", err);
 
 	if (rc)
 		return rc;
-	if (!rt_domain_exists(ctx, domid))
-		return rt_fail(err, -ENOENT, "domain %u does not exist", domid);
 	max = rt_xs_read(ctx, "/local/domain/%u/memory/static-max", domid);
 	if (max && target_kb > strtoull(max, NULL, 10)) {
 		rc = rt_fail(err, -EINVAL,
@@ -428,43 +444,31 @@ int enso_domain_set_memory(struct enso_ctx *ctx, uint32_t domid,
 	}
 	free(max);
 	rc = ctx->ops->set_memory(ctx, domid, target_kb, err);
-	if (rc)
-		return rc;
-	snprintf(node, sizeof(node), "/local/domain/%u/memory/target", domid);
-	snprintf(val, sizeof(val), "%llu", (unsigned long long)target_kb);
-	rt_xs_write(ctx, XBT_NULL, node, val);
-	return 0;
+	if (!rc)
+		write_memory_node(ctx, domid, "target", target_kb);
+	return rc;
 }
 
 int enso_domain_set_maxmem(struct enso_ctx *ctx, uint32_t domid,
 			   uint64_t max_kb, struct enso_error *err)
 {
-	char node[64], val[32];
-	int rc = need_op(ctx, (const void *)ctx->ops->set_maxmem, "mem-max", err);
+	int rc = can_do(ctx, domid, (const void *)ctx->ops->set_maxmem,
+			"mem-max", err);
 
-	if (rc)
-		return rc;
-	if (!rt_domain_exists(ctx, domid))
-		return rt_fail(err, -ENOENT, "domain %u does not exist", domid);
-	rc = ctx->ops->set_maxmem(ctx, domid, max_kb, err);
-	if (rc)
-		return rc;
-	snprintf(node, sizeof(node), "/local/domain/%u/memory/static-max", domid);
-	snprintf(val, sizeof(val), "%llu", (unsigned long long)max_kb);
-	rt_xs_write(ctx, XBT_NULL, node, val);
-	return 0;
+	if (!rc)
+		rc = ctx->ops->set_maxmem(ctx, domid, max_kb, err);
+	if (!rc)
+		write_memory_node(ctx, domid, "static-max", max_kb);
+	return rc;
 }
 
 int enso_domain_set_vcpus(struct enso_ctx *ctx, uint32_t domid,
 			  uint32_t count, struct enso_error *err)
 {
-	int rc = need_op(ctx, (const void *)ctx->ops->set_vcpus, "vcpu-set", err);
+	int rc = can_do(ctx, domid, (const void *)ctx->ops->set_vcpus,
+			"vcpu-set", err);
 
-	if (rc)
-		return rc;
-	if (!rt_domain_exists(ctx, domid))
-		return rt_fail(err, -ENOENT, "domain %u does not exist", domid);
-	return ctx->ops->set_vcpus(ctx, domid, count, err);
+	return rc ? rc : ctx->ops->set_vcpus(ctx, domid, count, err);
 }
 
 int enso_domain_rename(struct enso_ctx *ctx, uint32_t domid,

@@ -51,6 +51,5 @@ void rt_config_remove(struct enso_ctx *ctx, uint32_t domid);
 int rt_config_copy(const struct enso_domain_config *src,
 		   struct enso_domain_config *dst, struct enso_error *err);
 void rt_uuid_format(const uint8_t uuid[16], char out[37]);
-int rt_mkdir_p(const char *dir);
 
 #endif

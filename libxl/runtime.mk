@@ -11,3 +11,5 @@ libxl_libensoxl_la_CFLAGS += $(XENCTRL_CFLAGS) $(XENGUEST_CFLAGS) \
 	$(XENTOOLLOG_CFLAGS)
 libxl_libensoxl_la_LIBADD += $(XENCTRL_LIBS) $(XENGUEST_LIBS) \
 	$(XENTOOLLOG_LIBS)
+# mkdir_p, xen_control_domain: shared with the daemons (not exported).
+libxl_libensoxl_la_LIBADD += util/libensoutil.la

@@ -1,5 +1,6 @@
 /* What every daemon does to start: directories, forking once it serves,
- * letting go of the terminal, the pid file. */
+ * letting go of the terminal, the pid file; and whether this is Xen's
+ * control domain. */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -31,6 +32,32 @@ int mkdir_p(const char *dir)
 	}
 	free(p);
 	return rc;
+}
+
+bool xen_control_domain(char *why, size_t len)
+{
+	char caps[128] = "";
+	int fd = open("/proc/xen/capabilities", O_RDONLY | O_CLOEXEC);
+	ssize_t n;
+
+	if (fd < 0) {
+		if (why)
+			snprintf(why, len, "no /proc/xen/capabilities (%s): not running on Xen, or xenfs is not mounted",
+				 strerror(errno));
+		return false;
+	}
+	n = read(fd, caps, sizeof(caps) - 1);
+	close(fd);
+	if (n < 0)
+		n = 0;
+	caps[n] = '\0';
+	if (strstr(caps, "control_d"))
+		return true;
+	caps[strcspn(caps, "\n")] = '\0';
+	if (why)
+		snprintf(why, len, "/proc/xen/capabilities reads '%s', not control_d: not Xen's control domain",
+			 caps);
+	return false;
 }
 
 int daemon_fork(int *ready_fd)

@@ -85,6 +85,9 @@ int buf_printf(struct buf *b, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 
 /* ---- starting a daemon ------------------------------------------------ */
+/* Xen's control domain (/proc/xen/capabilities says control_d)?  When
+ * not, why (may be NULL) says what was found. */
+bool xen_control_domain(char *why, size_t len);
 /* mkdir -p with mode 0755; 0 or -errno. */
 int mkdir_p(const char *dir);
 /* Forks.  The parent waits until the child calls daemon_ready() and exits

@@ -304,8 +304,6 @@ struct domain {
 	struct domain *next;
 };
 
-/* Opens Xen's interfaces; false (and said once) on a host without Xen. */
-bool domain_xen_available(void);
 int domain_init(bool dom0);
 void domain_fini(void);
 int domain_introduce(uint32_t domid, uint64_t mfn, uint32_t port);

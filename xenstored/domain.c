@@ -43,22 +43,6 @@ static struct conn internal = {
 
 bool keep_orphans;
 
-bool domain_xen_available(void)
-{
-	char caps[128] = "";
-	int fd = open("/proc/xen/capabilities", O_RDONLY | O_CLOEXEC);
-	ssize_t n;
-
-	if (fd < 0)
-		return false;
-	n = read(fd, caps, sizeof(caps) - 1);
-	close(fd);
-	if (n <= 0)
-		return false;
-	caps[n] = '\0';
-	return strstr(caps, "control_d") != NULL;
-}
-
 size_t domain_count(void)
 {
 	return ndomains;

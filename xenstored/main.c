@@ -202,7 +202,7 @@ int main(int argc, char **argv)
 		}
 	}
 	/* Xen's handles are opened in the process that uses them. */
-	xen = !o.no_domain_init && domain_xen_available();
+	xen = !o.no_domain_init && xen_control_domain(NULL, 0);
 	if (!o.no_domain_init && !xen)
 		elog(ELOG_INFO, "no Xen control domain here (/proc/xen/capabilities): serving %s only",
 		     o.socket_path);

@@ -31,6 +31,7 @@
 #include <unistd.h>
 
 #include "backends/kvm/kvm.h"
+#include "enso-util.h"
 #include "libxl/runtime.h"
 
 #define QMP_TIMEOUT_MS 5000
@@ -565,7 +566,7 @@ static int kvm_create(struct enso_ctx *ctx, const struct enso_domain_config *c,
 		rc = -ENOMEM;
 		goto out;
 	}
-	if ((rc = rt_mkdir_p(dir)) || (rc = rt_mkdir_p(console_dir))) {
+	if ((rc = mkdir_p(dir)) || (rc = mkdir_p(console_dir))) {
 		rt_fail(err, rc, "creating %s: %s", dir, strerror(-rc));
 		goto out;
 	}
