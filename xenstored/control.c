@@ -73,11 +73,12 @@ static int ctl_memreport(struct req *r, const char **argv, int argc)
 	}
 	if (buf_printf(&r->reply,
 		       "nodes: %llu\nnode bytes: %llu\nbytes per node: %llu\n"
+		       "store bytes: %zu\n"
 		       "owners: %u\nconnections: %zu\ndomains: %zu\nwatches: %zu\n",
 		       (unsigned long long)store.nnodes,
 		       (unsigned long long)bytes,
 		       (unsigned long long)(store.nnodes ? bytes / store.nnodes : 0),
-		       domains, conn_count(), domain_count(), watch_count()))
+		       store_bytes(), domains, conn_count(), domain_count(), watch_count()))
 		return -ENOMEM;
 	return buf_add(&r->reply, "", 1);
 }

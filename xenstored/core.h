@@ -59,18 +59,94 @@ bool path_is_child(const char *child, const char *parent);
 bool path_parent(const char *path, char *parent);
 const char *path_basename(const char *path);
 
+/* ---- the store's blocks (pool.c) ---- */
+/* Blocks named by a 32-bit handle (0: none): size classes up to 4096
+ * bytes carved from mapped chunks, bigger ones malloc'd. */
+#define POOL_CLASSES 18
+
+struct pool_class {
+	char **chunks;
+	uint32_t nchunks;
+	uint32_t shift;		/* log2 of blocks per chunk */
+	uint32_t nblocks;	/* handed out of the chunks so far */
+	uint32_t free;		/* free list head: index + 1, or 0 */
+};
+
+struct big;
+
+struct pool {
+	struct pool_class cls[POOL_CLASSES];
+	struct big **big;
+	uint32_t nbig, capbig;
+	uint32_t *bigfree;	/* indexes of big[] to reuse */
+	uint32_t nbigfree;
+	size_t used, mapped;
+};
+
+void pool_init(struct pool *p);
+void pool_fini(struct pool *p);
+/* A block of at least size bytes (size >= 1); -ENOMEM. */
+int pool_alloc(struct pool *p, size_t size, uint32_t *h);
+void pool_free(struct pool *p, uint32_t h);
+/* The block (aligned for uint32_t), or NULL for handle 0. */
+void *pool_ptr(const struct pool *p, uint32_t h);
+/* Its usable size: at least what was asked. */
+size_t pool_size(const struct pool *p, uint32_t h);
+size_t pool_bytes(const struct pool *p);
+
+/* ---- interned strings (intern.c) ---- */
+/* Byte strings kept once (in a pool) and shared by reference count, named
+ * by a 32-bit id: the store's path components and permission lists. */
+#define ITAB_NONE UINT32_MAX
+
+struct ient;
+
+struct itab {
+	struct pool *pool;	/* where entries live */
+	struct ient **ents;	/* by id; NULL: a free id */
+	uint32_t nents, capents;
+	uint32_t *freeids;	/* ids to reuse (room for capents) */
+	uint32_t nfree;
+	uint32_t *slots;	/* hash table of id + 1; 0 is empty */
+	uint32_t mask;		/* slots - 1 */
+	uint32_t count;		/* live entries */
+};
+
+void itab_init(struct itab *t, struct pool *pool);
+void itab_fini(struct itab *t);
+/* key's id with one more reference (a new entry if need be), or ITAB_NONE
+ * when out of memory. */
+uint32_t itab_ref(struct itab *t, const void *key, uint32_t len);
+void itab_hold(struct itab *t, uint32_t id);
+/* Drops a reference; the last one frees the entry and its id. */
+void itab_unref(struct itab *t, uint32_t id);
+/* key's id, or ITAB_NONE; takes no reference. */
+uint32_t itab_find(const struct itab *t, const void *key, uint32_t len);
+/* The bytes, NUL-terminated; valid while the id is referenced. */
+const char *itab_key(const struct itab *t, uint32_t id);
+uint32_t itab_len(const struct itab *t, uint32_t id);
+uint32_t itab_refs(const struct itab *t, uint32_t id);
+/* The tables' own bytes (the entries are in the pool). */
+size_t itab_bytes(const struct itab *t);
+
 /* ---- the tree (store.c) ---- */
-/* One allocation: this struct, name, then perms.p and value point into
- * the same block (see store.c). */
+/* A node is a fixed 32-byte record in the store's slab, named by a 32-bit
+ * id (the root is 0).  Its name and permissions are interned, its children
+ * a pool block (their count, then their ids, sorted by name), and a value
+ * of up to NODE_VAL_INLINE bytes lives in the record, a longer one in a
+ * pool block.  A node never moves: a pointer stays valid until the node
+ * is deleted.  Read it through the node_* accessors. */
+#define NODE_NONE UINT32_MAX
+#define NODE_VAL_INLINE 6
+
 struct node {
-	struct node *parent;
-	struct node **kids;	/* sorted by name */
-	char *value;
-	struct perms perms;
 	uint64_t gen;		/* changes on any change to the node */
-	uint32_t nkids, capkids;
-	uint32_t vlen;
-	char name[];
+	uint32_t parent;	/* NODE_NONE: the root; free list when free */
+	uint32_t name;		/* id in store.names */
+	uint32_t perms;		/* id in store.permtab */
+	uint32_t kids;		/* pool handle of the children, or 0 */
+	uint16_t vlen;
+	char val[NODE_VAL_INLINE];	/* the value, or its pool handle */
 };
 
 struct domusage {
@@ -84,6 +160,14 @@ struct store {
 	uint64_t nnodes;
 	struct domusage *usage;	/* indexed by owner domid */
 	struct perms intro_perms, release_perms;	/* @ special nodes */
+
+	/* Storage, store.c's alone. */
+	struct node **chunks;	/* slab: NODE_CHUNK nodes each */
+	uint32_t nchunks;
+	uint32_t nused;		/* ids handed out so far */
+	uint32_t free_head;	/* freed ids, linked by parent */
+	struct pool pool;	/* child arrays, long values, interned strings */
+	struct itab names, permtab;
 };
 
 extern struct store store;
@@ -92,18 +176,32 @@ int store_init(void);
 void store_fini(void);
 struct node *store_lookup(const char *path);
 struct node *store_kid(const struct node *parent, const char *name);
-/* Creates a node under parent; takes ownership of nothing (copies). */
+/* Creates a node under parent; takes ownership of nothing (copies).
+ * -EEXIST if it is there, -E2BIG for a value over UINT16_MAX bytes. */
 int store_create(struct node *parent, const char *name, const char *value,
 		 uint32_t vlen, const struct perms *perms, struct node **out);
-/* Both rebuild the node: *n points at the new one afterwards (the old
- * pointer is gone), even on the same value. */
-int store_set_value(struct node **n, const char *value, uint32_t vlen);
-int store_set_perms(struct node **n, const struct perms *perms);
+/* Both change the node in place and give it a new generation, even on
+ * the same value. */
+int store_set_value(struct node *n, const char *value, uint32_t vlen);
+int store_set_perms(struct node *n, const struct perms *perms);
 void store_delete(struct node *n);
 char *store_path_of(const struct node *n);
+/* Bytes accounted to the node's owner (quotas, memreport). */
 size_t node_size(const struct node *n);
+/* Bytes the store really holds: slab, child blocks, interned tables. */
+size_t store_bytes(void);
 /* Consistency check for CONTROL check; appends findings to out. */
 int store_check(struct buf *out);
+
+const char *node_name(const struct node *n);
+/* NULL when vlen is 0; valid until the node's value changes. */
+const char *node_value(const struct node *n);
+/* Points into the store: valid until the node's permissions change. */
+struct perms node_perms(const struct node *n);
+uint32_t node_owner(const struct node *n);
+struct node *node_parent(const struct node *n);	/* NULL for the root */
+uint32_t node_nkids(const struct node *n);
+struct node *node_kid(const struct node *n, uint32_t i);
 
 /* ---- transactions (txn.c) ---- */
 /* A node as a transaction sees it: a private copy, loaded on first access.

@@ -386,7 +386,7 @@ static int collect_owned(const struct node *n, uint32_t domid,
 {
 	uint32_t i;
 
-	if (n->parent && n->perms.p[0].domid == domid) {
+	if (node_parent(n) && node_owner(n) == domid) {
 		char *p = store_path_of(n);
 
 		if (!p)
@@ -405,8 +405,8 @@ static int collect_owned(const struct node *n, uint32_t domid,
 		o->paths[o->n++] = p;
 		return 0;	/* the subtree goes with it */
 	}
-	for (i = 0; i < n->nkids; i++) {
-		int rc = collect_owned(n->kids[i], domid, o);
+	for (i = 0; i < node_nkids(n); i++) {
+		int rc = collect_owned(node_kid(n, i), domid, o);
 
 		if (rc)
 			return rc;

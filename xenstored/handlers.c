@@ -71,7 +71,7 @@ struct view {
 	bool exists;
 	const char *value;
 	uint32_t vlen;
-	const struct perms *perms;
+	struct perms perms;	/* the node's or the tnode's: not a copy */
 	uint64_t gen;
 	const struct node *n;
 	const struct tnode *tn;
@@ -79,12 +79,12 @@ struct view {
 
 static uint32_t view_nkids(const struct view *v)
 {
-	return v->tn ? v->tn->nkids : v->n->nkids;
+	return v->tn ? v->tn->nkids : node_nkids(v->n);
 }
 
 static const char *view_kid(const struct view *v, uint32_t i)
 {
-	return v->tn ? v->tn->kids[i] : v->n->kids[i]->name;
+	return v->tn ? v->tn->kids[i] : node_name(node_kid(v->n, i));
 }
 
 static int get_view(struct req *r, const char *path, bool kids,
@@ -102,7 +102,7 @@ static int get_view(struct req *r, const char *path, bool kids,
 		v->exists = tn->exists;
 		v->value = tn->value;
 		v->vlen = tn->vlen;
-		v->perms = &tn->perms;
+		v->perms = tn->perms;
 		v->gen = tn->base_gen;
 		v->tn = tn;
 	} else {
@@ -110,9 +110,9 @@ static int get_view(struct req *r, const char *path, bool kids,
 
 		if (n) {
 			v->exists = true;
-			v->value = n->value;
+			v->value = node_value(n);
 			v->vlen = n->vlen;
-			v->perms = &n->perms;
+			v->perms = node_perms(n);
 			v->gen = n->gen;
 			v->n = n;
 		}
@@ -138,7 +138,7 @@ static int absent_error(struct req *r, const char *path)
 		if (get_view(r, p, false, &v))
 			break;
 		if (v.exists) {
-			if (!(perms_allowed(r->conn, v.perms) & PERM_READ))
+			if (!(perms_allowed(r->conn, &v.perms) & PERM_READ))
 				rc = -EACCES;
 			break;
 		}
@@ -159,7 +159,7 @@ static int read_node(struct req *r, const char *arg, bool kids,
 	rc = get_view(r, path, kids, v);
 	if (!rc && !v->exists)
 		rc = absent_error(r, path);
-	else if (!rc && !(perms_allowed(r->conn, v->perms) & PERM_READ))
+	else if (!rc && !(perms_allowed(r->conn, &v->perms) & PERM_READ))
 		rc = -EACCES;
 	free(path);
 	return rc;
@@ -261,7 +261,7 @@ static int do_get_perms(struct req *r)
 	}
 	rc = read_node(r, arg, false, &v);
 	if (!rc)
-		rc = perms_format(v.perms, &r->reply);
+		rc = perms_format(&v.perms, &r->reply);
 	return rc;
 }
 

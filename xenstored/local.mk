@@ -2,7 +2,7 @@
 # link the very code the daemon runs.
 noinst_LTLIBRARIES += xenstored/libxenstored.la
 xenstored_libxenstored_la_SOURCES = xenstored/core.h \
-	xenstored/store.c xenstored/perms.c xenstored/path.c xenstored/txn.c \
+	xenstored/store.c xenstored/intern.c xenstored/pool.c xenstored/perms.c xenstored/path.c xenstored/txn.c \
 	xenstored/watch.c xenstored/quota.c xenstored/conn.c \
 	xenstored/handlers.c xenstored/control.c xenstored/domain.c \
 	xenstored/trace.c

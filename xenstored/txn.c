@@ -82,15 +82,17 @@ int txn_get(struct txn *t, const char *path, struct tnode **out)
 	n = store_lookup(path);
 	if (n) {
 		tn->exists = true;
+		struct perms ps = node_perms(n);
+
 		tn->base_gen = n->gen;
 		if (n->vlen) {
 			tn->value = malloc(n->vlen);
 			if (!tn->value)
 				goto nomem;
-			memcpy(tn->value, n->value, n->vlen);
+			memcpy(tn->value, node_value(n), n->vlen);
 			tn->vlen = n->vlen;
 		}
-		if (perms_dup(&n->perms, &tn->perms))
+		if (perms_dup(&ps, &tn->perms))
 			goto nomem;
 	} else {
 		tn->kids_loaded = true;
@@ -160,8 +162,8 @@ int txn_load_kids(struct txn *t, struct tnode *tn)
 	n = store_lookup(tn->path);
 	/* Children of a node that changed since it was loaded: commit will
 	 * see the generation change and fail, so any answer is fine now. */
-	for (i = 0; n && i < n->nkids; i++) {
-		rc = kids_add(tn, n->kids[i]->name);
+	for (i = 0; n && i < node_nkids(n); i++) {
+		rc = kids_add(tn, node_name(node_kid(n, i)));
 		if (rc)
 			return rc;
 	}
@@ -547,11 +549,13 @@ static int apply(struct tnode *tn)
 		return 0;
 	}
 	if (n) {
+		struct perms ps = node_perms(n);
+
 		if (n->vlen != tn->vlen ||
-		    (tn->vlen && memcmp(n->value, tn->value, tn->vlen)))
-			rc = store_set_value(&n, tn->value, tn->vlen);
-		if (!rc && !perms_equal(&n->perms, &tn->perms))
-			rc = store_set_perms(&n, &tn->perms);
+		    (tn->vlen && memcmp(node_value(n), tn->value, tn->vlen)))
+			rc = store_set_value(n, tn->value, tn->vlen);
+		if (!rc && !perms_equal(&ps, &tn->perms))
+			rc = store_set_perms(n, &tn->perms);
 		return rc;
 	}
 	parent_path = malloc(strlen(tn->path) + 1);

@@ -12,10 +12,10 @@ static void test_init_root(void **state)
 	assert_ptr_equal(store_lookup("/"), store.root);
 	assert_int_equal(store.nnodes, 1);
 	assert_int_equal(store.usage[0].nodes, 1);
-	assert_int_equal(store.root->perms.n, 1);
-	assert_int_equal(store.root->perms.p[0].domid, 0);
-	assert_int_equal(store.root->perms.p[0].mode, PERM_NONE);
-	assert_int_equal(store.root->nkids, 0);
+	assert_int_equal(node_perms(store.root).n, 1);
+	assert_int_equal(node_perms(store.root).p[0].domid, 0);
+	assert_int_equal(node_perms(store.root).p[0].mode, PERM_NONE);
+	assert_int_equal(node_nkids(store.root), 0);
 	assert_true(store.root->gen > 0);
 }
 
@@ -37,13 +37,13 @@ static void test_create_lookup_delete(void **state)
 	assert_null(store_lookup("/ab"));
 	assert_null(store_lookup("/a/b/c"));
 	assert_null(store_lookup("a"));	/* relative: not a store path */
-	assert_ptr_equal(b->parent, a);
-	assert_ptr_equal(a->parent, store.root);
+	assert_ptr_equal(node_parent(b), a);
+	assert_ptr_equal(node_parent(a), store.root);
 	assert_int_equal(a->vlen, 2);
-	assert_memory_equal(a->value, "va", 2);
+	assert_memory_equal(node_value(a), "va", 2);
 	assert_int_equal(b->vlen, 0);
-	assert_int_equal(a->perms.n, 1);
-	assert_int_equal(a->perms.p[0].mode, PERM_READ);
+	assert_int_equal(node_perms(a).n, 1);
+	assert_int_equal(node_perms(a).p[0].mode, PERM_READ);
 	assert_int_equal(store.nnodes, 3);
 
 	assert_int_equal(store_create(store.root, "a", "x", 1, &ps, &dup),
@@ -54,7 +54,7 @@ static void test_create_lookup_delete(void **state)
 	store_delete(a);	/* takes /a/b with it */
 	assert_null(store_lookup("/a"));
 	assert_null(store_lookup("/a/b"));
-	assert_int_equal(store.root->nkids, 0);
+	assert_int_equal(node_nkids(store.root), 0);
 	assert_int_equal(store.nnodes, 1);
 
 	store_delete(store.root);	/* the root stays */
@@ -66,12 +66,12 @@ static void test_set_value(void **state)
 	struct node *a = mknode("/a", "one", 0, PERM_NONE);
 
 	(void)state;
-	assert_int_equal(store_set_value(&a, "three", 5), 0);
+	assert_int_equal(store_set_value(a, "three", 5), 0);
 	assert_int_equal(a->vlen, 5);
-	assert_memory_equal(a->value, "three", 5);
-	assert_int_equal(store_set_value(&a, NULL, 0), 0);
+	assert_memory_equal(node_value(a), "three", 5);
+	assert_int_equal(store_set_value(a, NULL, 0), 0);
 	assert_int_equal(a->vlen, 0);
-	assert_null(a->value);
+	assert_null(node_value(a));
 }
 
 static void test_sorted_children(void **state)
@@ -92,19 +92,19 @@ static void test_sorted_children(void **state)
 		strcat(path, insert[i]);
 		mknode(path, "", 0, PERM_NONE);
 	}
-	assert_int_equal(root->nkids, ARRAY_SIZE(order));
-	for (i = 0; i < root->nkids; i++)
-		assert_string_equal(root->kids[i]->name, order[i]);
+	assert_int_equal(node_nkids(root), ARRAY_SIZE(order));
+	for (i = 0; i < node_nkids(root); i++)
+		assert_string_equal(node_name(node_kid(root, i)), order[i]);
 	for (i = 0; i < ARRAY_SIZE(order); i++)
-		assert_string_equal(store_kid(root, order[i])->name, order[i]);
+		assert_string_equal(node_name(store_kid(root, order[i])), order[i]);
 
 	/* Deleting from the middle keeps the order. */
 	store_delete(store_lookup("/ab"));
 	store_delete(store_lookup("/B"));
-	assert_int_equal(root->nkids, ARRAY_SIZE(order) - 2);
-	assert_string_equal(root->kids[0]->name, "a");
-	assert_string_equal(root->kids[1]->name, "aa");
-	assert_string_equal(root->kids[2]->name, "b");
+	assert_int_equal(node_nkids(root), ARRAY_SIZE(order) - 2);
+	assert_string_equal(node_name(node_kid(root, 0)), "a");
+	assert_string_equal(node_name(node_kid(root, 1)), "aa");
+	assert_string_equal(node_name(node_kid(root, 2)), "b");
 	assert_null(store_kid(root, "ab"));
 	assert_null(store_kid(root, "B"));
 	assert_non_null(store_kid(root, "d10"));
@@ -125,7 +125,7 @@ static void test_generation(void **state)
 	assert_true(g_b > g_a);	/* a fresh counter value per change */
 
 	/* Modifying a node changes its generation, and only its. */
-	assert_int_equal(store_set_value(&a, "v", 1), 0);
+	assert_int_equal(store_set_value(a, "v", 1), 0);
 	assert_true(a->gen > g_a);
 	assert_int_equal(a->gen, store.gen_counter);
 	assert_int_equal(b->gen, g_b);
@@ -137,7 +137,7 @@ static void test_generation(void **state)
 		struct perm p[2] = { { 0, PERM_NONE }, { 3, PERM_READ } };
 		struct perms ps = { .p = p, .n = 2 };
 
-		assert_int_equal(store_set_perms(&a, &ps), 0);
+		assert_int_equal(store_set_perms(a, &ps), 0);
 	}
 	assert_true(a->gen > g_a);
 	assert_int_equal(store.root->gen, g_root);
@@ -152,7 +152,7 @@ static void test_generation(void **state)
 	g_a = a->gen;
 
 	/* Changing the child leaves the parent alone. */
-	assert_int_equal(store_set_value(&x, "1", 1), 0);
+	assert_int_equal(store_set_value(x, "1", 1), 0);
 	assert_true(x->gen > g_x);
 	assert_int_equal(a->gen, g_a);
 
@@ -190,12 +190,12 @@ static void test_usage_counts(void **state)
 	{
 		uint64_t before = store.usage[8].bytes;
 
-		assert_int_equal(store_set_value(&k, "0123456789", 10), 0);
+		assert_int_equal(store_set_value(k, "0123456789", 10), 0);
 		assert_int_equal(store.usage[8].bytes, before + 10);
 	}
 
 	/* Giving a node away moves it between owners. */
-	assert_int_equal(store_set_perms(&k, &ps7), 0);
+	assert_int_equal(store_set_perms(k, &ps7), 0);
 	assert_int_equal(store.usage[7].nodes, 3);
 	assert_int_equal(store.usage[8].nodes, 1);
 

@@ -39,9 +39,9 @@ static void assert_value(const char *path, const char *v)
 
 	if (!n)
 		fail_msg("%s does not exist", path);
-	if (n->vlen != strlen(v) || (n->vlen && memcmp(n->value, v, n->vlen)))
+	if (n->vlen != strlen(v) || (n->vlen && memcmp(node_value(n), v, n->vlen)))
 		fail_msg("%s is '%.*s', not '%s'", path, (int)n->vlen,
-			 n->value ? n->value : "", v);
+			 node_value(n) ? node_value(n) : "", v);
 }
 
 static void assert_tree_ok(void)
@@ -73,7 +73,7 @@ static void mkhome(uint32_t domid, uint32_t owner, uint32_t listed_mode)
 		struct perm p[2] = { { owner, PERM_NONE }, { domid, listed_mode } };
 		struct perms ps = { .p = p, .n = 2 };
 
-		assert_int_equal(store_set_perms(&n, &ps), 0);
+		assert_int_equal(store_set_perms(n, &ps), 0);
 	}
 }
 
@@ -276,12 +276,12 @@ static void test_rm_recursive_commit(void **state)
 	assert_null(store_lookup("/r"));
 	assert_null(store_lookup("/r/b/c"));
 	assert_non_null(store_lookup("/keep"));
-	assert_int_equal(store.root->nkids, 1);
+	assert_int_equal(node_nkids(store.root), 1);
 	assert_int_equal(store.usage[3].nodes, 0);
 	assert_int_equal(store.usage[4].nodes, 0);
 	assert_int_equal(store.nnodes, 2);
-	for (i = 0; i < store.root->nkids; i++)
-		assert_string_equal(store.root->kids[i]->name, "keep");
+	for (i = 0; i < node_nkids(store.root); i++)
+		assert_string_equal(node_name(node_kid(store.root, i)), "keep");
 	assert_tree_ok();
 }
 
@@ -302,8 +302,8 @@ static void test_rm_then_recreate(void **state)
 	assert_value("/r", "");
 	assert_value("/r/a", "new");
 	assert_null(store_lookup("/r/b"));
-	assert_int_equal(store.root->nkids, 1);
-	assert_int_equal(store_lookup("/r")->nkids, 1);
+	assert_int_equal(node_nkids(store.root), 1);
+	assert_int_equal(node_nkids(store_lookup("/r")), 1);
 	assert_tree_ok();
 }
 
@@ -338,7 +338,7 @@ static void test_node_quota(void **state)
 	/* dom0 is not held to it, even for nodes domain 5 ends up owning. */
 	assert_int_equal(implicit_write(dom0->c, "/local/domain/5/d", "4"), 0);
 	assert_int_equal(implicit_write(dom0->c, "/local/domain/5/e", "5"), 0);
-	assert_int_equal(store_lookup("/local/domain/5/e")->perms.p[0].domid, 5);
+	assert_int_equal(node_perms(store_lookup("/local/domain/5/e")).p[0].domid, 5);
 	assert_int_equal(store.usage[5].nodes, 5);
 	assert_tree_ok();
 }
@@ -452,16 +452,16 @@ static void test_created_node_owned_by_domain(void **state)
 	assert_int_equal(implicit_write(d5->c, "/local/domain/5/dev/x", "1"), 0);
 	n = store_lookup("/local/domain/5/dev/x");
 	assert_non_null(n);
-	assert_int_equal(n->perms.p[0].domid, 5);
+	assert_int_equal(node_perms(n).p[0].domid, 5);
 	n = store_lookup("/local/domain/5/dev");
-	assert_int_equal(n->perms.p[0].domid, 5);
-	assert_int_equal(n->perms.p[0].mode, PERM_NONE);
+	assert_int_equal(node_perms(n).p[0].domid, 5);
+	assert_int_equal(node_perms(n).p[0].mode, PERM_NONE);
 	assert_int_equal(store.usage[5].nodes, 2);
 	assert_int_equal(store.usage[0].nodes, 4);
 
 	/* dom0's new nodes keep the parent's owner. */
 	assert_int_equal(implicit_write(dom0->c, "/local/domain/5/y", "2"), 0);
-	assert_int_equal(store_lookup("/local/domain/5/y")->perms.p[0].domid, 0);
+	assert_int_equal(node_perms(store_lookup("/local/domain/5/y")).p[0].domid, 0);
 	assert_tree_ok();
 }
 
@@ -487,8 +487,8 @@ static void test_set_perms_rules(void **state)
 	assert_int_equal(txn_set_perms(t, "/d5", &p_mine), 0);
 	assert_int_equal(txn_commit(t, false), 0);
 	txn_free(t);
-	assert_int_equal(store_lookup("/d5")->perms.n, 2);
-	assert_memory_equal(store_lookup("/d5")->perms.p, mine, sizeof(mine));
+	assert_int_equal(node_perms(store_lookup("/d5")).n, 2);
+	assert_memory_equal(node_perms(store_lookup("/d5")).p, mine, sizeof(mine));
 }
 
 int main(void)

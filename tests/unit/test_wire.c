@@ -357,7 +357,7 @@ static void test_unknown_txid(void **state)
 	tc_send(t, XS_READ, 4, tx, "/s", 3);
 	expect_error(t, 4, tx, "ENOENT");
 	assert_int_equal(store_lookup("/s")->vlen, 5);
-	assert_memory_equal(store_lookup("/s")->value, "hello", 5);
+	assert_memory_equal(node_value(store_lookup("/s")), "hello", 5);
 }
 
 static void test_control_unprivileged(void **state)
@@ -412,7 +412,7 @@ static void test_control_restrict(void **state)
 					 sizeof(v)), 0);
 		assert_string_equal(v, "r");
 		assert_int_equal(
-			store_lookup("/local/domain/5/rel")->perms.p[0].domid, 5);
+			node_perms(store_lookup("/local/domain/5/rel")).p[0].domid, 5);
 	}
 }
 
