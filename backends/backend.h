@@ -18,6 +18,7 @@
 #include "enso/libxl.h"
 
 struct enso_ctx;
+struct backend_watch;	/* a backend's own, per watched domain */
 
 /* What a backend reports of one domain. */
 struct backend_dominfo {
@@ -57,15 +58,42 @@ struct backend_ops {
 			  uint64_t max_kb, struct enso_error *err);
 	int (*set_vcpus)(struct enso_ctx *ctx, uint32_t domid, uint32_t count,
 			 struct enso_error *err);
-	/* Runs in the per-domain monitor process until the domain is gone:
-	 * waits for shutdown/crash/reboot and reports the reason. */
-	int (*wait_shutdown)(struct enso_ctx *ctx, uint32_t domid,
-			     int *reason, struct enso_error *err);
+	/* The host's one monitor process (libxl/monitor.c) holds a watch on
+	 * every domain it serves.  watch_open starts one and sets *fd to a
+	 * descriptor to poll for it, or to -1 when the monitor's xenstore
+	 * watch on @releaseDomain is what announces the domain's changes.
+	 * watch_check never blocks: 1 with *reason (ENSO_SHUTDOWN_*) when
+	 * the guest has shut down, 0 when nothing happened, <0 when the
+	 * domain (or its emulator) is gone. */
+	int (*watch_open)(struct enso_ctx *ctx, uint32_t domid,
+			  struct backend_watch **out, int *fd,
+			  struct enso_error *err);
+	int (*watch_check)(struct enso_ctx *ctx, struct backend_watch *w,
+			   int *reason, struct enso_error *err);
+	void (*watch_close)(struct backend_watch *w);
 	/* The host: what xl info prints. */
 	int (*host_info)(struct enso_ctx *ctx, struct enso_host_info *out,
 			 struct enso_error *err);
 	/* Frees ctx->backend_data and what it holds (NULL: plain free). */
 	void (*close)(struct enso_ctx *ctx);
+
+	/* Every vCPU of the domain (*out malloc'd, *n of them) and the
+	 * number of host CPU ids their maps cover (libxl/vcpu.c). */
+	int (*vcpu_list)(struct enso_ctx *ctx, uint32_t domid,
+			 struct enso_vcpuinfo **out, size_t *n,
+			 uint32_t *host_cpus, struct enso_error *err);
+	/* One vCPU's hard and/or soft affinity (NULL: left as it is); the
+	 * maps hold no node terms; force: ENSO_VCPU_PIN_FORCE. */
+	int (*vcpu_pin)(struct enso_ctx *ctx, uint32_t domid, uint32_t vcpu,
+			const struct enso_cpumap *hard,
+			const struct enso_cpumap *soft, bool force,
+			struct enso_error *err);
+	/* The hypervisor's console ring, read (and cleared) up to now:
+	 * *text malloc'd and NUL-terminated. */
+	int (*console_read)(struct enso_ctx *ctx, bool clear, char **text,
+			    size_t *len, struct enso_error *err);
+	int (*debug_keys)(struct enso_ctx *ctx, const char *keys,
+			  struct enso_error *err);
 };
 
 /* KVM if it works here, else TCG: fills why either way. */

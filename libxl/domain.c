@@ -437,7 +437,7 @@ int enso_domain_set_memory(struct enso_ctx *ctx, uint32_t domid,
 	max = rt_xs_read(ctx, "/local/domain/%u/memory/static-max", domid);
 	if (max && target_kb > strtoull(max, NULL, 10)) {
 		rc = rt_fail(err, -EINVAL,
-			     "memory target %llu KiB is above the domain's maximum %s KiB (raise it with mem-max)",
+			     "memory_dynamic_max must be less than or equal to memory_static_max: target %llu KiB is above the domain's maximum %s KiB (raise it with mem-max)",
 			     (unsigned long long)target_kb, max);
 		free(max);
 		return rc;
@@ -468,7 +468,13 @@ int enso_domain_set_vcpus(struct enso_ctx *ctx, uint32_t domid,
 	int rc = can_do(ctx, domid, (const void *)ctx->ops->set_vcpus,
 			"vcpu-set", err);
 
-	return rc ? rc : ctx->ops->set_vcpus(ctx, domid, count, err);
+	if (rc)
+		return rc;
+	if (count == 0)
+		return rt_fail(err, -EINVAL,
+			       "domain %u: requested 0 vCPUs; at least one stays online",
+			       domid);
+	return ctx->ops->set_vcpus(ctx, domid, count, err);
 }
 
 int enso_domain_rename(struct enso_ctx *ctx, uint32_t domid,

@@ -1,34 +1,59 @@
 /*
- * The per-domain monitor: what outlives xl create (upstream keeps a
- * per-domain xl child for the same reason).  It waits for the guest to
- * power off, reboot or crash and carries out the config's on_poweroff /
- * on_reboot / on_crash; when the domain's emulator dies under it, it
- * removes what is left so no half domain stays listed.
+ * The monitor: what outlives xl create.  It waits for guests to power off,
+ * reboot or crash and carries out each config's on_poweroff / on_reboot /
+ * on_crash; when a domain's emulator dies under it, it removes what is
+ * left so no half domain stays listed.
  *
- * It runs in a process of its own (xl forks and detaches before calling
- * it), one per domain; a restarted domain keeps its monitor.
+ * One process serves the whole host (upstream keeps one xl child per
+ * domain; a process costs some hundreds of KiB, a watched domain here a
+ * few).  Domains are handed to it through the store: xl create writes
+ * /libxl/<id>/monitor, and the monitor watches /libxl, so it also adopts,
+ * when it starts, every domain handed over before.  Its pid file in the run
+ * directory, locked while it runs, keeps it to one per host.
  */
 #include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
+#include <unistd.h>
 
 #include "libxl/runtime.h"
 
-static void say(enso_monitor_log_fn *log, void *opaque, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-static void say(enso_monitor_log_fn *log, void *opaque, const char *fmt, ...)
+/* How often every domain is asked anyway, should an event be missed. */
+#define MONITOR_RECHECK_MS 5000
+
+struct watched {
+	uint32_t domid;
+	int fd;				/* -1: announced by @releaseDomain */
+	bool ready;			/* its fd was readable */
+	struct backend_watch *w;
+};
+
+struct monitor {
+	struct enso_ctx *ctx;
+	enso_monitor_log_fn *log;
+	void *opaque;
+	struct watched *doms;
+	size_t n, cap;
+};
+
+static void say(struct monitor *m, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+static void say(struct monitor *m, const char *fmt, ...)
 {
 	char msg[600];
 	va_list ap;
 
-	if (!log)
+	if (!m->log)
 		return;
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	log(msg, opaque);
+	m->log(msg, m->opaque);
 }
 
 static enum enso_action action_for(const struct enso_domain_config *c,
@@ -51,77 +76,326 @@ static const char *reason_name(int reason)
 	return reason >= 0 && reason < 6 ? names[reason] : "unknown";
 }
 
-int enso_domain_monitor(struct enso_ctx *ctx, uint32_t domid,
-			enso_monitor_log_fn *log, void *opaque,
-			struct enso_error *err)
+static struct watched *find(struct monitor *m, uint32_t domid)
 {
-	if (!ctx->ops->wait_shutdown)
+	for (size_t i = 0; i < m->n; i++)
+		if (m->doms[i].domid == domid)
+			return &m->doms[i];
+	return NULL;
+}
+
+/* Lets go of doms[i]; the last entry takes its place. */
+static void drop(struct monitor *m, size_t i)
+{
+	m->ctx->ops->watch_close(m->doms[i].w);
+	m->doms[i] = m->doms[--m->n];
+}
+
+/* The domain is gone (or its emulator is).  Wanted (xl destroy) or not
+ * (the emulator died, was killed): either way leave nothing. */
+static void gone(struct monitor *m, uint32_t domid, const char *why)
+{
+	char *destroying = rt_xs_read(m->ctx, "/libxl/%u/destroying", domid);
+	struct enso_error e;
+
+	if (rt_domain_exists(m->ctx, domid) && !destroying) {
+		/* why names the domain already (the backend's words) */
+		say(m, "%s; it was not destroyed by xl: removing what is left",
+		    why);
+		if (enso_domain_destroy(m->ctx, domid, &e))
+			say(m, "domain %u: %s", domid, e.msg);
+	}
+	free(destroying);
+}
+
+static void adopt(struct monitor *m, uint32_t domid)
+{
+	struct backend_watch *w;
+	struct enso_error e;
+	char *handed;
+	int fd, rc;
+
+	if (find(m, domid))
+		return;
+	handed = rt_xs_read(m->ctx, "/libxl/%u/monitor", domid);
+	if (!handed)
+		return;		/* not created yet, or already gone */
+	free(handed);
+	if (m->n == m->cap) {
+		size_t cap = m->cap ? m->cap * 2 : 16;
+		struct watched *d = realloc(m->doms, cap * sizeof(*d));
+
+		if (!d) {
+			say(m, "domain %u: out of memory: not monitored", domid);
+			return;
+		}
+		m->doms = d;
+		m->cap = cap;
+	}
+	rc = m->ctx->ops->watch_open(m->ctx, domid, &w, &fd, &e);
+	if (rc) {
+		/* Handed over, so fully created: its emulator is gone. */
+		gone(m, domid, e.msg);
+		return;
+	}
+	m->doms[m->n++] = (struct watched){ .domid = domid, .fd = fd, .w = w };
+	say(m, "domain %u: monitored", domid);
+}
+
+/* The guest shut down: what its config says to do. */
+static void act(struct monitor *m, uint32_t domid, int reason)
+{
+	struct enso_domain_config cfg;
+	struct enso_error e;
+	enum enso_action a;
+	char node[64], *name;
+	uint32_t newid;
+	int rc;
+
+	rc = rt_config_load(m->ctx, domid, &cfg, &e);
+	if (rc) {
+		say(m, "domain %u: guest %s, but its config is unreadable: %s; left as it is",
+		    domid, reason_name(reason), e.msg);
+		return;
+	}
+	a = action_for(&cfg, reason);
+	say(m, "domain %u (%s): guest %s, action %s", domid, cfg.name,
+	    reason_name(reason), enso_action_name(a));
+	snprintf(node, sizeof(node), "/libxl/%u/shutdown-reason", domid);
+	rt_xs_write(m->ctx, XBT_NULL, node, reason_name(reason));
+
+	switch (a) {
+	case ENSO_ACTION_PRESERVE:
+		goto out;
+	case ENSO_ACTION_DESTROY:
+	case ENSO_ACTION_COREDUMP_DESTROY:
+		if (enso_domain_destroy(m->ctx, domid, &e))
+			say(m, "domain %u: %s", domid, e.msg);
+		goto out;
+	case ENSO_ACTION_RENAME_RESTART:
+		/* The old one stays, preserved, under a new name. */
+		if (asprintf(&name, "%s-%u", cfg.name, domid) < 0) {
+			say(m, "domain %u: out of memory", domid);
+			goto out;
+		}
+		rc = enso_domain_rename(m->ctx, domid, name, &e);
+		free(name);
+		break;
+	default:	/* restart, coredump-restart, soft-reset */
+		rc = enso_domain_destroy(m->ctx, domid, &e);
+		break;
+	}
+	if (!rc)
+		rc = enso_domain_create(m->ctx, &cfg, 0, &newid, &e);
+	if (!rc)
+		rc = enso_domain_monitor_add(m->ctx, newid, &e);
+	if (rc) {
+		say(m, "domain %s: not restarted: %s", cfg.name, e.msg);
+		goto out;
+	}
+	say(m, "domain %s restarted as %u", cfg.name, newid);
+	adopt(m, newid);
+out:
+	enso_config_dispose(&cfg);
+}
+
+/* Asks the backend about doms[i], and acts on what it says. */
+static void check(struct monitor *m, size_t i)
+{
+	uint32_t domid = m->doms[i].domid;
+	struct enso_error e;
+	int reason = -1;
+	int rc = m->ctx->ops->watch_check(m->ctx, m->doms[i].w, &reason, &e);
+
+	if (rc == 0)
+		return;
+	drop(m, i);
+	if (rc < 0)
+		gone(m, domid, e.msg);
+	else
+		act(m, domid, reason);
+}
+
+/* Every domain handed over, whether the monitor knows it or not. */
+static void adopt_all(struct monitor *m)
+{
+	unsigned int n = 0;
+	char **ids = xs_directory(m->ctx->xsh, XBT_NULL, "/libxl", &n);
+
+	for (unsigned int i = 0; ids && i < n; i++) {
+		uint32_t domid;
+		char *end;
+
+		errno = 0;
+		domid = (uint32_t)strtoul(ids[i], &end, 10);
+		if (!errno && end != ids[i] && !*end)
+			adopt(m, domid);
+	}
+	free(ids);
+}
+
+/* A watch event: /libxl/<id>/monitor written, /libxl/<id> removed, or
+ * @releaseDomain (some Xen domain shut down or died). */
+static void on_watch(struct monitor *m, const char *path)
+{
+	unsigned long id;
+	char *end;
+
+	if (!strcmp(path, "@releaseDomain")) {
+		for (size_t i = 0; i < m->n; i++)
+			if (m->doms[i].fd < 0)
+				m->doms[i].ready = true;
+		return;
+	}
+	if (strncmp(path, "/libxl/", 7))
+		return;
+	errno = 0;
+	id = strtoul(path + 7, &end, 10);
+	if (errno || end == path + 7 || id > UINT32_MAX)
+		return;
+	if (!strcmp(end, "/monitor")) {
+		adopt(m, (uint32_t)id);
+	} else if (!*end) {
+		struct watched *d = find(m, (uint32_t)id);
+
+		if (d)
+			d->ready = true;
+	}
+}
+
+/* Checks the domains marked ready (all of them when `all`).  From the last
+ * down, so that drop()'s moves and adopt()'s appends skip nothing twice. */
+static void check_ready(struct monitor *m, bool all)
+{
+	for (size_t i = m->n; i-- > 0;) {
+		if (i >= m->n || !(all || m->doms[i].ready))
+			continue;
+		m->doms[i].ready = false;
+		check(m, i);
+	}
+}
+
+static int lock_path(struct enso_ctx *ctx, char *out, size_t len)
+{
+	if ((size_t)snprintf(out, len, "%s/monitor.pid", ctx->run_dir) >= len)
+		return -ENAMETOOLONG;
+	return 0;
+}
+
+bool enso_monitor_running(struct enso_ctx *ctx)
+{
+	char path[512];
+	bool held = false;
+	int fd;
+
+	if (lock_path(ctx, path, sizeof(path)))
+		return false;
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return false;
+	if (flock(fd, LOCK_SH | LOCK_NB) < 0 && errno == EWOULDBLOCK)
+		held = true;
+	close(fd);
+	return held;
+}
+
+int enso_domain_monitor_add(struct enso_ctx *ctx, uint32_t domid,
+			    struct enso_error *err)
+{
+	char node[64];
+
+	snprintf(node, sizeof(node), "/libxl/%u/monitor", domid);
+	if (!rt_xs_write(ctx, XBT_NULL, node, "1"))
+		return rt_fail(err, -errno ? -errno : -EIO,
+			       "domain %u: handing it to the monitor: %s", domid,
+			       strerror(errno ? errno : EIO));
+	return 0;
+}
+
+int enso_monitor_run(struct enso_ctx *ctx, volatile sig_atomic_t *stop,
+		     enso_monitor_log_fn *log, void *opaque,
+		     void (*ready)(void *opaque), struct enso_error *err)
+{
+	struct monitor m = { .ctx = ctx, .log = log, .opaque = opaque };
+	struct pollfd *pfds = NULL;
+	char path[512];
+	int lock, rc = 0;
+
+	if (!ctx->ops->watch_open)
 		return rt_fail(err, -ENOSYS, "the %s backend has no monitor",
 			       ctx->ops->name);
-	for (;;) {
-		struct enso_domain_config cfg;
-		struct enso_error e;
-		enum enso_action act;
-		char node[64], *destroying, *name;
-		int reason = -1, rc;
-
-		rc = ctx->ops->wait_shutdown(ctx, domid, &reason, &e);
-		if (rc) {
-			/* Gone.  Wanted (xl destroy) or not (the emulator
-			 * died, was killed): either way leave nothing. */
-			destroying = rt_xs_read(ctx, "/libxl/%u/destroying", domid);
-			if (rt_domain_exists(ctx, domid) && !destroying) {
-				say(log, opaque,
-				    "domain %u: %s; it was not destroyed by xl: removing what is left",
-				    domid, e.msg);
-				enso_domain_destroy(ctx, domid, &e);
-			}
-			free(destroying);
-			return 0;
-		}
-		rc = rt_config_load(ctx, domid, &cfg, err);
-		if (rc)
-			return rc;
-		act = action_for(&cfg, reason);
-		say(log, opaque, "domain %u (%s): guest %s, action %s", domid,
-		    cfg.name, reason_name(reason), enso_action_name(act));
-		snprintf(node, sizeof(node), "/libxl/%u/shutdown-reason", domid);
-		rt_xs_write(ctx, XBT_NULL, node, reason_name(reason));
-
-		switch (act) {
-		case ENSO_ACTION_PRESERVE:
-			enso_config_dispose(&cfg);
-			return 0;
-		case ENSO_ACTION_DESTROY:
-		case ENSO_ACTION_COREDUMP_DESTROY:
-			rc = enso_domain_destroy(ctx, domid, err);
-			enso_config_dispose(&cfg);
-			return rc;
-		case ENSO_ACTION_RENAME_RESTART:
-			/* The old one stays, preserved, under a new name. */
-			if (asprintf(&name, "%s-%u", cfg.name, domid) < 0)
-				name = NULL;
-			rc = name ? enso_domain_rename(ctx, domid, name, err) : -ENOMEM;
-			free(name);
-			if (rc) {
-				enso_config_dispose(&cfg);
-				return rc;
-			}
-			break;
-		default:	/* restart, coredump-restart, soft-reset */
-			rc = enso_domain_destroy(ctx, domid, err);
-			if (rc) {
-				enso_config_dispose(&cfg);
-				return rc;
-			}
-			break;
-		}
-		rc = enso_domain_create(ctx, &cfg, 0, &domid, err);
-		if (!rc)
-			say(log, opaque, "domain %s restarted as %u", cfg.name,
-			    domid);
-		enso_config_dispose(&cfg);
-		if (rc)
-			return rc;
+	rc = lock_path(ctx, path, sizeof(path));
+	if (rc)
+		return rt_fail(err, rc, "%s/monitor.pid: path too long",
+			       ctx->run_dir);
+	lock = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+	if (lock < 0)
+		return rt_fail(err, -errno, "%s: %s", path, strerror(errno));
+	if (flock(lock, LOCK_EX | LOCK_NB) < 0) {
+		rc = rt_fail(err, errno == EWOULDBLOCK ? -EALREADY : -errno,
+			     "%s: %s", path, errno == EWOULDBLOCK ?
+			     "another monitor runs on this host" : strerror(errno));
+		close(lock);
+		return rc;
 	}
+	if (ftruncate(lock, 0) == 0)
+		dprintf(lock, "%ld\n", (long)getpid());
+	if (!xs_watch(ctx->xsh, "/libxl", "libxl") ||
+	    !xs_watch(ctx->xsh, "@releaseDomain", "release")) {
+		rc = rt_fail(err, -errno, "watching /libxl and @releaseDomain: %s",
+			     strerror(errno));
+		goto out;
+	}
+	adopt_all(&m);
+	if (ready)
+		ready(opaque);
+
+	while (!*stop) {
+		size_t nfds = 1, cap = m.n + 1;
+		struct pollfd *p = realloc(pfds, cap * sizeof(*p));
+		char **ev;
+		int r;
+
+		if (!p) {
+			rc = rt_fail(err, -ENOMEM, "out of memory");
+			break;
+		}
+		pfds = p;
+		pfds[0] = (struct pollfd){ .fd = xs_fileno(ctx->xsh), .events = POLLIN };
+		for (size_t i = 0; i < m.n; i++)
+			if (m.doms[i].fd >= 0)
+				pfds[nfds++] = (struct pollfd){ .fd = m.doms[i].fd,
+								.events = POLLIN };
+		r = poll(pfds, nfds, MONITOR_RECHECK_MS);
+		if (r < 0) {
+			if (errno == EINTR)
+				continue;
+			rc = rt_fail(err, -errno, "poll: %s", strerror(errno));
+			break;
+		}
+		if (r == 0) {
+			check_ready(&m, true);
+			continue;
+		}
+		/* Mark first: checking may add and drop domains. */
+		for (size_t k = 1; k < nfds; k++) {
+			if (!pfds[k].revents)
+				continue;
+			for (size_t i = 0; i < m.n; i++)
+				if (m.doms[i].fd == pfds[k].fd)
+					m.doms[i].ready = true;
+		}
+		while ((ev = xs_check_watch(ctx->xsh))) {
+			on_watch(&m, ev[XS_WATCH_PATH]);
+			free(ev);
+		}
+		check_ready(&m, false);
+	}
+out:
+	while (m.n)
+		drop(&m, m.n - 1);
+	free(m.doms);
+	free(pfds);
+	close(lock);
+	return rc;
 }

@@ -27,7 +27,11 @@
 #     conv=fsync), drops the caches, reads it back and prints
 #       ENSO-DISK-WRITE md5=<written> readback=<read back>
 #   - then prints every second forever
-#       ENSO-TICK n=<n> memtotal=<MemTotal in kB>
+#       ENSO-TICK n=<n> memtotal=<MemTotal in kB> cpus=<online CPUs>
+#     first onlining any hot-added vCPU the kernel left offline (what a
+#     udev rule does on a distribution; busybox has none), printing
+#       ENSO-CPU-ONLINE cpu<N>
+#     for each; cpus= counts the processors in /proc/cpuinfo (online ones).
 set -euo pipefail
 
 usage() { echo "usage: $0 OUTDIR" >&2; exit 2; }
@@ -201,11 +205,23 @@ if [ -b /dev/vda ]; then
 	echo "ENSO-DISK-WRITE md5=$w readback=$r"
 fi
 
+# A vCPU hot-added through ACPI (QEMU device_add) appears offline; cpu0
+# has no online file.
+online_new_cpus() {
+	local c
+	for c in /sys/devices/system/cpu/cpu[0-9]*; do
+		[ "$(cat "$c/online" 2>/dev/null)" = 0 ] || continue
+		echo 1 >"$c/online" 2>/dev/null && echo "ENSO-CPU-ONLINE ${c##*/}"
+	done
+}
+
 n=0
 while :; do
 	n=$((n + 1))
+	online_new_cpus
 	mt=$(sed -n 's/^MemTotal: *\([0-9]*\) kB/\1/p' /proc/meminfo)
-	echo "ENSO-TICK n=$n memtotal=$mt"
+	cpus=$(grep -c ^processor /proc/cpuinfo)
+	echo "ENSO-TICK n=$n memtotal=$mt cpus=$cpus"
 	sleep 1
 done
 EOF

@@ -1,4 +1,4 @@
-/* xl create: parse, create, leave a monitor behind, maybe attach. */
+/* xl create: parse, create, hand the domain to the monitor, maybe attach. */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -10,67 +10,6 @@
 #include <unistd.h>
 
 #include "xl/xl.h"
-
-static void monitor_log(const char *msg, void *opaque)
-{
-	char when[32];
-	time_t now = time(NULL);
-
-	(void)opaque;
-	strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S", localtime(&now));
-	fprintf(stderr, "%s %s\n", when, msg);
-}
-
-/*
- * The monitor runs detached (double fork, new session, stdio to a log),
- * like upstream's per-domain xl child, so it outlives this command.
- */
-static int start_monitor(uint32_t domid, const char *name)
-{
-	pid_t pid = fork();
-	int status;
-
-	if (pid < 0) {
-		perror("xl: fork");
-		return -1;
-	}
-	if (pid == 0) {
-		struct enso_error err = { "" };
-		const char *logdir = getenv("ENSO_LOGDIR");
-		struct enso_ctx *ctx;
-		char path[512];
-		int fd;
-
-		setsid();
-		if (fork() != 0)
-			_exit(0);
-		snprintf(path, sizeof(path), "%s/xl-%s.log",
-			 logdir && *logdir ? logdir : "/var/log/enso", name);
-		fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
-		if (fd >= 0) {
-			dup2(fd, 2);
-			dup2(fd, 1);
-			close(fd);
-		}
-		fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
-		if (fd >= 0) {
-			dup2(fd, 0);
-			close(fd);
-		}
-		if (enso_ctx_open(&ctx, 0, &err)) {
-			fprintf(stderr, "monitor of domain %u: %s\n", domid, err.msg);
-			_exit(1);
-		}
-		monitor_log("monitor started", NULL);
-		if (enso_domain_monitor(ctx, domid, monitor_log, NULL, &err))
-			monitor_log(err.msg, NULL);
-		monitor_log("monitor done", NULL);
-		enso_ctx_close(ctx);
-		_exit(0);
-	}
-	waitpid(pid, &status, 0);
-	return 0;
-}
 
 int main_create(int argc, char **argv)
 {
@@ -131,7 +70,12 @@ int main_create(int argc, char **argv)
 	} else {
 		if (xl_verbose)
 			fprintf(stderr, "Domain %u (%s) created\n", domid, cfg.name);
-		rc = start_monitor(domid, cfg.name);
+		/* What outlives this command: the host's monitor. */
+		rc = enso_domain_monitor_add(ctx, domid, &err);
+		if (rc)
+			fprintf(stderr, "xl: %s\n", err.msg);
+		else
+			rc = xl_monitor_ensure(ctx);
 		if (!rc && console)
 			rc = xl_console_attach(ctx, domid);
 	}

@@ -164,19 +164,3 @@ int main_rename(int argc, char **argv)
 	enso_ctx_close(ctx);
 	return rc ? 1 : 0;
 }
-
-int main_xen_only(int argc, char **argv)
-{
-	struct enso_ctx *ctx = xl_open();
-
-	(void)argc;
-	if (!ctx)
-		return 1;
-	if (enso_ctx_hypervisor(ctx, NULL) != ENSO_HV_XEN)
-		fprintf(stderr, "xl: %s: this talks to the Xen hypervisor; this host runs KVM/QEMU\n",
-			argv[0]);
-	else
-		fprintf(stderr, "xl: %s: not supported by Enso yet\n", argv[0]);
-	enso_ctx_close(ctx);
-	return 1;
-}

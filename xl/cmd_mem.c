@@ -59,7 +59,8 @@ int main_vcpuset(int argc, char **argv)
 		return 1;
 	}
 	n = strtoul(argv[2], &end, 10);
-	if (*end || !*argv[2] || n == 0 || n > 4096) {
+	/* 0 goes to the library, which refuses it as upstream's does. */
+	if (*end || !*argv[2] || n > 4096) {
 		fprintf(stderr, "xl: invalid vCPU count: %s\n", argv[2]);
 		return 1;
 	}

@@ -53,8 +53,19 @@ const struct xl_cmd xl_cmds[] = {
 	  "<Domain> <MemMB['b'[bytes]|'k'[KB]|'m'[MB]|'g'[GB]|'t'[TB]]>" },
 	{ "vcpu-set", main_vcpuset, "Set the number of active VCPUs allowed for the domain",
 	  "<Domain> <vCPUs>" },
-	{ "dmesg", main_xen_only, "Read and/or clear dmesg buffer", "[-c]" },
-	{ "debug-keys", main_xen_only, "Send debug keys to Xen", "<Keys>" },
+	{ "vcpu-list", main_vcpulist, "List the VCPUs for all/some domains",
+	  "[Domain, ...]" },
+	{ "vcpu-pin", main_vcpupin, "Set which CPUs a VCPU can use",
+	  "[option] <Domain> <VCPU|all> <Hard affinity|-|all> <Soft affinity|-|all>\n"
+	  "  -f, --force  undo an override pinning done by the kernel\n"
+	  "  --ignore-global-affinity-masks  accepted; Enso's xl.conf has no global masks" },
+	{ "dmesg", main_dmesg, "Read and/or clear dmesg buffer",
+	  "[-c]\n  -c  Clear dmesg buffer as well as printing it" },
+	{ "debug-keys", main_debugkeys, "Send debug keys to Xen", "<Keys>" },
+	{ "monitord", main_monitord, "Run the host's domain monitor (Enso's own; xl create starts it)",
+	  "[options]\n"
+	  "  -F  Stay in the foreground, logging to stderr (else: detach,\n"
+	  "      log to xl-monitor.log in the log directory)." },
 	{ NULL, NULL, NULL, NULL },
 };
 
@@ -84,7 +95,7 @@ void xl_usage_of(const char *cmd)
 int main(int argc, char **argv)
 {
 	const struct xl_cmd *c;
-	int opt;
+	int opt, rc;
 
 	while ((opt = getopt(argc, argv, "+vfNtTh")) != -1) {
 		switch (opt) {
@@ -111,7 +122,9 @@ int main(int argc, char **argv)
 			argc -= optind;
 			argv += optind;
 			optind = 1;	/* each command parses its own options */
-			return c->fn(argc, argv) ? 1 : 0;
+			rc = c->fn(argc, argv);
+			/* 2: a usage error, where upstream says so too. */
+			return rc == 2 ? 2 : rc ? 1 : 0;
 		}
 	}
 	fprintf(stderr, "xl: command not implemented: '%s'\n\n", argv[optind]);

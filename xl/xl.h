@@ -49,7 +49,14 @@ int main_console(int argc, char **argv);
 int main_memset(int argc, char **argv);
 int main_memmax(int argc, char **argv);
 int main_vcpuset(int argc, char **argv);
-int main_xen_only(int argc, char **argv);
+int main_vcpulist(int argc, char **argv);
+int main_vcpupin(int argc, char **argv);
+int main_dmesg(int argc, char **argv);
+int main_debugkeys(int argc, char **argv);
+int main_monitord(int argc, char **argv);
+
+/* Starts the host's monitor unless one runs; 0 once one does. */
+int xl_monitor_ensure(struct enso_ctx *ctx);
 
 /* xl console's loop, also used by create -c. */
 int xl_console_attach(struct enso_ctx *ctx, uint32_t domid);

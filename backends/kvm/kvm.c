@@ -14,6 +14,7 @@
  *    it, and the per-domain monitor carries out on_poweroff / on_reboot /
  *    on_crash.
  */
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/sockios.h>
@@ -162,21 +163,30 @@ static int qmp_open(struct enso_ctx *ctx, uint32_t domid, const char *sock,
 	return 0;
 }
 
+/* One QMP command on an open connection; *ret optional. */
+static int qmp_call(struct qmp *q, uint32_t domid, const char *cmd,
+		    const char *args, yajl_val *ret, struct enso_error *err)
+{
+	char msg[256];
+	int rc = qmp_command(q, cmd, args, QMP_TIMEOUT_MS, ret, msg, sizeof(msg));
+
+	if (rc)
+		return rt_fail(err, rc, "domain %u: %s", domid, msg);
+	return 0;
+}
+
 /* One QMP command on the command socket; *ret optional. */
 static int qmp_run(struct enso_ctx *ctx, uint32_t domid, const char *cmd,
 		   const char *args, yajl_val *ret, struct enso_error *err)
 {
 	struct qmp *q;
-	char msg[256];
 	int rc = qmp_open(ctx, domid, "qmp.sock", &q, err);
 
 	if (rc)
 		return rc;
-	rc = qmp_command(q, cmd, args, QMP_TIMEOUT_MS, ret, msg, sizeof(msg));
+	rc = qmp_call(q, domid, cmd, args, ret, err);
 	qmp_close(q);
-	if (rc)
-		return rt_fail(err, rc, "domain %u: %s", domid, msg);
-	return 0;
+	return rc;
 }
 
 static yajl_val jget(yajl_val v, const char *a, const char *b)
@@ -680,15 +690,21 @@ static int kvm_info(struct enso_ctx *ctx, uint32_t domid,
 {
 	yajl_val ret = NULL, v;
 	pid_t pid = qemu_pid(ctx, domid);
+	struct qmp *q;
 	char *max;
 	int rc;
 
 	if (!pid)
 		return rt_fail(err, -ENOENT, "domain %u: its QEMU is not running",
 			       domid);
-	rc = qmp_run(ctx, domid, "query-status", NULL, &ret, err);
+	rc = qmp_open(ctx, domid, "qmp.sock", &q, err);
 	if (rc)
 		return rc;
+	rc = qmp_call(q, domid, "query-status", NULL, &ret, err);
+	if (rc) {
+		qmp_close(q);
+		return rc;
+	}
 	if (jstr(jget(ret, "return", "status"))) {
 		const char *s = jstr(jget(ret, "return", "status"));
 
@@ -706,19 +722,28 @@ static int kvm_info(struct enso_ctx *ctx, uint32_t domid,
 	out->max_kb = max ? strtoull(max, NULL, 10) : 0;
 	free(max);
 	out->current_kb = out->max_kb;
-	if (qmp_run(ctx, domid, "query-balloon", NULL, &ret, NULL) == 0) {
+	if (qmp_call(q, domid, "query-balloon", NULL, &ret, NULL) == 0) {
 		v = jget(ret, "return", "actual");
 		if (v && YAJL_IS_INTEGER(v))
 			out->current_kb = (uint64_t)YAJL_GET_INTEGER(v) / 1024;
 		yajl_tree_free(ret);
 	}
-	if (qmp_run(ctx, domid, "query-cpus-fast", NULL, &ret, NULL) == 0) {
+	/* The vCPUs plugged in QEMU now (vcpu-set changes them). */
+	if (qmp_call(q, domid, "query-cpus-fast", NULL, &ret, NULL) == 0) {
 		v = jget(ret, "return", NULL);
 		if (v && YAJL_IS_ARRAY(v))
 			out->vcpus_online = (uint32_t)v->u.array.len;
 		yajl_tree_free(ret);
 	}
+	/* One slot per possible vCPU, plugged or not: maxvcpus. */
 	out->max_vcpus = out->vcpus_online;
+	if (qmp_call(q, domid, "query-hotpluggable-cpus", NULL, &ret, NULL) == 0) {
+		v = jget(ret, "return", NULL);
+		if (v && YAJL_IS_ARRAY(v) && v->u.array.len > out->vcpus_online)
+			out->max_vcpus = (uint32_t)v->u.array.len;
+		yajl_tree_free(ret);
+	}
+	qmp_close(q);
 	out->cpu_seconds = cpu_seconds(pid);
 	return 0;
 }
@@ -733,28 +758,484 @@ static int kvm_set_memory(struct enso_ctx *ctx, uint32_t domid,
 	return qmp_run(ctx, domid, "balloon", args, NULL, err);
 }
 
-static int kvm_wait_shutdown(struct enso_ctx *ctx, uint32_t domid,
-			     int *reason, struct enso_error *err)
+/*
+ * mem-max.  QEMU's guest RAM is fixed when it starts (-m, from maxmem=);
+ * the balloon moves the guest's memory below it.  So the maximum can come
+ * down, and go back up to that size, but not beyond: there is nothing to
+ * give.  libxl records it (memory/static-max) and mem-set keeps below it.
+ */
+static int kvm_set_maxmem(struct enso_ctx *ctx, uint32_t domid,
+			  uint64_t max_kb, struct enso_error *err)
 {
-	struct qmp *q;
-	int rc = qmp_open(ctx, domid, "events.sock", &q, err);
+	yajl_val ret = NULL, v;
+	unsigned long long start_kb;
+	char *target;
+	int rc = qmp_run(ctx, domid, "query-memory-size-summary", NULL, &ret,
+			 err);
 
 	if (rc)
 		return rc;
+	v = jget(ret, "return", "base-memory");
+	if (!v || !YAJL_IS_INTEGER(v) || YAJL_GET_INTEGER(v) <= 0) {
+		yajl_tree_free(ret);
+		return rt_fail(err, -EPROTO,
+			       "domain %u: QEMU reports no base-memory size",
+			       domid);
+	}
+	start_kb = (unsigned long long)YAJL_GET_INTEGER(v) / 1024;
+	yajl_tree_free(ret);
+	if (max_kb > start_kb)
+		return rt_fail(err, -EINVAL,
+			       "domain %u: maximum %llu KiB is above the %llu KiB its QEMU was started with (maxmem=); a KVM guest's memory cannot grow past that while it runs",
+			       domid, (unsigned long long)max_kb, start_kb);
+	target = rt_xs_read(ctx, "/local/domain/%u/memory/target", domid);
+	if (target && max_kb < strtoull(target, NULL, 10))
+		rc = rt_fail(err, -EINVAL,
+			     "domain %u: memory_static_max must be greater than or equal to memory_dynamic_max: maximum %llu KiB is below the current target %s KiB (lower it with mem-set first)",
+			     domid, (unsigned long long)max_kb, target);
+	free(target);
+	return rc;
+}
+
+/* ---- vCPUs ---- */
+
+/*
+ * vcpu-set is QEMU's CPU hotplug.  query-hotpluggable-cpus lists one slot
+ * per possible vCPU (maxvcpus=); in topology order (socket, die, core,
+ * thread) slot N is vCPU N, as QEMU's cpu-index and the guest's APIC ids
+ * go.  vcpu-set plugs the free slots below the count (device_add, id
+ * "vcpu<N>") and unplugs the vCPUs from the count up (device_del).  Only
+ * vCPUs plugged that way have an id and can be unplugged: QEMU cannot
+ * unplug those it started with (vcpus=), vCPU 0 among them.
+ *
+ * Plugging is done when device_add returns; the guest is told through ACPI
+ * and onlines the vCPU itself (Linux leaves it to userspace: a udev rule).
+ * Unplugging is a request: the guest offlines the vCPU and ejects it, and
+ * QEMU frees the slot.  vcpu-set waits for that, a while; if the guest
+ * does not cooperate (no ACPI CPU hot-unplug, paused, hung) it fails
+ * saying so, and the request stays pending in QEMU.
+ */
+#define VCPU_UNPLUG_TIMEOUT_MS 15000
+
+struct cpu_slot {
+	const char *type;	/* QEMU's CPU model: max-x86_64-cpu... */
+	yajl_val props;		/* socket-id, core-id...: integers */
+	const char *id;		/* the device id we gave it, or NULL */
+	bool plugged;
+	bool online;		/* what cpu/N/availability is to say */
+};
+
+static long long mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Names QEMU gives us go into the JSON we send back: plain ones only. */
+static bool plain_name(const char *s)
+{
+	if (!s || !*s)
+		return false;
+	for (; *s; s++)
+		if (!isalnum((unsigned char)*s) && !strchr("-_.", *s))
+			return false;
+	return true;
+}
+
+static long long topo_prop(yajl_val props, const char *key)
+{
+	yajl_val v = jget(props, key, NULL);
+
+	return v && YAJL_IS_INTEGER(v) ? YAJL_GET_INTEGER(v) : 0;
+}
+
+static int cmp_slot(const void *a, const void *b)
+{
+	static const char *const keys[] = {
+		"drawer-id", "book-id", "socket-id", "die-id", "cluster-id",
+		"module-id", "core-id", "thread-id",
+	};
+	const struct cpu_slot *x = a, *y = b;
+	size_t i;
+
+	for (i = 0; i < ARRAY_SIZE(keys); i++) {
+		long long p = topo_prop(x->props, keys[i]);
+		long long q = topo_prop(y->props, keys[i]);
+
+		if (p != q)
+			return (p > q) - (p < q);
+	}
+	return 0;
+}
+
+/* Where QEMU puts the devices given an id: ours. */
+static const char peripheral[] = "/machine/peripheral/";
+
+static bool slot_ok(yajl_val e, struct cpu_slot *s)
+{
+	yajl_val count = jget(e, "vcpus-count", NULL);
+	const char *path = jstr(jget(e, "qom-path", NULL));
+	size_t k;
+
+	s->type = jstr(jget(e, "type", NULL));
+	s->props = jget(e, "props", NULL);
+	s->plugged = s->online = path != NULL;
+	if (path && !strncmp(path, peripheral, sizeof(peripheral) - 1) &&
+	    plain_name(path + sizeof(peripheral) - 1))
+		s->id = path + sizeof(peripheral) - 1;
+	if (!count || !YAJL_IS_INTEGER(count) || YAJL_GET_INTEGER(count) != 1 ||
+	    !plain_name(s->type) || !s->props || !YAJL_IS_OBJECT(s->props))
+		return false;
+	for (k = 0; k < s->props->u.object.len; k++)
+		if (!plain_name(s->props->u.object.keys[k]) ||
+		    !YAJL_IS_INTEGER(s->props->u.object.values[k]))
+			return false;
+	return true;
+}
+
+/* The domain's vCPU slots in vCPU order; they point into *hp, which the
+ * caller frees (with yajl_tree_free) after *out. */
+static int cpu_slots(struct qmp *q, uint32_t domid, yajl_val *hp,
+		     struct cpu_slot **out, uint32_t *n, struct enso_error *err)
+{
+	struct cpu_slot *s;
+	yajl_val list;
+	size_t i, len;
+	int rc = qmp_call(q, domid, "query-hotpluggable-cpus", NULL, hp, err);
+
+	*out = NULL;
+	*n = 0;
+	if (rc)
+		return rc;
+	list = jget(*hp, "return", NULL);
+	if (!list || !YAJL_IS_ARRAY(list) || !list->u.array.len)
+		return rt_fail(err, -EPROTO,
+			       "domain %u: QEMU lists no vCPU slots", domid);
+	len = list->u.array.len;
+	s = calloc(len, sizeof(*s));
+	if (!s)
+		return -ENOMEM;
+	for (i = 0; i < len; i++) {
+		if (!slot_ok(list->u.array.values[i], &s[i])) {
+			free(s);
+			return rt_fail(err, -EOPNOTSUPP,
+				       "domain %u: QEMU's vCPU slots are not one vCPU each with a numeric topology; vcpu-set cannot use them",
+				       domid);
+		}
+	}
+	qsort(s, len, sizeof(*s), cmp_slot);
+	*out = s;
+	*n = (uint32_t)len;
+	return 0;
+}
+
+static char *cpu_add_args(const struct cpu_slot *s, uint32_t vcpu)
+{
+	char *buf = NULL;
+	size_t len = 0, k;
+	FILE *f = open_memstream(&buf, &len);
+
+	if (!f)
+		return NULL;
+	fprintf(f, "{\"driver\":\"%s\",\"id\":\"vcpu%u\"", s->type, vcpu);
+	for (k = 0; k < s->props->u.object.len; k++)
+		fprintf(f, ",\"%s\":%lld", s->props->u.object.keys[k],
+			YAJL_GET_INTEGER(s->props->u.object.values[k]));
+	fputc('}', f);
+	if (fclose(f)) {
+		free(buf);
+		return NULL;
+	}
+	return buf;
+}
+
+/*
+ * QEMU's TCG (7.2 at least) gives every vCPU thread it starts one of
+ * maxvcpus translation contexts and does not take it back on unplug, so a
+ * vCPU plugged after one was unplugged can abort QEMU, guest and all
+ * ("tcg_register_thread: assertion failed: (n < tcg_max_ctxs)").  On TCG
+ * the backend counts the vCPUs QEMU has started (/libxl/<id>/
+ * tcg-vcpus-started; none yet: those plugged now) and refuses a plug past
+ * the limit.  KVM has no such limit.
+ */
+static int tcg_started(struct enso_ctx *ctx, struct qmp *q, uint32_t domid,
+		       uint32_t plugged, bool *tcg, uint32_t *started,
+		       struct enso_error *err)
+{
+	yajl_val ret = NULL, v;
+	char *node;
+	int rc = qmp_call(q, domid, "query-kvm", NULL, &ret, err);
+
+	if (rc)
+		return rc;
+	v = jget(ret, "return", "enabled");
+	*tcg = !(v && YAJL_IS_TRUE(v));
+	yajl_tree_free(ret);
+	*started = plugged;
+	if (!*tcg)
+		return 0;
+	node = rt_xs_read(ctx, "/libxl/%u/tcg-vcpus-started", domid);
+	if (node)
+		*started = (uint32_t)strtoul(node, NULL, 10);
+	free(node);
+	return 0;
+}
+
+static void tcg_count_started(struct enso_ctx *ctx, uint32_t domid,
+			      uint32_t started)
+{
+	char node[64], val[16];
+
+	snprintf(node, sizeof(node), "/libxl/%u/tcg-vcpus-started", domid);
+	snprintf(val, sizeof(val), "%u", started);
+	rt_xs_write(ctx, XBT_NULL, node, val);
+}
+
+/* cpu/N/availability, the record of vCPUs every tool reads (on Xen it is
+ * also the request to the guest): online for each vCPU plugged, or asked
+ * for, and not asked away. */
+static int write_availability(struct enso_ctx *ctx, uint32_t domid,
+			      const struct cpu_slot *s, uint32_t n,
+			      struct enso_error *err)
+{
+	int tries;
+
+	for (tries = 0; tries < 50; tries++) {
+		xs_transaction_t t = xs_transaction_start(ctx->xsh);
+		bool ok = t != XBT_NULL;
+		uint32_t i;
+
+		for (i = 0; ok && i < n; i++) {
+			char path[96];
+
+			snprintf(path, sizeof(path),
+				 "/local/domain/%u/cpu/%u/availability", domid, i);
+			ok = rt_xs_write(ctx, t, path,
+					 s[i].online ? "online" : "offline");
+		}
+		if (!ok) {
+			int e = errno;
+
+			if (t != XBT_NULL)
+				xs_transaction_end(ctx->xsh, t, true);
+			return rt_fail(err, -e,
+				       "domain %u: writing cpu/N/availability: %s",
+				       domid, strerror(e));
+		}
+		if (xs_transaction_end(ctx->xsh, t, false))
+			return 0;
+		if (errno != EAGAIN)
+			return rt_fail(err, -errno,
+				       "domain %u: committing cpu/N/availability: %s",
+				       domid, strerror(errno));
+	}
+	return rt_fail(err, -EAGAIN, "domain %u: xenstore stayed busy", domid);
+}
+
+/* Waits until QEMU has freed the slot of every vCPU asked away (online
+ * false while still plugged); returns the first one still there, or -1.
+ * QEMU's DEVICE_DELETED cannot be the sign: for a CPU it comes when the
+ * object is freed, which can be late (the vCPU thread holds it), and it
+ * names child objects too; so the slots are asked again, and events are
+ * only wake-ups. */
+static int wait_unplugged(struct qmp *q, uint32_t domid, struct cpu_slot *s,
+			  uint32_t n)
+{
+	long long deadline = mono_ms() + VCPU_UNPLUG_TIMEOUT_MS;
+
 	for (;;) {
-		yajl_val ev = qmp_next_event(q, -1, &rc);
+		yajl_val hp = NULL, list, ev;
+		int first = -1, rc;
+		uint32_t i;
+
+		rc = qmp_call(q, domid, "query-hotpluggable-cpus", NULL, &hp,
+			      NULL);
+		list = rc ? NULL : jget(hp, "return", NULL);
+		for (i = 0; i < n; i++) {
+			bool there = rc != 0;
+			size_t k;
+
+			if (!s[i].plugged || s[i].online)
+				continue;
+			for (k = 0; list && YAJL_IS_ARRAY(list) &&
+				    k < list->u.array.len; k++) {
+				const char *path = jstr(jget(list->u.array.values[k],
+							     "qom-path", NULL));
+
+				if (path && !strncmp(path, peripheral,
+						     sizeof(peripheral) - 1) &&
+				    !strcmp(path + sizeof(peripheral) - 1, s[i].id))
+					there = true;
+			}
+			if (!there)
+				s[i].plugged = false;
+			else if (first < 0)
+				first = (int)i;
+		}
+		yajl_tree_free(hp);
+		if (first < 0 || rc || mono_ms() >= deadline)
+			return first;
+		ev = qmp_next_event(q, 200, &rc);
+		if (ev)
+			yajl_tree_free(ev);
+		else if (rc)
+			return first;	/* QEMU went away */
+	}
+}
+
+static int kvm_set_vcpus(struct enso_ctx *ctx, uint32_t domid, uint32_t count,
+			 struct enso_error *err)
+{
+	struct cpu_slot *s = NULL;
+	struct enso_error ignored;
+	yajl_val hp = NULL;
+	struct qmp *q = NULL;
+	uint32_t n, i, plugged = 0, adds = 0, least = 1, started = 0;
+	bool tcg = false, asked_away = false;
+	int rc, wrc, still;
+
+	rc = qmp_open(ctx, domid, "qmp.sock", &q, err);
+	if (rc)
+		return rc;
+	rc = cpu_slots(q, domid, &hp, &s, &n, err);
+	if (rc)
+		goto out;
+	if (count > n) {
+		rc = rt_fail(err, -EINVAL,
+			     "domain %u: requested %u vCPUs, however maxcpus is %u (maxvcpus= when it was created)",
+			     domid, count, n);
+		goto out;
+	}
+	for (i = 0; i < n; i++) {
+		plugged += s[i].plugged;
+		adds += i < count && !s[i].plugged;
+		if (s[i].plugged && !s[i].id)
+			least = i + 1;
+	}
+	if (count < least) {
+		rc = rt_fail(err, -EOPNOTSUPP,
+			     "domain %u: vCPU %u was there when the domain started, and QEMU can unplug only the vCPUs vcpu-set plugged: %u is the fewest it can set",
+			     domid, least - 1, least);
+		goto out;
+	}
+	if (adds) {
+		rc = tcg_started(ctx, q, domid, plugged, &tcg, &started, err);
+		if (rc)
+			goto out;
+		if (tcg && started + adds > n) {
+			rc = rt_fail(err, -EOPNOTSUPP,
+				     "domain %u: QEMU's TCG cannot plug %u more vCPU(s): it has started %u vCPU threads, unplugged ones included, and maxcpus (%u) bounds them all; QEMU would abort. Restart the domain (or use KVM)",
+				     domid, adds, started, n);
+			goto out;
+		}
+	}
+	for (i = 0; i < count && !rc; i++) {
+		char *args;
+
+		if (s[i].plugged)
+			continue;
+		args = cpu_add_args(&s[i], i);
+		if (!args) {
+			rc = -ENOMEM;
+			break;
+		}
+		rc = qmp_call(q, domid, "device_add", args, NULL, err);
+		free(args);
+		if (rc)
+			break;
+		s[i].plugged = s[i].online = true;
+		if (tcg)
+			tcg_count_started(ctx, domid, ++started);
+	}
+	for (i = n; i-- > count && !rc;) {
+		struct enso_error derr;
+		char args[128];
+
+		if (!s[i].plugged)
+			continue;
+		snprintf(args, sizeof(args), "{\"id\":\"%s\"}", s[i].id);
+		rc = qmp_call(q, domid, "device_del", args, NULL, &derr);
+		if (rc) {
+			/* Before the guest's ACPI code has switched QEMU to
+			 * its current CPU hotplug interface, QEMU refuses. */
+			rt_fail(err, rc,
+				"%s (QEMU unplugs a vCPU only once the guest's kernel has taken over ACPI CPU hotplug)",
+				derr.msg);
+			break;
+		}
+		s[i].online = false;
+		asked_away = true;
+	}
+	if (asked_away) {
+		still = wait_unplugged(q, domid, s, n);
+		if (still >= 0 && !rc)
+			rc = rt_fail(err, -ETIMEDOUT,
+				     "domain %u: the guest has not released vCPU %d after %d s; the unplug request stays pending (the guest must be running and support ACPI CPU hot-unplug)",
+				     domid, still, VCPU_UNPLUG_TIMEOUT_MS / 1000);
+	}
+	/* The record follows what QEMU was asked and accepted, failure or
+	 * not; a failure above keeps its own message. */
+	wrc = write_availability(ctx, domid, s, n, rc ? &ignored : err);
+	if (!rc)
+		rc = wrc;
+out:
+	free(s);
+	yajl_tree_free(hp);
+	qmp_close(q);
+	return rc;
+}
+
+/* The monitor's hold on one QEMU: its event socket. */
+struct backend_watch {
+	struct qmp *events;
+	uint32_t domid;
+};
+
+static int kvm_watch_open(struct enso_ctx *ctx, uint32_t domid,
+			  struct backend_watch **out, int *fd,
+			  struct enso_error *err)
+{
+	struct backend_watch *w = calloc(1, sizeof(*w));
+	int rc;
+
+	if (!w)
+		return rt_fail(err, -ENOMEM, "domain %u: out of memory", domid);
+	rc = qmp_open(ctx, domid, "events.sock", &w->events, err);
+	if (rc) {
+		free(w);
+		return rc;
+	}
+	w->domid = domid;
+	*fd = qmp_fd(w->events);
+	*out = w;
+	return 0;
+}
+
+/* Reads the events that have arrived; -action made QEMU stop (not quit)
+ * on guest poweroff, reset and panic, so the monitor decides. */
+static int kvm_watch_check(struct enso_ctx *ctx, struct backend_watch *w,
+			   int *reason, struct enso_error *err)
+{
+	(void)ctx;
+	for (;;) {
+		int rc;
+		yajl_val ev = qmp_next_event(w->events, 0, &rc);
 		const char *name, *why;
 		yajl_val r;
 
 		if (!ev) {
+			if (!rc)
+				return 0;
 			/* QEMU went away: destroyed, or died. */
-			qmp_close(q);
 			return rt_fail(err, -ENOENT, "domain %u: QEMU is gone",
-				       domid);
+				       w->domid);
 		}
 		name = qmp_event_name(ev);
 		r = jget(ev, "data", "reason");
 		why = jstr(r) ? jstr(r) : "";
+		*reason = -1;
 		if (!strcmp(name, "GUEST_PANICKED") ||
 		    (!strcmp(name, "SHUTDOWN") && !strcmp(why, "guest-panic")))
 			*reason = ENSO_SHUTDOWN_CRASH;
@@ -762,14 +1243,18 @@ static int kvm_wait_shutdown(struct enso_ctx *ctx, uint32_t domid,
 			*reason = ENSO_SHUTDOWN_REBOOT;
 		else if (!strcmp(name, "SHUTDOWN") && !strcmp(why, "guest-shutdown"))
 			*reason = ENSO_SHUTDOWN_POWEROFF;
-		else {
-			yajl_tree_free(ev);
-			continue;
-		}
 		yajl_tree_free(ev);
-		qmp_close(q);
-		return 0;
+		if (*reason >= 0)
+			return 1;
 	}
+}
+
+static void kvm_watch_close(struct backend_watch *w)
+{
+	if (!w)
+		return;
+	qmp_close(w->events);
+	free(w);
 }
 
 static char *qemu_version(void)
@@ -827,6 +1312,10 @@ const struct backend_ops backend_kvm = {
 	.shutdown = kvm_shutdown,
 	.info = kvm_info,
 	.set_memory = kvm_set_memory,
-	.wait_shutdown = kvm_wait_shutdown,
+	.set_maxmem = kvm_set_maxmem,
+	.set_vcpus = kvm_set_vcpus,
+	.watch_open = kvm_watch_open,
+	.watch_check = kvm_watch_check,
+	.watch_close = kvm_watch_close,
 	.host_info = kvm_host_info,
 };

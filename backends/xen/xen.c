@@ -5,13 +5,11 @@
  * drivers watch them in xenstore.
  *
  * The context keeps one xc_interface, opened on first use and closed with
- * the context (xen_close).  The per-domain
- * monitor (wait_shutdown) runs in a process of its own with its own
- * context, and watches @releaseDomain on a xenstore connection of its own:
- * the context's is shared with every other call.
+ * the context (xen_close).  The host's monitor (libxl/monitor.c) learns
+ * of shutdowns and deaths through @releaseDomain, which it watches itself;
+ * a Xen watch here only asks the hypervisor when told to.
  */
 #include <errno.h>
-#include <poll.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -393,68 +391,60 @@ static int xen_set_vcpus(struct enso_ctx *ctx, uint32_t domid, uint32_t count,
 	return rt_fail(err, -EAGAIN, "domain %u: xenstore stayed busy", domid);
 }
 
-/* ---- the monitor's wait ---- */
+/* ---- the monitor's watch ---- */
+
+struct backend_watch {
+	uint32_t domid;
+};
+
+static int xen_watch_open(struct enso_ctx *ctx, uint32_t domid,
+			  struct backend_watch **out, int *fd,
+			  struct enso_error *err)
+{
+	struct backend_watch *w;
+
+	if (!xen_backend(ctx, err))
+		return -ENODEV;
+	w = calloc(1, sizeof(*w));
+	if (!w)
+		return rt_fail(err, -ENOMEM, "domain %u: out of memory", domid);
+	w->domid = domid;
+	*fd = -1;	/* @releaseDomain, watched by the monitor */
+	*out = w;
+	return 0;
+}
 
 /*
- * Until the domain shuts down (reason out, 0) or is gone (-ENOENT).
- * @releaseDomain fires on every domain's shutdown or death; each event is
- * checked against the hypervisor's own record.  A suspend is not an end:
- * whoever suspended the domain (a save) deals with it.  The hypervisor is
- * also asked every few seconds, should an event be missed.
+ * The hypervisor's own record decides.  A suspend is not an end: whoever
+ * suspended the domain (a save) deals with it.
  */
-static int xen_wait_shutdown(struct enso_ctx *ctx, uint32_t domid,
-			     int *reason, struct enso_error *err)
+static int xen_watch_check(struct enso_ctx *ctx, struct backend_watch *w,
+			   int *reason, struct enso_error *err)
 {
 	struct xen_backend *xb = xen_backend(ctx, err);
-	struct xs_handle *xsh;
-	char token[32];
-	int rc;
+	xc_domaininfo_t di;
+	int rc, why;
 
 	if (!xb)
 		return -ENODEV;
-	xsh = xs_open(0);
-	if (!xsh)
-		return rt_fail(err, -errno, "monitor of domain %u: xenstore: %s",
-			       domid, strerror(errno));
-	snprintf(token, sizeof(token), "enso-monitor-%u", domid);
-	if (!xs_watch(xsh, "@releaseDomain", token)) {
-		rc = rt_fail(err, -errno, "monitor of domain %u: watching @releaseDomain: %s",
-			     domid, strerror(errno));
-		xs_close(xsh);
+	rc = getinfo(xb, w->domid, &di, err);
+	if (rc)
 		return rc;
-	}
-	for (;;) {
-		struct pollfd pfd = { .fd = xs_fileno(xsh), .events = POLLIN };
-		xc_domaininfo_t di;
-		char **ev;
+	if (di.flags & XEN_DOMINF_dying)
+		return rt_fail(err, -ENOENT, "domain %u is dying", w->domid);
+	if (!(di.flags & XEN_DOMINF_shutdown))
+		return 0;
+	why = (int)((di.flags >> XEN_DOMINF_shutdownshift) &
+		    XEN_DOMINF_shutdownmask);
+	if (why == SHUTDOWN_suspend)
+		return 0;
+	*reason = why;
+	return 1;
+}
 
-		rc = getinfo(xb, domid, &di, err);
-		if (rc)
-			break;
-		if (di.flags & XEN_DOMINF_dying) {
-			rc = rt_fail(err, -ENOENT, "domain %u is dying", domid);
-			break;
-		}
-		if (di.flags & XEN_DOMINF_shutdown) {
-			int why = (int)((di.flags >> XEN_DOMINF_shutdownshift) &
-					XEN_DOMINF_shutdownmask);
-
-			if (why != SHUTDOWN_suspend) {
-				*reason = why;
-				rc = 0;
-				break;
-			}
-		}
-		if (poll(&pfd, 1, 5000) < 0 && errno != EINTR) {
-			rc = rt_fail(err, -errno, "monitor of domain %u: poll: %s",
-				     domid, strerror(errno));
-			break;
-		}
-		while ((ev = xs_check_watch(xsh)))
-			free(ev);
-	}
-	xs_close(xsh);
-	return rc;
+static void xen_watch_close(struct backend_watch *w)
+{
+	free(w);
 }
 
 /* ---- the host ---- */
@@ -517,7 +507,13 @@ const struct backend_ops backend_xen = {
 	.set_memory = xen_set_memory,
 	.set_maxmem = xen_set_maxmem,
 	.set_vcpus = xen_set_vcpus,
-	.wait_shutdown = xen_wait_shutdown,
+	.watch_open = xen_watch_open,
+	.watch_check = xen_watch_check,
+	.watch_close = xen_watch_close,
 	.host_info = xen_host_info,
 	.close = xen_close,
+	.vcpu_list = xen_vcpu_list,
+	.vcpu_pin = xen_vcpu_pin,
+	.console_read = xen_console_read,
+	.debug_keys = xen_debug_keys,
 };

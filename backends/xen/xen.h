@@ -68,4 +68,17 @@ int xen_introduce(struct enso_ctx *ctx, uint32_t domid, struct enso_error *err);
 int xen_destroy_domid(struct enso_ctx *ctx, struct xen_backend *xb,
 		      uint32_t domid, struct enso_error *err);
 
+/* vcpu.c: vCPUs (vcpu-list, vcpu-pin), the console ring, debug keys; as
+ * the ops of the same names in backends/backend.h. */
+int xen_vcpu_list(struct enso_ctx *ctx, uint32_t domid,
+		  struct enso_vcpuinfo **out, size_t *n, uint32_t *host_cpus,
+		  struct enso_error *err);
+int xen_vcpu_pin(struct enso_ctx *ctx, uint32_t domid, uint32_t vcpu,
+		 const struct enso_cpumap *hard, const struct enso_cpumap *soft,
+		 bool force, struct enso_error *err);
+int xen_console_read(struct enso_ctx *ctx, bool clear, char **text,
+		     size_t *len, struct enso_error *err);
+int xen_debug_keys(struct enso_ctx *ctx, const char *keys,
+		   struct enso_error *err);
+
 #endif

@@ -25,6 +25,7 @@
 #ifndef ENSO_LIBXL_H
 #define ENSO_LIBXL_H
 
+#include <signal.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -395,15 +396,80 @@ int enso_host_info(struct enso_ctx *ctx, struct enso_host_info *out,
 		   struct enso_error *err);
 
 /*
- * The per-domain monitor: what outlives xl create.  Runs until the domain
- * is gone, carrying out on_poweroff / on_reboot / on_crash (destroy,
- * restart, rename-restart, preserve) and cleaning up after a domain whose
- * emulator died.  The caller (xl) forks and detaches before calling it.
+ * The monitor: what outlives xl create.  One process per host (its pid
+ * file, <run dir>/monitor.pid, locked, keeps it to one) serves every domain handed to it:
+ * it carries out on_poweroff / on_reboot / on_crash (destroy, restart,
+ * rename-restart, preserve) and cleans up after a domain whose emulator
+ * died.  enso_monitor_run is that process's loop; the caller (xl) forks
+ * and detaches first.  It calls ready(opaque) once it serves, and returns
+ * 0 when *stop becomes true (it polls with a timeout and returns from
+ * signals), -EALREADY when another monitor runs.  A domain is handed over
+ * with enso_domain_monitor_add, which the running monitor sees at once
+ * and a starting one finds.
  */
 typedef void enso_monitor_log_fn(const char *msg, void *opaque);
-int enso_domain_monitor(struct enso_ctx *ctx, uint32_t domid,
-			enso_monitor_log_fn *log, void *opaque,
-			struct enso_error *err);
+int enso_monitor_run(struct enso_ctx *ctx, volatile sig_atomic_t *stop,
+		     enso_monitor_log_fn *log, void *opaque,
+		     void (*ready)(void *opaque), struct enso_error *err);
+bool enso_monitor_running(struct enso_ctx *ctx);
+int enso_domain_monitor_add(struct enso_ctx *ctx, uint32_t domid,
+			    struct enso_error *err);
+
+/* ---- vCPUs and the hypervisor's console (libxl/vcpu.c) ----------------
+ *
+ * What xl vcpu-list, vcpu-pin, dmesg and debug-keys need.  The backends
+ * that cannot do one fail with -ENOSYS and say so in err (KVM today: the
+ * hypervisor console and its debug keys are Xen's alone).
+ */
+
+/* One vCPU of a domain. */
+struct enso_vcpuinfo {
+	uint32_t vcpu;
+	bool online, running, blocked;
+	uint32_t cpu;		/* the host CPU it runs (or last ran) on */
+	double cpu_seconds;
+	/* Hard affinity (where it may run) and soft (where it prefers to),
+	 * over the host's CPU ids; spec is NULL, all and has_nodes false. */
+	struct enso_cpumap hard, soft;
+};
+
+/* Every vCPU of the domain, by id; *out is malloc'd (free it with
+ * enso_vcpuinfo_list_free).  *host_cpus: how many host CPU ids exist
+ * (the highest + 1), the width the maps are meaningful over. */
+int enso_domain_vcpu_list(struct enso_ctx *ctx, uint32_t domid,
+			  struct enso_vcpuinfo **out, size_t *n,
+			  uint32_t *host_cpus, struct enso_error *err);
+void enso_vcpuinfo_list_free(struct enso_vcpuinfo *list, size_t n);
+
+#define ENSO_VCPU_ALL UINT32_MAX
+enum {
+	/* Undo a pinning the guest's kernel overrode the toolstack's with
+	 * (Xen's SCHEDOP_pin_override, used by dom0 kernels); one vCPU only. */
+	ENSO_VCPU_PIN_FORCE = 1,
+};
+/*
+ * Sets the hard and/or soft affinity of one vCPU, or of every vCPU the
+ * domain can have (vcpu == ENSO_VCPU_ALL).  NULL leaves that affinity as
+ * it is; at least one must be given.  The maps come from
+ * enso_cpumap_parse() (NUMA node terms are refused with -ENOSYS); a hard
+ * map must hold at least one of the host's CPUs (-EINVAL).
+ */
+int enso_domain_vcpu_pin(struct enso_ctx *ctx, uint32_t domid, uint32_t vcpu,
+			 const struct enso_cpumap *hard,
+			 const struct enso_cpumap *soft, unsigned flags,
+			 struct enso_error *err);
+
+enum {
+	ENSO_CONSOLE_CLEAR = 1,	/* empty the ring of what was read */
+};
+/* The hypervisor's console ring as it stands (xl dmesg): *text is
+ * malloc'd, NUL-terminated, *len bytes without the NUL. */
+int enso_host_console_read(struct enso_ctx *ctx, unsigned flags, char **text,
+			   size_t *len, struct enso_error *err);
+/* Hands keys to the hypervisor's debug-key handlers, one by one (Xen's
+ * 'h' lists them); what they print lands in its console ring. */
+int enso_host_debug_keys(struct enso_ctx *ctx, const char *keys,
+			 struct enso_error *err);
 
 #ifdef __cplusplus
 }

@@ -20,7 +20,8 @@
 # bounds each wait for a boot.
 #
 # Five guest boots in all (one reboots once), several checks per guest:
-#   A  memory=maxmem=512, a disk: console, list, list -l, disk, mem-set,
+#   A  memory=maxmem=512, vcpus=1, maxvcpus=2, a disk: console, list,
+#      list -l, disk, mem-set, vcpu-set (CPU hotplug), mem-max,
 #      pause/unpause, shutdown -w
 #   B  killed from outside (kill -9 of its QEMU)
 #   C  enso.crash=1, on_crash=destroy
@@ -193,6 +194,12 @@ last_tick() { # last_tick NAME -> "n memtotal" of the last ENSO-TICK line
 		sed -E 's/ENSO-TICK n=([0-9]+) memtotal=([0-9]+)/\1 \2/'
 }
 tick_n() { local t; t=$(last_tick "$1"); echo "${t% *}"; }
+# tick_cpus NAME -> the online CPUs the guest counted in its last tick
+tick_cpus() {
+	grep -aoE 'ENSO-TICK n=[0-9]+ memtotal=[0-9]+ cpus=[0-9]+' "$(conlog "$1")" 2>/dev/null |
+		tail -n 1 | sed -E 's/.* cpus=//'
+}
+cpus_are() { [ "$(tick_cpus "$1")" = "$2" ]; }
 tick_mem() { local t; t=$(last_tick "$1"); echo "${t#* }"; }
 tick_above() { local n; n=$(tick_n "$1"); [ -n "$n" ] && [ "$n" -gt "$2" ]; }
 mem_at_most() { local m; m=$(tick_mem "$1"); [ -n "$m" ] && [ "$m" -le "$2" ]; }
@@ -306,7 +313,7 @@ check "bad config: a missing kernel leaves nothing behind" "$leftover" \
 A=enso-kvm-a B=enso-kvm-b C=enso-kvm-c R=enso-kvm-r
 new_disk "$TMP/disk.img"
 new_disk "$TMP/disk-r.img"
-cfg_a=$(write_cfg $A 512 512 "" "$TMP/disk.img" destroy destroy destroy)
+cfg_a=$(write_cfg $A 512 512 "" "$TMP/disk.img" destroy destroy destroy 'maxvcpus = 2')
 cfg_b=$(write_cfg $B 256 256 "" "" destroy destroy destroy)
 cfg_c=$(write_cfg $C 256 256 " enso.crash=1" "" destroy destroy destroy)
 cfg_r=$(write_cfg $R 256 256 " enso.reboot=1" "$TMP/disk-r.img" destroy restart destroy)
@@ -330,7 +337,9 @@ bg_pids+=("$console_pid")
 check "xl create $A succeeds and prints the domid" \
 	"rc=$CREATE_RC, xl domid=${DOMID[$A]:-none}, output: $(echo "$CREATE_OUT" | tr '\n' '|')" \
 	eval '[ $CREATE_RC -eq 0 ] && [ -n "${DOMID[$A]}" ] && echo "$CREATE_OUT" | grep -qE "(^|[^0-9])${DOMID[$A]}([^0-9]|\$)"'
-if grep -qwE 'vmx|svm' /proc/cpuinfo && [ -w /dev/kvm ]; then
+on_kvm=false
+grep -qwE 'vmx|svm' /proc/cpuinfo && [ -w /dev/kvm ] && on_kvm=true
+if $on_kvm; then
 	check "xl create on KVM says nothing about TCG" "stderr: $(tr '\n' '|' <"$TMP/out/create-$A.err")" \
 		eval '! grep -qi tcg "$TMP/out/create-$A.err"'
 else
@@ -462,6 +471,114 @@ else
 		notok "mem-set $A 512 (default unit MB) raises MemTotal again" "MemTotal $(tick_mem $A) kB after 60 s, was $mt0 before mem-set"
 	fi
 fi
+
+# ---- A: vcpu-set (QEMU CPU hotplug; vcpus=1, maxvcpus=2) -----------------------------------
+# The guest onlines a hot-added vCPU itself and counts its online CPUs in
+# each tick (cpus=), so the checks see what the guest sees.
+idA=${DOMID[$A]:-x}
+avail() { xenstore-read "/local/domain/$idA/cpu/$1/availability" 2>/dev/null; }
+list_vcpus() { list_row $A | awk '{print $4}'; }
+wait_for 20 tick_above $A "$(tick_n $A)" >/dev/null
+diag "vcpus before vcpu-set: guest cpus=$(tick_cpus $A), xl list $(list_vcpus), cpu/1/availability=$(avail 1)"
+"$xl" vcpu-set $A 2 >"$TMP/out/vcpu-set-2.out" 2>&1
+rc=$?
+if [ $rc -ne 0 ]; then
+	notok "vcpu-set $A 2: the guest reports 2 online CPUs" "xl vcpu-set rc=$rc: $(tr '\n' '|' <"$TMP/out/vcpu-set-2.out")"
+elif wait_for 60 cpus_are $A 2; then
+	diag "vcpu-set 2: $(grep -aoE 'ENSO-CPU-ONLINE cpu[0-9]+' "$(conlog $A)" | tail -n 1) in the guest"
+	ok "vcpu-set $A 2: the guest reports 2 online CPUs"
+else
+	notok "vcpu-set $A 2: the guest reports 2 online CPUs" "guest's last tick says cpus=$(tick_cpus $A) after 60 s"
+fi
+check "xl list shows 2 vCPUs after vcpu-set 2" "row '$(list_row $A)'" eval '[ "$(list_vcpus)" = 2 ]'
+check "vcpu-set 2: cpu/0 and cpu/1 availability are online" "cpu/0: '$(avail 0)', cpu/1: '$(avail 1)'" \
+	eval '[ "$(avail 0)" = online ] && [ "$(avail 1)" = online ]'
+
+"$xl" vcpu-set $A 3 >"$TMP/out/vcpu-set-3.out" 2>&1
+rc=$?
+out=$(tr '\n' '|' <"$TMP/out/vcpu-set-3.out")
+diag "xl vcpu-set $A 3: rc=$rc: $out"
+check "vcpu-set $A 3 (above maxvcpus=2) fails, saying maxcpus is 2" "rc=$rc: $out" \
+	eval '[ $rc -ne 0 ] && grep -q "maxcpus is 2" "$TMP/out/vcpu-set-3.out"'
+check "vcpu-set $A 3 changes nothing (xl list, availability)" \
+	"row '$(list_row $A)', cpu/1: '$(avail 1)', cpu/2: '$(avail 2)'" \
+	eval '[ "$(list_vcpus)" = 2 ] && [ "$(avail 1)" = online ] && [ -z "$(avail 2)" ]'
+"$xl" vcpu-set $A 0 >"$TMP/out/vcpu-set-0.out" 2>&1
+rc=$?
+out=$(tr '\n' '|' <"$TMP/out/vcpu-set-0.out")
+check "vcpu-set $A 0 fails and changes nothing" "rc=$rc: $out; row '$(list_row $A)'" \
+	eval '[ $rc -ne 0 ] && grep -q "requested 0 vCPUs" "$TMP/out/vcpu-set-0.out" && [ "$(list_vcpus)" = 2 ]'
+
+"$xl" vcpu-set $A 1 >"$TMP/out/vcpu-set-1.out" 2>&1
+rc=$?
+row=$(list_row $A)
+if [ $rc -ne 0 ]; then
+	notok "vcpu-set $A 1: the guest reports 1 online CPU again" "xl vcpu-set rc=$rc: $(tr '\n' '|' <"$TMP/out/vcpu-set-1.out")"
+elif wait_for 60 cpus_are $A 1; then
+	ok "vcpu-set $A 1: the guest reports 1 online CPU again"
+else
+	notok "vcpu-set $A 1: the guest reports 1 online CPU again" "guest's last tick says cpus=$(tick_cpus $A) after 60 s"
+fi
+check "xl list shows 1 vCPU as soon as vcpu-set 1 returns (it waits for the unplug)" "row '$row'" \
+	eval '[ "$(echo "$row" | awk "{print \$4}")" = 1 ]'
+check "vcpu-set 1: cpu/1/availability is offline" "cpu/1: '$(avail 1)'" eval '[ "$(avail 1)" = offline ]'
+
+# Plugging a vCPU again after an unplug: QEMU's TCG (7.2) would abort, so
+# Enso refuses there; KVM plugs it.
+"$xl" vcpu-set $A 2 >"$TMP/out/vcpu-set-again.out" 2>&1
+rc=$?
+out=$(tr '\n' '|' <"$TMP/out/vcpu-set-again.out")
+diag "xl vcpu-set $A 2 after the unplug: rc=$rc: $out"
+if $on_kvm; then
+	check "vcpu-set $A 2 again (KVM): the guest reports 2 online CPUs" "rc=$rc: $out; guest cpus=$(tick_cpus $A)" \
+		eval '[ $rc -eq 0 ] && wait_for 60 cpus_are $A 2'
+else
+	n0=$(tick_n $A)
+	check "vcpu-set $A 2 again on TCG is refused, naming TCG" "rc=$rc: $out" \
+		eval '[ $rc -ne 0 ] && grep -q TCG "$TMP/out/vcpu-set-again.out"'
+	check "the refused vcpu-set leaves the guest running on 1 vCPU" \
+		"qemu pid ${QPID[$A]:-?} alive: $(pid_alive "${QPID[$A]:-}" && echo yes || echo no); row '$(list_row $A)'; tick $n0 -> $(tick_n $A); guest cpus=$(tick_cpus $A)" \
+		eval 'pid_alive "${QPID[$A]:-}" && [ "$(list_vcpus)" = 1 ] && wait_for 30 tick_above $A "${n0:-0}" && cpus_are $A 1'
+fi
+
+# ---- A: mem-max -------------------------------------------------------------------------------
+# QEMU's RAM is fixed at start (512 MiB here): mem-max can lower the ceiling
+# mem-set uses, and raise it back, but not past the start size.
+static_max() { xenstore-read "/local/domain/$idA/memory/static-max" 2>/dev/null; }
+target() { xenstore-read "/local/domain/$idA/memory/target" 2>/dev/null; }
+diag "before mem-max: static-max=$(static_max) target=$(target)"
+"$xl" mem-max $A 1g >"$TMP/out/mem-max-1g.out" 2>&1
+rc=$?
+out=$(tr '\n' '|' <"$TMP/out/mem-max-1g.out")
+diag "xl mem-max $A 1g: rc=$rc: $out"
+check "mem-max $A 1g (above the 512 MiB QEMU started with) fails and changes nothing" \
+	"rc=$rc: $out; static-max $(static_max)" \
+	eval '[ $rc -ne 0 ] && grep -q "started with" "$TMP/out/mem-max-1g.out" && [ "$(static_max)" = 524288 ]'
+"$xl" mem-max $A 256m >"$TMP/out/mem-max-below.out" 2>&1
+rc=$?
+out=$(tr '\n' '|' <"$TMP/out/mem-max-below.out")
+check "mem-max $A 256m (below the target of 512 MiB) fails with upstream's message, changing nothing" \
+	"rc=$rc: $out; static-max $(static_max)" \
+	eval '[ $rc -ne 0 ] && grep -q "memory_static_max must be greater than or equal to memory_dynamic_max" "$TMP/out/mem-max-below.out" && [ "$(static_max)" = 524288 ]'
+"$xl" mem-set $A 384m >"$TMP/out/mem-set-384.out" 2>&1 &&
+	"$xl" mem-max $A 384m >"$TMP/out/mem-max-384.out" 2>&1
+rc=$?
+out=$(cat "$TMP/out/mem-set-384.out" "$TMP/out/mem-max-384.out" 2>/dev/null | tr '\n' '|')
+check "mem-set $A 384m then mem-max $A 384m: memory/static-max is 393216" "rc=$rc: $out; static-max $(static_max)" \
+	eval '[ $rc -eq 0 ] && [ "$(static_max)" = 393216 ]'
+"$xl" mem-set $A 448m >"$TMP/out/mem-set-above.out" 2>&1
+rc=$?
+out=$(tr '\n' '|' <"$TMP/out/mem-set-above.out")
+diag "xl mem-set $A 448m above mem-max: rc=$rc: $out"
+check "mem-set $A 448m above mem-max fails with upstream's message and keeps the target" \
+	"rc=$rc: $out; target $(target)" \
+	eval '[ $rc -ne 0 ] && grep -q "memory_dynamic_max must be less than or equal to memory_static_max" "$TMP/out/mem-set-above.out" && [ "$(target)" = 393216 ]'
+"$xl" mem-max $A 512m >"$TMP/out/mem-max-back.out" 2>&1
+rc=$?
+check "mem-max $A 512m (back to the start size) is allowed" \
+	"rc=$rc: $(tr '\n' '|' <"$TMP/out/mem-max-back.out"); static-max $(static_max)" \
+	eval '[ $rc -eq 0 ] && [ "$(static_max)" = 524288 ]'
+"$xl" mem-set $A 512m >/dev/null 2>&1
 
 # ---- A: pause / unpause ---------------------------------------------------------------------
 "$xl" pause $A >"$TMP/out/pause.out" 2>&1
