@@ -22,6 +22,9 @@ say() { printf '\n== %s\n' "$*"; }
 
 if [ "${1:-}" = "--stop" ]; then
 	"$xl" destroy "$name" 2>/dev/null && echo "destroyed $name" || true
+	if [ -s /var/run/enso/monitor.pid ]; then
+		kill "$(cat /var/run/enso/monitor.pid)" 2>/dev/null && echo "stopped the domain monitor" || true
+	fi
 	if [ -f /var/run/enso-xenstored.pid ]; then
 		kill "$(cat /var/run/enso-xenstored.pid)" 2>/dev/null || true
 		rm -f /var/run/enso-xenstored.pid
@@ -94,11 +97,13 @@ if "$xl" domid "$name" >/dev/null 2>&1; then
 	say "an earlier demo domain is still there: destroying it"
 	"$xl" destroy "$name"
 fi
+log=/var/log/enso/console/$name.log
+# Console logs are appended to, as upstream's are: show only this boot's.
+rm -f "$log"
 say "xl create /var/lib/enso/demo-guest/demo.cfg"
 "$xl" create /var/lib/enso/demo-guest/demo.cfg
 
-say "the guest's console (/var/log/enso/console/$name.log), until it has booted"
-log=/var/log/enso/console/$name.log
+say "the guest's console ($log), until it has booted"
 for _ in $(seq 1 120); do
 	grep -qs 'ENSO-TICK n=2' "$log" && break
 	sleep 1
