@@ -23,7 +23,7 @@ args=""
 [ -n "${RIG_BENCH_SECONDS:-}" ] && args="$args rig.bench_seconds=$RIG_BENCH_SECONDS"
 [ -n "${RIG_BENCH_DOMAINS:-}" ] && args="$args rig.bench_domains=$RIG_BENCH_DOMAINS"
 set +e
-RIG_SCENARIO_DIR="$root/bench/rig" RIG_TIMEOUT=${RIG_TIMEOUT:-1500} \
+RIG_SCENARIO_DIR="$root/bench/rig" RIG_SCENARIOS=50-bench-xenstored RIG_TIMEOUT=${RIG_TIMEOUT:-1500} \
 	RIG_DOM0_ARGS="$args" ENSO_DESTDIR="$destdir" \
 	"$root/tests/rig/boot.sh" >&2
 rc=$?

@@ -1,0 +1,137 @@
+#!/usr/bin/env bash
+# bench/create.sh: `xl create` to the guest's first console line, and
+# `xl destroy`, for Enso (its xenstored, consoled and xl) and for upstream
+# (xl, cxenstored and xenconsoled of Xen 4.17), side by side in one boot of
+# the Xen rig, with 0, 1, 5 and 10 other domains running.  Prints each
+# time (medians), the ratio Enso/upstream, and how each stack's times grow
+# with the number of other domains.  The method is in the header of
+# bench/rig/60-bench-create and in bench/README.md.
+#
+#   bench/create.sh [BUILD_DIR]      (default build/; run as root)
+#
+#   RIG_BENCH_RUNS=2                 rounds per stack, level and phase
+#   RIG_BENCH_PHASES=enso,upstream,upstream,enso   the order of the phases
+#   RIG_BENCH_OTHERS=0,1,5,10        numbers of other domains, ascending
+#   RIG_BENCH_MEMORY=128 RIG_BENCH_BG_MEMORY=96   MB, measured guest / others
+#   RIG_TIMEOUT=6000                 wall-clock limit for the boot (s)
+#   RIG_OUT                          the rig's output dir (tests/rig/out)
+set -euo pipefail
+export LC_ALL=C
+root=$(cd "$(dirname "$0")/.." && pwd)
+build=${1:-$root/build}
+case $build in /*) ;; *) build=$PWD/$build ;; esac
+rig_out=${RIG_OUT:-$root/tests/rig/out}
+serial=$rig_out/serial.log
+
+for f in xl/xl xenstored/xenstored consoled/consoled; do
+	if [ ! -x "$build/$f" ]; then
+		echo "bench/create.sh: build first: no $build/$f (tests/run, or configure and make in $build)" >&2
+		exit 2
+	fi
+done
+destdir="$build/bench-destdir"
+rm -rf "$destdir"
+make -s -C "$build" install DESTDIR="$destdir" >/dev/null
+
+args="" env_shown=""
+for v in RUNS PHASES OTHERS MEMORY BG_MEMORY; do
+	eval "val=\${RIG_BENCH_$v:-}"
+	[ -n "$val" ] || continue
+	case $val in *[!A-Za-z0-9,+]*) echo "bench/create.sh: RIG_BENCH_$v='$val': letters, digits and commas only" >&2; exit 2 ;; esac
+	k=$(echo "$v" | tr '[:upper:]' '[:lower:]')
+	args="$args rig.bench_$k=$val"
+	env_shown="$env_shown RIG_BENCH_$v=$val"
+done
+
+set +e
+RIG_SCENARIO_DIR="$root/bench/rig" RIG_SCENARIOS=60-bench-create \
+	RIG_TIMEOUT=${RIG_TIMEOUT:-6000} RIG_OUT="$rig_out" \
+	RIG_DOM0_ARGS="$args" ENSO_DESTDIR="$destdir" \
+	"$root/tests/rig/boot.sh" >&2
+rc=$?
+set -e
+
+raw="$build/bench-create.txt"
+tr -d '\r' <"$serial" | sed -n 's/.*\(bench-create-run .*\)/\1/p' >"$raw" || true
+if [ ! -s "$raw" ]; then
+	echo "bench/create.sh: no results (see $serial)" >&2
+	exit 1
+fi
+
+awk '
+function val(k,   i) {
+	for (i = 2; i <= NF; i++) if (index($i, k "=") == 1) return substr($i, length(k) + 2)
+	return ""
+}
+function median(stack, o, m,   n, i, j, t, a) {
+	n = cnt[stack, o]
+	for (i = 1; i <= n; i++) a[i] = v[stack, o, m, i]
+	for (i = 2; i <= n; i++) for (j = i; j > 1 && a[j - 1] > a[j]; j--) { t = a[j]; a[j] = a[j - 1]; a[j - 1] = t }
+	if (n == 0) return ""
+	return n % 2 ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2
+}
+function fmt(x) { return x == "" ? "-" : sprintf("%.2fs", x) }
+function ratio(a, b) { return (a != "" && b != "" && b > 0) ? sprintf("%.2f", a / b) : "-" }
+BEGIN {
+	nm = split("create_returns first_line boot_marker destroy_returns destroy", M, " ")
+	label["create_returns"] = "xl_create_returns"
+	label["first_line"] = "create_to_console"
+	label["boot_marker"] = "create_to_boot_marker"
+	label["destroy_returns"] = "xl_destroy_returns"
+	label["destroy"] = "destroy"
+}
+{
+	s = val("stack"); o = val("others")
+	ok = (s != "" && o != "")
+	for (k = 1; k <= nm; k++) if (val(M[k]) == "") ok = 0
+	if (!ok) { bad++; next }
+	if (!((o) in seen)) { seen[o] = 1; lv[++nl] = o + 0 }
+	c = ++cnt[s, o]
+	for (k = 1; k <= nm; k++) v[s, o, M[k], c] = val(M[k])
+	ph[s] = ph[s] (index(" " ph[s] " ", " " val("phase") " ") ? "" : " " val("phase"))
+}
+END {
+	for (i = 2; i <= nl; i++) for (j = i; j > 1 && lv[j - 1] > lv[j]; j--) { t = lv[j]; lv[j] = lv[j - 1]; lv[j - 1] = t }
+	printf "bench create: Enso (xenstored, consoled, xl) vs upstream Xen 4.17 (cxenstored, xenconsoled, xl), one rig boot (Xen 4.17 under QEMU TCG)\n"
+	printf "phases: enso in%s, upstream in%s; medians of the rounds of all of a stack'"'"'s phases\n\n", ph["enso"], ph["upstream"]
+	printf "%-6s %-22s %9s %9s %7s %s\n", "others", "figure", "enso", "upstream", "ratio", "rounds"
+	for (i = 1; i <= nl; i++) {
+		o = lv[i]
+		for (k = 1; k <= nm; k++) {
+			e = median("enso", o, M[k]); u = median("upstream", o, M[k])
+			printf "%-6s %-22s %9s %9s %7s %d/%d\n", o, label[M[k]], fmt(e), fmt(u), ratio(e, u), cnt["enso", o], cnt["upstream", o]
+			med[o, M[k], "e"] = e; med[o, M[k], "u"] = u
+		}
+	}
+	if (bad) printf "(%d result lines were garbled in the serial log and left out)\n", bad
+	print ""
+	for (i = 1; i <= nl; i++) {
+		o = lv[i]
+		for (k = 1; k <= nm; k++) {
+			if (M[k] == "boot_marker" || M[k] == "destroy_returns") continue
+			e = med[o, M[k], "e"]; u = med[o, M[k], "u"]
+			printf "bench create: others=%s %s enso=%s upstream=%s ratio=%s\n", o, label[M[k]], fmt(e), fmt(u), ratio(e, u)
+		}
+	}
+	lo = lv[1]; hi = lv[nl]
+	if (nl > 1) {
+		for (k = 1; k <= nm; k++) {
+			if (M[k] == "boot_marker" || M[k] == "destroy_returns") continue
+			printf "bench create: growth others=%s->%s %s enso=x%s upstream=x%s\n", lo, hi, label[M[k]],
+				ratio(med[hi, M[k], "e"], med[lo, M[k], "e"]), ratio(med[hi, M[k], "u"], med[lo, M[k], "u"])
+		}
+	}
+	# Target: Enso at most half of upstream to the first console line, at
+	# every level; flat: Enso within 10% of its own time with no others.
+	half = "met"; flat = "met"
+	for (i = 1; i <= nl; i++) {
+		o = lv[i]; e = med[o, "first_line", "e"]; u = med[o, "first_line", "u"]
+		if (e == "" || u == "" || e > u / 2) half = "NOT met"
+		if (e == "" || med[lo, "first_line", "e"] == "" || e > 1.10 * med[lo, "first_line", "e"]) flat = "NOT met"
+	}
+	printf "bench create: target: enso create_to_console at most half of upstream'"'"'s: %s; flat (within 10%% from %s to %s others): %s\n", half, lo, hi, flat
+}' "$raw"
+echo "(raw lines: $raw; serial log: $serial; rig status $rc)"
+[ -n "${RIG_OUT:-}" ] && env_shown="$env_shown RIG_OUT=$RIG_OUT"
+echo "command: ${env_shown# }${env_shown:+ }bench/create.sh $build"
+exit $rc
