@@ -199,6 +199,44 @@ void rt_records_remove(struct enso_ctx *ctx, uint32_t domid)
 	free(uuid);
 }
 
+int rt_write_availability(struct enso_ctx *ctx, uint32_t domid,
+			  const bool *online, uint32_t n,
+			  struct enso_error *err)
+{
+	int tries;
+
+	for (tries = 0; tries < 50; tries++) {
+		xs_transaction_t t = xs_transaction_start(ctx->xsh);
+		bool ok = t != XBT_NULL;
+		uint32_t i;
+
+		for (i = 0; ok && i < n; i++) {
+			char path[96];
+
+			snprintf(path, sizeof(path),
+				 "/local/domain/%u/cpu/%u/availability", domid, i);
+			ok = rt_xs_write(ctx, t, path,
+					 online[i] ? "online" : "offline");
+		}
+		if (!ok) {
+			int e = errno;
+
+			if (t != XBT_NULL)
+				xs_transaction_end(ctx->xsh, t, true);
+			return rt_fail(err, -e,
+				       "domain %u: writing cpu/N/availability: %s",
+				       domid, strerror(e));
+		}
+		if (xs_transaction_end(ctx->xsh, t, false))
+			return 0;
+		if (errno != EAGAIN)
+			return rt_fail(err, -errno,
+				       "domain %u: committing cpu/N/availability: %s",
+				       domid, strerror(errno));
+	}
+	return rt_fail(err, -EAGAIN, "domain %u: xenstore stayed busy", domid);
+}
+
 static char *config_path(struct enso_ctx *ctx, uint32_t domid)
 {
 	char *p = NULL;

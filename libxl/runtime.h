@@ -37,6 +37,12 @@ int rt_records_create(struct enso_ctx *ctx,
 		      const struct enso_domain_config *cfg, bool alloc_domid,
 		      uint32_t *domid, struct enso_error *err);
 void rt_records_remove(struct enso_ctx *ctx, uint32_t domid);
+/* cpu/<i>/availability for i < n: "online" where online[i], else
+ * "offline", in one transaction (retried on EAGAIN).  It is the record of
+ * vCPUs every tool reads and, on Xen, the request the guest follows. */
+int rt_write_availability(struct enso_ctx *ctx, uint32_t domid,
+			  const bool *online, uint32_t n,
+			  struct enso_error *err);
 bool rt_domain_exists(struct enso_ctx *ctx, uint32_t domid);
 
 /* The config a domain runs with, as JSON in lib_dir. */

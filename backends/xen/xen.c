@@ -345,7 +345,8 @@ static int xen_set_vcpus(struct enso_ctx *ctx, uint32_t domid, uint32_t count,
 	struct xen_backend *xb = xen_backend(ctx, err);
 	xc_domaininfo_t di;
 	uint32_t max, i;
-	int rc, tries;
+	bool *online;
+	int rc;
 
 	if (!xb)
 		return -ENODEV;
@@ -360,35 +361,14 @@ static int xen_set_vcpus(struct enso_ctx *ctx, uint32_t domid, uint32_t count,
 		return rt_fail(err, -EINVAL,
 			       "domain %u has %u vCPUs at most (maxvcpus); %u asked",
 			       domid, max, count);
-	for (tries = 0; tries < 50; tries++) {
-		xs_transaction_t t = xs_transaction_start(ctx->xsh);
-		bool ok = t != XBT_NULL;
-
-		for (i = 0; ok && i < max; i++) {
-			char path[96];
-
-			snprintf(path, sizeof(path),
-				 "/local/domain/%u/cpu/%u/availability", domid, i);
-			ok = rt_xs_write(ctx, t, path,
-					 i < count ? "online" : "offline");
-		}
-		if (!ok) {
-			int e = errno;
-
-			if (t)
-				xs_transaction_end(ctx->xsh, t, true);
-			return rt_fail(err, -e,
-				       "domain %u: writing cpu/N/availability: %s",
-				       domid, strerror(e));
-		}
-		if (xs_transaction_end(ctx->xsh, t, false))
-			return 0;
-		if (errno != EAGAIN)
-			return rt_fail(err, -errno,
-				       "domain %u: committing cpu/N/availability: %s",
-				       domid, strerror(errno));
-	}
-	return rt_fail(err, -EAGAIN, "domain %u: xenstore stayed busy", domid);
+	online = calloc(max, sizeof(*online));
+	if (!online)
+		return rt_fail(err, -ENOMEM, "domain %u: out of memory", domid);
+	for (i = 0; i < max; i++)
+		online[i] = i < count;
+	rc = rt_write_availability(ctx, domid, online, max, err);
+	free(online);
+	return rc;
 }
 
 /* ---- the monitor's watch ---- */
