@@ -2,8 +2,8 @@
 libxl_libensoxl_la_SOURCES += libxl/runtime.h \
 	libxl/ctx.c libxl/records.c libxl/domain.c libxl/monitor.c libxl/vcpu.c \
 	backends/backend.h backends/xen/xen.h backends/xen/xen.c \
-	backends/xen/build.c backends/xen/vcpu.c \
-	backends/kvm/kvm.h backends/kvm/kvm.c backends/kvm/qmp.c \
+	backends/xen/build.c backends/xen/vcpu.c backends/xen/kcache.c \
+	backends/kvm/kvm.h backends/kvm/kvm.c backends/kvm/qmp.c backends/kvm/affinity.c \
 	backends/kvm/accel.c
 libxl_libensoxl_la_CFLAGS += $(XENSTORE_CFLAGS)
 libxl_libensoxl_la_LIBADD += $(XENSTORE_LIBS)

@@ -98,17 +98,6 @@ static int grant_version(struct xen_backend *xb, struct enso_error *err)
 	return rt_fail(err, -ENODEV, "this Xen offers no grant table version");
 }
 
-/* One vCPU's hard or soft map: the config's CPUs, limited to the host's. */
-static const struct enso_cpumap *vcpu_map(const struct enso_affinity *a,
-					  uint32_t vcpu)
-{
-	if (!a->nmaps)
-		return NULL;
-	if (!a->per_vcpu)
-		return &a->maps[0];
-	return vcpu < a->nmaps ? &a->maps[vcpu] : NULL;
-}
-
 static int set_affinity(struct xen_backend *xb, uint32_t domid,
 			const struct enso_domain_config *c,
 			struct enso_error *err)
@@ -126,8 +115,8 @@ static int set_affinity(struct xen_backend *xb, uint32_t domid,
 	hard = calloc(1, (size_t)size);
 	soft = calloc(1, (size_t)size);
 	for (v = 0; hard && soft && v < c->maxvcpus && !rc; v++) {
-		const struct enso_cpumap *h = vcpu_map(&c->cpus, v);
-		const struct enso_cpumap *s = vcpu_map(&c->cpus_soft, v);
+		const struct enso_cpumap *h = enso_affinity_map(&c->cpus, v);
+		const struct enso_cpumap *s = enso_affinity_map(&c->cpus_soft, v);
 		uint32_t flags = (h ? XEN_VCPUAFFINITY_HARD : 0) |
 				 (s ? XEN_VCPUAFFINITY_SOFT : 0);
 		int i;
@@ -155,12 +144,14 @@ static int set_affinity(struct xen_backend *xb, uint32_t domid,
 /* libxenguest's PV builder: kernel and ramdisk in, page tables, start
  * info and the p2m built, grant entries seeded; the store and console
  * frames out (as machine frames: a PV guest's frames are Xen's). */
-static int build_image(struct xen_backend *xb, uint32_t domid,
+static int build_image(struct enso_ctx *ctx, struct xen_backend *xb,
+		       uint32_t domid,
 		       const struct enso_domain_config *c,
 		       struct xen_built *b, struct enso_error *err)
 {
 	struct xc_dom_image *dom;
 	const char *step, *file = NULL;
+	char *cached = xen_kcache_lookup(ctx, c->kernel);
 	int rc = 0;
 
 	xen_log_clear(xb);
@@ -171,7 +162,7 @@ static int build_image(struct xen_backend *xb, uint32_t domid,
 	dom->container_type = XC_DOM_PV_CONTAINER;
 	step = "loading the kernel";
 	file = c->kernel;
-	if (xc_dom_kernel_file(dom, c->kernel))
+	if (xc_dom_kernel_file(dom, cached ? cached : c->kernel))
 		goto fail;
 	step = "loading the ramdisk";
 	file = c->ramdisk;
@@ -190,8 +181,15 @@ static int build_image(struct xen_backend *xb, uint32_t domid,
 		goto fail;
 	step = "parsing the kernel image";
 	file = c->kernel;
-	if (xc_dom_parse_image(dom))
+	if (xc_dom_parse_image(dom)) {
+		/* A bad cache entry is dropped; the next create decompresses
+		 * the kernel itself again. */
+		xen_kcache_forget(cached);
 		goto fail;
+	}
+	if (!cached)
+		xen_kcache_store(ctx, c->kernel, dom->kernel_blob,
+				 dom->kernel_size);
 	file = NULL;
 	step = "laying out memory";
 	if (xc_dom_mem_init(dom, (unsigned int)(c->memory_kb / 1024)))
@@ -223,6 +221,7 @@ fail:
 		      c->name, step, file ? " " : "", file ? file : "");
 out:
 	xc_dom_release(dom);
+	free(cached);
 	return rc;
 }
 
@@ -385,7 +384,7 @@ int xen_build_pv(struct enso_ctx *ctx, const struct enso_domain_config *c,
 		goto fail;
 	}
 	b.console_port = (uint32_t)port;
-	rc = build_image(xb, id, c, &b, err);
+	rc = build_image(ctx, xb, id, c, &b, err);
 	if (rc)
 		goto fail;
 	rc = write_nodes(ctx, id, &b, err);

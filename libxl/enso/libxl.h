@@ -161,6 +161,17 @@ struct enso_affinity {
 	bool per_vcpu;		/* false: maps[0] is every vCPU's map */
 };
 
+/* vCPU vcpu's map in a, or NULL where a gives it none. */
+static inline const struct enso_cpumap *
+enso_affinity_map(const struct enso_affinity *a, uint32_t vcpu)
+{
+	if (!a->nmaps)
+		return NULL;
+	if (!a->per_vcpu)
+		return &a->maps[0];
+	return vcpu < a->nmaps ? &a->maps[vcpu] : NULL;
+}
+
 /* ---- channels (xen-pv-channel(7)) ----------------------------------- */
 
 enum enso_channel_connection {
