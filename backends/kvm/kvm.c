@@ -125,7 +125,7 @@ static char *dom_file(struct enso_ctx *ctx, uint32_t domid, const char *name)
 	return p;
 }
 
-static pid_t qemu_pid(struct enso_ctx *ctx, uint32_t domid)
+pid_t kvm_qemu_pid(struct enso_ctx *ctx, uint32_t domid)
 {
 	char *path = dom_file(ctx, domid, "qemu.pid");
 	FILE *f = path ? fopen(path, "r") : NULL;
@@ -142,7 +142,7 @@ static pid_t qemu_pid(struct enso_ctx *ctx, uint32_t domid)
 	return 0;
 }
 
-static int qmp_open(struct enso_ctx *ctx, uint32_t domid, const char *sock,
+int kvm_qmp_open(struct enso_ctx *ctx, uint32_t domid, const char *sock,
 		    struct qmp **q, struct enso_error *err)
 {
 	char *path = dom_file(ctx, domid, sock);
@@ -151,7 +151,7 @@ static int qmp_open(struct enso_ctx *ctx, uint32_t domid, const char *sock,
 
 	if (!path)
 		return -ENOMEM;
-	if (!qemu_pid(ctx, domid)) {
+	if (!kvm_qemu_pid(ctx, domid)) {
 		free(path);
 		return rt_fail(err, -ENOENT,
 			       "domain %u: its QEMU is not running", domid);
@@ -164,7 +164,7 @@ static int qmp_open(struct enso_ctx *ctx, uint32_t domid, const char *sock,
 }
 
 /* One QMP command on an open connection; *ret optional. */
-static int qmp_call(struct qmp *q, uint32_t domid, const char *cmd,
+int kvm_qmp_call(struct qmp *q, uint32_t domid, const char *cmd,
 		    const char *args, yajl_val *ret, struct enso_error *err)
 {
 	char msg[256];
@@ -180,23 +180,23 @@ static int qmp_run(struct enso_ctx *ctx, uint32_t domid, const char *cmd,
 		   const char *args, yajl_val *ret, struct enso_error *err)
 {
 	struct qmp *q;
-	int rc = qmp_open(ctx, domid, "qmp.sock", &q, err);
+	int rc = kvm_qmp_open(ctx, domid, "qmp.sock", &q, err);
 
 	if (rc)
 		return rc;
-	rc = qmp_call(q, domid, cmd, args, ret, err);
+	rc = kvm_qmp_call(q, domid, cmd, args, ret, err);
 	qmp_close(q);
 	return rc;
 }
 
-static yajl_val jget(yajl_val v, const char *a, const char *b)
+yajl_val kvm_jget(yajl_val v, const char *a, const char *b)
 {
 	const char *path[] = { a, b, NULL };
 
 	return v ? yajl_tree_get(v, path, yajl_t_any) : NULL;
 }
 
-static const char *jstr(yajl_val v)
+const char *kvm_jstr(yajl_val v)
 {
 	return v && YAJL_IS_STRING(v) ? v->u.string : NULL;
 }
@@ -298,6 +298,14 @@ static int check_kvm_config(const struct enso_domain_config *c,
 				       c->name, d->vdev, d->target,
 				       strerror(errno));
 	}
+	if (c->cpus_soft.nmaps)
+		return rt_fail(err, -EINVAL,
+			       "%s: cpus_soft= has no meaning on KVM: Linux's scheduler has no soft affinity; use cpus=",
+			       c->name);
+	if (c->cpus.nmaps && c->cpus.maps[0].has_nodes)
+		return rt_fail(err, -ENOSYS,
+			       "%s: cpus=\"nodes:...\": NUMA node terms are not supported by Enso's KVM backend yet",
+			       c->name);
 	for (i = 0; i < c->nnics; i++)
 		if (c->nics[i].backend)
 			return rt_fail(err, -EINVAL,
@@ -500,11 +508,11 @@ static int write_console_tty(struct enso_ctx *ctx, uint32_t domid,
 		return rc;
 	rc = rt_fail(err, -ENOENT, "domain %u: QEMU reports no console pty",
 		     domid);
-	list = jget(ret, "return", NULL);
+	list = kvm_jget(ret, "return", NULL);
 	for (i = 0; list && YAJL_IS_ARRAY(list) && i < list->u.array.len; i++) {
 		yajl_val e = list->u.array.values[i];
-		const char *label = jstr(jget(e, "label", NULL));
-		const char *file = jstr(jget(e, "filename", NULL));
+		const char *label = kvm_jstr(kvm_jget(e, "label", NULL));
+		const char *file = kvm_jstr(kvm_jget(e, "filename", NULL));
 		char node[64];
 
 		if (!label || !file || strcmp(label, "con0"))
@@ -524,7 +532,7 @@ static int write_console_tty(struct enso_ctx *ctx, uint32_t domid,
 
 static void kill_qemu(struct enso_ctx *ctx, uint32_t domid)
 {
-	pid_t pid = qemu_pid(ctx, domid);
+	pid_t pid = kvm_qemu_pid(ctx, domid);
 	int i;
 
 	if (!pid)
@@ -589,9 +597,12 @@ static int kvm_create(struct enso_ctx *ctx, const struct enso_domain_config *c,
 	if (rc)
 		goto out;
 	snprintf(node, sizeof(node), "/libxl/%u/qemu-pid", *domid);
-	snprintf(val, sizeof(val), "%ld", (long)qemu_pid(ctx, *domid));
+	snprintf(val, sizeof(val), "%ld", (long)kvm_qemu_pid(ctx, *domid));
 	rt_xs_write(ctx, XBT_NULL, node, val);
 	rc = write_console_tty(ctx, *domid, err);
+	if (rc)
+		goto fail;
+	rc = kvm_affinity_create(ctx, *domid, c, err);
 	if (rc)
 		goto fail;
 	for (i = 0; i < c->nnics; i++) {
@@ -636,7 +647,7 @@ out:
 static int kvm_destroy(struct enso_ctx *ctx, uint32_t domid,
 		       struct enso_error *err)
 {
-	bool had = qemu_pid(ctx, domid) != 0;
+	bool had = kvm_qemu_pid(ctx, domid) != 0;
 
 	(void)err;
 	kill_qemu(ctx, domid);
@@ -665,31 +676,11 @@ static int kvm_shutdown(struct enso_ctx *ctx, uint32_t domid, bool reboot,
 		       NULL, NULL, err);
 }
 
-static double cpu_seconds(pid_t pid)
-{
-	char path[64], buf[1024], *p;
-	unsigned long long ut = 0, st = 0;
-	FILE *f;
-
-	snprintf(path, sizeof(path), "/proc/%ld/stat", (long)pid);
-	f = fopen(path, "r");
-	if (!f)
-		return 0;
-	if (!fgets(buf, sizeof(buf), f))
-		buf[0] = '\0';
-	fclose(f);
-	p = strrchr(buf, ')');	/* the name may hold spaces */
-	if (!p || sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu",
-			 &ut, &st) != 2)
-		return 0;
-	return (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
-}
-
 static int kvm_info(struct enso_ctx *ctx, uint32_t domid,
 		    struct backend_dominfo *out, struct enso_error *err)
 {
 	yajl_val ret = NULL, v;
-	pid_t pid = qemu_pid(ctx, domid);
+	pid_t pid = kvm_qemu_pid(ctx, domid);
 	struct qmp *q;
 	char *max;
 	int rc;
@@ -697,16 +688,16 @@ static int kvm_info(struct enso_ctx *ctx, uint32_t domid,
 	if (!pid)
 		return rt_fail(err, -ENOENT, "domain %u: its QEMU is not running",
 			       domid);
-	rc = qmp_open(ctx, domid, "qmp.sock", &q, err);
+	rc = kvm_qmp_open(ctx, domid, "qmp.sock", &q, err);
 	if (rc)
 		return rc;
-	rc = qmp_call(q, domid, "query-status", NULL, &ret, err);
+	rc = kvm_qmp_call(q, domid, "query-status", NULL, &ret, err);
 	if (rc) {
 		qmp_close(q);
 		return rc;
 	}
-	if (jstr(jget(ret, "return", "status"))) {
-		const char *s = jstr(jget(ret, "return", "status"));
+	if (kvm_jstr(kvm_jget(ret, "return", "status"))) {
+		const char *s = kvm_jstr(kvm_jget(ret, "return", "status"));
 
 		out->running = !strcmp(s, "running");
 		out->paused = !strcmp(s, "paused") || !strcmp(s, "prelaunch");
@@ -722,29 +713,34 @@ static int kvm_info(struct enso_ctx *ctx, uint32_t domid,
 	out->max_kb = max ? strtoull(max, NULL, 10) : 0;
 	free(max);
 	out->current_kb = out->max_kb;
-	if (qmp_call(q, domid, "query-balloon", NULL, &ret, NULL) == 0) {
-		v = jget(ret, "return", "actual");
+	if (kvm_qmp_call(q, domid, "query-balloon", NULL, &ret, NULL) == 0) {
+		v = kvm_jget(ret, "return", "actual");
 		if (v && YAJL_IS_INTEGER(v))
 			out->current_kb = (uint64_t)YAJL_GET_INTEGER(v) / 1024;
 		yajl_tree_free(ret);
 	}
 	/* The vCPUs plugged in QEMU now (vcpu-set changes them). */
-	if (qmp_call(q, domid, "query-cpus-fast", NULL, &ret, NULL) == 0) {
-		v = jget(ret, "return", NULL);
+	if (kvm_qmp_call(q, domid, "query-cpus-fast", NULL, &ret, NULL) == 0) {
+		v = kvm_jget(ret, "return", NULL);
 		if (v && YAJL_IS_ARRAY(v))
 			out->vcpus_online = (uint32_t)v->u.array.len;
 		yajl_tree_free(ret);
 	}
 	/* One slot per possible vCPU, plugged or not: maxvcpus. */
 	out->max_vcpus = out->vcpus_online;
-	if (qmp_call(q, domid, "query-hotpluggable-cpus", NULL, &ret, NULL) == 0) {
-		v = jget(ret, "return", NULL);
+	if (kvm_qmp_call(q, domid, "query-hotpluggable-cpus", NULL, &ret, NULL) == 0) {
+		v = kvm_jget(ret, "return", NULL);
 		if (v && YAJL_IS_ARRAY(v) && v->u.array.len > out->vcpus_online)
 			out->max_vcpus = (uint32_t)v->u.array.len;
 		yajl_tree_free(ret);
 	}
 	qmp_close(q);
-	out->cpu_seconds = cpu_seconds(pid);
+	{
+		struct kvm_task_stat st;
+
+		if (kvm_task_stat(pid, 0, &st) == 0)
+			out->cpu_seconds = st.cpu_seconds;
+	}
 	return 0;
 }
 
@@ -775,7 +771,7 @@ static int kvm_set_maxmem(struct enso_ctx *ctx, uint32_t domid,
 
 	if (rc)
 		return rc;
-	v = jget(ret, "return", "base-memory");
+	v = kvm_jget(ret, "return", "base-memory");
 	if (!v || !YAJL_IS_INTEGER(v) || YAJL_GET_INTEGER(v) <= 0) {
 		yajl_tree_free(ret);
 		return rt_fail(err, -EPROTO,
@@ -846,7 +842,7 @@ static bool plain_name(const char *s)
 
 static long long topo_prop(yajl_val props, const char *key)
 {
-	yajl_val v = jget(props, key, NULL);
+	yajl_val v = kvm_jget(props, key, NULL);
 
 	return v && YAJL_IS_INTEGER(v) ? YAJL_GET_INTEGER(v) : 0;
 }
@@ -875,12 +871,12 @@ static const char peripheral[] = "/machine/peripheral/";
 
 static bool slot_ok(yajl_val e, struct cpu_slot *s)
 {
-	yajl_val count = jget(e, "vcpus-count", NULL);
-	const char *path = jstr(jget(e, "qom-path", NULL));
+	yajl_val count = kvm_jget(e, "vcpus-count", NULL);
+	const char *path = kvm_jstr(kvm_jget(e, "qom-path", NULL));
 	size_t k;
 
-	s->type = jstr(jget(e, "type", NULL));
-	s->props = jget(e, "props", NULL);
+	s->type = kvm_jstr(kvm_jget(e, "type", NULL));
+	s->props = kvm_jget(e, "props", NULL);
 	s->plugged = s->online = path != NULL;
 	if (path && !strncmp(path, peripheral, sizeof(peripheral) - 1) &&
 	    plain_name(path + sizeof(peripheral) - 1))
@@ -903,13 +899,13 @@ static int cpu_slots(struct qmp *q, uint32_t domid, yajl_val *hp,
 	struct cpu_slot *s;
 	yajl_val list;
 	size_t i, len;
-	int rc = qmp_call(q, domid, "query-hotpluggable-cpus", NULL, hp, err);
+	int rc = kvm_qmp_call(q, domid, "query-hotpluggable-cpus", NULL, hp, err);
 
 	*out = NULL;
 	*n = 0;
 	if (rc)
 		return rc;
-	list = jget(*hp, "return", NULL);
+	list = kvm_jget(*hp, "return", NULL);
 	if (!list || !YAJL_IS_ARRAY(list) || !list->u.array.len)
 		return rt_fail(err, -EPROTO,
 			       "domain %u: QEMU lists no vCPU slots", domid);
@@ -966,11 +962,11 @@ static int tcg_started(struct enso_ctx *ctx, struct qmp *q, uint32_t domid,
 {
 	yajl_val ret = NULL, v;
 	char *node;
-	int rc = qmp_call(q, domid, "query-kvm", NULL, &ret, err);
+	int rc = kvm_qmp_call(q, domid, "query-kvm", NULL, &ret, err);
 
 	if (rc)
 		return rc;
-	v = jget(ret, "return", "enabled");
+	v = kvm_jget(ret, "return", "enabled");
 	*tcg = !(v && YAJL_IS_TRUE(v));
 	yajl_tree_free(ret);
 	*started = plugged;
@@ -993,45 +989,23 @@ static void tcg_count_started(struct enso_ctx *ctx, uint32_t domid,
 	rt_xs_write(ctx, XBT_NULL, node, val);
 }
 
-/* cpu/N/availability, the record of vCPUs every tool reads (on Xen it is
- * also the request to the guest): online for each vCPU plugged, or asked
- * for, and not asked away. */
+/* cpu/N/availability (rt_write_availability): online for each vCPU
+ * plugged, or asked for, and not asked away. */
 static int write_availability(struct enso_ctx *ctx, uint32_t domid,
 			      const struct cpu_slot *s, uint32_t n,
 			      struct enso_error *err)
 {
-	int tries;
+	bool *online = calloc(n ? n : 1, sizeof(*online));
+	uint32_t i;
+	int rc;
 
-	for (tries = 0; tries < 50; tries++) {
-		xs_transaction_t t = xs_transaction_start(ctx->xsh);
-		bool ok = t != XBT_NULL;
-		uint32_t i;
-
-		for (i = 0; ok && i < n; i++) {
-			char path[96];
-
-			snprintf(path, sizeof(path),
-				 "/local/domain/%u/cpu/%u/availability", domid, i);
-			ok = rt_xs_write(ctx, t, path,
-					 s[i].online ? "online" : "offline");
-		}
-		if (!ok) {
-			int e = errno;
-
-			if (t != XBT_NULL)
-				xs_transaction_end(ctx->xsh, t, true);
-			return rt_fail(err, -e,
-				       "domain %u: writing cpu/N/availability: %s",
-				       domid, strerror(e));
-		}
-		if (xs_transaction_end(ctx->xsh, t, false))
-			return 0;
-		if (errno != EAGAIN)
-			return rt_fail(err, -errno,
-				       "domain %u: committing cpu/N/availability: %s",
-				       domid, strerror(errno));
-	}
-	return rt_fail(err, -EAGAIN, "domain %u: xenstore stayed busy", domid);
+	if (!online)
+		return rt_fail(err, -ENOMEM, "domain %u: out of memory", domid);
+	for (i = 0; i < n; i++)
+		online[i] = s[i].online;
+	rc = rt_write_availability(ctx, domid, online, n, err);
+	free(online);
+	return rc;
 }
 
 /* Waits until QEMU has freed the slot of every vCPU asked away (online
@@ -1050,9 +1024,9 @@ static int wait_unplugged(struct qmp *q, uint32_t domid, struct cpu_slot *s,
 		int first = -1, rc;
 		uint32_t i;
 
-		rc = qmp_call(q, domid, "query-hotpluggable-cpus", NULL, &hp,
+		rc = kvm_qmp_call(q, domid, "query-hotpluggable-cpus", NULL, &hp,
 			      NULL);
-		list = rc ? NULL : jget(hp, "return", NULL);
+		list = rc ? NULL : kvm_jget(hp, "return", NULL);
 		for (i = 0; i < n; i++) {
 			bool there = rc != 0;
 			size_t k;
@@ -1061,7 +1035,7 @@ static int wait_unplugged(struct qmp *q, uint32_t domid, struct cpu_slot *s,
 				continue;
 			for (k = 0; list && YAJL_IS_ARRAY(list) &&
 				    k < list->u.array.len; k++) {
-				const char *path = jstr(jget(list->u.array.values[k],
+				const char *path = kvm_jstr(kvm_jget(list->u.array.values[k],
 							     "qom-path", NULL));
 
 				if (path && !strncmp(path, peripheral,
@@ -1096,7 +1070,7 @@ static int kvm_set_vcpus(struct enso_ctx *ctx, uint32_t domid, uint32_t count,
 	bool tcg = false, asked_away = false;
 	int rc, wrc, still;
 
-	rc = qmp_open(ctx, domid, "qmp.sock", &q, err);
+	rc = kvm_qmp_open(ctx, domid, "qmp.sock", &q, err);
 	if (rc)
 		return rc;
 	rc = cpu_slots(q, domid, &hp, &s, &n, err);
@@ -1141,7 +1115,7 @@ static int kvm_set_vcpus(struct enso_ctx *ctx, uint32_t domid, uint32_t count,
 			rc = -ENOMEM;
 			break;
 		}
-		rc = qmp_call(q, domid, "device_add", args, NULL, err);
+		rc = kvm_qmp_call(q, domid, "device_add", args, NULL, err);
 		free(args);
 		if (rc)
 			break;
@@ -1149,6 +1123,9 @@ static int kvm_set_vcpus(struct enso_ctx *ctx, uint32_t domid, uint32_t count,
 		if (tcg)
 			tcg_count_started(ctx, domid, ++started);
 	}
+	/* A plugged vCPU takes the affinity cpus= or vcpu-pin gave it. */
+	if (adds && !rc)
+		rc = kvm_affinity_apply(ctx, q, domid, err);
 	for (i = n; i-- > count && !rc;) {
 		struct enso_error derr;
 		char args[128];
@@ -1156,7 +1133,7 @@ static int kvm_set_vcpus(struct enso_ctx *ctx, uint32_t domid, uint32_t count,
 		if (!s[i].plugged)
 			continue;
 		snprintf(args, sizeof(args), "{\"id\":\"%s\"}", s[i].id);
-		rc = qmp_call(q, domid, "device_del", args, NULL, &derr);
+		rc = kvm_qmp_call(q, domid, "device_del", args, NULL, &derr);
 		if (rc) {
 			/* Before the guest's ACPI code has switched QEMU to
 			 * its current CPU hotplug interface, QEMU refuses. */
@@ -1202,7 +1179,7 @@ static int kvm_watch_open(struct enso_ctx *ctx, uint32_t domid,
 
 	if (!w)
 		return rt_fail(err, -ENOMEM, "domain %u: out of memory", domid);
-	rc = qmp_open(ctx, domid, "events.sock", &w->events, err);
+	rc = kvm_qmp_open(ctx, domid, "events.sock", &w->events, err);
 	if (rc) {
 		free(w);
 		return rc;
@@ -1233,8 +1210,8 @@ static int kvm_watch_check(struct enso_ctx *ctx, struct backend_watch *w,
 				       w->domid);
 		}
 		name = qmp_event_name(ev);
-		r = jget(ev, "data", "reason");
-		why = jstr(r) ? jstr(r) : "";
+		r = kvm_jget(ev, "data", "reason");
+		why = kvm_jstr(r) ? kvm_jstr(r) : "";
 		*reason = -1;
 		if (!strcmp(name, "GUEST_PANICKED") ||
 		    (!strcmp(name, "SHUTDOWN") && !strcmp(why, "guest-panic")))
@@ -1318,4 +1295,6 @@ const struct backend_ops backend_kvm = {
 	.watch_check = kvm_watch_check,
 	.watch_close = kvm_watch_close,
 	.host_info = kvm_host_info,
+	.vcpu_list = kvm_vcpu_list,
+	.vcpu_pin = kvm_vcpu_pin,
 };

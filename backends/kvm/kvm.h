@@ -36,4 +36,48 @@ yajl_val qmp_next_event(struct qmp *q, int timeout_ms, int *rc);
 const char *qmp_event_name(yajl_val ev);
 int qmp_fd(const struct qmp *q);
 void qmp_close(struct qmp *q);
+
+/* ---- kvm.c's helpers for the backend's other files ---- */
+#include <sys/types.h>
+
+struct enso_ctx;
+struct enso_error;
+struct enso_domain_config;
+struct enso_vcpuinfo;
+struct enso_cpumap;
+
+/* The domain's QEMU, or 0 when none runs. */
+pid_t kvm_qemu_pid(struct enso_ctx *ctx, uint32_t domid);
+/* A QMP connection to the domain's socket sock ("qmp.sock"). */
+int kvm_qmp_open(struct enso_ctx *ctx, uint32_t domid, const char *sock,
+		 struct qmp **q, struct enso_error *err);
+/* One command on it; *ret optional, as qmp_command's. */
+int kvm_qmp_call(struct qmp *q, uint32_t domid, const char *cmd,
+		 const char *args, yajl_val *ret, struct enso_error *err);
+yajl_val kvm_jget(yajl_val v, const char *a, const char *b);
+const char *kvm_jstr(yajl_val v);
+
+/* ---- vCPU affinity (affinity.c) ---- */
+/* What /proc says of one of a process's threads (tid 0: the process). */
+struct kvm_task_stat {
+	char state;		/* R, S, D...: '?' when unreadable */
+	int cpu;		/* the host CPU it last ran on */
+	double cpu_seconds;	/* user + system */
+};
+int kvm_task_stat(pid_t pid, pid_t tid, struct kvm_task_stat *out);
+
+/* The affinity cpus= asks for each vCPU, recorded at create so that
+ * vCPUs plugged later get theirs, and applied to those running. */
+int kvm_affinity_create(struct enso_ctx *ctx, uint32_t domid,
+			const struct enso_domain_config *c,
+			struct enso_error *err);
+/* Applies the recorded affinity to every plugged vCPU's thread. */
+int kvm_affinity_apply(struct enso_ctx *ctx, struct qmp *q, uint32_t domid,
+		       struct enso_error *err);
+int kvm_vcpu_list(struct enso_ctx *ctx, uint32_t domid,
+		  struct enso_vcpuinfo **out, size_t *n, uint32_t *host_cpus,
+		  struct enso_error *err);
+int kvm_vcpu_pin(struct enso_ctx *ctx, uint32_t domid, uint32_t vcpu,
+		 const struct enso_cpumap *hard, const struct enso_cpumap *soft,
+		 bool force, struct enso_error *err);
 #endif

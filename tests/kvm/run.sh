@@ -309,11 +309,23 @@ leftover="ids before: [$ids_before] after: [$(domain_ids)]; qemu: $(qemus_with e
 check "bad config: a missing kernel leaves nothing behind" "$leftover" \
 	eval '[ "$(domain_ids)" = "$ids_before" ] && [ -z "$(qemus_with enso-kvm-nokernel)" ] && not_listed enso-kvm-nokernel'
 
+cfg=$(write_cfg enso-kvm-soft 256 256 "" "" destroy destroy destroy 'cpus_soft = "0"')
+"$xl" create "$cfg" >"$TMP/out/create-soft.out" 2>&1
+rc=$?
+out=$(cat "$TMP/out/create-soft.out")
+diag "xl create (cpus_soft): rc=$rc: $(echo "$out" | tr '\n' '|')"
+check "bad config for KVM: cpus_soft= is refused, naming the key" \
+	"rc=$rc, output: $(echo "$out" | tr '\n' '|')" \
+	eval '[ $rc -ne 0 ] && echo "$out" | grep -q "cpus_soft="'
+check "bad config for KVM: cpus_soft= leaves nothing behind" \
+	"ids before: [$ids_before] after: [$(domain_ids)]; qemu: $(qemus_with enso-kvm-soft | tr '\n' ' ')" \
+	eval '[ "$(domain_ids)" = "$ids_before" ] && [ -z "$(qemus_with enso-kvm-soft)" ] && not_listed enso-kvm-soft'
+
 # ---- the guests -------------------------------------------------------------------
 A=enso-kvm-a B=enso-kvm-b C=enso-kvm-c R=enso-kvm-r
 new_disk "$TMP/disk.img"
 new_disk "$TMP/disk-r.img"
-cfg_a=$(write_cfg $A 512 512 "" "$TMP/disk.img" destroy destroy destroy 'maxvcpus = 2')
+cfg_a=$(write_cfg $A 512 512 "" "$TMP/disk.img" destroy destroy destroy 'maxvcpus = 2' 'cpus = "1"')
 cfg_b=$(write_cfg $B 256 256 "" "" destroy destroy destroy)
 cfg_c=$(write_cfg $C 256 256 " enso.crash=1" "" destroy destroy destroy)
 cfg_r=$(write_cfg $R 256 256 " enso.reboot=1" "$TMP/disk-r.img" destroy restart destroy)
@@ -493,6 +505,51 @@ fi
 check "xl list shows 2 vCPUs after vcpu-set 2" "row '$(list_row $A)'" eval '[ "$(list_vcpus)" = 2 ]'
 check "vcpu-set 2: cpu/0 and cpu/1 availability are online" "cpu/0: '$(avail 0)', cpu/1: '$(avail 1)'" \
 	eval '[ "$(avail 0)" = online ] && [ "$(avail 1)" = online ]'
+
+# ---- A: vCPU affinity (cpus="1" in its config; vcpu-list, vcpu-pin) --------------------------
+# The witness is the kernel's own record of each vCPU thread's mask (QEMU
+# names them "CPU <n>/TCG" or "CPU <n>/KVM" with debug-threads=on).
+thread_cpus() { # thread_cpus N -> Cpus_allowed_list of vCPU N's thread
+	local t
+	for t in /proc/"${QPID[$A]:-x}"/task/*; do
+		case "$(cat "$t/comm" 2>/dev/null)" in
+		"CPU $1/"*) sed -n 's/^Cpus_allowed_list:[[:space:]]*//p' "$t/status"; return ;;
+		esac
+	done
+}
+ncpu=$(nproc --all)
+all_cpus="0-$((ncpu - 1))"
+[ "$ncpu" = 1 ] && all_cpus=0
+vrow() { "$xl" vcpu-list $A 2>/dev/null | awk -v v="$1" 'NR > 1 && $3 == v { print $(NF-2), $(NF-1), $NF }'; }
+out=$("$xl" vcpu-list $A 2>&1)
+diag "xl vcpu-list $A: $(echo "$out" | tr '\n' '|')"
+check "vcpu-list $A: upstream's header and one row per vCPU" "output: $(echo "$out" | tr '\n' '|')" \
+	eval 'echo "$out" | head -n 1 | grep -qE "^Name +ID +VCPU +CPU +State +Time\(s\) Affinity \(Hard / Soft\)$" &&
+		echo "$out" | grep -qE "^$A +$idA +0 +[0-9]+ +[-r][-b]- +[0-9]+\.[0-9] " &&
+		echo "$out" | grep -qE "^$A +$idA +1 +[0-9]+ +[-r][-b]- +[0-9]+\.[0-9] "'
+check "cpus=\"1\": both vCPUs' threads may run on CPU 1 only, the hot-plugged one too" \
+	"threads: CPU 0 '$(thread_cpus 0)', CPU 1 '$(thread_cpus 1)'; vcpu-list: '$(vrow 0)' '$(vrow 1)'" \
+	eval '[ "$(thread_cpus 0)" = 1 ] && [ "$(thread_cpus 1)" = 1 ] && [ "$(vrow 0)" = "1 / all" ] && [ "$(vrow 1)" = "1 / all" ]'
+out=$("$xl" vcpu-pin $A 1 0 2>&1)
+rc=$?
+check "vcpu-pin $A 1 0: vCPU 1's thread may run on CPU 0 only; vCPU 0 keeps CPU 1" \
+	"rc=$rc: $out; threads: CPU 0 '$(thread_cpus 0)', CPU 1 '$(thread_cpus 1)'; vcpu-list '$(vrow 1)'" \
+	eval '[ $rc -eq 0 ] && [ "$(thread_cpus 1)" = 0 ] && [ "$(thread_cpus 0)" = 1 ] && [ "$(vrow 1)" = "0 / all" ]'
+out=$("$xl" vcpu-pin $A all all 2>&1)
+rc=$?
+check "vcpu-pin $A all all: every vCPU thread may run anywhere" \
+	"rc=$rc: $out; threads: CPU 0 '$(thread_cpus 0)', CPU 1 '$(thread_cpus 1)' (want $all_cpus)" \
+	eval '[ $rc -eq 0 ] && [ "$(thread_cpus 0)" = "$all_cpus" ] && [ "$(thread_cpus 1)" = "$all_cpus" ] && [ "$(vrow 0)" = "all / all" ]'
+out=$("$xl" vcpu-pin $A 0 - 0 2>&1)
+rc=$?
+check "vcpu-pin with a soft affinity is refused on KVM, changing nothing" \
+	"rc=$rc: $out; thread CPU 0 '$(thread_cpus 0)'" \
+	eval '[ $rc -ne 0 ] && echo "$out" | grep -q "soft affinity" && [ "$(thread_cpus 0)" = "$all_cpus" ]'
+out=$("$xl" vcpu-pin $A 5 0 2>&1)
+rc=$?
+check "vcpu-pin of a vCPU the domain cannot have fails, naming it" "rc=$rc: $out" \
+	eval '[ $rc -ne 0 ] && echo "$out" | grep -q "no vCPU 5"'
+out=$("$xl" vcpu-pin $A 0 1 2>&1) || diag "vcpu-pin $A 0 1: $out"
 
 "$xl" vcpu-set $A 3 >"$TMP/out/vcpu-set-3.out" 2>&1
 rc=$?
