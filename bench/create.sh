@@ -8,6 +8,8 @@
 # bench/rig/60-bench-create and in bench/README.md.
 #
 #   bench/create.sh [BUILD_DIR]      (default build/; run as root)
+#   bench/create.sh --report RAW     the tables again from a run's raw lines
+#                                    (BUILD_DIR/bench-create.txt)
 #
 #   RIG_BENCH_RUNS=2                 rounds per stack, level and phase
 #   RIG_BENCH_PHASES=enso,upstream,upstream,enso   the order of the phases
@@ -23,39 +25,46 @@ case $build in /*) ;; *) build=$PWD/$build ;; esac
 rig_out=${RIG_OUT:-$root/tests/rig/out}
 serial=$rig_out/serial.log
 
-for f in xl/xl xenstored/xenstored consoled/consoled; do
-	if [ ! -x "$build/$f" ]; then
-		echo "bench/create.sh: build first: no $build/$f (tests/run, or configure and make in $build)" >&2
-		exit 2
+env_shown=""
+if [ "${1:-}" = --report ]; then
+	raw=${2:?bench/create.sh --report RAW}
+	rc=0
+else
+	for f in xl/xl xenstored/xenstored consoled/consoled; do
+		if [ ! -x "$build/$f" ]; then
+			echo "bench/create.sh: build first: no $build/$f (tests/run, or configure and make in $build)" >&2
+			exit 2
+		fi
+	done
+	destdir="$build/bench-destdir"
+	rm -rf "$destdir"
+	make -s -C "$build" install DESTDIR="$destdir" >/dev/null
+
+	args="" env_shown=""
+	for v in RUNS PHASES OTHERS MEMORY BG_MEMORY; do
+		eval "val=\${RIG_BENCH_$v:-}"
+		[ -n "$val" ] || continue
+		case $val in *[!A-Za-z0-9,+]*) echo "bench/create.sh: RIG_BENCH_$v='$val': letters, digits and commas only" >&2; exit 2 ;; esac
+		k=$(echo "$v" | tr '[:upper:]' '[:lower:]')
+		args="$args rig.bench_$k=$val"
+		env_shown="$env_shown RIG_BENCH_$v=$val"
+	done
+
+	set +e
+	RIG_SCENARIO_DIR="$root/bench/rig" RIG_SCENARIOS=60-bench-create \
+		RIG_TIMEOUT=${RIG_TIMEOUT:-6000} RIG_OUT="$rig_out" \
+		RIG_DOM0_ARGS="$args" ENSO_DESTDIR="$destdir" \
+		"$root/tests/rig/boot.sh" >&2
+	rc=$?
+	set -e
+
+	raw="$build/bench-create.txt"
+	tr -d '\r' <"$serial" | sed -n 's/.*\(bench-create-run .*\)/\1/p' >"$raw" || true
+	if [ ! -s "$raw" ]; then
+		echo "bench/create.sh: no results (see $serial)" >&2
+		exit 1
 	fi
-done
-destdir="$build/bench-destdir"
-rm -rf "$destdir"
-make -s -C "$build" install DESTDIR="$destdir" >/dev/null
 
-args="" env_shown=""
-for v in RUNS PHASES OTHERS MEMORY BG_MEMORY; do
-	eval "val=\${RIG_BENCH_$v:-}"
-	[ -n "$val" ] || continue
-	case $val in *[!A-Za-z0-9,+]*) echo "bench/create.sh: RIG_BENCH_$v='$val': letters, digits and commas only" >&2; exit 2 ;; esac
-	k=$(echo "$v" | tr '[:upper:]' '[:lower:]')
-	args="$args rig.bench_$k=$val"
-	env_shown="$env_shown RIG_BENCH_$v=$val"
-done
-
-set +e
-RIG_SCENARIO_DIR="$root/bench/rig" RIG_SCENARIOS=60-bench-create \
-	RIG_TIMEOUT=${RIG_TIMEOUT:-6000} RIG_OUT="$rig_out" \
-	RIG_DOM0_ARGS="$args" ENSO_DESTDIR="$destdir" \
-	"$root/tests/rig/boot.sh" >&2
-rc=$?
-set -e
-
-raw="$build/bench-create.txt"
-tr -d '\r' <"$serial" | sed -n 's/.*\(bench-create-run .*\)/\1/p' >"$raw" || true
-if [ ! -s "$raw" ]; then
-	echo "bench/create.sh: no results (see $serial)" >&2
-	exit 1
 fi
 
 awk '
@@ -87,7 +96,7 @@ BEGIN {
 	if (!ok) { bad++; next }
 	if (!((o) in seen)) { seen[o] = 1; lv[++nl] = o + 0 }
 	c = ++cnt[s, o]
-	for (k = 1; k <= nm; k++) v[s, o, M[k], c] = val(M[k])
+	for (k = 1; k <= nm; k++) v[s, o, M[k], c] = val(M[k]) + 0	# numbers, not strings, for the sort
 	ph[s] = ph[s] (index(" " ph[s] " ", " " val("phase") " ") ? "" : " " val("phase"))
 }
 END {
@@ -133,5 +142,9 @@ END {
 }' "$raw"
 echo "(raw lines: $raw; serial log: $serial; rig status $rc)"
 [ -n "${RIG_OUT:-}" ] && env_shown="$env_shown RIG_OUT=$RIG_OUT"
-echo "command: ${env_shown# }${env_shown:+ }bench/create.sh $build"
+if [ "${1:-}" = --report ]; then
+	echo "command: bench/create.sh --report $raw"
+else
+	echo "command: ${env_shown# }${env_shown:+ }bench/create.sh ${build#"$root"/}"
+fi
 exit $rc
