@@ -152,13 +152,17 @@ static int build_image(struct enso_ctx *ctx, struct xen_backend *xb,
 	struct xc_dom_image *dom;
 	const char *step, *file = NULL;
 	char *cached = xen_kcache_lookup(ctx, c->kernel);
+	bool touched = false;	/* the domain's memory, by the builder */
 	int rc = 0;
 
+again:
 	xen_log_clear(xb);
 	dom = xc_dom_allocate(xb->xch, c->cmdline ? c->cmdline : "", NULL);
-	if (!dom)
+	if (!dom) {
+		free(cached);
 		return xen_fail(xb, err, errno ? errno : ENOMEM,
 				"%s: starting the domain builder", c->name);
+	}
 	dom->container_type = XC_DOM_PV_CONTAINER;
 	step = "loading the kernel";
 	file = c->kernel;
@@ -181,16 +185,13 @@ static int build_image(struct enso_ctx *ctx, struct xen_backend *xb,
 		goto fail;
 	step = "parsing the kernel image";
 	file = c->kernel;
-	if (xc_dom_parse_image(dom)) {
-		/* A bad cache entry is dropped; the next create decompresses
-		 * the kernel itself again. */
-		xen_kcache_forget(cached);
+	if (xc_dom_parse_image(dom))
 		goto fail;
-	}
 	if (!cached)
 		xen_kcache_store(ctx, c->kernel, dom->kernel_blob,
 				 dom->kernel_size);
 	file = NULL;
+	touched = true;
 	step = "laying out memory";
 	if (xc_dom_mem_init(dom, (unsigned int)(c->memory_kb / 1024)))
 		goto fail;
@@ -216,6 +217,15 @@ static int build_image(struct enso_ctx *ctx, struct xen_backend *xb,
 	}
 	goto out;
 fail:
+	if (cached && !touched) {
+		/* A bad cache entry: drop it and build from the kernel
+		 * itself. */
+		xc_dom_release(dom);
+		xen_kcache_forget(cached);
+		free(cached);
+		cached = NULL;
+		goto again;
+	}
 	/* The builder's errno is seldom set, its log says what failed. */
 	rc = xen_fail(xb, err, xb->log.last[0] ? 0 : errno, "%s: %s%s%s",
 		      c->name, step, file ? " " : "", file ? file : "");
