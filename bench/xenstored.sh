@@ -10,6 +10,7 @@
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 build=${1:-$root/build}
+case $build in /*) ;; *) build=$PWD/$build ;; esac
 
 if [ ! -x "$build/bench/xsbench" ] || [ ! -x "$build/xenstored/xenstored" ]; then
 	echo "bench/xenstored.sh: build first (tests/run, or configure and make in $build)" >&2
