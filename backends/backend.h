@@ -41,6 +41,11 @@ struct backend_ops {
 	 * always true today and kept for backends that cannot start paused. */
 	int (*create)(struct enso_ctx *ctx, const struct enso_domain_config *cfg,
 		      uint32_t *domid, bool paused, struct enso_error *err);
+	/* Optional: libxl's records are in place, the domain still paused.
+	 * The backend may now make it known (Xen: INTRODUCE to xenstored,
+	 * so its console is served while it is paused, as upstream's). */
+	int (*records_ready)(struct enso_ctx *ctx, uint32_t domid,
+			     struct enso_error *err);
 	int (*destroy)(struct enso_ctx *ctx, uint32_t domid,
 		       struct enso_error *err);
 	int (*pause)(struct enso_ctx *ctx, uint32_t domid,

@@ -153,6 +153,11 @@ int enso_domain_create(struct enso_ctx *ctx,
 		if (rc)
 			goto out;
 	}
+	if (ctx->ops->records_ready) {
+		rc = ctx->ops->records_ready(ctx, id, err);
+		if (rc)
+			goto out;
+	}
 	if (!(flags & ENSO_CREATE_PAUSED)) {
 		rc = ctx->ops->unpause(ctx, id, err);
 		if (rc)

@@ -479,6 +479,7 @@ static void xen_close(struct enso_ctx *ctx)
 const struct backend_ops backend_xen = {
 	.name = "xen",
 	.create = xen_create,
+	.records_ready = xen_introduce,
 	.destroy = xen_destroy,
 	.pause = xen_pause,
 	.unpause = xen_unpause,
