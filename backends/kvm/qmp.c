@@ -22,10 +22,17 @@ struct qmp_event {
 	yajl_val v;
 };
 
+/* The read buffer starts small and grows for a long reply up to
+ * QMP_MSG_MAX; the host's monitor holds one connection per domain, whose
+ * events are small, so a buffer of fixed size would be most of what a
+ * domain costs it. */
+#define QMP_BUF_START 2048
+#define QMP_MSG_MAX (1024 * 1024)
+
 struct qmp {
 	int fd;
-	char buf[65536];
-	size_t len;
+	char *buf;
+	size_t len, cap;
 	unsigned next_id;
 	struct qmp_event *events, **events_tail;
 };
@@ -76,12 +83,29 @@ static int read_message(struct qmp *q, long long deadline, yajl_val *out)
 			*out = yajl_tree_parse(q->buf, errbuf, sizeof(errbuf));
 			q->len -= (size_t)(nl + 1 - q->buf);
 			memmove(q->buf, nl + 1, q->len);
+			if (q->cap > QMP_BUF_START && q->len < QMP_BUF_START) {
+				char *smaller = realloc(q->buf, QMP_BUF_START);
+
+				if (smaller) {
+					q->buf = smaller;
+					q->cap = QMP_BUF_START;
+				}
+			}
 			if (!*out)
 				return -EPROTO;
 			return 1;
 		}
-		if (q->len == sizeof(q->buf))
-			return -E2BIG;
+		if (q->len == q->cap) {
+			char *bigger;
+
+			if (q->cap >= QMP_MSG_MAX)
+				return -E2BIG;
+			bigger = realloc(q->buf, q->cap * 2);
+			if (!bigger)
+				return -ENOMEM;
+			q->buf = bigger;
+			q->cap *= 2;
+		}
 		if (deadline < 0)
 			wait = -1;
 		else {
@@ -96,7 +120,7 @@ static int read_message(struct qmp *q, long long deadline, yajl_val *out)
 			return 0;
 		if (r < 0)
 			continue;
-		n = recv(q->fd, q->buf + q->len, sizeof(q->buf) - q->len, 0);
+		n = recv(q->fd, q->buf + q->len, q->cap - q->len, 0);
 		if (n == 0)
 			return -ECONNRESET;
 		if (n < 0) {
@@ -204,8 +228,13 @@ int qmp_connect(const char *path, int timeout_ms, struct qmp **out,
 	}
 	strcpy(sa.sun_path, path);
 	q = calloc(1, sizeof(*q));
-	if (!q)
+	if (q)
+		q->buf = malloc(QMP_BUF_START);
+	if (!q || !q->buf) {
+		free(q);
 		return -ENOMEM;
+	}
+	q->cap = QMP_BUF_START;
 	q->events_tail = &q->events;
 	/* QEMU creates the socket as it starts: retry until the deadline. */
 	for (;;) {
@@ -247,6 +276,7 @@ fail:
 fail_quiet:
 	if (q->fd >= 0)
 		close(q->fd);
+	free(q->buf);
 	free(q);
 	return rc;
 }
@@ -302,5 +332,6 @@ void qmp_close(struct qmp *q)
 	}
 	if (q->fd >= 0)
 		close(q->fd);
+	free(q->buf);
 	free(q);
 }
