@@ -45,6 +45,24 @@ int rt_write_availability(struct enso_ctx *ctx, uint32_t domid,
 			  struct enso_error *err);
 bool rt_domain_exists(struct enso_ctx *ctx, uint32_t domid);
 
+/* kcache.c: the kernels decompressed from bzImages (by libxenguest's
+ * builder on Xen, by bzimage.c for KVM), kept for the next create under
+ * <lib dir>/kernel-cache.  lookup gives the cached ELF's path (malloc'd)
+ * or NULL; store keeps elf when the kernel file is not itself an ELF;
+ * forget drops a bad entry.  Failures are silent: the cache only saves
+ * time. */
+char *rt_kcache_lookup(struct enso_ctx *ctx, const char *kernel);
+void rt_kcache_store(struct enso_ctx *ctx, const char *kernel,
+		     const void *elf, size_t len);
+void rt_kcache_forget(const char *cached);
+
+/* bzimage.c: a bzImage's xz or gzip payload, unpacked into *elf
+ * (malloc'd, *len bytes); -ENOEXEC when kernel is no bzImage, -ENOTSUP
+ * for another compression.  rt_elf_has_pvh_entry: the ELF carries Xen's
+ * PHYS32_ENTRY note, so QEMU can boot it directly (PVH). */
+int rt_bzimage_unpack(const char *kernel, void **elf, size_t *len);
+bool rt_elf_has_pvh_entry(const void *elf, size_t len);
+
 /* The config a domain runs with, as JSON in lib_dir. */
 int rt_config_store(struct enso_ctx *ctx, uint32_t domid,
 		    const struct enso_domain_config *cfg,

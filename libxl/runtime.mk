@@ -1,9 +1,9 @@
 # libensoxl's running-domain half and the hypervisor backends behind it.
 libxl_libensoxl_la_SOURCES += libxl/runtime.h \
-	libxl/ctx.c libxl/records.c libxl/domain.c libxl/monitor.c libxl/vcpu.c \
+	libxl/ctx.c libxl/records.c libxl/kcache.c libxl/bzimage.c libxl/domain.c libxl/monitor.c libxl/vcpu.c \
 	backends/backend.h backends/xen/xen.h backends/xen/xen.c \
-	backends/xen/build.c backends/xen/vcpu.c backends/xen/kcache.c \
-	backends/kvm/kvm.h backends/kvm/kvm.c backends/kvm/qmp.c backends/kvm/affinity.c \
+	backends/xen/build.c backends/xen/vcpu.c \
+	backends/kvm/kvm.h backends/kvm/kvm.c backends/kvm/qmp.c backends/kvm/affinity.c backends/kvm/kernel.c \
 	backends/kvm/accel.c
 libxl_libensoxl_la_CFLAGS += $(XENSTORE_CFLAGS)
 libxl_libensoxl_la_LIBADD += $(XENSTORE_LIBS)
@@ -13,3 +13,6 @@ libxl_libensoxl_la_LIBADD += $(XENCTRL_LIBS) $(XENGUEST_LIBS) \
 	$(XENTOOLLOG_LIBS)
 # mkdir_p, xen_control_domain: shared with the daemons (not exported).
 libxl_libensoxl_la_LIBADD += util/libensoutil.la
+# bzimage.c: the kernel payloads Enso unpacks itself (xz, gzip).
+libxl_libensoxl_la_CFLAGS += $(LZMA_CFLAGS) $(ZLIB_CFLAGS)
+libxl_libensoxl_la_LIBADD += $(LZMA_LIBS) $(ZLIB_LIBS)

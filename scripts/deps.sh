@@ -7,7 +7,7 @@
 set -euo pipefail
 
 build_pkgs=(build-essential autoconf automake libtool pkg-config
-	libxen-dev libyajl-dev libnl-3-dev libnl-route-3-dev liburing-dev
+	libxen-dev libyajl-dev liblzma-dev zlib1g-dev libnl-3-dev libnl-route-3-dev liburing-dev
 	libcmocka-dev)
 # Real peers: Debian's libxenstore clients (xenstore-utils), upstream's
 # own tools as interoperability peers and benchmark anchors (never linked),

@@ -47,9 +47,15 @@ int kvm_task_stat(pid_t pid, pid_t tid, struct kvm_task_stat *out)
 	 * ')'.  state is field 3, utime/stime 14/15, processor 39. */
 	p = strrchr(buf, ')');
 	if (!p || sscanf(p + 2,
-			 "%c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu"
-			 " %*d %*d %*d %*d %*d %*d %*u %*u %*d %*u %*u %*u %*u"
-			 " %*u %*u %*u %*u %*u %*u %*u %*u %*u %*u %*u %*d %d",
+			 "%c"				/* 3 */
+			 " %*d %*d %*d %*d %*d"		/* 4-8 */
+			 " %*u %*u %*u %*u %*u"		/* 9-13 */
+			 " %llu %llu"			/* 14-15 */
+			 " %*d %*d %*d %*d %*d %*d"	/* 16-21 */
+			 " %*u %*u %*d"			/* 22-24 */
+			 " %*u %*u %*u %*u %*u %*u %*u"	/* 25-31 */
+			 " %*u %*u %*u %*u %*u %*u"	/* 32-37 */
+			 " %*d %d",			/* 38-39 */
 			 &out->state, &ut, &st, &cpu) != 4)
 		return -EIO;
 	out->cpu = cpu;

@@ -306,18 +306,24 @@ static int check_kvm_config(const struct enso_domain_config *c,
 		return rt_fail(err, -ENOSYS,
 			       "%s: cpus=\"nodes:...\": NUMA node terms are not supported by Enso's KVM backend yet",
 			       c->name);
-	for (i = 0; i < c->nnics; i++)
+	for (i = 0; i < c->nnics; i++) {
 		if (c->nics[i].backend)
 			return rt_fail(err, -EINVAL,
 				       "%s: vif %d: backend=%s names a driver domain, which is Xen-only",
 				       c->name, c->nics[i].devid,
 				       c->nics[i].backend);
+		/* Refused, not dropped: a limit silently ignored is worse. */
+		if (c->nics[i].rate_bytes_per_interval)
+			return rt_fail(err, -ENOSYS,
+				       "%s: vif %d: rate= is not supported by Enso's KVM backend yet",
+				       c->name, c->nics[i].devid);
+	}
 	return 0;
 }
 
 static void build_argv(struct enso_ctx *ctx, const struct enso_domain_config *c,
 		       uint32_t domid, const char *dir, const char *console_log,
-		       struct argv *a)
+		       const char *kernel, struct argv *a)
 {
 	const char *qemu = getenv("ENSO_QEMU");
 	char uuid[37];
@@ -348,7 +354,7 @@ static void build_argv(struct enso_ctx *ctx, const struct enso_domain_config *c,
 		char *cmd = guest_cmdline(c->cmdline);
 
 		arg(a, "-kernel");
-		arg(a, "%s", c->kernel);
+		arg(a, "%s", kernel);
 		if (c->ramdisk) {
 			arg(a, "-initrd");
 			arg(a, "%s", c->ramdisk);
@@ -568,7 +574,7 @@ static int kvm_create(struct enso_ctx *ctx, const struct enso_domain_config *c,
 {
 	struct argv a = { 0 };
 	char *dir = domain_dir(ctx, *domid), *qemu_log = NULL, *console_log = NULL;
-	char *console_dir = NULL, warn[256] = "";
+	char *console_dir = NULL, *kernel = NULL, warn[256] = "";
 	char node[64], val[32];
 	size_t i;
 	int rc;
@@ -588,7 +594,11 @@ static int kvm_create(struct enso_ctx *ctx, const struct enso_domain_config *c,
 		rt_fail(err, rc, "creating %s: %s", dir, strerror(-rc));
 		goto out;
 	}
-	build_argv(ctx, c, *domid, dir, console_log, &a);
+	if (c->kernel && !(kernel = kvm_boot_kernel(ctx, c->kernel))) {
+		rc = -ENOMEM;
+		goto out;
+	}
+	build_argv(ctx, c, *domid, dir, console_log, kernel, &a);
 	if (a.oom) {
 		rc = -ENOMEM;
 		goto out;
@@ -637,6 +647,7 @@ fail:
 	remove_domain_dir(ctx, *domid);
 out:
 	argv_free(&a);
+	free(kernel);
 	free(dir);
 	free(qemu_log);
 	free(console_log);

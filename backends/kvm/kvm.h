@@ -57,6 +57,11 @@ int kvm_qmp_call(struct qmp *q, uint32_t domid, const char *cmd,
 yajl_val kvm_jget(yajl_val v, const char *a, const char *b);
 const char *kvm_jstr(yajl_val v);
 
+/* ---- kernel.c ---- */
+/* The file QEMU is to boot for kernel (malloc'd; NULL: out of memory):
+ * the cached ELF of a bzImage when it has a PVH entry, else kernel. */
+char *kvm_boot_kernel(struct enso_ctx *ctx, const char *kernel);
+
 /* ---- vCPU affinity (affinity.c) ---- */
 /* What /proc says of one of a process's threads (tid 0: the process). */
 struct kvm_task_stat {

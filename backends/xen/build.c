@@ -8,14 +8,15 @@
  *            info, grant entries 0 = console and 1 = xenstore for dom0) ->
  *            store/ and console/ nodes.  The domain stays paused.
  *   (libxl writes the records: /local/domain/<id>/name..., /vm, /libxl)
- *   unpause: the first one INTRODUCEs the domain to xenstored, then Xen
- *            runs it (xen_introduce, called by the unpause operation).
+ *   records_ready: INTRODUCEs the domain to xenstored (xen_introduce),
+ *            still paused, so that `xl create -p` has its console served
+ *            at once, as upstream's does; unpause introduces it too when
+ *            that has not happened (it is idempotent).
  *
- * So that neither the guest nor xenconsoled (which looks for new domains
- * on @introduceDomain and names its log after ~/name) sees the domain
- * before its home in xenstore is complete.  The store ring's frame and
- * port live in ~/store/{ring-ref,port} in between, so that an `xl create
- * -p` followed by a later `xl unpause` (another process) works the same.
+ * So that neither the guest nor a console backend (which looks for new
+ * domains on @introduceDomain and names its log after ~/name) sees the
+ * domain before its home in xenstore is complete.  The store ring's frame
+ * and port live in ~/store/{ring-ref,port}.
  * A failure anywhere in create destroys what was built.
  */
 #include <errno.h>
@@ -151,7 +152,7 @@ static int build_image(struct enso_ctx *ctx, struct xen_backend *xb,
 {
 	struct xc_dom_image *dom;
 	const char *step, *file = NULL;
-	char *cached = xen_kcache_lookup(ctx, c->kernel);
+	char *cached = rt_kcache_lookup(ctx, c->kernel);
 	bool touched = false;	/* the domain's memory, by the builder */
 	int rc = 0;
 
@@ -188,7 +189,7 @@ again:
 	if (xc_dom_parse_image(dom))
 		goto fail;
 	if (!cached)
-		xen_kcache_store(ctx, c->kernel, dom->kernel_blob,
+		rt_kcache_store(ctx, c->kernel, dom->kernel_blob,
 				 dom->kernel_size);
 	file = NULL;
 	touched = true;
@@ -221,7 +222,7 @@ fail:
 		/* A bad cache entry: drop it and build from the kernel
 		 * itself. */
 		xc_dom_release(dom);
-		xen_kcache_forget(cached);
+		rt_kcache_forget(cached);
 		free(cached);
 		cached = NULL;
 		goto again;

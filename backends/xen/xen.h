@@ -68,15 +68,6 @@ int xen_introduce(struct enso_ctx *ctx, uint32_t domid, struct enso_error *err);
 int xen_destroy_domid(struct enso_ctx *ctx, struct xen_backend *xb,
 		      uint32_t domid, struct enso_error *err);
 
-/* kcache.c: the kernels the builder decompressed, kept for the next
- * create.  lookup gives the cached ELF's path (malloc'd) or NULL; store
- * keeps elf (what the builder left in dom->kernel_blob) when it differs
- * from the file, i.e. was decompressed; forget drops a bad entry. */
-char *xen_kcache_lookup(struct enso_ctx *ctx, const char *kernel);
-void xen_kcache_store(struct enso_ctx *ctx, const char *kernel,
-		      const void *elf, size_t len);
-void xen_kcache_forget(const char *cached);
-
 /* vcpu.c: vCPUs (vcpu-list, vcpu-pin), the console ring, debug keys; as
  * the ops of the same names in backends/backend.h. */
 int xen_vcpu_list(struct enso_ctx *ctx, uint32_t domid,

@@ -321,6 +321,17 @@ check "bad config for KVM: cpus_soft= leaves nothing behind" \
 	"ids before: [$ids_before] after: [$(domain_ids)]; qemu: $(qemus_with enso-kvm-soft | tr '\n' ' ')" \
 	eval '[ "$(domain_ids)" = "$ids_before" ] && [ -z "$(qemus_with enso-kvm-soft)" ] && not_listed enso-kvm-soft'
 
+cfg=$(write_cfg enso-kvm-rate 256 256 "" "" destroy destroy destroy "vif = [ 'bridge=xenbr0, rate=10Mb/s' ]")
+"$xl" create "$cfg" >"$TMP/out/create-rate.out" 2>&1
+rc=$?
+out=$(cat "$TMP/out/create-rate.out")
+check "bad config for KVM: a vif rate= is refused, not ignored" \
+	"rc=$rc, output: $(echo "$out" | tr '\n' '|')" \
+	eval '[ $rc -ne 0 ] && echo "$out" | grep -q "rate= is not supported"'
+check "bad config for KVM: a vif rate= leaves nothing behind" \
+	"ids before: [$ids_before] after: [$(domain_ids)]; qemu: $(qemus_with enso-kvm-rate | tr '\n' ' ')" \
+	eval '[ "$(domain_ids)" = "$ids_before" ] && [ -z "$(qemus_with enso-kvm-rate)" ] && not_listed enso-kvm-rate'
+
 # ---- the guests -------------------------------------------------------------------
 A=enso-kvm-a B=enso-kvm-b C=enso-kvm-c R=enso-kvm-r
 new_disk "$TMP/disk.img"
@@ -506,6 +517,14 @@ check "xl list shows 2 vCPUs after vcpu-set 2" "row '$(list_row $A)'" eval '[ "$
 check "vcpu-set 2: cpu/0 and cpu/1 availability are online" "cpu/0: '$(avail 0)', cpu/1: '$(avail 1)'" \
 	eval '[ "$(avail 0)" = online ] && [ "$(avail 1)" = online ]'
 
+# ---- A: booted through its PVH entry, from the kernel cache --------------------------------
+# QEMU boots the ELF unpacked from the bzImage (libxl/bzimage.c), kept in
+# the kernel cache, so the guest does not decompress itself.
+qemu_kernel=$(tr '\0' '\n' <"/proc/${QPID[$A]:-x}/cmdline" 2>/dev/null | awk 'p { print; exit } $0 == "-kernel" { p = 1 }')
+check "QEMU boots $A's kernel as the cached ELF with a PVH entry" \
+	"QEMU's -kernel is '$qemu_kernel'" \
+	eval 'case "$qemu_kernel" in "$ENSO_LIBDIR"/kernel-cache/*.elf) [ "$(head -c 4 "$qemu_kernel" | tail -c 3)" = ELF ] ;; *) false ;; esac'
+
 # ---- A: vCPU affinity (cpus="1" in its config; vcpu-list, vcpu-pin) --------------------------
 # The witness is the kernel's own record of each vCPU thread's mask (QEMU
 # names them "CPU <n>/TCG" or "CPU <n>/KVM" with debug-threads=on).
@@ -530,6 +549,11 @@ check "vcpu-list $A: upstream's header and one row per vCPU" "output: $(echo "$o
 check "cpus=\"1\": both vCPUs' threads may run on CPU 1 only, the hot-plugged one too" \
 	"threads: CPU 0 '$(thread_cpus 0)', CPU 1 '$(thread_cpus 1)'; vcpu-list: '$(vrow 0)' '$(vrow 1)'" \
 	eval '[ "$(thread_cpus 0)" = 1 ] && [ "$(thread_cpus 1)" = 1 ] && [ "$(vrow 0)" = "1 / all" ] && [ "$(vrow 1)" = "1 / all" ]'
+# The CPU column is where the thread last ran: with cpus="1", CPU 1.
+vcpu_cpu() { "$xl" vcpu-list $A 2>/dev/null | awk -v v="$1" 'NR > 1 && $3 == v { print $4 }'; }
+on_cpu1() { [ "$(vcpu_cpu 0)" = 1 ]; }
+check "vcpu-list: vCPU 0 last ran on CPU 1, the only one cpus=\"1\" allows" "CPU column: '$(vcpu_cpu 0)'" \
+	wait_for 10 on_cpu1
 out=$("$xl" vcpu-pin $A 1 0 2>&1)
 rc=$?
 check "vcpu-pin $A 1 0: vCPU 1's thread may run on CPU 0 only; vCPU 0 keeps CPU 1" \

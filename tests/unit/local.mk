@@ -36,10 +36,11 @@ tests_unit_test_wire_LDADD = $(UNIT_LDADD)
 
 EXTRA_DIST += tests/unit/run.sh
 
-# The Xen backend's kernel cache: its own file, compiled in; it needs the
-# Xen headers but no Xen.
-tests_unit_test_kcache_SOURCES = tests/unit/test_kcache.c backends/xen/kcache.c
+# libxl's kernel cache and bzImage unpacker: their own files, compiled in;
+# they need the Xen headers (runtime.h) but no Xen.
+tests_unit_test_kcache_SOURCES = tests/unit/test_kcache.c libxl/kcache.c libxl/bzimage.c
 tests_unit_test_kcache_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS) \
 	-I$(top_srcdir)/libxl $(XENSTORE_CFLAGS) $(XENCTRL_CFLAGS) \
-	$(XENGUEST_CFLAGS) $(XENTOOLLOG_CFLAGS) $(YAJL_CFLAGS)
-tests_unit_test_kcache_LDADD = util/libensoutil.la $(CMOCKA_LIBS)
+	$(XENGUEST_CFLAGS) $(XENTOOLLOG_CFLAGS) $(YAJL_CFLAGS) $(LZMA_CFLAGS) \
+	$(ZLIB_CFLAGS)
+tests_unit_test_kcache_LDADD = util/libensoutil.la $(CMOCKA_LIBS) $(LZMA_LIBS) $(ZLIB_LIBS)

@@ -1,5 +1,5 @@
 /*
- * The Xen backend's kernel cache (backends/xen/kcache.c), on this host's
+ * libxl's kernel cache (libxl/kcache.c), on this host's
  * file system: what is kept, under which name, when it is used again, and
  * that it never keeps what was not decompressed.  The rig proves the same
  * cache under the real builder (xl-xen/kernel-cache).
@@ -11,6 +11,9 @@
 #include <cmocka.h>
 
 #include <dirent.h>
+#include <errno.h>
+#include <lzma.h>
+#include <zlib.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,7 +21,7 @@
 #include <sys/time.h>
 #include <unistd.h>
 
-#include "backends/xen/xen.h"
+#include "libxl/runtime.h"
 
 struct fixture {
 	char dir[64];
@@ -26,7 +29,7 @@ struct fixture {
 	struct enso_ctx ctx;
 };
 
-static const char elf[] = "\177ELF and the rest of a decompressed kernel";
+static const char elf_bytes[] = "\177ELF and the rest of a decompressed kernel";
 
 static void write_file(const char *path, const char *data, size_t len)
 {
@@ -85,19 +88,19 @@ static int teardown(void **state)
 static void stored_elf_is_found_with_its_bytes(void **state)
 {
 	struct fixture *f = *state;
-	char buf[sizeof(elf)] = "";
+	char buf[sizeof(elf_bytes)] = "";
 	char *path;
 	FILE *in;
 
-	assert_null(xen_kcache_lookup(&f->ctx, f->kernel));
-	xen_kcache_store(&f->ctx, f->kernel, elf, sizeof(elf));
-	path = xen_kcache_lookup(&f->ctx, f->kernel);
+	assert_null(rt_kcache_lookup(&f->ctx, f->kernel));
+	rt_kcache_store(&f->ctx, f->kernel, elf_bytes, sizeof(elf_bytes));
+	path = rt_kcache_lookup(&f->ctx, f->kernel);
 	assert_non_null(path);
 	in = fopen(path, "r");
 	assert_non_null(in);
-	assert_int_equal(fread(buf, 1, sizeof(buf), in), sizeof(elf));
+	assert_int_equal(fread(buf, 1, sizeof(buf), in), sizeof(elf_bytes));
 	fclose(in);
-	assert_memory_equal(buf, elf, sizeof(elf));
+	assert_memory_equal(buf, elf_bytes, sizeof(elf_bytes));
 	assert_int_equal(entries(f->dir), 1);
 	free(path);
 }
@@ -108,13 +111,13 @@ static void nothing_kept_unless_decompressed(void **state)
 
 	/* The builder's blob is no ELF (it failed, or the format is one the
 	 * builder loads as it is): nothing to keep. */
-	xen_kcache_store(&f->ctx, f->kernel, "MZ...", 5);
+	rt_kcache_store(&f->ctx, f->kernel, "MZ...", 5);
 	assert_int_equal(entries(f->dir), 0);
 	/* The kernel file is an ELF already: nothing was decompressed. */
-	write_file(f->kernel, elf, sizeof(elf));
-	xen_kcache_store(&f->ctx, f->kernel, elf, sizeof(elf));
+	write_file(f->kernel, elf_bytes, sizeof(elf_bytes));
+	rt_kcache_store(&f->ctx, f->kernel, elf_bytes, sizeof(elf_bytes));
 	assert_int_equal(entries(f->dir), 0);
-	assert_null(xen_kcache_lookup(&f->ctx, f->kernel));
+	assert_null(rt_kcache_lookup(&f->ctx, f->kernel));
 }
 
 static void a_changed_kernel_misses(void **state)
@@ -122,15 +125,15 @@ static void a_changed_kernel_misses(void **state)
 	struct fixture *f = *state;
 	struct timeval later[2] = { { 2000000000, 0 }, { 2000000000, 0 } };
 
-	xen_kcache_store(&f->ctx, f->kernel, elf, sizeof(elf));
+	rt_kcache_store(&f->ctx, f->kernel, elf_bytes, sizeof(elf_bytes));
 	assert_int_equal(utimes(f->kernel, later), 0);
-	assert_null(xen_kcache_lookup(&f->ctx, f->kernel));
+	assert_null(rt_kcache_lookup(&f->ctx, f->kernel));
 	/* Replaced by another file of the same name: another inode. */
-	xen_kcache_store(&f->ctx, f->kernel, elf, sizeof(elf));
+	rt_kcache_store(&f->ctx, f->kernel, elf_bytes, sizeof(elf_bytes));
 	assert_int_equal(unlink(f->kernel), 0);
 	write_file(f->kernel, "MZ...HdrS compressed", 20);
-	assert_null(xen_kcache_lookup(&f->ctx, f->kernel));
-	assert_null(xen_kcache_lookup(&f->ctx, "/nonexistent/vmlinuz"));
+	assert_null(rt_kcache_lookup(&f->ctx, f->kernel));
+	assert_null(rt_kcache_lookup(&f->ctx, "/nonexistent/vmlinuz"));
 }
 
 static void a_forgotten_or_bad_entry_misses(void **state)
@@ -138,14 +141,14 @@ static void a_forgotten_or_bad_entry_misses(void **state)
 	struct fixture *f = *state;
 	char *path;
 
-	xen_kcache_store(&f->ctx, f->kernel, elf, sizeof(elf));
-	path = xen_kcache_lookup(&f->ctx, f->kernel);
+	rt_kcache_store(&f->ctx, f->kernel, elf_bytes, sizeof(elf_bytes));
+	path = rt_kcache_lookup(&f->ctx, f->kernel);
 	assert_non_null(path);
 	write_file(path, "garbage", 7);
-	assert_null(xen_kcache_lookup(&f->ctx, f->kernel));
-	xen_kcache_forget(path);
+	assert_null(rt_kcache_lookup(&f->ctx, f->kernel));
+	rt_kcache_forget(path);
 	assert_int_equal(entries(f->dir), 0);
-	xen_kcache_forget(NULL);
+	rt_kcache_forget(NULL);
 	free(path);
 }
 
@@ -162,8 +165,8 @@ static void only_the_newest_four_are_kept(void **state)
 
 		snprintf(name, sizeof(name), "%s/vmlinuz-%d", f->dir, i);
 		write_file(name, "MZ...HdrS compressed", 20);
-		xen_kcache_store(&f->ctx, name, elf, sizeof(elf));
-		path = xen_kcache_lookup(&f->ctx, name);
+		rt_kcache_store(&f->ctx, name, elf_bytes, sizeof(elf_bytes));
+		path = rt_kcache_lookup(&f->ctx, name);
 		assert_non_null(path);
 		/* Entries age by their own modification time. */
 		assert_int_equal(utimes(path, t), 0);
@@ -174,13 +177,141 @@ static void only_the_newest_four_are_kept(void **state)
 		char name[128], *path;
 
 		snprintf(name, sizeof(name), "%s/vmlinuz-%d", f->dir, i);
-		path = xen_kcache_lookup(&f->ctx, name);
+		path = rt_kcache_lookup(&f->ctx, name);
 		if (i < 3)
 			assert_null(path);
 		else
 			assert_non_null(path);
 		free(path);
 	}
+}
+
+/* ---- bzimage.c ---- */
+
+/* A 64-bit ELF with one PT_NOTE holding Xen's note of type note_type. */
+static size_t fake_elf(unsigned char *out, size_t cap, uint32_t note_type)
+{
+	size_t len = 64 + 56 + 32;
+	unsigned char *ph = out + 64, *n = out + 120;
+
+	assert_true(cap >= len);
+	memset(out, 0, len);
+	memcpy(out, "\177ELF", 4);
+	out[4] = 2;		/* 64-bit */
+	out[5] = 1;		/* little-endian */
+	out[0x20] = 64;		/* e_phoff */
+	out[0x36] = 56;		/* e_phentsize */
+	out[0x38] = 1;		/* e_phnum */
+	ph[0] = 4;		/* PT_NOTE */
+	ph[8] = 120;		/* p_offset */
+	ph[32] = 32;		/* p_filesz */
+	n[0] = 4;		/* namesz */
+	n[4] = 8;		/* descsz */
+	n[8] = (unsigned char)note_type;
+	memcpy(n + 12, "Xen", 4);
+	return len;
+}
+
+/* A bzImage (boot protocol 2.15, one setup sector) around payload. */
+static void write_bzimage(const char *path, const unsigned char *payload,
+			  size_t plen, uint32_t size_field)
+{
+	unsigned char *img = calloc(1, 1024 + plen + 4);
+	size_t total = 1024 + plen + 4;
+
+	assert_non_null(img);
+	img[0x1f1] = 1;
+	memcpy(img + 0x202, "HdrS", 4);
+	img[0x206] = 0x0f;
+	img[0x207] = 0x02;
+	/* payload_offset 0 (from the end of the setup), payload_length */
+	img[0x24c] = (unsigned char)(plen + 4);
+	img[0x24d] = (unsigned char)((plen + 4) >> 8);
+	memcpy(img + 1024, payload, plen);
+	memcpy(img + 1024 + plen, &size_field, 4);	/* x86: little-endian */
+	write_file(path, (const char *)img, total);
+	free(img);
+}
+
+static void bzimage_gzip_and_xz_payloads_unpack(void **state)
+{
+	struct fixture *f = *state;
+	unsigned char raw[256], packed[1024];
+	size_t rlen = fake_elf(raw, sizeof(raw), 18), plen;
+	void *elf;
+	size_t len;
+	z_stream z;
+
+	/* gzip */
+	memset(&z, 0, sizeof(z));
+	assert_int_equal(deflateInit2(&z, 9, Z_DEFLATED, 16 + MAX_WBITS, 8,
+				      Z_DEFAULT_STRATEGY), Z_OK);
+	z.next_in = raw;
+	z.avail_in = (uInt)rlen;
+	z.next_out = packed;
+	z.avail_out = sizeof(packed);
+	assert_int_equal(deflate(&z, Z_FINISH), Z_STREAM_END);
+	plen = sizeof(packed) - z.avail_out;
+	deflateEnd(&z);
+	write_bzimage(f->kernel, packed, plen, (uint32_t)rlen);
+	assert_int_equal(rt_bzimage_unpack(f->kernel, &elf, &len), 0);
+	assert_int_equal(len, rlen);
+	assert_memory_equal(elf, raw, rlen);
+	assert_true(rt_elf_has_pvh_entry(elf, len));
+	free(elf);
+
+	/* xz */
+	plen = 0;
+	assert_int_equal(lzma_easy_buffer_encode(6, LZMA_CHECK_CRC32, NULL, raw,
+						 rlen, packed, &plen,
+						 sizeof(packed)), LZMA_OK);
+	write_bzimage(f->kernel, packed, plen, (uint32_t)rlen);
+	assert_int_equal(rt_bzimage_unpack(f->kernel, &elf, &len), 0);
+	assert_int_equal(len, rlen);
+	assert_memory_equal(elf, raw, rlen);
+	free(elf);
+
+	/* A size field that lies: no ELF, an error. */
+	write_bzimage(f->kernel, packed, plen, (uint32_t)rlen + 100);
+	assert_int_equal(rt_bzimage_unpack(f->kernel, &elf, &len), -EINVAL);
+	assert_null(elf);
+	/* A payload cut short. */
+	write_bzimage(f->kernel, packed, plen / 2, (uint32_t)rlen);
+	assert_int_equal(rt_bzimage_unpack(f->kernel, &elf, &len), -EINVAL);
+}
+
+static void bzimage_refuses_what_it_cannot_unpack(void **state)
+{
+	struct fixture *f = *state;
+	const unsigned char zstd[8] = { 0x28, 0xb5, 0x2f, 0xfd, 1, 2, 3, 4 };
+	void *elf;
+	size_t len;
+
+	/* setup() wrote a file that is no bzImage at all. */
+	assert_int_equal(rt_bzimage_unpack(f->kernel, &elf, &len), -ENOEXEC);
+	write_bzimage(f->kernel, zstd, sizeof(zstd), 4096);
+	assert_int_equal(rt_bzimage_unpack(f->kernel, &elf, &len), -ENOTSUP);
+	assert_int_equal(rt_bzimage_unpack("/nonexistent", &elf, &len), -ENOENT);
+	assert_null(elf);
+}
+
+static void pvh_entry_needs_the_note(void **state)
+{
+	unsigned char e[256];
+	size_t len;
+
+	(void)state;
+	len = fake_elf(e, sizeof(e), 18);
+	assert_true(rt_elf_has_pvh_entry(e, len));
+	len = fake_elf(e, sizeof(e), 17);	/* another Xen note */
+	assert_false(rt_elf_has_pvh_entry(e, len));
+	len = fake_elf(e, sizeof(e), 18);
+	e[120] = 0xff;				/* namesz past the end */
+	assert_false(rt_elf_has_pvh_entry(e, len));
+	len = fake_elf(e, sizeof(e), 18);
+	e[0x38] = 200;				/* phnum past the end */
+	assert_false(rt_elf_has_pvh_entry(e, len));
+	assert_false(rt_elf_has_pvh_entry(e, 10));
 }
 
 int main(void)
@@ -191,6 +322,9 @@ int main(void)
 		cmocka_unit_test_setup_teardown(a_changed_kernel_misses, setup, teardown),
 		cmocka_unit_test_setup_teardown(a_forgotten_or_bad_entry_misses, setup, teardown),
 		cmocka_unit_test_setup_teardown(only_the_newest_four_are_kept, setup, teardown),
+		cmocka_unit_test_setup_teardown(bzimage_gzip_and_xz_payloads_unpack, setup, teardown),
+		cmocka_unit_test_setup_teardown(bzimage_refuses_what_it_cannot_unpack, setup, teardown),
+		cmocka_unit_test(pvh_entry_needs_the_note),
 	};
 
 	return cmocka_run_group_tests_name("kcache", tests, NULL, NULL);

@@ -1,9 +1,10 @@
 /*
- * The kernel cache: a compressed PV kernel (a bzImage with an xz or gzip
- * payload, as distributions ship them) is decompressed by libxenguest's
- * builder on every create, which is most of the time a create takes: the
- * Debian kernel is 8 MB of xz that becomes a 65 MB ELF.  The builder leaves
- * the ELF it made in dom->kernel_blob; it is kept here, under
+ * The kernel cache: a kernel shipped as a bzImage with an xz or gzip
+ * payload, as distributions ship them, is decompressed on every boot: by
+ * libxenguest's builder on Xen (most of the time a create takes: Debian's
+ * 8 MB of xz becomes a 65 MB ELF), by the guest itself under QEMU.  The
+ * ELF (the builder's dom->kernel_blob on Xen, bzimage.c's on KVM, which
+ * then boots it through its PVH entry) is kept here, under
  * <lib dir>/kernel-cache, named by the source file's identity (device,
  * inode, size, modification time), and the next create of the same kernel
  * hands the builder the ELF.  A kernel file replaced or touched gets a new
@@ -21,8 +22,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "backends/xen/xen.h"
 #include "enso-util.h"
+#include "libxl/runtime.h"
 
 #define KCACHE_KEEP 4
 
@@ -68,7 +69,7 @@ static bool starts_with_elf(const char *path)
 	return elf;
 }
 
-char *xen_kcache_lookup(struct enso_ctx *ctx, const char *kernel)
+char *rt_kcache_lookup(struct enso_ctx *ctx, const char *kernel)
 {
 	char *path = entry_path(ctx, kernel);
 
@@ -78,7 +79,7 @@ char *xen_kcache_lookup(struct enso_ctx *ctx, const char *kernel)
 	return NULL;
 }
 
-void xen_kcache_forget(const char *cached)
+void rt_kcache_forget(const char *cached)
 {
 	if (cached)
 		unlink(cached);
@@ -121,7 +122,7 @@ static void trim(const char *dir)
 	} while (entries > KCACHE_KEEP + 1);
 }
 
-void xen_kcache_store(struct enso_ctx *ctx, const char *kernel,
+void rt_kcache_store(struct enso_ctx *ctx, const char *kernel,
 		      const void *elf, size_t len)
 {
 	char *dir = NULL, *path = NULL, *tmp = NULL;
