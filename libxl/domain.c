@@ -459,7 +459,17 @@ int enso_domain_set_maxmem(struct enso_ctx *ctx, uint32_t domid,
 {
 	int rc = can_do(ctx, domid, (const void *)ctx->ops->set_maxmem,
 			"mem-max", err);
+	char *target;
 
+	if (rc)
+		return rc;
+	/* Upstream's rule and words, whatever the hypervisor. */
+	target = rt_xs_read(ctx, "/local/domain/%u/memory/target", domid);
+	if (target && max_kb < strtoull(target, NULL, 10))
+		rc = rt_fail(err, -EINVAL,
+			     "domain %u: memory_static_max must be greater than or equal to memory_dynamic_max: maximum %llu KiB is below the current target %s KiB (lower it with mem-set first)",
+			     domid, (unsigned long long)max_kb, target);
+	free(target);
 	if (!rc)
 		rc = ctx->ops->set_maxmem(ctx, domid, max_kb, err);
 	if (!rc)

@@ -776,7 +776,6 @@ static int kvm_set_maxmem(struct enso_ctx *ctx, uint32_t domid,
 {
 	yajl_val ret = NULL, v;
 	unsigned long long start_kb;
-	char *target;
 	int rc = qmp_run(ctx, domid, "query-memory-size-summary", NULL, &ret,
 			 err);
 
@@ -795,13 +794,7 @@ static int kvm_set_maxmem(struct enso_ctx *ctx, uint32_t domid,
 		return rt_fail(err, -EINVAL,
 			       "domain %u: maximum %llu KiB is above the %llu KiB its QEMU was started with (maxmem=); a KVM guest's memory cannot grow past that while it runs",
 			       domid, (unsigned long long)max_kb, start_kb);
-	target = rt_xs_read(ctx, "/local/domain/%u/memory/target", domid);
-	if (target && max_kb < strtoull(target, NULL, 10))
-		rc = rt_fail(err, -EINVAL,
-			     "domain %u: memory_static_max must be greater than or equal to memory_dynamic_max: maximum %llu KiB is below the current target %s KiB (lower it with mem-set first)",
-			     domid, (unsigned long long)max_kb, target);
-	free(target);
-	return rc;
+	return 0;
 }
 
 /* ---- vCPUs ---- */

@@ -315,19 +315,9 @@ static int xen_set_maxmem(struct enso_ctx *ctx, uint32_t domid,
 			  uint64_t max_kb, struct enso_error *err)
 {
 	struct xen_backend *xb = xen_backend(ctx, err);
-	char *target;
-	int rc = 0;
 
 	if (!xb)
 		return -ENODEV;
-	target = rt_xs_read(ctx, "/local/domain/%u/memory/target", domid);
-	if (target && max_kb < strtoull(target, NULL, 10))
-		rc = rt_fail(err, -EINVAL,
-			     "domain %u: maximum %llu KiB is below its current target %s KiB (lower it with mem-set first)",
-			     domid, (unsigned long long)max_kb, target);
-	free(target);
-	if (rc)
-		return rc;
 	xen_log_clear(xb);
 	if (xc_domain_setmaxmem(xb->xch, domid, max_kb + XEN_MAXMEM_SLACK_KB))
 		return xen_fail(xb, err, errno,
