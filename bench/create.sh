@@ -16,6 +16,7 @@
 #   RIG_BENCH_OTHERS=0,1,5,10        numbers of other domains, ascending
 #   RIG_BENCH_MEMORY=128 RIG_BENCH_BG_MEMORY=96   MB, measured guest / others
 #   RIG_TIMEOUT=6000                 wall-clock limit for the boot (s)
+#   RIG_MEM=2048                     the emulated host's memory (MiB)
 #   RIG_OUT                          the rig's output dir (tests/rig/out)
 set -euo pipefail
 export LC_ALL=C
@@ -145,6 +146,7 @@ echo "(raw lines: $raw; serial log: $serial; rig status $rc)"
 if [ "${1:-}" = --report ]; then
 	echo "command: bench/create.sh --report $raw"
 else
+	[ -n "${RIG_MEM:-}" ] && env_shown="$env_shown RIG_MEM=$RIG_MEM"
 	echo "command: ${env_shown# }${env_shown:+ }bench/create.sh ${build#"$root"/}"
 fi
 exit $rc

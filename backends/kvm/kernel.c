@@ -44,11 +44,11 @@ char *kvm_boot_kernel(struct enso_ctx *ctx, const char *kernel)
 		void *elf;
 		size_t len;
 
+		/* Kept even without a PVH entry: the next create then knows
+		 * at once, without unpacking again, to boot the bzImage. */
 		if (rt_bzimage_unpack(kernel, &elf, &len) == 0) {
-			if (rt_elf_has_pvh_entry(elf, len)) {
-				rt_kcache_store(ctx, kernel, elf, len);
-				cached = rt_kcache_lookup(ctx, kernel);
-			}
+			rt_kcache_store(ctx, kernel, elf, len);
+			cached = rt_kcache_lookup(ctx, kernel);
 			free(elf);
 		}
 	}
