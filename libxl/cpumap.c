@@ -9,6 +9,7 @@
  */
 #include <ctype.h>
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -22,6 +23,43 @@ void enso_cpumap_dispose(struct enso_cpumap *m)
 		return;
 	free(m->spec);
 	memset(m, 0, sizeof(*m));
+}
+
+bool enso_cpumap_any(const struct enso_cpumap *m, uint32_t ncpus)
+{
+	for (uint32_t c = 0; c < ncpus; c++)
+		if (enso_cpumap_test(m, c))
+			return true;
+	return false;
+}
+
+void enso_cpumap_format(const struct enso_cpumap *m, uint32_t ncpus,
+			char *out, size_t len)
+{
+	uint32_t c = 0, first;
+	size_t at = 0;
+
+	if (!len)
+		return;
+	out[0] = '\0';
+	while (c < ncpus && at < len) {
+		if (!enso_cpumap_test(m, c)) {
+			c++;
+			continue;
+		}
+		for (first = c; c < ncpus && enso_cpumap_test(m, c); c++)
+			;
+		if (first == 0 && c == ncpus) {
+			snprintf(out, len, "all");
+			return;
+		}
+		at += (size_t)snprintf(out + at, len - at, "%s%u", at ? "," : "",
+				       first);
+		if (c - 1 > first && at < len)
+			at += (size_t)snprintf(out + at, len - at, "-%u", c - 1);
+	}
+	if (!out[0])
+		snprintf(out, len, "none");
 }
 
 /* Decimal digits at *p (at least one) into *out; -ERANGE above max. */

@@ -7,34 +7,12 @@
 
 #include "xl/xl.h"
 
-/*
- * A CPU map as upstream prints one over the host's ncpus CPUs: "all" when
- * it holds every one of them, "none" when it holds none, else its runs
- * as "a-b" or "a", joined by commas.
- */
 static void print_cpus(FILE *to, const struct enso_cpumap *m, uint32_t ncpus)
 {
-	uint32_t c = 0, first;
-	bool any = false;
+	char list[ENSO_CPUMAP_FORMAT_MAX];
 
-	while (c < ncpus) {
-		if (!enso_cpumap_test(m, c)) {
-			c++;
-			continue;
-		}
-		for (first = c; c < ncpus && enso_cpumap_test(m, c); c++)
-			;
-		if (first == 0 && c == ncpus) {
-			fputs("all", to);
-			return;
-		}
-		fprintf(to, "%s%u", any ? "," : "", first);
-		if (c - 1 > first)
-			fprintf(to, "-%u", c - 1);
-		any = true;
-	}
-	if (!any)
-		fputs("none", to);
+	enso_cpumap_format(m, ncpus, list, sizeof(list));
+	fputs(list, to);
 }
 
 /* One domain's vCPUs, read before anything is printed. */

@@ -72,42 +72,6 @@ static uint32_t host_cpus(void)
 	return n > ENSO_MAX_CPUS ? ENSO_MAX_CPUS : (uint32_t)n;
 }
 
-static bool holds_host_cpu(const struct enso_cpumap *m, uint32_t ncpus)
-{
-	uint32_t c;
-
-	for (c = 0; c < ncpus; c++)
-		if (enso_cpumap_test(m, c))
-			return true;
-	return false;
-}
-
-/* m over the host's CPUs as a CPU list ("0-1,3"), or "all". */
-static void format_map(const struct enso_cpumap *m, uint32_t ncpus, char *out,
-		       size_t len)
-{
-	uint32_t c = 0, first;
-	size_t at = 0;
-
-	out[0] = '\0';
-	while (c < ncpus && at < len) {
-		if (!enso_cpumap_test(m, c)) {
-			c++;
-			continue;
-		}
-		for (first = c; c < ncpus && enso_cpumap_test(m, c); c++)
-			;
-		if (first == 0 && c == ncpus) {
-			snprintf(out, len, "all");
-			return;
-		}
-		at += (size_t)snprintf(out + at, len - at, "%s%u", at ? "," : "",
-				       first);
-		if (c - 1 > first && at < len)
-			at += (size_t)snprintf(out + at, len - at, "-%u", c - 1);
-	}
-}
-
 static void map_to_set(const struct enso_cpumap *m, uint32_t ncpus,
 		       cpu_set_t *set)
 {
@@ -142,9 +106,9 @@ static int record_affinity(struct enso_ctx *ctx, uint32_t domid, uint32_t vcpu,
 			   const struct enso_cpumap *m, uint32_t ncpus,
 			   struct enso_error *err)
 {
-	char path[96], list[ENSO_MAX_CPUS * 5];
+	char path[96], list[ENSO_CPUMAP_FORMAT_MAX];
 
-	format_map(m, ncpus, list, sizeof(list));
+	enso_cpumap_format(m, ncpus, list, sizeof(list));
 	snprintf(path, sizeof(path), "/libxl/%u/cpu/%u/affinity", domid, vcpu);
 	if (!rt_xs_write(ctx, XBT_NULL, path, list))
 		return rt_fail(err, -errno,
@@ -294,7 +258,7 @@ int kvm_affinity_create(struct enso_ctx *ctx, uint32_t domid,
 
 		if (!m)
 			continue;
-		if (!holds_host_cpu(m, ncpus))
+		if (!enso_cpumap_any(m, ncpus))
 			return rt_fail(err, -EINVAL,
 				       "%s: cpus=%s names none of this host's CPUs (0-%u) for vCPU %u",
 				       c->name, m->spec ? m->spec : "", ncpus - 1, v);
@@ -375,7 +339,7 @@ int kvm_vcpu_pin(struct enso_ctx *ctx, uint32_t domid, uint32_t vcpu,
 				       domid, soft->spec ? soft->spec : "");
 	if (!hard)
 		return 0;	/* soft "all": what KVM has anyway */
-	if (!holds_host_cpu(hard, ncpus))
+	if (!enso_cpumap_any(hard, ncpus))
 		return rt_fail(err, -EINVAL,
 			       "vCPU %u: the hard affinity names none of this host's CPUs (0-%u)",
 			       vcpu, ncpus - 1);

@@ -87,16 +87,6 @@ static void map_to_xen(uint8_t *to, int size, const struct enso_cpumap *from)
 }
 
 /* Some host CPU in map (of host_cpus CPUs)? */
-static bool has_host_cpu(const struct enso_cpumap *map, int host_cpus)
-{
-	int c;
-
-	for (c = 0; c < host_cpus; c++)
-		if (enso_cpumap_test(map, (unsigned)c))
-			return true;
-	return false;
-}
-
 int xen_vcpu_list(struct enso_ctx *ctx, uint32_t domid,
 		  struct enso_vcpuinfo **out, size_t *n, uint32_t *host_cpus,
 		  struct enso_error *err)
@@ -178,7 +168,7 @@ int xen_vcpu_pin(struct enso_ctx *ctx, uint32_t domid, uint32_t vcpu,
 	rc = maps_open(xb, &m, err);
 	if (rc)
 		return rc;
-	if (hard && !has_host_cpu(hard, m.host_cpus)) {
+	if (hard && !enso_cpumap_any(hard, (uint32_t)m.host_cpus)) {
 		rc = rt_fail(err, -EINVAL,
 			     "vCPU %u: the hard affinity names none of this host's CPUs (0-%d)",
 			     vcpu, m.host_cpus - 1);

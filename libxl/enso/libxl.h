@@ -153,6 +153,16 @@ static inline bool enso_cpumap_test(const struct enso_cpumap *m, unsigned cpu)
 {
 	return cpu < ENSO_MAX_CPUS && (m->bits[cpu / 8] >> (cpu % 8)) & 1;
 }
+/* Whether m holds any of the host's ncpus CPUs (ids 0 to ncpus - 1). */
+bool enso_cpumap_any(const struct enso_cpumap *m, uint32_t ncpus);
+/* m over the host's ncpus CPUs as upstream's xl writes one: "all" when it
+ * holds every one of them, "none" when it holds none, else its runs as
+ * "a-b" or "a" joined by commas ("0-1,4").  Cut short (still
+ * NUL-terminated) when len is too small; ENSO_CPUMAP_FORMAT_MAX always
+ * suffices. */
+#define ENSO_CPUMAP_FORMAT_MAX (ENSO_MAX_CPUS * 5)
+void enso_cpumap_format(const struct enso_cpumap *m, uint32_t ncpus,
+			char *out, size_t len);
 
 /* cpus= or cpus_soft=: nothing, one map for every vCPU, or one per vCPU. */
 struct enso_affinity {
