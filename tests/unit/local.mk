@@ -3,7 +3,7 @@
 # tests/unit/run.sh (TAP lines, see tests/README.md).
 UNIT_TESTS = tests/unit/test_store tests/unit/test_perms \
 	tests/unit/test_path tests/unit/test_txn tests/unit/test_watch \
-	tests/unit/test_wire tests/unit/test_kcache
+	tests/unit/test_wire tests/unit/test_kcache tests/unit/test_acpi
 check_PROGRAMS += $(UNIT_TESTS)
 
 UNIT_COMMON = tests/unit/unit.c tests/unit/unit.h
@@ -44,3 +44,9 @@ tests_unit_test_kcache_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS) \
 	$(XENGUEST_CFLAGS) $(XENTOOLLOG_CFLAGS) $(YAJL_CFLAGS) $(LZMA_CFLAGS) \
 	$(ZLIB_CFLAGS)
 tests_unit_test_kcache_LDADD = util/libensoutil.la $(CMOCKA_LIBS) $(LZMA_LIBS) $(ZLIB_LIBS)
+
+# The PVH guest's ACPI tables: a pure function of the vCPU counts.
+tests_unit_test_acpi_SOURCES = tests/unit/test_acpi.c backends/xen/acpi.c
+tests_unit_test_acpi_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS) $(XENSTORE_CFLAGS) \
+	$(XENCTRL_CFLAGS) $(XENGUEST_CFLAGS) $(XENTOOLLOG_CFLAGS) $(YAJL_CFLAGS)
+tests_unit_test_acpi_LDADD = $(CMOCKA_LIBS)
