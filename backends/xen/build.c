@@ -28,16 +28,18 @@
 #include <xenctrl.h>
 #include <xenguest.h>
 #include <xenstore.h>
+#include <xen/features.h>
+#include <xen/hvm/params.h>
 
 #include "backends/xen/xen.h"
 
 static int check_config(const struct enso_domain_config *c,
 			struct enso_error *err)
 {
-	if (c->type != ENSO_DOMAIN_PV)
+	if (c->type == ENSO_DOMAIN_HVM)
 		return rt_fail(err, -ENOSYS,
-			       "%s: type=%s: Enso's Xen backend builds PV domains only so far",
-			       c->name, enso_domain_type_name(c->type));
+			       "%s: type=hvm: Enso's Xen backend builds PV and PVH domains; HVM needs a device model, not written yet",
+			       c->name);
 	if (c->bootloader)
 		return rt_fail(err, -ENOSYS,
 			       "%s: bootloader=%s: not supported by Enso's Xen backend yet; give kernel= and ramdisk=",
@@ -83,8 +85,12 @@ static int check_config(const struct enso_domain_config *c,
 	return 0;
 }
 
-/* The highest grant table version this Xen offers (upstream's default). */
-static int grant_version(struct xen_backend *xb, struct enso_error *err)
+/* What Xen offers: the highest grant table version (upstream's default)
+ * and whether it pages guests with the CPU's nested paging (HAP); after
+ * checking that it can run the domain's type at all. */
+static int host_caps(struct xen_backend *xb, const struct enso_domain_config *c,
+		     unsigned *gnttab_version, bool *hap,
+		     struct enso_error *err)
 {
 	xc_physinfo_t pi;
 
@@ -92,11 +98,19 @@ static int grant_version(struct xen_backend *xb, struct enso_error *err)
 	xen_log_clear(xb);
 	if (xc_physinfo(xb->xch, &pi))
 		return xen_fail(xb, err, errno, "reading Xen's physinfo");
+	if (c->type == ENSO_DOMAIN_PVH &&
+	    !(pi.capabilities & XEN_SYSCTL_PHYSCAP_hvm))
+		return rt_fail(err, -ENODEV,
+			       "%s: type=pvh needs hardware virtualization (VT-x or AMD-V), which this host's Xen does not offer (xl info: virt_caps)",
+			       c->name);
+	*hap = pi.capabilities & XEN_SYSCTL_PHYSCAP_hap;
 	if (pi.capabilities & XEN_SYSCTL_PHYSCAP_gnttab_v2)
-		return 2;
-	if (pi.capabilities & XEN_SYSCTL_PHYSCAP_gnttab_v1)
-		return 1;
-	return rt_fail(err, -ENODEV, "this Xen offers no grant table version");
+		*gnttab_version = 2;
+	else if (pi.capabilities & XEN_SYSCTL_PHYSCAP_gnttab_v1)
+		*gnttab_version = 1;
+	else
+		return rt_fail(err, -ENODEV, "this Xen offers no grant table version");
+	return 0;
 }
 
 static int set_affinity(struct xen_backend *xb, uint32_t domid,
@@ -142,15 +156,92 @@ static int set_affinity(struct xen_backend *xb, uint32_t domid,
 	return rc;
 }
 
-/* libxenguest's PV builder: kernel and ramdisk in, page tables, start
- * info and the p2m built, grant entries seeded; the store and console
- * frames out (as machine frames: a PV guest's frames are Xen's). */
+/* A PVH guest's physical memory before it is populated: RAM from 0 up
+ * to the MMIO hole below 4 GiB (which holds the ACPI tables, Xen's
+ * special pages and the local APIC), the rest above 4 GiB; populated up
+ * to maxmem, of which all but `memory` is left to populate-on-demand
+ * until the guest's balloon driver hands it back (as upstream). */
+static void pvh_layout(struct xc_dom_image *dom,
+		       const struct enso_domain_config *c)
+{
+	uint64_t mem = c->maxmem_kb << 10;
+	uint64_t hole = XEN_ACPI_TABLES_GPA;	/* the lowest of the three */
+
+	dom->target_pages = c->memory_kb >> 2;
+	dom->mmio_start = hole;
+	dom->mmio_size = (1ull << 32) - hole;
+	dom->lowmem_end = mem < hole ? mem : hole;
+	dom->highmem_end = mem > hole ? (1ull << 32) + (mem - hole) : 0;
+	dom->device_model = false;
+	dom->vga_hole_size = 0;
+}
+
+/* The PVH guest's firmware description, once the kernel is parsed (the
+ * RSDP's place depends on it) and the memory allocated: the ACPI tables
+ * as libxenguest's ACPI modules (module 0, the RSDP, is what the start
+ * info points at), and the memory map, given to Xen for the guest's
+ * XENMEM_memory_map and to the builder for the start info. */
+static int pvh_describe(struct xen_backend *xb, uint32_t domid,
+			struct xc_dom_image *dom,
+			const struct enso_domain_config *c,
+			struct xen_acpi *acpi, struct e820entry *map,
+			struct enso_error *err)
+{
+	const uint64_t special = (uint64_t)(X86_HVM_END_SPECIAL_REGION -
+					    X86_HVM_NR_SPECIAL_PAGES) << 12;
+	/* A Linux without this feature looks for the RSDP only where a
+	 * BIOS would leave it. */
+	bool low = !strcmp(xc_dom_guest_os(dom), "linux") &&
+		   !xc_dom_feature_get(dom, XENFEAT_linux_rsdp_unrestricted);
+	unsigned n = 0;
+	int rc;
+
+	rc = xen_acpi_build(acpi, c->maxvcpus, c->vcpus, low);
+	if (rc)
+		return rt_fail(err, rc, "%s: building the ACPI tables for %u vCPUs: %s",
+			       c->name, c->maxvcpus, strerror(-rc));
+	dom->acpi_modules[0].data = acpi->rsdp;
+	dom->acpi_modules[0].length = (uint32_t)acpi->rsdp_len;
+	dom->acpi_modules[0].guest_addr_out = acpi->rsdp_gpa;
+	dom->acpi_modules[1].data = acpi->tables;
+	dom->acpi_modules[1].length = (uint32_t)acpi->tables_len;
+	dom->acpi_modules[1].guest_addr_out = XEN_ACPI_TABLES_GPA;
+
+	map[n++] = (struct e820entry){ 0, dom->lowmem_end, E820_RAM };
+	/* NVS, not reclaimable: a kexec'd kernel needs them again. */
+	map[n++] = (struct e820entry){ XEN_ACPI_TABLES_GPA, acpi->tables_len,
+				       E820_NVS };
+	map[n++] = (struct e820entry){ acpi->rsdp_gpa & ~(uint64_t)0xfff,
+				       0x1000, E820_NVS };
+	map[n++] = (struct e820entry){ special, X86_HVM_NR_SPECIAL_PAGES << 12,
+				       E820_RESERVED };
+	if (dom->highmem_end)
+		map[n++] = (struct e820entry){ 1ull << 32,
+					       dom->highmem_end - (1ull << 32),
+					       E820_RAM };
+	xen_log_clear(xb);
+	if (xc_domain_set_memory_map(xb->xch, domid, map, n))
+		return xen_fail(xb, err, errno, "%s: setting the memory map",
+				c->name);
+	dom->e820 = map;
+	dom->e820_entries = n;
+	return 0;
+}
+
+/* libxenguest's builder: kernel and ramdisk in; for PV, page tables,
+ * start info and the p2m built; for PVH, the memory map, ACPI tables and
+ * HVM start info; grant entries seeded; the store and console frames out
+ * (machine frames for PV, whose frames are Xen's; guest frames for
+ * PVH). */
 static int build_image(struct enso_ctx *ctx, struct xen_backend *xb,
 		       uint32_t domid,
 		       const struct enso_domain_config *c,
 		       struct xen_built *b, struct enso_error *err)
 {
+	const bool pvh = c->type == ENSO_DOMAIN_PVH;
 	struct xc_dom_image *dom;
+	struct xen_acpi acpi = { 0 };
+	struct e820entry map[5];
 	const char *step, *file = NULL;
 	char *cached = rt_kcache_lookup(ctx, c->kernel);
 	bool touched = false;	/* the domain's memory, by the builder */
@@ -164,7 +255,9 @@ again:
 		return xen_fail(xb, err, errno ? errno : ENOMEM,
 				"%s: starting the domain builder", c->name);
 	}
-	dom->container_type = XC_DOM_PV_CONTAINER;
+	dom->container_type = pvh ? XC_DOM_HVM_CONTAINER : XC_DOM_PV_CONTAINER;
+	if (pvh)
+		pvh_layout(dom, c);
 	step = "loading the kernel";
 	file = c->kernel;
 	if (xc_dom_kernel_file(dom, cached ? cached : c->kernel))
@@ -194,11 +287,17 @@ again:
 	file = NULL;
 	touched = true;
 	step = "laying out memory";
-	if (xc_dom_mem_init(dom, (unsigned int)(c->memory_kb / 1024)))
+	if (xc_dom_mem_init(dom, (unsigned int)((pvh ? c->maxmem_kb :
+						 c->memory_kb) / 1024)))
 		goto fail;
 	step = "allocating the domain's memory";
 	if (xc_dom_boot_mem_init(dom))
 		goto fail;
+	if (pvh) {
+		rc = pvh_describe(xb, domid, dom, c, &acpi, map, err);
+		if (rc)
+			goto out;
+	}
 	step = "building the image";
 	if (xc_dom_build_image(dom))
 		goto fail;
@@ -232,6 +331,7 @@ fail:
 		      c->name, step, file ? " " : "", file ? file : "");
 out:
 	xc_dom_release(dom);
+	xen_acpi_free(&acpi);
 	free(cached);
 	return rc;
 }
@@ -312,14 +412,53 @@ static int write_nodes(struct enso_ctx *ctx, uint32_t domid,
 		       "domain %u: xenstore stayed busy writing its nodes", domid);
 }
 
-int xen_build_pv(struct enso_ctx *ctx, const struct enso_domain_config *c,
-		 uint32_t *domid, struct enso_error *err)
+/* A PV guest's memory map reaches maxmem, so that it can balloon up
+ * to it. */
+static int pv_memmap_limit(struct xen_backend *xb, uint32_t domid,
+			   const struct enso_domain_config *c,
+			   struct enso_error *err)
 {
+	xen_log_clear(xb);
+	if (xc_domain_set_memmap_limit(xb->xch, domid, c->maxmem_kb))
+		return xen_fail(xb, err, errno, "%s: setting the memory map limit",
+				c->name);
+	return 0;
+}
+
+/* What an HVM container needs before its memory is populated: Xen's
+ * paging pool (upstream's size: 1 MiB per vCPU and, per MiB of guest
+ * memory, a page for the p2m, one more when shadow-paged), and the
+ * timer mode upstream gives PVH guests. */
+static int pvh_params(struct xen_backend *xb, uint32_t domid,
+		      const struct enso_domain_config *c, bool hap,
+		      struct enso_error *err)
+{
+	uint64_t pool_kb = 4 * (256 * (uint64_t)c->maxvcpus +
+				(hap ? 1 : 2) * (c->maxmem_kb / 1024));
+
+	xen_log_clear(xb);
+	if (xc_set_paging_mempool_size(xb->xch, domid, pool_kb * 1024))
+		return xen_fail(xb, err, errno,
+				"%s: sizing Xen's paging pool (%llu KiB)",
+				c->name, (unsigned long long)pool_kb);
+	if (xc_hvm_param_set(xb->xch, domid, HVM_PARAM_TIMER_MODE,
+			     HVMPTM_no_delay_for_missed_ticks))
+		return xen_fail(xb, err, errno, "%s: setting the timer mode",
+				c->name);
+	return 0;
+}
+
+int xen_build(struct enso_ctx *ctx, const struct enso_domain_config *c,
+	      uint32_t *domid, struct enso_error *err)
+{
+	const bool pvh = c->type == ENSO_DOMAIN_PVH;
 	struct xen_domctl_createdomain cd;
 	struct xen_backend *xb;
 	struct xen_built b = { 0 };
 	uint32_t id = DOMID_INVALID;
-	int port, gv, rc;
+	unsigned gv = 0;
+	bool hap = false;
+	int port, rc;
 
 	rc = check_config(c, err);
 	if (rc)
@@ -327,13 +466,15 @@ int xen_build_pv(struct enso_ctx *ctx, const struct enso_domain_config *c,
 	xb = xen_backend(ctx, err);
 	if (!xb)
 		return -ENODEV;
-	gv = grant_version(xb, err);
-	if (gv < 0)
-		return gv;
+	rc = host_caps(xb, c, &gv, &hap, err);
+	if (rc)
+		return rc;
 
 	memset(&cd, 0, sizeof(cd));
 	memcpy(cd.handle, c->uuid, sizeof(cd.handle));
-	cd.flags = 0;				/* PV */
+	/* PVH: an HVM container with nothing emulated but the local
+	 * APICs; paged by HAP where the CPU has it, else by shadow. */
+	cd.flags = pvh ? XEN_DOMCTL_CDF_hvm | (hap ? XEN_DOMCTL_CDF_hap : 0) : 0;
 	cd.max_vcpus = c->maxvcpus;
 	cd.max_evtchn_port = c->max_event_channels;
 	/* < 0: Xen's own limits (gnttab_max_frames=, gnttab_max_maptrack_
@@ -342,16 +483,16 @@ int xen_build_pv(struct enso_ctx *ctx, const struct enso_domain_config *c,
 				      -1 : (int32_t)c->max_grant_frames;
 	cd.max_maptrack_frames = c->max_maptrack_frames == ENSO_U32_DEFAULT ?
 					 -1 : (int32_t)c->max_maptrack_frames;
-	cd.grant_opts = XEN_DOMCTL_GRANT_version((unsigned)gv);
+	cd.grant_opts = XEN_DOMCTL_GRANT_version(gv);
 	cd.cpupool_id = 0;
-	cd.arch.emulation_flags = 0;		/* PV: nothing emulated */
+	cd.arch.emulation_flags = pvh ? XEN_X86_EMU_LAPIC : 0;
 	xen_log_clear(xb);
 	if (xc_domain_create(xb->xch, &id, &cd))
 		return xen_fail(xb, err, errno, "%s: creating the domain",
 				c->name);
 
-	/* From here on, a failure destroys the domain.  PAE on (a PV
-	 * guest needs it); the invariant TSC shown only to a domain that
+	/* From here on, a failure destroys the domain.  PAE on (PV and
+	 * PVH guests need it); the invariant TSC shown only to a domain that
 	 * never migrates (nomigrate), as upstream. */
 	xen_log_clear(xb);
 	if (xc_cpuid_apply_policy(xb->xch, id, false, NULL, 0, true,
@@ -374,13 +515,9 @@ int xen_build_pv(struct enso_ctx *ctx, const struct enso_domain_config *c,
 			      c->name, (unsigned long long)c->maxmem_kb);
 		goto fail;
 	}
-	/* The guest's memory map reaches maxmem, so that it can balloon
-	 * up to it. */
-	if (xc_domain_set_memmap_limit(xb->xch, id, c->maxmem_kb)) {
-		rc = xen_fail(xb, err, errno, "%s: setting the memory map limit",
-			      c->name);
+	rc = pvh ? pvh_params(xb, id, c, hap, err) : pv_memmap_limit(xb, id, c, err);
+	if (rc)
 		goto fail;
-	}
 	port = xc_evtchn_alloc_unbound(xb->xch, id, 0);
 	if (port < 0) {
 		rc = xen_fail(xb, err, errno, "%s: the xenstore event channel",

@@ -153,7 +153,7 @@ static int xen_create(struct enso_ctx *ctx, const struct enso_domain_config *c,
 		      uint32_t *domid, bool paused, struct enso_error *err)
 {
 	(void)paused;
-	return xen_build_pv(ctx, c, domid, err);
+	return xen_build(ctx, c, domid, err);
 }
 
 int xen_destroy_domid(struct enso_ctx *ctx, struct xen_backend *xb,
@@ -297,16 +297,30 @@ static int xen_set_memory(struct enso_ctx *ctx, uint32_t domid,
 			  uint64_t target_kb, struct enso_error *err)
 {
 	struct xen_backend *xb = xen_backend(ctx, err);
+	xc_domaininfo_t di;
+	int rc;
 
 	if (!xb)
 		return -ENODEV;
 	if (domid == 0)
 		return rt_fail(err, -ENOSYS,
 			       "ballooning Domain-0 is not supported by Enso yet");
+	rc = getinfo(xb, domid, &di, err);
+	if (rc)
+		return rc;
 	xen_log_clear(xb);
 	if (xc_domain_setmaxmem(xb->xch, domid, target_kb + XEN_MAXMEM_SLACK_KB))
 		return xen_fail(xb, err, errno,
 				"domain %u: setting Xen's memory limit to %llu KiB",
+				domid, (unsigned long long)target_kb);
+	/* A PVH guest may still run on populate-on-demand memory: its
+	 * cache follows the target, as upstream's does. */
+	if ((di.flags & XEN_DOMINF_hvm_guest) &&
+	    xc_domain_set_pod_target(xb->xch, domid,
+				     (target_kb + XEN_MAXMEM_SLACK_KB) / 4,
+				     NULL, NULL, NULL))
+		return xen_fail(xb, err, errno,
+				"domain %u: setting its populate-on-demand target to %llu KiB",
 				domid, (unsigned long long)target_kb);
 	return 0;
 }

@@ -1,6 +1,6 @@
 /*
  * The Xen backend's internals: the handles it keeps in a context, and
- * what the PV builder (build.c) shares with the operations (xen.c).
+ * what the builder (build.c) shares with the operations (xen.c).
  * Not installed.
  */
 #ifndef ENSO_BACKENDS_XEN_H
@@ -56,10 +56,27 @@ int xen_fail(struct xen_backend *xb, struct enso_error *err, int e,
 	     const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 void xen_log_clear(struct xen_backend *xb);
 
-/* build.c: the PV domain, built paused with its store and console nodes;
- * its first unpause introduces it to xenstored (0 if it already is). */
-int xen_build_pv(struct enso_ctx *ctx, const struct enso_domain_config *cfg,
-		 uint32_t *domid, struct enso_error *err);
+/* acpi.c: the ACPI tables of a PVH guest (see there): a block of pages
+ * for XEN_ACPI_TABLES_GPA and an RSDP for rsdp_gpa, both to copy into
+ * the guest; -EINVAL for a vCPU count the tables cannot describe. */
+#define XEN_ACPI_PAGE 4096u
+#define XEN_ACPI_TABLES_GPA 0xfc000000ull	/* in the MMIO hole, as upstream */
+#define XEN_ACPI_RSDP_LOW_GPA (0x100000ull - 64)	/* the BIOS area's top */
+#define XEN_LAPIC_BASE 0xfee00000u
+struct xen_acpi {
+	uint8_t *tables, *rsdp;
+	size_t tables_len, rsdp_len;
+	uint64_t rsdp_gpa;
+};
+int xen_acpi_build(struct xen_acpi *a, uint32_t max_vcpus,
+		   uint32_t online_vcpus, bool rsdp_low);
+void xen_acpi_free(struct xen_acpi *a);
+
+/* build.c: the PV or PVH domain, built paused with its store and console
+ * nodes; its first unpause introduces it to xenstored (0 if it already
+ * is). */
+int xen_build(struct enso_ctx *ctx, const struct enso_domain_config *cfg,
+	      uint32_t *domid, struct enso_error *err);
 int xen_introduce(struct enso_ctx *ctx, uint32_t domid, struct enso_error *err);
 
 /* xen.c: destroy, retrying while Xen says busy; -ENOENT if it is gone.
