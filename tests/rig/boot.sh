@@ -23,6 +23,9 @@
 #   RIG_VERBOSE=1   also copy the serial console to stderr while it runs
 #   RIG_XEN_ARGS / RIG_DOM0_ARGS   extra words for Xen's / dom0's command line
 #   RIG_MEM         the emulated host's memory in MiB (default 2048)
+#   RIG_CPU         QEMU's -cpu (default qemu64,+svm,+npt: TCG emulates
+#                   AMD-V with nested paging, so Xen runs HVM and PVH
+#                   guests with HAP; plain qemu64 gives a PV-only Xen)
 #   RIG_CACHE / RIG_OUT            cache and output dirs (tests/rig/{cache,out})
 set -euo pipefail
 . "$(dirname "${BASH_SOURCE[0]}")/common.sh"
@@ -146,7 +149,7 @@ dom0_cmd=${dom0_cmd//,/,,}
 xen_cmd="console=com1 dom0_mem=768M loglvl=all guest_loglvl=all ${RIG_XEN_ARGS:-}"
 
 # --- boot -----------------------------------------------------------------------
-qemu=(qemu-system-x86_64 -machine q35 -cpu qemu64 -m "${RIG_MEM:-2048}" -smp 2
+qemu=(qemu-system-x86_64 -machine q35 -cpu "${RIG_CPU:-qemu64,+svm,+npt}" -m "${RIG_MEM:-2048}" -smp 2
 	-nographic -no-reboot
 	-kernel "$RIG_CACHE/xen"
 	-initrd "$RIG_CACHE/vmlinuz $dom0_cmd,$RIG_OUT/dom0-initrd.gz"
