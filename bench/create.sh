@@ -15,6 +15,14 @@
 #   RIG_BENCH_PHASES=enso,upstream,upstream,enso   the order of the phases
 #   RIG_BENCH_OTHERS=0,1,5,10        numbers of other domains, ascending
 #   RIG_BENCH_MEMORY=128 RIG_BENCH_BG_MEMORY=96   MB, measured guest / others
+#   RIG_BENCH_BG_LOAD=idle           the other domains: idle (boot, then sleep:
+#                                    running but idle, as most domains on a
+#                                    host are) or tick (a console line a
+#                                    second from a forked awk; under TCG a
+#                                    fork costs ~50-100x what it does on
+#                                    hardware, so that measures CPU
+#                                    contention, not the toolstack).  The
+#                                    measured guest ticks either way.
 #   RIG_TIMEOUT=6000                 wall-clock limit for the boot (s)
 #   RIG_MEM=2048                     the emulated host's memory (MiB)
 #   RIG_OUT                          the rig's output dir (tests/rig/out)
@@ -42,7 +50,7 @@ else
 	make -s -C "$build" install DESTDIR="$destdir" >/dev/null
 
 	args="" env_shown=""
-	for v in RUNS PHASES OTHERS MEMORY BG_MEMORY; do
+	for v in RUNS PHASES OTHERS MEMORY BG_MEMORY BG_LOAD; do
 		eval "val=\${RIG_BENCH_$v:-}"
 		[ -n "$val" ] || continue
 		case $val in *[!A-Za-z0-9,+]*) echo "bench/create.sh: RIG_BENCH_$v='$val': letters, digits and commas only" >&2; exit 2 ;; esac
@@ -99,11 +107,14 @@ BEGIN {
 	c = ++cnt[s, o]
 	for (k = 1; k <= nm; k++) v[s, o, M[k], c] = val(M[k]) + 0	# numbers, not strings, for the sort
 	ph[s] = ph[s] (index(" " ph[s] " ", " " val("phase") " ") ? "" : " " val("phase"))
+	b = val("bg_load"); if (b == "") b = "tick"	# lines from before the knob: ticking
+	bgl = bgl (index(" " bgl " ", " " b " ") ? "" : " " b)
 }
 END {
 	for (i = 2; i <= nl; i++) for (j = i; j > 1 && lv[j - 1] > lv[j]; j--) { t = lv[j]; lv[j] = lv[j - 1]; lv[j - 1] = t }
 	printf "bench create: Enso (xenstored, consoled, xl) vs upstream Xen 4.17 (cxenstored, xenconsoled, xl), one rig boot (Xen 4.17 under QEMU TCG)\n"
-	printf "phases: enso in%s, upstream in%s; medians of the rounds of all of a stack'"'"'s phases\n\n", ph["enso"], ph["upstream"]
+	printf "phases: enso in%s, upstream in%s; medians of the rounds of all of a stack'"'"'s phases\n", ph["enso"], ph["upstream"]
+	printf "other domains:%s (rig.bench_bg_load)\n\n", bgl
 	printf "%-6s %-22s %9s %9s %7s %s\n", "others", "figure", "enso", "upstream", "ratio", "rounds"
 	for (i = 1; i <= nl; i++) {
 		o = lv[i]
