@@ -93,6 +93,10 @@ struct backend_ops {
 			const struct enso_cpumap *hard,
 			const struct enso_cpumap *soft, bool force,
 			struct enso_error *err);
+	/* The host CPUs of NUMA node `node`, added to cpus (ENSO_MAX_CPUS/8
+	 * bytes); -ENOENT when the host has no such node (or it has no
+	 * CPUs).  For node terms in cpus= and vcpu-pin. */
+	int (*node_cpus)(struct enso_ctx *ctx, unsigned node, uint8_t *cpus);
 	/* The hypervisor's console ring, read (and cleared) up to now:
 	 * *text malloc'd and NUL-terminated. */
 	int (*console_read)(struct enso_ctx *ctx, bool clear, char **text,

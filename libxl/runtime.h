@@ -63,6 +63,16 @@ void rt_kcache_forget(const char *cached);
 int rt_bzimage_unpack(const char *kernel, void **elf, size_t *len);
 bool rt_elf_has_pvh_entry(const void *elf, size_t len);
 
+/* vcpu.c: an affinity with its NUMA node terms ("nodes:0-1") made the
+ * CPUs the backend's node_cpus gives, every map parsed again from its
+ * text; free it with rt_affinity_dispose.  The config keeps the terms as
+ * written: the host's nodes are the backend's to know.  err says which
+ * key and term were wrong. */
+int rt_affinity_resolve(struct enso_ctx *ctx, const char *key,
+			const struct enso_affinity *in,
+			struct enso_affinity *out, struct enso_error *err);
+void rt_affinity_dispose(struct enso_affinity *a);
+
 /* The config a domain runs with, as JSON in lib_dir. */
 int rt_config_store(struct enso_ctx *ctx, uint32_t domid,
 		    const struct enso_domain_config *cfg,

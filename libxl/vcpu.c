@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "libxl/private.h"
 #include "libxl/runtime.h"
 
 static const char *hv_words(const struct enso_ctx *ctx)
@@ -66,12 +67,35 @@ void enso_vcpuinfo_list_free(struct enso_vcpuinfo *list, size_t n)
 	free(list);
 }
 
+static int ctx_node_cpus(unsigned node, uint8_t *cpus, void *opaque)
+{
+	struct enso_ctx *ctx = opaque;
+
+	return ctx->ops->node_cpus ? ctx->ops->node_cpus(ctx, node, cpus) :
+				     -ENOENT;
+}
+
+/* One map again from its text, node terms resolved; err: "KEY: why". */
+static int resolve_map(struct enso_ctx *ctx, const char *key,
+		       const struct enso_cpumap *in, struct enso_cpumap *out,
+		       struct enso_error *err)
+{
+	struct enso_error why = { "" };
+	int rc = enso_cpumap_parse(in->spec, ctx_node_cpus, ctx, out, &why);
+
+	if (rc)
+		rt_fail(err, rc, "%s: %s", key,
+			why.msg[0] ? why.msg : strerror(-rc));
+	return rc;
+}
+
 int enso_domain_vcpu_pin(struct enso_ctx *ctx, uint32_t domid, uint32_t vcpu,
 			 const struct enso_cpumap *hard,
 			 const struct enso_cpumap *soft, unsigned flags,
 			 struct enso_error *err)
 {
 	bool force = flags & ENSO_VCPU_PIN_FORCE;
+	struct enso_cpumap rhard = { 0 }, rsoft = { 0 };
 	struct backend_dominfo bi;
 	uint32_t v;
 	int rc;
@@ -84,21 +108,34 @@ int enso_domain_vcpu_pin(struct enso_ctx *ctx, uint32_t domid, uint32_t vcpu,
 	if (force && vcpu == ENSO_VCPU_ALL)
 		return rt_fail(err, -EINVAL,
 			       "forcing an affinity takes one vCPU, not all");
-	if ((hard && hard->has_nodes) || (soft && soft->has_nodes))
-		return rt_fail(err, -ENOSYS,
-			       "NUMA node terms (node:N, nodes:N-M) in an affinity are not supported yet");
 	rc = vcpu_op_ready(ctx, domid, (const void *)ctx->ops->vcpu_pin,
 			   "setting vCPU affinity", err);
 	if (rc)
 		return rc;
-	if (vcpu != ENSO_VCPU_ALL)
-		return ctx->ops->vcpu_pin(ctx, domid, vcpu, hard, soft, force, err);
+	/* Node terms become the host's CPUs in those nodes, now. */
+	if (hard && hard->has_nodes) {
+		rc = resolve_map(ctx, "hard affinity", hard, &rhard, err);
+		hard = &rhard;
+	}
+	if (!rc && soft && soft->has_nodes) {
+		rc = resolve_map(ctx, "soft affinity", soft, &rsoft, err);
+		soft = &rsoft;
+	}
+	if (rc)
+		goto out;
+	if (vcpu != ENSO_VCPU_ALL) {
+		rc = ctx->ops->vcpu_pin(ctx, domid, vcpu, hard, soft, force, err);
+		goto out;
+	}
 	/* Every vCPU the domain can have, online or not: one brought online
 	 * later keeps what was set. */
 	memset(&bi, 0, sizeof(bi));
 	rc = ctx->ops->info(ctx, domid, &bi, err);
 	for (v = 0; !rc && v < bi.max_vcpus; v++)
 		rc = ctx->ops->vcpu_pin(ctx, domid, v, hard, soft, false, err);
+out:
+	enso_cpumap_dispose(&rhard);
+	enso_cpumap_dispose(&rsoft);
 	return rc;
 }
 
@@ -128,4 +165,32 @@ int enso_host_debug_keys(struct enso_ctx *ctx, const char *keys,
 			       "debug keys go to the Xen hypervisor; this host runs %s, which takes none",
 			       hv_words(ctx));
 	return ctx->ops->debug_keys(ctx, keys, err);
+}
+
+int rt_affinity_resolve(struct enso_ctx *ctx, const char *key,
+			const struct enso_affinity *in,
+			struct enso_affinity *out, struct enso_error *err)
+{
+	size_t i;
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	out->maps = calloc(in->nmaps ? in->nmaps : 1, sizeof(*out->maps));
+	if (!out->maps)
+		return rt_fail(err, -ENOMEM, "out of memory");
+	out->per_vcpu = in->per_vcpu;
+	for (i = 0; i < in->nmaps; i++) {
+		rc = resolve_map(ctx, key, &in->maps[i], &out->maps[i], err);
+		if (rc) {
+			exl_affinity_dispose(out);
+			return rc;
+		}
+		out->nmaps++;
+	}
+	return 0;
+}
+
+void rt_affinity_dispose(struct enso_affinity *a)
+{
+	exl_affinity_dispose(a);
 }

@@ -243,27 +243,64 @@ int kvm_affinity_apply(struct enso_ctx *ctx, struct qmp *q, uint32_t domid,
 	return rc;
 }
 
+/* A NUMA node's CPUs, as the host kernel lists them in sysfs. */
+int kvm_node_cpus(struct enso_ctx *ctx, unsigned node, uint8_t *cpus)
+{
+	struct enso_cpumap m;
+	struct enso_error e;
+	char path[64], list[4096];
+	FILE *f;
+	bool ok;
+	size_t i;
+
+	(void)ctx;
+	snprintf(path, sizeof(path), "/sys/devices/system/node/node%u/cpulist",
+		 node);
+	f = fopen(path, "r");
+	if (!f)
+		return -ENOENT;
+	ok = fgets(list, sizeof(list), f) != NULL;
+	fclose(f);
+	list[strcspn(list, "\n")] = '\0';
+	/* A node without CPUs (memory only) names none. */
+	if (!ok || !list[0])
+		return -ENOENT;
+	if (enso_cpumap_parse(list, NULL, NULL, &m, &e))
+		return -ENOENT;
+	for (i = 0; i < sizeof(m.bits); i++)
+		cpus[i] |= m.bits[i];
+	enso_cpumap_dispose(&m);
+	return 0;
+}
+
 int kvm_affinity_create(struct enso_ctx *ctx, uint32_t domid,
 			const struct enso_domain_config *c,
 			struct enso_error *err)
 {
 	uint32_t ncpus = host_cpus(), v;
+	struct enso_affinity cpus;
 	struct qmp *q;
 	int rc = 0;
 
 	if (!c->cpus.nmaps)
 		return 0;
+	/* Node terms ("nodes:0") become the CPUs Linux puts in them. */
+	rc = rt_affinity_resolve(ctx, "cpus=", &c->cpus, &cpus, err);
+	if (rc)
+		return rc;
 	for (v = 0; !rc && v < c->maxvcpus; v++) {
-		const struct enso_cpumap *m = enso_affinity_map(&c->cpus, v);
+		const struct enso_cpumap *m = enso_affinity_map(&cpus, v);
 
 		if (!m)
 			continue;
 		if (!enso_cpumap_any(m, ncpus))
-			return rt_fail(err, -EINVAL,
-				       "%s: cpus=%s names none of this host's CPUs (0-%u) for vCPU %u",
-				       c->name, m->spec ? m->spec : "", ncpus - 1, v);
-		rc = record_affinity(ctx, domid, v, m, ncpus, err);
+			rc = rt_fail(err, -EINVAL,
+				     "%s: cpus=%s names none of this host's CPUs (0-%u) for vCPU %u",
+				     c->name, m->spec ? m->spec : "", ncpus - 1, v);
+		else
+			rc = record_affinity(ctx, domid, v, m, ncpus, err);
 	}
+	rt_affinity_dispose(&cpus);
 	if (rc)
 		return rc;
 	rc = kvm_qmp_open(ctx, domid, "qmp.sock", &q, err);

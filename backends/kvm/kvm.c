@@ -302,9 +302,9 @@ static int check_kvm_config(const struct enso_domain_config *c,
 		return rt_fail(err, -EINVAL,
 			       "%s: cpus_soft= has no meaning on KVM: Linux's scheduler has no soft affinity; use cpus=",
 			       c->name);
-	if (c->cpus.nmaps && c->cpus.maps[0].has_nodes)
+	if (c->cpu_weight >= 0 || c->cap >= 0)
 		return rt_fail(err, -ENOSYS,
-			       "%s: cpus=\"nodes:...\": NUMA node terms are not supported by Enso's KVM backend yet",
+			       "%s: cpu_weight=/cap=: Xen scheduler parameters, not supported by Enso's KVM backend yet",
 			       c->name);
 	for (i = 0; i < c->nnics; i++) {
 		if (c->nics[i].backend)
@@ -1301,4 +1301,5 @@ const struct backend_ops backend_kvm = {
 	.host_info = kvm_host_info,
 	.vcpu_list = kvm_vcpu_list,
 	.vcpu_pin = kvm_vcpu_pin,
+	.node_cpus = kvm_node_cpus,
 };

@@ -85,4 +85,6 @@ int kvm_vcpu_list(struct enso_ctx *ctx, uint32_t domid,
 int kvm_vcpu_pin(struct enso_ctx *ctx, uint32_t domid, uint32_t vcpu,
 		 const struct enso_cpumap *hard, const struct enso_cpumap *soft,
 		 bool force, struct enso_error *err);
+/* The CPUs of a NUMA node: backend op node_cpus, from sysfs. */
+int kvm_node_cpus(struct enso_ctx *ctx, unsigned node, uint8_t *cpus);
 #endif

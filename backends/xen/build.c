@@ -77,11 +77,6 @@ static int check_config(const struct enso_domain_config *c,
 		return rt_fail(err, -EINVAL, "%s: memory %llu KiB, maxmem %llu KiB",
 			       c->name, (unsigned long long)c->memory_kb,
 			       (unsigned long long)c->maxmem_kb);
-	if ((c->cpus.nmaps && c->cpus.maps[0].has_nodes) ||
-	    (c->cpus_soft.nmaps && c->cpus_soft.maps[0].has_nodes))
-		return rt_fail(err, -ENOSYS,
-			       "%s: cpus=\"nodes:...\": NUMA node terms are not supported by Enso's Xen backend yet",
-			       c->name);
 	return 0;
 }
 
@@ -113,12 +108,24 @@ static int host_caps(struct xen_backend *xb, const struct enso_domain_config *c,
 	return 0;
 }
 
-static int set_affinity(struct xen_backend *xb, uint32_t domid,
-			const struct enso_domain_config *c,
+static bool has_nodes(const struct enso_affinity *a)
+{
+	size_t i;
+
+	for (i = 0; i < a->nmaps; i++)
+		if (a->maps[i].has_nodes)
+			return true;
+	return false;
+}
+
+static int set_affinity(struct enso_ctx *ctx, struct xen_backend *xb,
+			uint32_t domid, const struct enso_domain_config *c,
 			struct enso_error *err)
 {
 	int size = xc_get_cpumap_size(xb->xch);
-	uint8_t *hard, *soft;
+	struct enso_affinity rh = { 0 }, rs = { 0 };
+	const struct enso_affinity *ha = &c->cpus, *sa = &c->cpus_soft;
+	uint8_t *hard = NULL, *soft = NULL;
 	uint32_t v;
 	int rc = 0;
 
@@ -127,11 +134,23 @@ static int set_affinity(struct xen_backend *xb, uint32_t domid,
 	if (size <= 0)
 		return xen_fail(xb, err, errno ? errno : EIO,
 				"%s: reading the host's CPU map size", c->name);
+	/* Node terms: the CPUs Xen puts in those nodes. */
+	if (has_nodes(ha) || has_nodes(sa)) {
+		rc = rt_affinity_resolve(ctx, "cpus=", ha, &rh, err);
+		if (!rc)
+			rc = rt_affinity_resolve(ctx, "cpus_soft=", sa, &rs, err);
+		if (rc) {
+			rt_affinity_dispose(&rh);
+			return rc;
+		}
+		ha = &rh;
+		sa = &rs;
+	}
 	hard = calloc(1, (size_t)size);
 	soft = calloc(1, (size_t)size);
 	for (v = 0; hard && soft && v < c->maxvcpus && !rc; v++) {
-		const struct enso_cpumap *h = enso_affinity_map(&c->cpus, v);
-		const struct enso_cpumap *s = enso_affinity_map(&c->cpus_soft, v);
+		const struct enso_cpumap *h = enso_affinity_map(ha, v);
+		const struct enso_cpumap *s = enso_affinity_map(sa, v);
 		uint32_t flags = (h ? XEN_VCPUAFFINITY_HARD : 0) |
 				 (s ? XEN_VCPUAFFINITY_SOFT : 0);
 		int i;
@@ -153,6 +172,8 @@ static int set_affinity(struct xen_backend *xb, uint32_t domid,
 		rc = -ENOMEM;
 	free(hard);
 	free(soft);
+	rt_affinity_dispose(&rh);
+	rt_affinity_dispose(&rs);
 	return rc;
 }
 
@@ -225,6 +246,50 @@ static int pvh_describe(struct xen_backend *xb, uint32_t domid,
 				c->name);
 	dom->e820 = map;
 	dom->e820_entries = n;
+	return 0;
+}
+
+/* cpu_weight= and cap=, for the scheduler of the domain's pool (Pool-0:
+ * Xen's default, credit2 on 4.17); the others have neither. */
+static int set_sched(struct xen_backend *xb, uint32_t domid,
+		     const struct enso_domain_config *c,
+		     struct enso_error *err)
+{
+	int sched = 0, rc = 0;
+
+	if (c->cpu_weight < 0 && c->cap < 0)
+		return 0;
+	xen_log_clear(xb);
+	if (xc_sched_id(xb->xch, &sched))
+		return xen_fail(xb, err, errno, "%s: reading Xen's scheduler",
+				c->name);
+	if (sched == XEN_SCHEDULER_CREDIT2) {
+		struct xen_domctl_sched_credit2 p;
+
+		rc = xc_sched_credit2_domain_get(xb->xch, domid, &p);
+		if (!rc) {
+			p.weight = c->cpu_weight < 0 ? p.weight : (uint16_t)c->cpu_weight;
+			p.cap = c->cap < 0 ? p.cap : (uint16_t)c->cap;
+			rc = xc_sched_credit2_domain_set(xb->xch, domid, &p);
+		}
+	} else if (sched == XEN_SCHEDULER_CREDIT) {
+		struct xen_domctl_sched_credit p;
+
+		rc = xc_sched_credit_domain_get(xb->xch, domid, &p);
+		if (!rc) {
+			p.weight = c->cpu_weight < 0 ? p.weight : (uint16_t)c->cpu_weight;
+			p.cap = c->cap < 0 ? p.cap : (uint16_t)c->cap;
+			rc = xc_sched_credit_domain_set(xb->xch, domid, &p);
+		}
+	} else {
+		return rt_fail(err, -EINVAL,
+			       "%s: cpu_weight=/cap= need the credit or credit2 scheduler; this Xen's Pool-0 runs another (xl info: xen_scheduler)",
+			       c->name);
+	}
+	if (rc)
+		return xen_fail(xb, err, errno,
+				"%s: setting the scheduler's weight %d and cap %d",
+				c->name, c->cpu_weight, c->cap);
 	return 0;
 }
 
@@ -506,7 +571,9 @@ int xen_build(struct enso_ctx *ctx, const struct enso_domain_config *c,
 			      c->maxvcpus);
 		goto fail;
 	}
-	rc = set_affinity(xb, id, c, err);
+	rc = set_affinity(ctx, xb, id, c, err);
+	if (!rc)
+		rc = set_sched(xb, id, c, err);
 	if (rc)
 		goto fail;
 	xen_log_clear(xb);

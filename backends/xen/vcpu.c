@@ -259,3 +259,31 @@ int xen_debug_keys(struct enso_ctx *ctx, const char *keys,
 				keys);
 	return 0;
 }
+
+/* The CPUs Xen's topology puts in NUMA node `node`. */
+int xen_node_cpus(struct enso_ctx *ctx, unsigned node, uint8_t *cpus)
+{
+	struct xen_backend *xb = xen_backend(ctx, NULL);
+	xc_cputopo_t *topo;
+	unsigned n = 0, i;
+	bool any = false;
+
+	if (!xb)
+		return -ENODEV;
+	if (xc_cputopoinfo(xb->xch, &n, NULL))
+		return -errno;
+	topo = calloc(n ? n : 1, sizeof(*topo));
+	if (!topo)
+		return -ENOMEM;
+	if (xc_cputopoinfo(xb->xch, &n, topo)) {
+		free(topo);
+		return -EIO;
+	}
+	for (i = 0; i < n && i < ENSO_MAX_CPUS; i++)
+		if (topo[i].node == node) {
+			cpus[i / 8] |= (uint8_t)(1u << (i % 8));
+			any = true;
+		}
+	free(topo);
+	return any ? 0 : -ENOENT;
+}

@@ -499,6 +499,7 @@ const struct backend_ops backend_xen = {
 	.close = xen_close,
 	.vcpu_list = xen_vcpu_list,
 	.vcpu_pin = xen_vcpu_pin,
+	.node_cpus = xen_node_cpus,
 	.console_read = xen_console_read,
 	.debug_keys = xen_debug_keys,
 };

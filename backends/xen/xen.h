@@ -97,5 +97,6 @@ int xen_console_read(struct enso_ctx *ctx, bool clear, char **text,
 		     size_t *len, struct enso_error *err);
 int xen_debug_keys(struct enso_ctx *ctx, const char *keys,
 		   struct enso_error *err);
+int xen_node_cpus(struct enso_ctx *ctx, unsigned node, uint8_t *cpus);
 
 #endif

@@ -23,7 +23,8 @@
 #   A  memory=maxmem=512, vcpus=1, maxvcpus=2, a disk: console, list,
 #      list -l, disk, mem-set, vcpu-set (CPU hotplug), mem-max,
 #      pause/unpause, shutdown -w
-#   B  killed from outside (kill -9 of its QEMU)
+#   B  cpus="nodes:0,^0" (its vCPU thread on node 0's CPUs but 0), killed from
+#      outside (kill -9 of its QEMU)
 #   C  enso.crash=1, on_crash=destroy
 #   R  enso.reboot=1, on_reboot=restart, then rename and destroy
 set -u
@@ -337,7 +338,16 @@ A=enso-kvm-a B=enso-kvm-b C=enso-kvm-c R=enso-kvm-r
 new_disk "$TMP/disk.img"
 new_disk "$TMP/disk-r.img"
 cfg_a=$(write_cfg $A 512 512 "" "$TMP/disk.img" destroy destroy destroy 'maxvcpus = 2' 'cpus = "1"')
-cfg_b=$(write_cfg $B 256 256 "" "" destroy destroy destroy)
+# B's vCPU on node 0's CPUs; without CPU 0 where node 0 is all of 0-N, so
+# that the check tells a resolved node term from no affinity at all.
+node0=$(cat /sys/devices/system/node/node0/cpulist 2>/dev/null)
+nall=$(nproc --all)
+b_cpus="nodes:0" b_want=$node0
+if [ "$nall" -ge 2 ] && [ "$node0" = "0-$((nall - 1))" ]; then
+	b_cpus="nodes:0,^0" b_want=1
+	[ "$nall" -gt 2 ] && b_want="1-$((nall - 1))"
+fi
+cfg_b=$(write_cfg $B 256 256 "" "" destroy destroy destroy "cpus = \"$b_cpus\"")
 cfg_c=$(write_cfg $C 256 256 " enso.crash=1" "" destroy destroy destroy)
 cfg_r=$(write_cfg $R 256 256 " enso.reboot=1" "$TMP/disk-r.img" destroy restart destroy)
 
@@ -528,9 +538,9 @@ check "QEMU boots $A's kernel as the cached ELF with a PVH entry" \
 # ---- A: vCPU affinity (cpus="1" in its config; vcpu-list, vcpu-pin) --------------------------
 # The witness is the kernel's own record of each vCPU thread's mask (QEMU
 # names them "CPU <n>/TCG" or "CPU <n>/KVM" with debug-threads=on).
-thread_cpus() { # thread_cpus N -> Cpus_allowed_list of vCPU N's thread
+thread_cpus() { # thread_cpus N [NAME] -> Cpus_allowed_list of vCPU N's thread (of A)
 	local t
-	for t in /proc/"${QPID[$A]:-x}"/task/*; do
+	for t in /proc/"${QPID[${2:-$A}]:-x}"/task/*; do
 		case "$(cat "$t/comm" 2>/dev/null)" in
 		"CPU $1/"*) sed -n 's/^Cpus_allowed_list:[[:space:]]*//p' "$t/status"; return ;;
 		esac
@@ -704,7 +714,10 @@ else
 		"still listed after ${BOOT_TIMEOUT}s: '$(list_row $C)'; console: $(grep -aoE 'ENSO-[A-Z-]+|Kernel panic[^\r]*' "$(conlog $C)" 2>/dev/null | tr '\n' '|')"
 fi
 
-# ---- B: QEMU killed from outside ---------------------------------------------------------
+# ---- B: cpus="nodes:0...", then its QEMU killed from outside --------------------------------
+check "cpus=\"$b_cpus\": vCPU 0's thread may run on CPUs $b_want (node 0: ${node0:-none})" \
+	"Cpus_allowed_list '$(thread_cpus 0 $B)'" \
+	eval '[ -n "$b_want" ] && [ "$(thread_cpus 0 $B)" = "$b_want" ]'
 if booted $B && [ -n "${QPID[$B]:-}" ] && pid_alive "${QPID[$B]}"; then
 	kill -KILL "${QPID[$B]}"
 	t0=$(now)
