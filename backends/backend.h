@@ -97,6 +97,17 @@ struct backend_ops {
 	 * bytes); -ENOENT when the host has no such node (or it has no
 	 * CPUs).  For node terms in cpus= and vcpu-pin. */
 	int (*node_cpus)(struct enso_ctx *ctx, unsigned node, uint8_t *cpus);
+	/* The scheduler's pool and per-domain parameters (enso_sched_*). */
+	int (*sched_pool_get)(struct enso_ctx *ctx, struct enso_sched_pool *out,
+			      struct enso_error *err);
+	int (*sched_pool_set)(struct enso_ctx *ctx,
+			      const struct enso_sched_pool *in,
+			      struct enso_error *err);
+	int (*sched_get)(struct enso_ctx *ctx, uint32_t domid,
+			 struct enso_sched_params *out, struct enso_error *err);
+	int (*sched_set)(struct enso_ctx *ctx, uint32_t domid,
+			 const struct enso_sched_params *in,
+			 struct enso_error *err);
 	/* The hypervisor's console ring, read (and cleared) up to now:
 	 * *text malloc'd and NUL-terminated. */
 	int (*console_read)(struct enso_ctx *ctx, bool clear, char **text,

@@ -1,6 +1,7 @@
 /*
- * vCPUs and the hypervisor's console: the hypervisor-independent half of
- * xl vcpu-list, vcpu-pin, dmesg and debug-keys.  The checks every backend
+ * vCPUs, the scheduler and the hypervisor's console: the
+ * hypervisor-independent half of xl vcpu-list, vcpu-pin, sched-credit,
+ * sched-credit2, dmesg and debug-keys.  The checks every backend
  * would repeat are made here; a backend without the operation gets an
  * -ENOSYS that names the hypervisor this host runs.
  */
@@ -193,4 +194,77 @@ int rt_affinity_resolve(struct enso_ctx *ctx, const char *key,
 void rt_affinity_dispose(struct enso_affinity *a)
 {
 	exl_affinity_dispose(a);
+}
+
+/* ---- the scheduler ---- */
+
+static int sched_op_ready(struct enso_ctx *ctx, const void *op,
+			  struct enso_error *err)
+{
+	if (!op)
+		return rt_fail(err, -ENOSYS,
+			       "scheduler parameters are Xen's; this host runs %s",
+			       hv_words(ctx));
+	return 0;
+}
+
+int enso_sched_pool_get(struct enso_ctx *ctx, struct enso_sched_pool *out,
+			struct enso_error *err)
+{
+	int rc = sched_op_ready(ctx, (const void *)ctx->ops->sched_pool_get,
+				err);
+
+	memset(out, 0, sizeof(*out));
+	if (rc)
+		return rc;
+	rc = ctx->ops->sched_pool_get(ctx, out, err);
+	if (rc)
+		enso_sched_pool_dispose(out);
+	return rc;
+}
+
+int enso_sched_pool_set(struct enso_ctx *ctx, const struct enso_sched_pool *in,
+			struct enso_error *err)
+{
+	int rc = sched_op_ready(ctx, (const void *)ctx->ops->sched_pool_set,
+				err);
+
+	if (rc)
+		return rc;
+	return ctx->ops->sched_pool_set(ctx, in, err);
+}
+
+void enso_sched_pool_dispose(struct enso_sched_pool *p)
+{
+	if (!p)
+		return;
+	free(p->scheduler);
+	p->scheduler = NULL;
+}
+
+int enso_domain_sched_get(struct enso_ctx *ctx, uint32_t domid,
+			  struct enso_sched_params *out, struct enso_error *err)
+{
+	int rc;
+
+	out->weight = out->cap = -1;
+	rc = vcpu_op_ready(ctx, domid, (const void *)ctx->ops->sched_get,
+			   "reading scheduler parameters", err);
+	return rc ? rc : ctx->ops->sched_get(ctx, domid, out, err);
+}
+
+int enso_domain_sched_set(struct enso_ctx *ctx, uint32_t domid,
+			  const struct enso_sched_params *in,
+			  struct enso_error *err)
+{
+	int rc;
+
+	if ((in->weight != -1 && (in->weight < 1 || in->weight > 65535)) ||
+	    (in->cap != -1 && (in->cap < 0 || in->cap > 65535)))
+		return rt_fail(err, -EINVAL,
+			       "weight %d, cap %d: a weight is 1-65535, a cap 0-65535",
+			       in->weight, in->cap);
+	rc = vcpu_op_ready(ctx, domid, (const void *)ctx->ops->sched_set,
+			   "setting scheduler parameters", err);
+	return rc ? rc : ctx->ops->sched_set(ctx, domid, in, err);
 }

@@ -59,6 +59,24 @@ const struct xl_cmd xl_cmds[] = {
 	  "[option] <Domain> <VCPU|all> <Hard affinity|-|all> <Soft affinity|-|all>\n"
 	  "  -f, --force  undo an override pinning done by the kernel\n"
 	  "  --ignore-global-affinity-masks  accepted; Enso's xl.conf has no global masks" },
+	{ "sched-credit", main_sched_credit, "Get/set credit scheduler parameters",
+	  "[-d <Domain> [-w[=WEIGHT]|-c[=CAP]]] [-s [-t TSLICE] [-r RATELIMIT] [-m DELAY]] [-p CPUPOOL]\n"
+	  "  -d DOMAIN, --domain=DOMAIN        Domain to modify\n"
+	  "  -w WEIGHT, --weight=WEIGHT        Weight (int)\n"
+	  "  -c CAP,    --cap=CAP              Cap (int)\n"
+	  "  -s         --schedparam           Query / modify scheduler parameters\n"
+	  "  -t TSLICE, --tslice_ms=TSLICE     Set the timeslice, in milliseconds\n"
+	  "  -r RLIMIT, --ratelimit_us=RLIMIT  Set the scheduling rate limit, in microseconds\n"
+	  "  -m DLY, --migration_delay_us=DLY  Set the migration delay, in microseconds\n"
+	  "  -p CPUPOOL, --cpupool=CPUPOOL     Restrict output to CPUPOOL (Enso: Pool-0 only)" },
+	{ "sched-credit2", main_sched_credit2, "Get/set credit2 scheduler parameters",
+	  "[-d <Domain> [-w[=WEIGHT]]] [-p CPUPOOL]\n"
+	  "  -d DOMAIN, --domain=DOMAIN     Domain to modify\n"
+	  "  -w WEIGHT, --weight=WEIGHT     Weight (int)\n"
+	  "  -c CAP,    --cap=CAP           Cap (int)\n"
+	  "  -s         --schedparam        Query / modify scheduler parameters\n"
+	  "  -r RLIMIT, --ratelimit_us=RLIMIT Set the scheduling rate limit, in microseconds\n"
+	  "  -p CPUPOOL, --cpupool=CPUPOOL  Restrict output to CPUPOOL (Enso: Pool-0 only)" },
 	{ "dmesg", main_dmesg, "Read and/or clear dmesg buffer",
 	  "[-c]\n  -c  Clear dmesg buffer as well as printing it" },
 	{ "debug-keys", main_debugkeys, "Send debug keys to Xen", "<Keys>" },

@@ -34,6 +34,8 @@ int xl_parse_memory(const char *s, uint64_t *kib);
 int xl_getopt(int argc, char **argv, const char *opts, const char *cmd);
 
 int main_create(int argc, char **argv);
+int main_sched_credit(int argc, char **argv);
+int main_sched_credit2(int argc, char **argv);
 int main_list(int argc, char **argv);
 int main_info(int argc, char **argv);
 int main_domid(int argc, char **argv);

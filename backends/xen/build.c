@@ -249,50 +249,6 @@ static int pvh_describe(struct xen_backend *xb, uint32_t domid,
 	return 0;
 }
 
-/* cpu_weight= and cap=, for the scheduler of the domain's pool (Pool-0:
- * Xen's default, credit2 on 4.17); the others have neither. */
-static int set_sched(struct xen_backend *xb, uint32_t domid,
-		     const struct enso_domain_config *c,
-		     struct enso_error *err)
-{
-	int sched = 0, rc = 0;
-
-	if (c->cpu_weight < 0 && c->cap < 0)
-		return 0;
-	xen_log_clear(xb);
-	if (xc_sched_id(xb->xch, &sched))
-		return xen_fail(xb, err, errno, "%s: reading Xen's scheduler",
-				c->name);
-	if (sched == XEN_SCHEDULER_CREDIT2) {
-		struct xen_domctl_sched_credit2 p;
-
-		rc = xc_sched_credit2_domain_get(xb->xch, domid, &p);
-		if (!rc) {
-			p.weight = c->cpu_weight < 0 ? p.weight : (uint16_t)c->cpu_weight;
-			p.cap = c->cap < 0 ? p.cap : (uint16_t)c->cap;
-			rc = xc_sched_credit2_domain_set(xb->xch, domid, &p);
-		}
-	} else if (sched == XEN_SCHEDULER_CREDIT) {
-		struct xen_domctl_sched_credit p;
-
-		rc = xc_sched_credit_domain_get(xb->xch, domid, &p);
-		if (!rc) {
-			p.weight = c->cpu_weight < 0 ? p.weight : (uint16_t)c->cpu_weight;
-			p.cap = c->cap < 0 ? p.cap : (uint16_t)c->cap;
-			rc = xc_sched_credit_domain_set(xb->xch, domid, &p);
-		}
-	} else {
-		return rt_fail(err, -EINVAL,
-			       "%s: cpu_weight=/cap= need the credit or credit2 scheduler; this Xen's Pool-0 runs another (xl info: xen_scheduler)",
-			       c->name);
-	}
-	if (rc)
-		return xen_fail(xb, err, errno,
-				"%s: setting the scheduler's weight %d and cap %d",
-				c->name, c->cpu_weight, c->cap);
-	return 0;
-}
-
 /* libxenguest's builder: kernel and ramdisk in; for PV, page tables,
  * start info and the p2m built; for PVH, the memory map, ACPI tables and
  * HVM start info; grant entries seeded; the store and console frames out
@@ -572,8 +528,9 @@ int xen_build(struct enso_ctx *ctx, const struct enso_domain_config *c,
 		goto fail;
 	}
 	rc = set_affinity(ctx, xb, id, c, err);
-	if (!rc)
-		rc = set_sched(xb, id, c, err);
+	/* cpu_weight=, cap=: on the credit schedulers only (else refused). */
+	if (!rc && (c->cpu_weight >= 0 || c->cap >= 0))
+		rc = xen_sched_set_domid(xb, id, c->cpu_weight, c->cap, err);
 	if (rc)
 		goto fail;
 	xen_log_clear(xb);

@@ -500,6 +500,10 @@ const struct backend_ops backend_xen = {
 	.vcpu_list = xen_vcpu_list,
 	.vcpu_pin = xen_vcpu_pin,
 	.node_cpus = xen_node_cpus,
+	.sched_pool_get = xen_sched_pool_get,
+	.sched_pool_set = xen_sched_pool_set,
+	.sched_get = xen_sched_get,
+	.sched_set = xen_sched_set,
 	.console_read = xen_console_read,
 	.debug_keys = xen_debug_keys,
 };

@@ -99,4 +99,17 @@ int xen_debug_keys(struct enso_ctx *ctx, const char *keys,
 		   struct enso_error *err);
 int xen_node_cpus(struct enso_ctx *ctx, unsigned node, uint8_t *cpus);
 
+/* sched.c: the ops of the same names; xen_sched_set_domid for create
+ * (weight, cap: -1 leaves it). */
+int xen_sched_pool_get(struct enso_ctx *ctx, struct enso_sched_pool *out,
+		       struct enso_error *err);
+int xen_sched_pool_set(struct enso_ctx *ctx, const struct enso_sched_pool *in,
+		       struct enso_error *err);
+int xen_sched_get(struct enso_ctx *ctx, uint32_t domid,
+		  struct enso_sched_params *out, struct enso_error *err);
+int xen_sched_set(struct enso_ctx *ctx, uint32_t domid,
+		  const struct enso_sched_params *in, struct enso_error *err);
+int xen_sched_set_domid(struct xen_backend *xb, uint32_t domid, int weight,
+			int cap, struct enso_error *err);
+
 #endif

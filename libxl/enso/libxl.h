@@ -492,6 +492,32 @@ int enso_host_console_read(struct enso_ctx *ctx, unsigned flags, char **text,
 int enso_host_debug_keys(struct enso_ctx *ctx, const char *keys,
 			 struct enso_error *err);
 
+/* ---- the scheduler: Xen's credit and credit2 ----------------------- */
+
+/* Pool-0's scheduler ("credit", "credit2", "rtds", "null", ...) and its
+ * parameters; -1 where that scheduler has none (credit2: only
+ * ratelimit_us).  On set, scheduler is ignored and -1 leaves a value. */
+struct enso_sched_pool {
+	char *scheduler;
+	int tslice_ms, ratelimit_us, migration_delay_us;
+};
+/* A domain's share: weight 1-65535 (256 by default), cap in percent of
+ * one CPU (0: none).  On set, -1 leaves a value. */
+struct enso_sched_params {
+	int weight, cap;
+};
+
+int enso_sched_pool_get(struct enso_ctx *ctx, struct enso_sched_pool *out,
+			struct enso_error *err);
+int enso_sched_pool_set(struct enso_ctx *ctx, const struct enso_sched_pool *in,
+			struct enso_error *err);
+void enso_sched_pool_dispose(struct enso_sched_pool *p);
+int enso_domain_sched_get(struct enso_ctx *ctx, uint32_t domid,
+			  struct enso_sched_params *out, struct enso_error *err);
+int enso_domain_sched_set(struct enso_ctx *ctx, uint32_t domid,
+			  const struct enso_sched_params *in,
+			  struct enso_error *err);
+
 #ifdef __cplusplus
 }
 #endif

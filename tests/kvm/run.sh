@@ -808,6 +808,26 @@ else
 	notok "xl destroy" "$R is not running to destroy"
 fi
 
+# ---- Xen's scheduler knobs are refused on KVM, not dropped ---------------------------------------
+cfg_w=$(write_cfg enso-kvm-weight 256 256 "" "" destroy destroy destroy 'cpu_weight = 512')
+"$xl" create "$cfg_w" >"$TMP/out/create-weight.out" 2>&1
+rc=$?
+check "cpu_weight= is refused on KVM, naming the key, and nothing is created" \
+	"rc=$rc: $(tr '\n' '|' <"$TMP/out/create-weight.out"); listed: $(listed enso-kvm-weight && echo yes || echo no)" \
+	eval '[ $rc -ne 0 ] && grep -q "cpu_weight=" "$TMP/out/create-weight.out" && not_listed enso-kvm-weight'
+"$xl" sched-credit2 >"$TMP/out/sched.out" 2>&1
+rc=$?
+check "xl sched-credit2 on KVM fails, saying the scheduler is Xen's" "rc=$rc: $(tr '\n' '|' <"$TMP/out/sched.out")" \
+	eval '[ $rc -eq 1 ] && grep -q "Xen" "$TMP/out/sched.out"'
+"$xl" sched-credit -w 5 >"$TMP/out/sched.out" 2>&1
+rc=$?
+check "xl sched-credit -w without -d: upstream's 'Must specify a domain.', exit 1" "rc=$rc: $(tr '\n' '|' <"$TMP/out/sched.out")" \
+	eval '[ $rc -eq 1 ] && grep -qx "Must specify a domain." "$TMP/out/sched.out"'
+"$xl" sched-credit2 -t 5 >"$TMP/out/sched.out" 2>&1
+rc=$?
+check "xl sched-credit2 -t (credit's option): usage, exit 2" "rc=$rc: $(head -n 2 "$TMP/out/sched.out" | tr '\n' '|')" \
+	eval '[ $rc -eq 2 ] && grep -q "^Usage: xl .*sched-credit2" "$TMP/out/sched.out"'
+
 # ---- nothing left -------------------------------------------------------------------------------
 left=$(qemus_with "$TMP/")
 check "no QEMU of this suite is left running" "pids: $(echo "$left" | tr '\n' ' ')" eval '[ -z "$left" ]'

@@ -1,0 +1,192 @@
+/*
+ * Xen's credit and credit2 schedulers: a domain's weight and cap, and
+ * the parameters of Pool-0 (the only pool Enso runs domains in).  Both
+ * schedulers keep the same two per-domain numbers under different
+ * hypercalls; the others (RTDS, null, ARINC 653) have neither.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "backends/xen/xen.h"
+
+static const char *sched_name(int id)
+{
+	switch (id) {
+	case XEN_SCHEDULER_CREDIT: return "credit";
+	case XEN_SCHEDULER_CREDIT2: return "credit2";
+	case XEN_SCHEDULER_RTDS: return "rtds";
+	case XEN_SCHEDULER_NULL: return "null";
+	case XEN_SCHEDULER_ARINC653: return "arinc653";
+	default: return "unknown";
+	}
+}
+
+static int pool_sched(struct xen_backend *xb, int *id, struct enso_error *err)
+{
+	xen_log_clear(xb);
+	if (xc_sched_id(xb->xch, id))
+		return xen_fail(xb, err, errno, "reading Xen's scheduler");
+	return 0;
+}
+
+int xen_sched_pool_get(struct enso_ctx *ctx, struct enso_sched_pool *out,
+		       struct enso_error *err)
+{
+	struct xen_backend *xb = xen_backend(ctx, err);
+	int id = 0, rc;
+
+	memset(out, 0, sizeof(*out));
+	out->tslice_ms = out->ratelimit_us = out->migration_delay_us = -1;
+	if (!xb)
+		return -ENODEV;
+	rc = pool_sched(xb, &id, err);
+	if (rc)
+		return rc;
+	out->scheduler = strdup(sched_name(id));
+	if (!out->scheduler)
+		return rt_fail(err, -ENOMEM, "out of memory");
+	xen_log_clear(xb);
+	if (id == XEN_SCHEDULER_CREDIT) {
+		struct xen_sysctl_credit_schedule p;
+
+		if (xc_sched_credit_params_get(xb->xch, 0, &p))
+			return xen_fail(xb, err, errno,
+					"reading Pool-0's credit parameters");
+		out->tslice_ms = (int)p.tslice_ms;
+		out->ratelimit_us = (int)p.ratelimit_us;
+		out->migration_delay_us = (int)p.vcpu_migr_delay_us;
+	} else if (id == XEN_SCHEDULER_CREDIT2) {
+		struct xen_sysctl_credit2_schedule p;
+
+		if (xc_sched_credit2_params_get(xb->xch, 0, &p))
+			return xen_fail(xb, err, errno,
+					"reading Pool-0's credit2 parameters");
+		out->ratelimit_us = (int)p.ratelimit_us;
+	}
+	return 0;
+}
+
+int xen_sched_pool_set(struct enso_ctx *ctx, const struct enso_sched_pool *in,
+		       struct enso_error *err)
+{
+	struct xen_backend *xb = xen_backend(ctx, err);
+	int id = 0, rc;
+
+	if (!xb)
+		return -ENODEV;
+	rc = pool_sched(xb, &id, err);
+	if (rc)
+		return rc;
+	xen_log_clear(xb);
+	if (id == XEN_SCHEDULER_CREDIT) {
+		struct xen_sysctl_credit_schedule p;
+
+		if (xc_sched_credit_params_get(xb->xch, 0, &p))
+			return xen_fail(xb, err, errno,
+					"reading Pool-0's credit parameters");
+		if (in->tslice_ms >= 0)
+			p.tslice_ms = (unsigned)in->tslice_ms;
+		if (in->ratelimit_us >= 0)
+			p.ratelimit_us = (unsigned)in->ratelimit_us;
+		if (in->migration_delay_us >= 0)
+			p.vcpu_migr_delay_us = (unsigned)in->migration_delay_us;
+		if (xc_sched_credit_params_set(xb->xch, 0, &p))
+			return xen_fail(xb, err, errno,
+					"setting Pool-0's credit parameters (tslice %ums, ratelimit %uus, migration delay %uus)",
+					p.tslice_ms, p.ratelimit_us,
+					p.vcpu_migr_delay_us);
+		return 0;
+	}
+	if (id == XEN_SCHEDULER_CREDIT2) {
+		struct xen_sysctl_credit2_schedule p;
+
+		if (in->tslice_ms >= 0 || in->migration_delay_us >= 0)
+			return rt_fail(err, -EINVAL,
+				       "credit2 has no time slice or migration delay to set, only a rate limit");
+		if (xc_sched_credit2_params_get(xb->xch, 0, &p))
+			return xen_fail(xb, err, errno,
+					"reading Pool-0's credit2 parameters");
+		if (in->ratelimit_us >= 0)
+			p.ratelimit_us = (unsigned)in->ratelimit_us;
+		if (xc_sched_credit2_params_set(xb->xch, 0, &p))
+			return xen_fail(xb, err, errno,
+					"setting Pool-0's credit2 rate limit to %uus",
+					p.ratelimit_us);
+		return 0;
+	}
+	return rt_fail(err, -EINVAL,
+		       "Pool-0 runs the %s scheduler, which has no such parameters",
+		       sched_name(id));
+}
+
+/* weight/cap: -1 leaves it (and on get, a scheduler without them says
+ * -1 in both). */
+static int domain_sched(struct xen_backend *xb, uint32_t domid, bool set,
+			int *weight, int *cap, struct enso_error *err)
+{
+	int id = 0, rc;
+
+	rc = pool_sched(xb, &id, err);
+	if (rc)
+		return rc;
+	xen_log_clear(xb);
+	if (id == XEN_SCHEDULER_CREDIT2) {
+		struct xen_domctl_sched_credit2 p;
+
+		rc = xc_sched_credit2_domain_get(xb->xch, domid, &p);
+		if (!rc && set) {
+			p.weight = *weight < 0 ? p.weight : (uint16_t)*weight;
+			p.cap = *cap < 0 ? p.cap : (uint16_t)*cap;
+			rc = xc_sched_credit2_domain_set(xb->xch, domid, &p);
+		}
+		*weight = p.weight;
+		*cap = p.cap;
+	} else if (id == XEN_SCHEDULER_CREDIT) {
+		struct xen_domctl_sched_credit p;
+
+		rc = xc_sched_credit_domain_get(xb->xch, domid, &p);
+		if (!rc && set) {
+			p.weight = *weight < 0 ? p.weight : (uint16_t)*weight;
+			p.cap = *cap < 0 ? p.cap : (uint16_t)*cap;
+			rc = xc_sched_credit_domain_set(xb->xch, domid, &p);
+		}
+		*weight = p.weight;
+		*cap = p.cap;
+	} else {
+		return rt_fail(err, -EINVAL,
+			       "weight and cap are the credit and credit2 schedulers'; Pool-0 runs %s",
+			       sched_name(id));
+	}
+	if (rc)
+		return xen_fail(xb, err, errno, "domain %u: %s its weight and cap",
+				domid, set ? "setting" : "reading");
+	return 0;
+}
+
+int xen_sched_set_domid(struct xen_backend *xb, uint32_t domid, int weight,
+			int cap, struct enso_error *err)
+{
+	return domain_sched(xb, domid, true, &weight, &cap, err);
+}
+
+int xen_sched_get(struct enso_ctx *ctx, uint32_t domid,
+		  struct enso_sched_params *out, struct enso_error *err)
+{
+	struct xen_backend *xb = xen_backend(ctx, err);
+
+	out->weight = out->cap = -1;
+	if (!xb)
+		return -ENODEV;
+	return domain_sched(xb, domid, false, &out->weight, &out->cap, err);
+}
+
+int xen_sched_set(struct enso_ctx *ctx, uint32_t domid,
+		  const struct enso_sched_params *in, struct enso_error *err)
+{
+	struct xen_backend *xb = xen_backend(ctx, err);
+
+	if (!xb)
+		return -ENODEV;
+	return xen_sched_set_domid(xb, domid, in->weight, in->cap, err);
+}
