@@ -30,16 +30,16 @@ static int pool_sched(struct xen_backend *xb, int *id, struct enso_error *err)
 	return 0;
 }
 
-int xen_sched_pool_get(struct enso_ctx *ctx, struct enso_sched_pool *out,
-		       struct enso_error *err)
+/* Pool-0's scheduler and parameters into *out; with set, first those of
+ * *set that are not -1 into Xen. */
+static int pool_params(struct xen_backend *xb, const struct enso_sched_pool *set,
+		       struct enso_sched_pool *out, struct enso_error *err)
 {
-	struct xen_backend *xb = xen_backend(ctx, err);
+	const char *verb = set ? "setting" : "reading";
 	int id = 0, rc;
 
 	memset(out, 0, sizeof(*out));
 	out->tslice_ms = out->ratelimit_us = out->migration_delay_us = -1;
-	if (!xb)
-		return -ENODEV;
 	rc = pool_sched(xb, &id, err);
 	if (rc)
 		return rc;
@@ -50,74 +50,64 @@ int xen_sched_pool_get(struct enso_ctx *ctx, struct enso_sched_pool *out,
 	if (id == XEN_SCHEDULER_CREDIT) {
 		struct xen_sysctl_credit_schedule p;
 
-		if (xc_sched_credit_params_get(xb->xch, 0, &p))
-			return xen_fail(xb, err, errno,
-					"reading Pool-0's credit parameters");
+		rc = xc_sched_credit_params_get(xb->xch, 0, &p);
+		if (!rc && set) {
+			if (set->tslice_ms >= 0)
+				p.tslice_ms = (unsigned)set->tslice_ms;
+			if (set->ratelimit_us >= 0)
+				p.ratelimit_us = (unsigned)set->ratelimit_us;
+			if (set->migration_delay_us >= 0)
+				p.vcpu_migr_delay_us = (unsigned)set->migration_delay_us;
+			rc = xc_sched_credit_params_set(xb->xch, 0, &p);
+		}
 		out->tslice_ms = (int)p.tslice_ms;
 		out->ratelimit_us = (int)p.ratelimit_us;
 		out->migration_delay_us = (int)p.vcpu_migr_delay_us;
 	} else if (id == XEN_SCHEDULER_CREDIT2) {
 		struct xen_sysctl_credit2_schedule p;
 
-		if (xc_sched_credit2_params_get(xb->xch, 0, &p))
-			return xen_fail(xb, err, errno,
-					"reading Pool-0's credit2 parameters");
+		if (set && (set->tslice_ms >= 0 || set->migration_delay_us >= 0))
+			return rt_fail(err, -EINVAL,
+				       "credit2 has no time slice or migration delay to set, only a rate limit");
+		rc = xc_sched_credit2_params_get(xb->xch, 0, &p);
+		if (!rc && set) {
+			if (set->ratelimit_us >= 0)
+				p.ratelimit_us = (unsigned)set->ratelimit_us;
+			rc = xc_sched_credit2_params_set(xb->xch, 0, &p);
+		}
 		out->ratelimit_us = (int)p.ratelimit_us;
+	} else if (set) {
+		return rt_fail(err, -EINVAL,
+			       "Pool-0 runs the %s scheduler, which has no such parameters",
+			       out->scheduler);
 	}
+	if (rc)
+		return xen_fail(xb, err, errno, "%s Pool-0's %s parameters",
+				verb, out->scheduler);
 	return 0;
+}
+
+int xen_sched_pool_get(struct enso_ctx *ctx, struct enso_sched_pool *out,
+		       struct enso_error *err)
+{
+	struct xen_backend *xb = xen_backend(ctx, err);
+
+	memset(out, 0, sizeof(*out));
+	return xb ? pool_params(xb, NULL, out, err) : -ENODEV;
 }
 
 int xen_sched_pool_set(struct enso_ctx *ctx, const struct enso_sched_pool *in,
 		       struct enso_error *err)
 {
 	struct xen_backend *xb = xen_backend(ctx, err);
-	int id = 0, rc;
+	struct enso_sched_pool now;
+	int rc;
 
 	if (!xb)
 		return -ENODEV;
-	rc = pool_sched(xb, &id, err);
-	if (rc)
-		return rc;
-	xen_log_clear(xb);
-	if (id == XEN_SCHEDULER_CREDIT) {
-		struct xen_sysctl_credit_schedule p;
-
-		if (xc_sched_credit_params_get(xb->xch, 0, &p))
-			return xen_fail(xb, err, errno,
-					"reading Pool-0's credit parameters");
-		if (in->tslice_ms >= 0)
-			p.tslice_ms = (unsigned)in->tslice_ms;
-		if (in->ratelimit_us >= 0)
-			p.ratelimit_us = (unsigned)in->ratelimit_us;
-		if (in->migration_delay_us >= 0)
-			p.vcpu_migr_delay_us = (unsigned)in->migration_delay_us;
-		if (xc_sched_credit_params_set(xb->xch, 0, &p))
-			return xen_fail(xb, err, errno,
-					"setting Pool-0's credit parameters (tslice %ums, ratelimit %uus, migration delay %uus)",
-					p.tslice_ms, p.ratelimit_us,
-					p.vcpu_migr_delay_us);
-		return 0;
-	}
-	if (id == XEN_SCHEDULER_CREDIT2) {
-		struct xen_sysctl_credit2_schedule p;
-
-		if (in->tslice_ms >= 0 || in->migration_delay_us >= 0)
-			return rt_fail(err, -EINVAL,
-				       "credit2 has no time slice or migration delay to set, only a rate limit");
-		if (xc_sched_credit2_params_get(xb->xch, 0, &p))
-			return xen_fail(xb, err, errno,
-					"reading Pool-0's credit2 parameters");
-		if (in->ratelimit_us >= 0)
-			p.ratelimit_us = (unsigned)in->ratelimit_us;
-		if (xc_sched_credit2_params_set(xb->xch, 0, &p))
-			return xen_fail(xb, err, errno,
-					"setting Pool-0's credit2 rate limit to %uus",
-					p.ratelimit_us);
-		return 0;
-	}
-	return rt_fail(err, -EINVAL,
-		       "Pool-0 runs the %s scheduler, which has no such parameters",
-		       sched_name(id));
+	rc = pool_params(xb, in, &now, err);
+	free(now.scheduler);
+	return rc;
 }
 
 /* weight/cap: -1 leaves it (and on get, a scheduler without them says
