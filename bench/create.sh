@@ -28,6 +28,7 @@
 #                                    measured guest ticks either way.
 #   RIG_TIMEOUT=6000                 wall-clock limit for the boot (s)
 #   RIG_MEM=2048                     the emulated host's memory (MiB)
+#   RIG_CPU                          QEMU's -cpu (tests/rig/boot.sh: qemu64,+svm,+npt)
 #   RIG_XEN_ARGS                     more words for Xen (bootscrub=1 is always
 #                                    given: no background scrub after boot)
 #   RIG_OUT                          the rig's output dir (tests/rig/out)
@@ -189,6 +190,7 @@ if [ "${1:-}" = --report ]; then
 	echo "command: bench/create.sh --report $raw"
 else
 	[ -n "${RIG_MEM:-}" ] && env_shown="$env_shown RIG_MEM=$RIG_MEM"
+	[ -n "${RIG_CPU:-}" ] && env_shown="$env_shown RIG_CPU=$RIG_CPU"
 	echo "command: ${env_shown# }${env_shown:+ }bench/create.sh ${build#"$root"/}"
 fi
 exit $rc
