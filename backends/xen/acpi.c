@@ -5,7 +5,11 @@
  * hotplug through AML); Enso describes the machine as it is, a
  * hardware-reduced ACPI platform (ACPI 5.0, section 4.1): no SCI, no PM
  * timer, no RTC, no 8042, no 8259, only local APICs.  vCPU hotplug on PVH
- * goes through xenstore (cpu/N/availability), as on PV.
+ * goes through xenstore (cpu/N/availability), as on PV: every possible
+ * vCPU is enabled in the MADT, since Linux gives a disabled entry no APIC
+ * ID and can then never start that vCPU without ACPI processor hotplug
+ * (AML); the guest starts them all and offlines, early in its boot, those
+ * whose availability says offline, as a PV guest does.
  *
  *   tables (at XEN_ACPI_TABLES_GPA):  DSDT (empty), FADT (revision 5,
  *                                     HW_REDUCED_ACPI), MADT, XSDT
@@ -85,8 +89,7 @@ static size_t align16(size_t n)
 	return (n + 15) & ~(size_t)15;
 }
 
-int xen_acpi_build(struct xen_acpi *a, uint32_t max_vcpus,
-		   uint32_t online_vcpus, bool rsdp_low)
+int xen_acpi_build(struct xen_acpi *a, uint32_t max_vcpus, bool rsdp_low)
 {
 	size_t dsdt, fadt, madt, xsdt, madt_len, len, pages;
 	uint8_t *t, *r;
@@ -95,7 +98,7 @@ int xen_acpi_build(struct xen_acpi *a, uint32_t max_vcpus,
 	memset(a, 0, sizeof(*a));
 	/* Local APIC entries take 8-bit IDs, 2 * vCPU: 128 vCPUs, which is
 	 * also Xen's limit for an HVM container. */
-	if (!max_vcpus || max_vcpus > 128 || online_vcpus > max_vcpus)
+	if (!max_vcpus || max_vcpus > 128)
 		return -EINVAL;
 	madt_len = HDR_LEN + 8 + (size_t)max_vcpus * MADT_LAPIC_LEN;
 	dsdt = 0;
@@ -126,10 +129,8 @@ int xen_acpi_build(struct xen_acpi *a, uint32_t max_vcpus,
 	put64(t + fadt + 140, XEN_ACPI_TABLES_GPA + dsdt);	/* X_DSDT */
 	checksum(t + fadt, FADT_LEN, 9);
 
-	/* MADT: one local APIC per possible vCPU, Xen's IDs (2 * vCPU);
-	 * those beyond the online count present but disabled, for the
-	 * guest to count as hotpluggable.  No PC-AT 8259 (flags 0), no
-	 * I/O APIC. */
+	/* MADT: one enabled local APIC per possible vCPU, Xen's IDs
+	 * (2 * vCPU).  No PC-AT 8259 (flags 0), no I/O APIC. */
 	header(t + madt, "APIC", (uint32_t)madt_len, 2);
 	put32(t + madt + 36, XEN_LAPIC_BASE);
 	put32(t + madt + 40, 0);
@@ -140,7 +141,7 @@ int xen_acpi_build(struct xen_acpi *a, uint32_t max_vcpus,
 		e[1] = MADT_LAPIC_LEN;
 		e[2] = (uint8_t)i;			/* ACPI processor UID */
 		e[3] = (uint8_t)(2 * i);		/* APIC ID */
-		put32(e + 4, i < online_vcpus ? LAPIC_ENABLED : 0);
+		put32(e + 4, LAPIC_ENABLED);
 	}
 	checksum(t + madt, madt_len, 9);
 

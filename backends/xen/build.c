@@ -217,7 +217,7 @@ static int pvh_describe(struct xen_backend *xb, uint32_t domid,
 	unsigned n = 0;
 	int rc;
 
-	rc = xen_acpi_build(acpi, c->maxvcpus, c->vcpus, low);
+	rc = xen_acpi_build(acpi, c->maxvcpus, low);
 	if (rc)
 		return rt_fail(err, rc, "%s: building the ACPI tables for %u vCPUs: %s",
 			       c->name, c->maxvcpus, strerror(-rc));

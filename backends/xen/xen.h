@@ -68,8 +68,7 @@ struct xen_acpi {
 	size_t tables_len, rsdp_len;
 	uint64_t rsdp_gpa;
 };
-int xen_acpi_build(struct xen_acpi *a, uint32_t max_vcpus,
-		   uint32_t online_vcpus, bool rsdp_low);
+int xen_acpi_build(struct xen_acpi *a, uint32_t max_vcpus, bool rsdp_low);
 void xen_acpi_free(struct xen_acpi *a);
 
 /* build.c: the PV or PVH domain, built paused with its store and console
