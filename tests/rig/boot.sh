@@ -18,7 +18,7 @@
 #                   (default: the top of the source tree)
 #   RIG_SCENARIO_DIR  where scenarios come from (default tests/rig/scenarios;
 #                   benchmarks keep theirs under bench/)
-#   RIG_TIMEOUT     wall-clock limit for QEMU in seconds (default 300)
+#   RIG_TIMEOUT     wall-clock limit for QEMU in seconds (default 1200)
 #   RIG_NO_BUILD=1  boot the images already in tests/rig/out/ as they are
 #   RIG_VERBOSE=1   also copy the serial console to stderr while it runs
 #   RIG_XEN_ARGS / RIG_DOM0_ARGS   extra words for Xen's / dom0's command line
@@ -31,7 +31,7 @@ set -euo pipefail
 . "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 
 RIG_XENSTORED=${RIG_XENSTORED:-enso}
-RIG_TIMEOUT=${RIG_TIMEOUT:-300}
+RIG_TIMEOUT=${RIG_TIMEOUT:-1200}
 RIG_SCENARIOS=${RIG_SCENARIOS:-}
 RIG_BUILDDIR=${RIG_BUILDDIR:-$RIG_TOP}
 
