@@ -548,8 +548,15 @@ int enso_domain_config(struct enso_ctx *ctx, uint32_t domid,
 
 void enso_host_info_dispose(struct enso_host_info *info)
 {
+	size_t i;
+
 	if (!info)
 		return;
+	for (i = 0; i < info->nfields; i++) {
+		free(info->fields[i].key);
+		free(info->fields[i].value);
+	}
+	free(info->fields);
 	free(info->hypervisor);
 	free(info->why);
 	free(info->version);

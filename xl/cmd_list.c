@@ -167,6 +167,7 @@ int main_info(int argc, char **argv)
 	struct enso_ctx *ctx;
 	struct utsname u;
 	char host[256] = "";
+	size_t i;
 
 	(void)argc;
 	(void)argv;
@@ -184,11 +185,19 @@ int main_info(int argc, char **argv)
 	printf("%-23s: %s\n", "release", u.release);
 	printf("%-23s: %s\n", "version", u.version);
 	printf("%-23s: %s\n", "machine", u.machine);
-	printf("%-23s: %u\n", "nr_cpus", h.nr_cpus);
-	printf("%-23s: %llu\n", "total_memory",
-	       (unsigned long long)(h.total_kb / 1024));
-	printf("%-23s: %llu\n", "free_memory",
-	       (unsigned long long)(h.free_kb / 1024));
+	if (h.nfields) {
+		/* Xen: upstream's lines, then what it ends with. */
+		for (i = 0; i < h.nfields; i++)
+			printf("%-23s: %s\n", h.fields[i].key, h.fields[i].value);
+		printf("%-23s: %d\n", "xend_config_format", 4);
+	} else {
+		printf("%-23s: %u\n", "nr_cpus", h.nr_cpus);
+		printf("%-23s: %llu\n", "total_memory",
+		       (unsigned long long)(h.total_kb / 1024));
+		printf("%-23s: %llu\n", "free_memory",
+		       (unsigned long long)(h.free_kb / 1024));
+	}
+	/* Enso's own. */
 	printf("%-23s: %s\n", "hypervisor", h.hypervisor);
 	printf("%-23s: %s\n", "hypervisor_reason", h.why);
 	printf("%-23s: %s\n", "hypervisor_version", h.version);

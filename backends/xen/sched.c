@@ -10,7 +10,7 @@
 
 #include "backends/xen/xen.h"
 
-static const char *sched_name(int id)
+const char *xen_sched_name(int id)
 {
 	switch (id) {
 	case XEN_SCHEDULER_CREDIT: return "credit";
@@ -43,7 +43,7 @@ static int pool_params(struct xen_backend *xb, const struct enso_sched_pool *set
 	rc = pool_sched(xb, &id, err);
 	if (rc)
 		return rc;
-	out->scheduler = strdup(sched_name(id));
+	out->scheduler = strdup(xen_sched_name(id));
 	if (!out->scheduler)
 		return rt_fail(err, -ENOMEM, "out of memory");
 	xen_log_clear(xb);
@@ -146,7 +146,7 @@ static int domain_sched(struct xen_backend *xb, uint32_t domid, bool set,
 	} else {
 		return rt_fail(err, -EINVAL,
 			       "weight and cap are the credit and credit2 schedulers'; Pool-0 runs %s",
-			       sched_name(id));
+			       xen_sched_name(id));
 	}
 	if (rc)
 		return xen_fail(xb, err, errno, "domain %u: %s its weight and cap",

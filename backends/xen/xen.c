@@ -461,7 +461,8 @@ static int xen_host_info(struct enso_ctx *ctx, struct enso_host_info *out,
 	out->nr_cpus = pi.nr_cpus;
 	out->total_kb = pi.total_pages * (XC_PAGE_SIZE / 1024);
 	out->free_kb = pi.free_pages * (XC_PAGE_SIZE / 1024);
-	if (!out->hypervisor || !out->version || !out->why) {
+	if (!out->hypervisor || !out->version || !out->why ||
+	    xen_host_fields(xb, &pi, out)) {
 		enso_host_info_dispose(out);
 		return -ENOMEM;
 	}

@@ -110,5 +110,12 @@ int xen_sched_set(struct enso_ctx *ctx, uint32_t domid,
 		  const struct enso_sched_params *in, struct enso_error *err);
 int xen_sched_set_domid(struct xen_backend *xb, uint32_t domid, int weight,
 			int cap, struct enso_error *err);
+/* XEN_SCHEDULER_* as xl names it: "credit2". */
+const char *xen_sched_name(int id);
+
+/* info.c: xl info's hypervisor lines (out->fields), upstream's keys and
+ * order, from physinfo pi and Xen's version calls. */
+int xen_host_fields(struct xen_backend *xb, const xc_physinfo_t *pi,
+		    struct enso_host_info *out);
 
 #endif

@@ -365,12 +365,21 @@ struct enso_dominfo {
 void enso_dominfo_dispose(struct enso_dominfo *info);
 void enso_dominfo_list_free(struct enso_dominfo *list, size_t n);
 
+/* One line of xl info the hypervisor gives: "virt_caps", " pv hvm". */
+struct enso_host_field {
+	char *key, *value;
+};
+
 struct enso_host_info {
 	char *hypervisor;	/* "xen 4.17" / "kvm" / "qemu-tcg" */
 	char *why;		/* why this hypervisor was chosen */
 	uint32_t nr_cpus;
 	uint64_t total_kb, free_kb;
 	char *version;		/* the backend's version string */
+	/* Xen: upstream xl info's lines from nr_cpus to build_id, in its
+	 * order and formats (none on KVM). */
+	struct enso_host_field *fields;
+	size_t nfields;
 };
 void enso_host_info_dispose(struct enso_host_info *info);
 
