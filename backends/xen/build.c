@@ -108,23 +108,12 @@ static int host_caps(struct xen_backend *xb, const struct enso_domain_config *c,
 	return 0;
 }
 
-static bool has_nodes(const struct enso_affinity *a)
-{
-	size_t i;
-
-	for (i = 0; i < a->nmaps; i++)
-		if (a->maps[i].has_nodes)
-			return true;
-	return false;
-}
-
 static int set_affinity(struct enso_ctx *ctx, struct xen_backend *xb,
 			uint32_t domid, const struct enso_domain_config *c,
 			struct enso_error *err)
 {
 	int size = xc_get_cpumap_size(xb->xch);
-	struct enso_affinity rh = { 0 }, rs = { 0 };
-	const struct enso_affinity *ha = &c->cpus, *sa = &c->cpus_soft;
+	struct enso_affinity ha = { 0 }, sa = { 0 };
 	uint8_t *hard = NULL, *soft = NULL;
 	uint32_t v;
 	int rc = 0;
@@ -134,23 +123,20 @@ static int set_affinity(struct enso_ctx *ctx, struct xen_backend *xb,
 	if (size <= 0)
 		return xen_fail(xb, err, errno ? errno : EIO,
 				"%s: reading the host's CPU map size", c->name);
-	/* Node terms: the CPUs Xen puts in those nodes. */
-	if (has_nodes(ha) || has_nodes(sa)) {
-		rc = rt_affinity_resolve(ctx, "cpus=", ha, &rh, err);
-		if (!rc)
-			rc = rt_affinity_resolve(ctx, "cpus_soft=", sa, &rs, err);
-		if (rc) {
-			rt_affinity_dispose(&rh);
-			return rc;
-		}
-		ha = &rh;
-		sa = &rs;
+	/* Node terms ("nodes:0") become the CPUs Xen puts in them. */
+	rc = rt_affinity_resolve(ctx, "cpus=", &c->cpus, &ha, err);
+	if (!rc)
+		rc = rt_affinity_resolve(ctx, "cpus_soft=", &c->cpus_soft, &sa,
+					 err);
+	if (rc) {
+		rt_affinity_dispose(&ha);
+		return rc;
 	}
 	hard = calloc(1, (size_t)size);
 	soft = calloc(1, (size_t)size);
 	for (v = 0; hard && soft && v < c->maxvcpus && !rc; v++) {
-		const struct enso_cpumap *h = enso_affinity_map(ha, v);
-		const struct enso_cpumap *s = enso_affinity_map(sa, v);
+		const struct enso_cpumap *h = enso_affinity_map(&ha, v);
+		const struct enso_cpumap *s = enso_affinity_map(&sa, v);
 		uint32_t flags = (h ? XEN_VCPUAFFINITY_HARD : 0) |
 				 (s ? XEN_VCPUAFFINITY_SOFT : 0);
 		int i;
@@ -172,8 +158,8 @@ static int set_affinity(struct enso_ctx *ctx, struct xen_backend *xb,
 		rc = -ENOMEM;
 	free(hard);
 	free(soft);
-	rt_affinity_dispose(&rh);
-	rt_affinity_dispose(&rs);
+	rt_affinity_dispose(&ha);
+	rt_affinity_dispose(&sa);
 	return rc;
 }
 

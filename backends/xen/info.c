@@ -69,45 +69,39 @@ static char *build_id(xc_interface *xch)
 	return hex;
 }
 
-int xen_host_fields(struct xen_backend *xb, const xc_physinfo_t *pi,
-		    struct enso_host_info *out)
+int xen_host_fields(struct xen_backend *xb, const xc_physinfo_t *pi, int ver,
+		    const char *extra, struct enso_host_info *out)
 {
 	xc_interface *xch = xb->xch;
 	const uint32_t c = pi->capabilities;
-	xen_extraversion_t extra;
 	xen_compile_info_t cc;
 	xen_capabilities_info_t caps;
 	xen_changeset_info_t changeset;
 	xen_platform_parameters_t pp;
 	xen_commandline_t cmdline;
 	long sharing_freed, sharing_used;
-	int ver, pagesize, sched = 0, rc = 0;
+	int pagesize, sched = 0, rc = 0;
 	uint64_t mb;
 	char *bid, virt[160];
 
 	/* Every buffer starts empty: a call that fails leaves "". */
-	memset(extra, 0, sizeof(extra));
 	memset(&cc, 0, sizeof(cc));
 	memset(caps, 0, sizeof(caps));
 	memset(changeset, 0, sizeof(changeset));
 	memset(&pp, 0, sizeof(pp));
 	memset(cmdline, 0, sizeof(cmdline));
-	ver = xc_version(xch, XENVER_version, NULL);
-	xc_version(xch, XENVER_extraversion, &extra);
 	xc_version(xch, XENVER_compile_info, &cc);
 	xc_version(xch, XENVER_capabilities, &caps);
 	xc_version(xch, XENVER_changeset, &changeset);
 	xc_version(xch, XENVER_platform_parameters, &pp);
 	xc_version(xch, XENVER_commandline, &cmdline);
 	pagesize = xc_version(xch, XENVER_pagesize, NULL);
-	extra[sizeof(extra) - 1] = cc.compiler[sizeof(cc.compiler) - 1] =
+	cc.compiler[sizeof(cc.compiler) - 1] =
 		cc.compile_by[sizeof(cc.compile_by) - 1] =
 		cc.compile_domain[sizeof(cc.compile_domain) - 1] =
 		cc.compile_date[sizeof(cc.compile_date) - 1] =
 		caps[sizeof(caps) - 1] = changeset[sizeof(changeset) - 1] =
 		cmdline[sizeof(cmdline) - 1] = '\0';
-	if (ver < 0)
-		ver = 0;
 	if (pagesize <= 0)
 		pagesize = XC_PAGE_SIZE;
 	mb = (1u << 20) / (unsigned)pagesize;

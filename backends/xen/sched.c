@@ -110,8 +110,8 @@ int xen_sched_pool_set(struct enso_ctx *ctx, const struct enso_sched_pool *in,
 	return rc;
 }
 
-/* weight/cap: -1 leaves it (and on get, a scheduler without them says
- * -1 in both). */
+/* weight/cap: -1 leaves it; out, what Xen holds.  A scheduler without
+ * them is an error. */
 static int domain_sched(struct xen_backend *xb, uint32_t domid, bool set,
 			int *weight, int *cap, struct enso_error *err)
 {
@@ -122,7 +122,7 @@ static int domain_sched(struct xen_backend *xb, uint32_t domid, bool set,
 		return rc;
 	xen_log_clear(xb);
 	if (id == XEN_SCHEDULER_CREDIT2) {
-		struct xen_domctl_sched_credit2 p;
+		struct xen_domctl_sched_credit2 p = { 0 };
 
 		rc = xc_sched_credit2_domain_get(xb->xch, domid, &p);
 		if (!rc && set) {
@@ -133,7 +133,7 @@ static int domain_sched(struct xen_backend *xb, uint32_t domid, bool set,
 		*weight = p.weight;
 		*cap = p.cap;
 	} else if (id == XEN_SCHEDULER_CREDIT) {
-		struct xen_domctl_sched_credit p;
+		struct xen_domctl_sched_credit p = { 0 };
 
 		rc = xc_sched_credit_domain_get(xb->xch, domid, &p);
 		if (!rc && set) {

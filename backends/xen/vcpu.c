@@ -86,7 +86,6 @@ static void map_to_xen(uint8_t *to, int size, const struct enso_cpumap *from)
 		memcpy(to, from->bits, n);
 }
 
-/* Some host CPU in map (of host_cpus CPUs)? */
 int xen_vcpu_list(struct enso_ctx *ctx, uint32_t domid,
 		  struct enso_vcpuinfo **out, size_t *n, uint32_t *host_cpus,
 		  struct enso_error *err)

@@ -462,7 +462,7 @@ static int xen_host_info(struct enso_ctx *ctx, struct enso_host_info *out,
 	out->total_kb = pi.total_pages * (XC_PAGE_SIZE / 1024);
 	out->free_kb = pi.free_pages * (XC_PAGE_SIZE / 1024);
 	if (!out->hypervisor || !out->version || !out->why ||
-	    xen_host_fields(xb, &pi, out)) {
+	    xen_host_fields(xb, &pi, ver, extra, out)) {
 		enso_host_info_dispose(out);
 		return -ENOMEM;
 	}

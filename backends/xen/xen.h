@@ -72,8 +72,8 @@ int xen_acpi_build(struct xen_acpi *a, uint32_t max_vcpus, bool rsdp_low);
 void xen_acpi_free(struct xen_acpi *a);
 
 /* build.c: the PV or PVH domain, built paused with its store and console
- * nodes; its first unpause introduces it to xenstored (0 if it already
- * is). */
+ * nodes; xen_introduce hands it to xenstored once libxl's records exist
+ * (records_ready), or at its first unpause (0 if it already is). */
 int xen_build(struct enso_ctx *ctx, const struct enso_domain_config *cfg,
 	      uint32_t *domid, struct enso_error *err);
 int xen_introduce(struct enso_ctx *ctx, uint32_t domid, struct enso_error *err);
@@ -114,8 +114,9 @@ int xen_sched_set_domid(struct xen_backend *xb, uint32_t domid, int weight,
 const char *xen_sched_name(int id);
 
 /* info.c: xl info's hypervisor lines (out->fields), upstream's keys and
- * order, from physinfo pi and Xen's version calls. */
-int xen_host_fields(struct xen_backend *xb, const xc_physinfo_t *pi,
-		    struct enso_host_info *out);
+ * order, from physinfo pi, the version and extraversion the caller read,
+ * and Xen's other version calls. */
+int xen_host_fields(struct xen_backend *xb, const xc_physinfo_t *pi, int ver,
+		    const char *extra, struct enso_host_info *out);
 
 #endif

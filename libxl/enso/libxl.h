@@ -365,7 +365,7 @@ struct enso_dominfo {
 void enso_dominfo_dispose(struct enso_dominfo *info);
 void enso_dominfo_list_free(struct enso_dominfo *list, size_t n);
 
-/* One line of xl info the hypervisor gives: "virt_caps", " pv hvm". */
+/* One line of xl info the hypervisor gives: "virt_caps", "pv hvm". */
 struct enso_host_field {
 	char *key, *value;
 };
