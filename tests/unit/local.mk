@@ -47,6 +47,7 @@ tests_unit_test_kcache_LDADD = util/libensoutil.la $(CMOCKA_LIBS) $(LZMA_LIBS) $
 
 # The PVH guest's ACPI tables: a pure function of the vCPU counts.
 tests_unit_test_acpi_SOURCES = tests/unit/test_acpi.c backends/xen/acpi.c
-tests_unit_test_acpi_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS) $(XENSTORE_CFLAGS) \
+tests_unit_test_acpi_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS) -I$(top_srcdir)/libxl \
+	$(XENSTORE_CFLAGS) \
 	$(XENCTRL_CFLAGS) $(XENGUEST_CFLAGS) $(XENTOOLLOG_CFLAGS) $(YAJL_CFLAGS)
 tests_unit_test_acpi_LDADD = $(CMOCKA_LIBS)
