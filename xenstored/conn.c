@@ -275,6 +275,7 @@ void conn_flush(struct conn *c)
 
 	if (c->dead)
 		return;
+	persist_flush();	/* what a reply acknowledges is written first */
 	if (c->kind == CONN_DOMAIN) {
 		domain_ring_io(c->dom);
 		return;

@@ -574,10 +574,13 @@ static int apply(struct tnode *tn)
 
 int txn_commit(struct txn *t, bool validate)
 {
+	uint64_t gen_before = store.gen_counter;
 	struct tnode *tn;
 	size_t pos = 0;
 	int rc = 0;
 
+	if (t->doomed)
+		return -EAGAIN;
 	if (validate) {
 		while ((tn = hmap_next(&t->nodes, &pos))) {
 			struct node *n = store_lookup(tn->path);
@@ -595,6 +598,7 @@ int txn_commit(struct txn *t, bool validate)
 			rc = r;
 		}
 	}
+	persist_commit(t, gen_before);
 	for (tn = t->mods; tn; tn = tn->next_mod)
 		if (tn->fire != FIRE_NONE)
 			watch_fire(tn->path, tn->fire == FIRE_EXACT,

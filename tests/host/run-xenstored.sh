@@ -67,7 +67,7 @@ start_daemon() {
 	local name=$1 i
 	shift
 	DSOCK=$TMP/$name.sock
-	"$XENSTORED" -N -D --socket "$DSOCK" "$@" >"$TMP/$name.log" 2>&1 &
+	"$XENSTORED" -N -D --socket "$DSOCK" --state-dir "$TMP/$name.state" "$@" >"$TMP/$name.log" 2>&1 &
 	DPID=$!
 	pids+=("$DPID")
 	for ((i = 0; i < 200; i++)); do
