@@ -198,5 +198,10 @@ else
 		"no socket within 10 s"
 fi
 
+# Persistence: SIGKILL under a writer, torn tails, compaction, the lock.
+# shellcheck source=tests/host/persist.sh
+. "$here/persist.sh"
+persist_tests
+
 diag "host: $passed passed, $failed failed"
 [ $failed -eq 0 ]
