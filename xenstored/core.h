@@ -491,6 +491,9 @@ int persist_compact(void);
 /* Xen: reconnects the introduced domains the state names, restores their
  * watches (each fired once) and removes those that died meanwhile. */
 void persist_restore_domains(bool xen);
+/* A domain's connection made while restoring (domain.c, before its ring is
+ * read): its watches (each fired once), target and transaction ids. */
+void persist_restore_conn(struct conn *c);
 
 /* Hooks, no-ops when persistence is off.  gen_before: store.gen_counter
  * when the commit started (what it changed has a later generation). */

@@ -317,6 +317,7 @@ static int domain_start(struct domain *d, uint32_t remote_port)
 	if (!d->conn)
 		return -ENOMEM;
 	d->conn->dom = d;
+	persist_restore_conn(d->conn);
 	/* Advertise before the first byte moves, as the ring spec asks. */
 	d->intf->server_features |= XENSTORE_SERVER_FEATURE_RECONNECTION |
 				    XENSTORE_SERVER_FEATURE_ERROR;

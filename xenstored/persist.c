@@ -78,6 +78,7 @@ struct pdom {
 static struct {
 	bool on;
 	bool replaying;		/* applying state: hooks record nothing */
+	bool restoring;		/* from open until the domains are back */
 	bool fsync;
 	bool write_failed;	/* logged once until a write succeeds */
 	char *dir;
@@ -1387,6 +1388,7 @@ int persist_open(const struct persist_opts *o)
 		return rc == -EILSEQ ? -EIO : rc;
 	}
 	ps.on = true;
+	ps.restoring = true;
 	if (ps.fsync)
 		elog(ELOG_INFO, "persistence in %s, fdatasync on every batch",
 		     ps.dir);
@@ -1441,12 +1443,18 @@ static void fire_once(struct conn *c, const struct pwatch *w)
 	buf_fini(&b);
 }
 
-/* Gives a domain's new connection what its old one had. */
-static void restore_conn(struct conn *c, const struct pdom *d)
+void persist_restore_conn(struct conn *c)
 {
 	const struct pwatch *w;
+	struct pdom *d;
 	size_t n = 0;
 
+	if (!ps.on || !ps.restoring || c->kind != CONN_DOMAIN)
+		return;
+	d = pdom_find(c->domid, false);
+	if (!d)
+		return;
+	ps.replaying = true;
 	c->target = d->target;
 	c->next_txid = d->txid_upto;
 	c->txid_reserved = d->txid_upto;
@@ -1460,6 +1468,7 @@ static void restore_conn(struct conn *c, const struct pdom *d)
 		else
 			n++;
 	}
+	ps.replaying = false;
 	/* Each fires once: the guest re-reads what may have changed. */
 	for (w = d->watches; w; w = w->next)
 		fire_once(c, w);
@@ -1475,6 +1484,7 @@ void persist_restore_domains(bool xen)
 	if (!ps.on)
 		return;
 	if (!xen) {
+		ps.restoring = false;
 		if (pdom_introduced())
 			elog(ELOG_WARN, "persistence: %zu introduced domains in %s, but no Xen here: kept, not served",
 			     pdom_introduced(), ps.dir);
@@ -1486,21 +1496,16 @@ void persist_restore_domains(bool xen)
 		int rc = 0;
 
 		next = d->next;
-		if (d->introduced) {
-			ps.replaying = true;
-			rc = domain_restore(domid, d->gfn, d->port);
-			ps.replaying = false;
-		}
+		if (!d->introduced)
+			continue;	/* dom0: restored as its ring connected */
+		/* Its connection gets its watches and transaction ids (through
+		 * persist_restore_conn()) before its ring is read. */
+		rc = domain_restore(domid, d->gfn, d->port);
 		dom = domain_find(domid);
 		if (!rc && dom && dom->conn) {
-			ps.replaying = true;
-			restore_conn(dom->conn, d);
-			ps.replaying = false;
-			alive += d->introduced;
+			alive++;
 			continue;
 		}
-		if (!d->introduced)
-			continue;	/* no ring of its own to serve */
 		if (rc != -ESRCH) {
 			/* Alive but not served: kept, for a later try. */
 			elog(ELOG_ERR, "domain %u: cannot reconnect its ring: %s",
@@ -1512,6 +1517,7 @@ void persist_restore_domains(bool xen)
 		persist_release(domid);		/* frees d */
 		domain_remove_nodes(domid);
 	}
+	ps.restoring = false;
 	if (gone)
 		watch_fire("@releaseDomain", false, NULL);
 	if (alive || gone)
