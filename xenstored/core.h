@@ -446,6 +446,9 @@ enum {
 	PREC_UNWATCH = 'U',	/* domid, path, token */
 	PREC_RESET = 'Z',	/* domid: its watches dropped */
 	PREC_TXID = 'Q',	/* domid: transaction ids used up to */
+	PREC_OUT = 'O',		/* domid, stream offset: a reply or event */
+	PREC_OUTRESET = 'Y',	/* domid: its ring was reset (reconnection) */
+	PREC_REQCONS = 'K',	/* domid: its requests handled up to here */
 	PREC_COMMIT = 'C',	/* the journal's group ends: apply it */
 	PREC_END = 'E',		/* a snapshot's last record: node count */
 };
@@ -483,11 +486,13 @@ int persist_open(const struct persist_opts *o);
 void persist_close(void);
 bool persist_on(void);
 /* Writes the pending records: called before any reply or watch event
- * leaves the daemon, and at the end of each loop turn.  Compacts when the
- * journal has grown enough. */
+ * leaves the daemon, and at the end of each loop turn. */
 void persist_flush(void);
 /* A snapshot now (CONTROL, tests). */
 int persist_compact(void);
+/* Compacts if the journal has grown past max(1 MiB, 2x the snapshot); from
+ * the main loop, where every domain's req_cons is up to date. */
+void persist_maybe_compact(void);
 /* Xen: reconnects the introduced domains the state names, restores their
  * watches (each fired once) and removes those that died meanwhile. */
 void persist_restore_domains(bool xen);
@@ -507,6 +512,16 @@ void persist_watch(const struct conn *c, const char *path, const char *token,
 		   bool relative, bool add);
 void persist_watch_reset(const struct conn *c);
 void persist_txid(struct conn *c, uint32_t id);
+/* Domain rings: every message queued for a domain, with its place in the
+ * response stream; how far its requests are handled (before req_cons
+ * moves); a ring reset.  So a restart resends exactly what was not got. */
+void persist_outmsg(const struct conn *c, const struct outmsg *m);
+/* Around the dispatch of a batch of a ring's requests: what they change
+ * and reply forms one journal group with the ring's new req_cons (moved:
+ * some were handled), so a torn write loses the batch whole. */
+void persist_ring_begin(void);
+void persist_ring_done(const struct conn *c, uint32_t req_cons, bool moved);
+void persist_ring_reset(const struct conn *c);
 /* For an unknown tx_id on a domain's connection that the previous daemon
  * may have handed out: a transaction whose commit fails with EAGAIN (it
  * reads current state meanwhile).  NULL otherwise. */

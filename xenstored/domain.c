@@ -94,6 +94,7 @@ static void reconnect(struct domain *d)
 
 	elog(ELOG_INFO, "domain %u: ring reconnection", d->domid);
 	conn_reset(c);
+	persist_ring_reset(c);
 	while (c->out) {
 		struct outmsg *m = c->out;
 
@@ -134,8 +135,12 @@ static bool ring_read(struct domain *d)
 
 		/* Requests already buffered go first; they may be waiting
 		 * for the output that was just written out. */
-		if (c->in_len)
+		if (c->in_len) {
+			persist_ring_begin();
 			conn_process_input(c);
+			persist_ring_done(c, intf->req_cons + before - c->in_len,
+					  !c->dead && c->in_len < before);
+		}
 		if (c->dead || d->bad)
 			return moved;
 		if (c->in_len < before) {

@@ -275,6 +275,7 @@ int main(int argc, char **argv)
 		}
 		conn_flush_dirty();
 		persist_flush();	/* changes no reply waited for */
+		persist_maybe_compact();
 		conn_reap();
 	}
 	elog(ELOG_INFO, "stopping on signal %d", (int)stop_signal);

@@ -49,6 +49,10 @@
 #define REC_MAX (1u << 20)		/* no record is bigger */
 #define COMPACT_MIN (1u << 20)		/* journal bytes before compaction */
 #define TXID_BATCH 1024u		/* transaction ids reserved at once */
+/* A domain's unsent output never exceeds ~1.3 MiB (conn.c: events stop at
+ * 1 MiB, reading pauses at 256 KiB): what ended further behind the newest
+ * message than this was delivered. */
+#define OUT_KEEP (4u << 20)
 
 /* The journal's and the snapshot's file names in the state directory. */
 #define STATE_LOCK "xenstored.lock"
@@ -64,6 +68,15 @@ struct pwatch {
 
 /* What the state says of a domain: introduced (Xen) and its connection's
  * lasting part.  dom0's ring is never introduced but has watches. */
+/* A message to a domain as the journal has it: its place in the stream
+ * of the response ring (the rsp_prod it starts at), and its bytes.  Kept
+ * while replaying, until the domain's ring is back. */
+struct pout {
+	uint32_t start, len;
+	struct pout *next;
+	uint8_t data[];
+};
+
 struct pdom {
 	uint32_t domid;
 	bool introduced;
@@ -72,6 +85,9 @@ struct pdom {
 	uint32_t target;
 	uint32_t txid_upto;
 	struct pwatch *watches;
+	struct pout *out, *out_last;	/* replayed, not known delivered */
+	bool req_cons_known;
+	uint32_t req_cons;		/* requests handled up to here */
 	struct pdom *next;
 };
 
@@ -79,6 +95,9 @@ static struct {
 	bool on;
 	bool replaying;		/* applying state: hooks record nothing */
 	bool restoring;		/* from open until the domains are back */
+	bool in_ring_batch;	/* one group for a ring's batch of requests */
+	bool compact_wanted;	/* CONTROL snapshot inside a ring batch */
+	size_t batch_start;	/* pending.len when the batch began */
 	bool fsync;
 	bool write_failed;	/* logged once until a write succeeds */
 	char *dir;
@@ -307,7 +326,11 @@ static void record_failed(int rc)
 
 static void group_end(void)
 {
-	int rc = persist_rec_add(&ps.pending, PREC_COMMIT, NULL, 0);
+	int rc;
+
+	if (ps.in_ring_batch)
+		return;		/* persist_ring_done() ends it */
+	rc = persist_rec_add(&ps.pending, PREC_COMMIT, NULL, 0);
 
 	if (rc)
 		record_failed(rc);
@@ -352,6 +375,54 @@ static void pwatches_free(struct pdom *d)
 	}
 }
 
+static void pouts_free(struct pdom *d)
+{
+	while (d->out) {
+		struct pout *o = d->out;
+
+		d->out = o->next;
+		free(o);
+	}
+	d->out_last = NULL;
+	d->req_cons_known = false;
+}
+
+/* Keeps the messages that may not have reached the ring yet. */
+static int pout_add(struct pdom *d, uint32_t start, const void *data,
+		    uint32_t len)
+{
+	struct pout *o = malloc(sizeof(*o) + len);
+
+	if (!o)
+		return -ENOMEM;
+	o->start = start;
+	o->len = len;
+	o->next = NULL;
+	memcpy(o->data, data, len);
+	if (d->out_last)
+		d->out_last->next = o;
+	else
+		d->out = o;
+	d->out_last = o;
+	while (d->out != o &&
+	       (int32_t)(start - (d->out->start + d->out->len)) > (int32_t)OUT_KEEP) {
+		struct pout *old = d->out;
+
+		d->out = old->next;
+		free(old);
+	}
+	return 0;
+}
+
+/* A domain introduced afresh, or gone: nothing of its former life. */
+static void pdom_forget(struct pdom *d)
+{
+	pwatches_free(d);
+	pouts_free(d);
+	d->target = DOMID_NONE;
+	d->txid_upto = 1;
+}
+
 static void pdom_drop(uint32_t domid)
 {
 	struct pdom **pp, *d;
@@ -359,7 +430,7 @@ static void pdom_drop(uint32_t domid)
 	for (pp = &ps.doms; (d = *pp); pp = &d->next) {
 		if (d->domid == domid) {
 			*pp = d->next;
-			pwatches_free(d);
+			pdom_forget(d);
 			free(d);
 			return;
 		}
@@ -481,12 +552,8 @@ void persist_introduce(uint32_t domid, uint64_t gfn, uint32_t port)
 		record_failed(-ENOMEM);
 		return;
 	}
-	if (!d->introduced) {
-		/* A fresh introduction: nothing of a former life. */
-		pwatches_free(d);
-		d->target = DOMID_NONE;
-		d->txid_upto = 1;
-	}
+	if (!d->introduced)
+		pdom_forget(d);	/* a fresh introduction */
 	d->introduced = true;
 	d->gfn = gfn;
 	d->port = port;
@@ -584,6 +651,80 @@ void persist_txid(struct conn *c, uint32_t id)
 	d->txid_upto = upto;
 	c->txid_reserved = upto;
 	group_end();
+}
+
+/* The domain conn's ring, if it has one (unit tests' connections do not). */
+static struct xenstore_domain_interface *ring_of(const struct conn *c)
+{
+	return c->kind == CONN_DOMAIN && c->dom ? c->dom->intf : NULL;
+}
+
+static int add_out(struct buf *b, uint32_t domid, uint32_t start,
+		   const void *data, uint32_t len)
+{
+	uint8_t h[8];
+	size_t at;
+	int rc;
+
+	put32(h, domid);
+	put32(h + 4, start);
+	rc = rec_begin(b, PREC_OUT, &at);
+	if (!rc)
+		rc = buf_add(b, h, 8);
+	if (!rc)
+		rc = buf_add(b, data, len);
+	if (rc) {
+		b->len = at;
+		return rc;
+	}
+	rec_end(b, at);
+	return 0;
+}
+
+void persist_outmsg(const struct conn *c, const struct outmsg *m)
+{
+	struct xenstore_domain_interface *intf = ring_of(c);
+	uint32_t start;
+
+	if (!recording() || !intf)
+		return;
+	/* Where it will start in the response stream: after what the ring
+	 * got so far and what is queued before it. */
+	start = intf->rsp_prod + (uint32_t)(c->out_bytes - m->len);
+	if (add_out(&ps.pending, c->domid, start, m->data, m->len))
+		record_failed(-ENOMEM);
+	else
+		group_end();
+}
+
+void persist_ring_begin(void)
+{
+	if (!recording())
+		return;
+	ps.in_ring_batch = true;
+	ps.batch_start = ps.pending.len;
+}
+
+void persist_ring_done(const struct conn *c, uint32_t req_cons, bool moved)
+{
+	if (!ps.in_ring_batch)
+		return;
+	ps.in_ring_batch = false;
+	if (moved && ring_of(c) &&
+	    add_domid_rec(&ps.pending, PREC_REQCONS, c->domid, req_cons, true))
+		record_failed(-ENOMEM);
+	if (ps.pending.len > ps.batch_start)
+		group_end();
+}
+
+void persist_ring_reset(const struct conn *c)
+{
+	if (!recording() || !ring_of(c))
+		return;
+	if (add_domid_rec(&ps.pending, PREC_OUTRESET, c->domid, 0, false))
+		record_failed(-ENOMEM);
+	else
+		group_end();
 }
 
 struct txn *persist_doomed_txn(struct conn *c, uint32_t id)
@@ -697,6 +838,29 @@ static int snap_nodes(struct buf *b, const struct node *n, uint64_t *count)
 	return rc;
 }
 
+/* What a domain has not yet got: its connection's queue (the head maybe
+ * partly in the ring), or what replay kept for a domain not served here. */
+static int snap_output(struct buf *b, const struct pdom *d)
+{
+	const struct domain *dom = domain_find(d->domid);
+	const struct pout *o;
+	int rc = 0;
+
+	if (dom && dom->conn && dom->intf) {
+		const struct outmsg *m = dom->conn->out;
+		uint32_t start = m ? dom->intf->rsp_prod - m->off : 0;
+
+		for (; m && !rc; m = m->next) {
+			rc = add_out(b, d->domid, start, m->data, m->len);
+			start += m->len;
+		}
+		return rc;
+	}
+	for (o = d->out; o && !rc; o = o->next)
+		rc = add_out(b, d->domid, o->start, o->data, o->len);
+	return rc;
+}
+
 static int snapshot_build(struct buf *b, uint64_t gen)
 {
 	const struct pdom *d;
@@ -731,6 +895,8 @@ static int snapshot_build(struct buf *b, uint64_t gen)
 					   d->txid_upto, true);
 		for (w = d->watches; w && !rc; w = w->next)
 			rc = add_watch(b, PREC_WATCH, d->domid, w);
+		if (!rc)
+			rc = snap_output(b, d);
 	}
 	put64(end, count);
 	if (!rc)
@@ -809,8 +975,17 @@ void persist_flush(void)
 	ps.write_failed = false;
 	ps.jsize += ps.pending.len;
 	ps.pending.len = 0;
-	if (ps.jsize > COMPACT_MIN && ps.jsize > 2 * ps.snap_size)
-		compact();
+}
+
+void persist_maybe_compact(void)
+{
+	if (ps.on && (ps.compact_wanted ||
+		      (ps.jsize > COMPACT_MIN && ps.jsize > 2 * ps.snap_size))) {
+		ps.compact_wanted = false;
+		persist_flush();
+		if (ps.on)
+			compact();
+	}
 }
 
 /* ---- reading ---- */
@@ -1026,6 +1201,11 @@ static int apply_domain(uint8_t type, struct rd *r)
 		if (d)
 			pwatches_free(d);
 		return r->left ? -EILSEQ : 0;
+	case PREC_OUTRESET:
+		d = pdom_find(domid, false);
+		if (d)
+			pouts_free(d);
+		return r->left ? -EILSEQ : 0;
 	}
 	d = pdom_find(domid, true);
 	if (!d)
@@ -1037,16 +1217,25 @@ static int apply_domain(uint8_t type, struct rd *r)
 		v = rd32(r);
 		if (!g || r->bad || r->left)
 			return -EILSEQ;
-		if (!d->introduced) {
-			pwatches_free(d);
-			d->target = DOMID_NONE;
-			d->txid_upto = 1;
-		}
+		if (!d->introduced)
+			pdom_forget(d);
 		d->introduced = true;
 		d->gfn = get64(g);
 		d->port = v;
 		return 0;
 	}
+	case PREC_OUT:
+		v = rd32(r);
+		if (r->bad || !r->left)
+			return -EILSEQ;
+		return pout_add(d, v, r->p, (uint32_t)r->left);
+	case PREC_REQCONS:
+		v = rd32(r);
+		if (r->bad || r->left)
+			return -EILSEQ;
+		d->req_cons = v;
+		d->req_cons_known = true;
+		return 0;
 	case PREC_TARGET:
 	case PREC_TXID:
 		v = rd32(r);
@@ -1089,6 +1278,9 @@ static int apply_rec(const struct prec *rec)
 	case PREC_UNWATCH:
 	case PREC_RESET:
 	case PREC_TXID:
+	case PREC_OUT:
+	case PREC_OUTRESET:
+	case PREC_REQCONS:
 		return apply_domain(rec->type, &r);
 	}
 	return -EILSEQ;
@@ -1246,7 +1438,7 @@ static void pdoms_free(void)
 		struct pdom *d = ps.doms;
 
 		ps.doms = d->next;
-		pwatches_free(d);
+		pdom_forget(d);
 		free(d);
 	}
 }
@@ -1419,6 +1611,11 @@ int persist_compact(void)
 {
 	if (!ps.on)
 		return -EINVAL;
+	if (ps.in_ring_batch) {
+		/* Not in the middle of a ring's batch: at the loop's end. */
+		ps.compact_wanted = true;
+		return 0;
+	}
 	persist_flush();
 	return ps.on ? compact() : -EIO;
 }
@@ -1443,6 +1640,61 @@ static void fire_once(struct conn *c, const struct pwatch *w)
 	buf_fini(&b);
 }
 
+/*
+ * The ring as the old daemon left it: requests it handled (journaled) but
+ * had not yet taken off the ring are taken off now, and the replies and
+ * events the domain had not got are queued again, the first one from where
+ * the ring stopped, so the domain sees each byte exactly once.
+ */
+static void restore_ring(struct conn *c, struct pdom *d)
+{
+	struct xenstore_domain_interface *intf = ring_of(c);
+	uint32_t prod, resent = 0, skipped = 0;
+	struct pout *o;
+
+	if (!intf)
+		return;
+	if (d->req_cons_known) {
+		uint32_t ahead = d->req_cons - intf->req_cons;
+
+		if (ahead && ahead <= XENSTORE_RING_SIZE &&
+		    intf->req_prod - d->req_cons <= XENSTORE_RING_SIZE) {
+			intf->req_cons = d->req_cons;
+			skipped = ahead;
+		}
+	}
+	prod = intf->rsp_prod;
+	for (o = d->out; o; o = o->next) {
+		uint32_t done = prod - o->start;
+		struct outmsg *m;
+
+		if ((int32_t)done < 0)
+			done = 0;	/* not begun */
+		if (done >= o->len)
+			continue;	/* delivered */
+		m = malloc(sizeof(*m) + o->len);
+		if (!m) {
+			elog(ELOG_ERR, "domain %u: out of memory resending its replies",
+			     d->domid);
+			break;
+		}
+		m->next = NULL;
+		m->len = o->len;
+		m->off = done;
+		m->is_event = false;
+		memcpy(m->data, o->data, o->len);
+		*c->out_tail = m;
+		c->out_tail = &m->next;
+		c->out_bytes += o->len - done;
+		c->out_count++;
+		resent++;
+	}
+	pouts_free(d);
+	if (skipped || resent)
+		elog(ELOG_INFO, "domain %u: %u request bytes were handled before the restart; %u replies or events resent",
+		     d->domid, skipped, resent);
+}
+
 void persist_restore_conn(struct conn *c)
 {
 	const struct pwatch *w;
@@ -1454,6 +1706,7 @@ void persist_restore_conn(struct conn *c)
 	d = pdom_find(c->domid, false);
 	if (!d)
 		return;
+	restore_ring(c, d);
 	ps.replaying = true;
 	c->target = d->target;
 	c->next_txid = d->txid_upto;

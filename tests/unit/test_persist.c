@@ -298,6 +298,111 @@ static void test_doomed_transaction(void **state)
 	t->c->kind = CONN_SOCKET;	/* freed as it was made */
 }
 
+/* A domain's ring in plain memory: domain.c's ring code runs on it (no
+ * Xen: notifications are no-ops without an event channel handle). */
+struct fakedom {
+	struct domain d;
+	struct xenstore_domain_interface *intf;
+};
+
+static struct conn *fake_domain(struct fakedom *f,
+				struct xenstore_domain_interface *intf)
+{
+	memset(f, 0, sizeof(*f));
+	f->d.domid = 5;
+	f->d.intf = intf;
+	f->d.conn = conn_new(CONN_DOMAIN, -1, 5, false);
+	assert_non_null(f->d.conn);
+	f->d.conn->dom = &f->d;
+	return f->d.conn;
+}
+
+/* Puts a WRITE of path=value into the request ring; returns its size. */
+static uint32_t ring_write_req(struct xenstore_domain_interface *intf,
+			       uint32_t req_id, const char *path,
+			       const char *value)
+{
+	struct xsd_sockmsg h = { .type = XS_WRITE, .req_id = req_id };
+	char msg[256];
+	uint32_t pl = (uint32_t)strlen(path) + 1, vl = (uint32_t)strlen(value);
+
+	h.len = pl + vl;
+	memcpy(msg, &h, sizeof(h));
+	memcpy(msg + sizeof(h), path, pl);
+	memcpy(msg + sizeof(h) + pl, value, vl);
+	memcpy(intf->req + MASK_XENSTORE_IDX(intf->req_prod), msg,
+	       sizeof(h) + h.len);
+	intf->req_prod += (uint32_t)sizeof(h) + h.len;
+	return (uint32_t)sizeof(h) + h.len;
+}
+
+static void test_ring_replies_resent_once(void **state)
+{
+	struct persist_opts o = { .dir = dir };
+	struct xenstore_domain_interface *intf = calloc(1, 4096);
+	struct fakedom f;
+	struct tconn *t;
+	struct conn *c;
+	struct xsd_sockmsg rh;
+	uint32_t reqlen, rsplen;
+	struct node *n;
+
+	(void)state;
+	assert_non_null(intf);
+	assert_int_equal(persist_open(&o), 0);
+	t = tc_new(0, true);
+	assert_int_equal(tc_write(t, 0, "/local/domain/5", ""), 0);
+	assert_int_equal(tc_set_perms(t, 0, "/local/domain/5", "n5", 3), 0);
+
+	/* The guest's write is handled and answered... */
+	c = fake_domain(&f, intf);
+	reqlen = ring_write_req(intf, 7, "data", "one");
+	domain_ring_io(&f.d);
+	assert_int_equal(intf->req_cons, reqlen);
+	rsplen = intf->rsp_prod;
+	assert_int_equal(rsplen, sizeof(rh) + 3);	/* "OK\0" */
+	/* ...but say the daemon died before the reply reached the ring, and
+	 * before req_cons moved: the ring as the guest still has it. */
+	intf->req_cons = 0;
+	intf->rsp_prod = 0;
+	memset(intf->rsp, 0, sizeof(intf->rsp));
+	persist_close();
+	conn_free(c);
+
+	reopen();
+	assert_non_null(n = store_lookup("/local/domain/5/data"));
+	c = fake_domain(&f, intf);
+	persist_restore_conn(c);
+	/* The request is not done twice: it is taken off the ring... */
+	assert_int_equal(intf->req_cons, reqlen);
+	/* ...and its reply goes out, once. */
+	domain_ring_io(&f.d);
+	assert_int_equal(intf->rsp_prod, rsplen);
+	memcpy(&rh, intf->rsp, sizeof(rh));
+	assert_int_equal(rh.type, XS_WRITE);
+	assert_int_equal(rh.req_id, 7);
+	assert_string_equal(intf->rsp + sizeof(rh), "OK");
+	domain_ring_io(&f.d);
+	assert_int_equal(intf->rsp_prod, rsplen);
+
+	/* Died with the reply half in the ring: the rest follows. */
+	intf->rsp_prod = 5;
+	memset(intf->rsp + 5, 0, rsplen - 5);
+	persist_close();
+	conn_free(c);
+	reopen();
+	c = fake_domain(&f, intf);
+	persist_restore_conn(c);
+	domain_ring_io(&f.d);
+	assert_int_equal(intf->rsp_prod, rsplen);
+	memcpy(&rh, intf->rsp, sizeof(rh));
+	assert_int_equal(rh.req_id, 7);
+	assert_string_equal(intf->rsp + sizeof(rh), "OK");
+	persist_close();
+	conn_free(c);
+	free(intf);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -308,6 +413,7 @@ int main(void)
 		DIR_TEST(test_group_applies_whole_or_not),
 		DIR_TEST(test_bad_journal_refused),
 		DIR_TEST(test_lock_is_exclusive),
+		DIR_TEST(test_ring_replies_resent_once),
 		UNIT_TEST(test_doomed_transaction),
 	};
 
