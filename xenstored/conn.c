@@ -23,15 +23,13 @@
 #define IN_CAP (4 * (HDR_LEN + XENSTORE_PAYLOAD_MAX))
 #define PAUSE_BYTES (256u * 1024)	/* stop reading requests */
 #define DROP_BYTES (16u * 1024 * 1024)	/* socket client is gone */
-#define DOMAIN_EVENT_BYTES (1u * 1024 * 1024)	/* drop events above */
 
 struct evloop *loop;
 
 static struct conn *conns;
 static size_t nconns;
 static uint32_t next_conn_id = 1;
-static struct conn **dirty;
-static size_t ndirty, capdirty;
+static struct conn *dirty;	/* linked by next_dirty */
 
 struct conn *conn_first(void)
 {
@@ -101,17 +99,38 @@ void conn_reset(struct conn *c)
 	drop_txns(c);
 }
 
+static void unmark_dirty(struct conn *c)
+{
+	struct conn **pp;
+
+	if (!c->dirty)
+		return;
+	for (pp = &dirty; *pp; pp = &(*pp)->next_dirty) {
+		if (*pp == c) {
+			*pp = c->next_dirty;
+			break;
+		}
+	}
+	c->dirty = false;
+	c->next_dirty = NULL;
+}
+
+void conn_restart(struct conn *c)
+{
+	conn_reset(c);
+	drop_output(c);
+	c->in_len = 0;
+	c->dead = false;
+	c->dropping_events = false;
+}
+
 void conn_free(struct conn *c)
 {
-	size_t i;
-
 	if (!c)
 		return;
 	conn_reset(c);
 	drop_output(c);
-	for (i = 0; i < ndirty; i++)
-		if (dirty[i] == c)
-			dirty[i] = NULL;
+	unmark_dirty(c);
 	if (c->prev)
 		c->prev->next = c->next;
 	else
@@ -135,8 +154,8 @@ void conn_kill(struct conn *c, const char *why)
 	elog(strcmp(why, "closed by client") ? ELOG_INFO : ELOG_DEBUG,
 	     "conn %u (domain %u): dropped: %s", c->id, c->domid, why);
 	c->dead = true;
-	/* Its watches must not fire into a dead connection meanwhile. */
-	watch_remove_all(c);
+	/* Its watches stay until the reaper: a fan-out may be walking them
+	 * right now.  watch_fire() skips dead connections. */
 	if (c->kind == CONN_SOCKET && c->fd >= 0)
 		evloop_del(loop, c->fd);
 	if (c->kind == CONN_DOMAIN && c->dom)
@@ -149,7 +168,7 @@ void conn_reap(void)
 
 	for (; c; c = next) {
 		next = c->next;
-		if (c->dead && c->kind == CONN_SOCKET)
+		if (c->dead && (c->kind == CONN_SOCKET || !c->dom))
 			conn_free(c);
 	}
 }
@@ -160,33 +179,49 @@ void conn_free_all(void)
 
 	for (; c; c = next) {
 		next = c->next;
-		if (c->kind == CONN_SOCKET)
+		if (c->kind == CONN_SOCKET || !c->dom)
 			conn_free(c);
 	}
-	free(dirty);
-	dirty = NULL;
-	ndirty = capdirty = 0;
 }
 
-static void mark_dirty(struct conn *c)
+/* No allocation: queueing a flush can never fail, so it never has to
+ * flush (and so read, and dispatch) from inside a request. */
+void conn_mark_dirty(struct conn *c)
 {
-	size_t i;
+	if (c->dirty)
+		return;
+	c->dirty = true;
+	c->next_dirty = dirty;
+	dirty = c;
+}
 
-	for (i = 0; i < ndirty; i++)
-		if (dirty[i] == c)
-			return;
-	if (ndirty == capdirty) {
-		size_t ncap = capdirty ? capdirty * 2 : 64;
-		struct conn **nd = realloc(dirty, ncap * sizeof(*nd));
+/* Upstream's rule since XSA-326: what an unprivileged domain leaves unread
+ * counts against its memory quota, with the nodes it owns, and a watch
+ * event that would take it past the quota is dropped, so no one can grow
+ * the daemon by making another guest's queue long.  A privileged domain
+ * (dom0's ring) has no quota: its events stop at a fixed bound instead.
+ * A privileged socket client is dropped whole at DROP_BYTES (conn_send). */
+static bool event_over_limit(const struct conn *c, uint32_t len)
+{
+	if (!c->privileged)
+		return store.usage[c->domid % NR_DOMIDS].bytes + c->out_bytes +
+			       len >
+		       quotas[Q_MEMORY].val;
+	return c->kind == CONN_DOMAIN && c->out_bytes + len > DROP_BYTES;
+}
 
-		if (!nd) {
-			conn_flush(c);
-			return;
-		}
-		dirty = nd;
-		capdirty = ncap;
-	}
-	dirty[ndirty++] = c;
+/* Counted always, logged once as the queue goes over and once as it comes
+ * back: a guest that misses events may hang a handshake, and the operator
+ * must be able to see why. */
+static void drop_event(struct conn *c)
+{
+	c->events_dropped++;
+	store.usage[c->domid % NR_DOMIDS].events_dropped++;
+	if (c->dropping_events)
+		return;
+	c->dropping_events = true;
+	elog(ELOG_WARN, "conn %u (domain %u): %zu bytes of output unread, over its limit: dropping watch events until it reads",
+	     c->id, c->domid, c->out_bytes);
 }
 
 int conn_send(struct conn *c, uint32_t type, uint32_t req_id,
@@ -200,11 +235,14 @@ int conn_send(struct conn *c, uint32_t type, uint32_t req_id,
 
 	if (c->dead)
 		return -ECONNRESET;
-	if (is_event && c->kind == CONN_DOMAIN &&
-	    c->out_bytes > DOMAIN_EVENT_BYTES) {
-		elog(ELOG_WARN, "domain %u does not read its ring: watch event dropped",
-		     c->domid);
+	if (is_event && event_over_limit(c, HDR_LEN + len)) {
+		drop_event(c);
 		return -ENOSPC;
+	}
+	if (is_event && c->dropping_events) {
+		elog(ELOG_INFO, "conn %u (domain %u): reads its output again; %llu watch events dropped so far",
+		     c->id, c->domid, (unsigned long long)c->events_dropped);
+		c->dropping_events = false;
 	}
 	m = malloc(sizeof(*m) + HDR_LEN + len);
 	if (!m)
@@ -226,7 +264,7 @@ int conn_send(struct conn *c, uint32_t type, uint32_t req_id,
 		conn_kill(c, "does not read its replies");
 		return -ECONNRESET;
 	}
-	mark_dirty(c);
+	conn_mark_dirty(c);
 	return 0;
 }
 
@@ -308,11 +346,13 @@ void conn_flush(struct conn *c)
 
 void conn_flush_dirty(void)
 {
-	while (ndirty) {
-		struct conn *c = dirty[--ndirty];
+	while (dirty) {
+		struct conn *c = dirty;
 
-		if (c)
-			conn_flush(c);
+		dirty = c->next_dirty;
+		c->dirty = false;
+		c->next_dirty = NULL;
+		conn_flush(c);
 	}
 }
 
@@ -352,7 +392,7 @@ void conn_process_input(struct conn *c)
 		memmove(c->in, c->in + off, c->in_len - off);
 		c->in_len -= off;
 	}
-	mark_dirty(c);
+	conn_mark_dirty(c);
 }
 
 uint32_t conn_in_room(const struct conn *c)

@@ -98,22 +98,29 @@ static int quota_report(struct req *r)
 
 static int domain_report(struct req *r, uint32_t domid)
 {
+	const struct domusage *u = &store.usage[domid];
 	struct conn *c;
 	uint32_t watches = 0, txns = 0;
+	size_t unread = 0;
 
 	for (c = conn_first(); c; c = c->next) {
 		if (c->domid != domid || c->dead)
 			continue;
 		watches += c->nwatches;
 		txns += c->ntxns;
+		unread += c->out_bytes;
 	}
 	if (buf_printf(&r->reply,
 		       "Domain %u:\nnodes %10u  (quota %llu)\nmemory %9llu  (quota %llu)\n"
-		       "watches %8u  (quota %llu)\ntransactions %3u  (quota %llu)\n",
-		       domid, store.usage[domid].nodes, quotas[Q_NODES].val,
-		       (unsigned long long)store.usage[domid].bytes,
+		       "watches %8u  (quota %llu)\ntransactions %3u  (quota %llu)\n"
+		       "transaction memory %llu\nunread output %zu\n"
+		       "watch events dropped %llu\n",
+		       domid, u->nodes, quotas[Q_NODES].val,
+		       (unsigned long long)u->bytes,
 		       quotas[Q_MEMORY].val, watches, quotas[Q_WATCHES].val, txns,
-		       quotas[Q_TRANSACTIONS].val))
+		       quotas[Q_TRANSACTIONS].val,
+		       (unsigned long long)u->txn_bytes, unread,
+		       (unsigned long long)u->events_dropped))
 		return -ENOMEM;
 	return buf_add(&r->reply, "", 1);
 }

@@ -43,6 +43,10 @@ struct perms {
 int perms_parse(const char *strings, size_t len, struct perms *out);
 int perms_format(const struct perms *perms, struct buf *out);
 int perms_dup(const struct perms *src, struct perms *dst);
+/* dst = src without domid: entries naming it go, an owner that is domid
+ * becomes dom0 (keeping its letter).  1 if anything changed (dst set),
+ * 0 if not (dst untouched), or -ENOMEM. */
+int perms_without(const struct perms *src, uint32_t domid, struct perms *dst);
 void perms_free(struct perms *perms);
 struct conn;
 /* What conn may do to a node with these perms. */
@@ -152,6 +156,8 @@ struct node {
 struct domusage {
 	uint32_t nodes;
 	uint64_t bytes;
+	uint64_t txn_bytes;	/* held by its open transactions' copies */
+	uint64_t events_dropped;	/* watch events over its output limit */
 };
 
 struct store {
@@ -212,6 +218,7 @@ struct tnode {
 	bool exists;
 	bool modified;
 	bool kids_loaded;
+	bool value_hidden;	/* not copied: the client may not read it */
 	uint8_t fire;		/* FIRE_* */
 	uint64_t base_gen;
 	char *value;
@@ -220,6 +227,7 @@ struct tnode {
 	char **kids;
 	uint32_t nkids, capkids;
 	struct tnode *next_mod;
+	uint32_t charged;	/* bytes counted in its domain's txn_bytes */
 };
 
 /* Stronger wins: a node both changed and removed as a descendant fires
@@ -229,6 +237,10 @@ enum { FIRE_NONE, FIRE_EXACT, FIRE_TREE };
 struct txn {
 	uint32_t id;
 	struct conn *conn;
+	/* An unprivileged client's explicit transaction: what it copies
+	 * counts against domid's memory quota (-Q memory). */
+	bool charged;
+	uint32_t domid;
 	struct hmap nodes;	/* path -> tnode */
 	struct tnode *mods, **mods_tail;
 	uint32_t naccessed;
@@ -323,9 +335,14 @@ struct conn {
 	uint32_t domid;
 	uint32_t target;	/* SET_TARGET, or DOMID_NONE */
 	bool privileged;
-	bool dead;
+	bool dead;		/* killed: reaped by the event loop, never
+				 * freed under a caller that walks it */
 	bool reading_paused;
+	bool dirty;		/* on the flush list (next_dirty) */
+	bool dropping_events;	/* over its output limit, since the last
+				 * event that went out */
 	uint32_t id;		/* for logs and traces */
+	uint64_t events_dropped;	/* watch events lost to its limit */
 
 	char *in;		/* partial input */
 	uint32_t in_len;
@@ -345,6 +362,7 @@ struct conn {
 	uint32_t doom_below;
 
 	struct conn *next, *prev;
+	struct conn *next_dirty;
 };
 
 extern struct evloop *loop;
@@ -352,9 +370,18 @@ extern struct evloop *loop;
 struct conn *conn_new(enum conn_kind kind, int fd, uint32_t domid,
 		      bool privileged);
 void conn_free(struct conn *c);
-/* Marks c dead; it is freed from the main loop. */
+/* Marks c dead: it stops reading, sending and receiving events, and keeps
+ * everything it owns (watches, transactions, queue) until conn_reap()
+ * frees it from the event loop, so that no caller up the stack (a watch
+ * fan-out, a request's handler) is left walking freed memory. */
 void conn_kill(struct conn *c, const char *why);
+/* Frees the dead connections nobody owns: sockets, and domain
+ * connections their domain has let go of (c->dom == NULL).  Only from the
+ * event loop, between requests. */
 void conn_reap(void);
+/* Queues c for conn_flush_dirty(): its output, and for a domain its ring,
+ * are served from the event loop rather than from inside a request. */
+void conn_mark_dirty(struct conn *c);
 /* Frees every socket connection (at exit). */
 void conn_free_all(void);
 /* Dispatches the whole messages in c->in; keeps a partial one, and stops
@@ -364,7 +391,11 @@ int conn_send(struct conn *c, uint32_t type, uint32_t req_id,
 	      uint32_t tx_id, const void *payload, uint32_t len,
 	      bool is_event);
 void conn_flush(struct conn *c);
+/* Drops c's watches and transactions (RESET_WATCHES). */
 void conn_reset(struct conn *c);
+/* A fresh session on the same connection (a domain's ring reconnection):
+ * reset, queued output and partial input dropped, alive again. */
+void conn_restart(struct conn *c);
 struct conn *conn_first(void);
 size_t conn_count(void);
 int socket_listen(const char *path);
@@ -419,8 +450,10 @@ void domain_ring_io(struct domain *d);
 void domain_notify(struct domain *d);
 void domain_bad(struct domain *d, uint32_t err, const char *why);
 size_t domain_count(void);
-/* Deletes every node owned by domid and fires the watches. */
-void domain_remove_nodes(uint32_t domid);
+/* A domain is gone: deletes the nodes it owned (unless -K) and every
+ * mention of it in permission lists, so that a later domain given the
+ * same id inherits nothing.  Fires the watches of what changed. */
+void domain_forget(uint32_t domid);
 /* Serves again a domain the saved state names (after a restart): -ESRCH
  * if it is gone or dying, else as domain_introduce(). */
 int domain_restore(uint32_t domid, uint64_t gfn, uint32_t port);

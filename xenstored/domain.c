@@ -93,19 +93,8 @@ static void reconnect(struct domain *d)
 	struct conn *c = d->conn;
 
 	elog(ELOG_INFO, "domain %u: ring reconnection", d->domid);
-	conn_reset(c);
+	conn_restart(c);
 	persist_ring_reset(c);
-	while (c->out) {
-		struct outmsg *m = c->out;
-
-		c->out = m->next;
-		free(m);
-	}
-	c->out_tail = &c->out;
-	c->out_bytes = 0;
-	c->out_count = 0;
-	c->in_len = 0;
-	c->dead = false;
 	d->bad = false;
 	intf->req_cons = intf->req_prod = 0;
 	intf->rsp_cons = intf->rsp_prod = 0;
@@ -300,8 +289,12 @@ static void domain_free(struct domain *d)
 
 	unbind_port(d);
 	unmap(d);
-	if (d->conn)
-		conn_free(d->conn);
+	if (d->conn) {
+		/* The reaper frees it: this may run inside a request, whose
+		 * callers may still hold the connection. */
+		d->conn->dom = NULL;
+		conn_kill(d->conn, "domain released");
+	}
 	for (pp = &domains; *pp; pp = &(*pp)->next) {
 		if (*pp == d) {
 			*pp = d->next;
@@ -330,7 +323,7 @@ static int domain_start(struct domain *d, uint32_t remote_port)
 	d->next = domains;
 	domains = d;
 	ndomains++;
-	domain_ring_io(d);
+	conn_mark_dirty(d->conn);
 	/* Tell the domain the store is there: dom0's kernel waits for this
 	 * first event before it starts its xenbus side. */
 	domain_notify(d);
@@ -358,7 +351,7 @@ int domain_introduce(uint32_t domid, uint64_t mfn, uint32_t port)
 			if (rc)
 				return rc;
 		}
-		domain_ring_io(d);
+		conn_mark_dirty(d->conn);
 		persist_introduce(domid, mfn, port);
 		return 0;
 	}
@@ -419,30 +412,43 @@ struct owned {
 	size_t n, cap;
 };
 
+static int owned_add(struct owned *o, const struct node *n)
+{
+	char *p = store_path_of(n);
+
+	if (!p)
+		return -ENOMEM;
+	if (o->n == o->cap) {
+		size_t ncap = o->cap ? o->cap * 2 : 16;
+		char **np = realloc(o->paths, ncap * sizeof(*np));
+
+		if (!np) {
+			free(p);
+			return -ENOMEM;
+		}
+		o->paths = np;
+		o->cap = ncap;
+	}
+	o->paths[o->n++] = p;
+	return 0;
+}
+
+static void owned_fini(struct owned *o)
+{
+	size_t i;
+
+	for (i = 0; i < o->n; i++)
+		free(o->paths[i]);
+	free(o->paths);
+}
+
 static int collect_owned(const struct node *n, uint32_t domid,
 			 struct owned *o)
 {
 	uint32_t i;
 
-	if (node_parent(n) && node_owner(n) == domid) {
-		char *p = store_path_of(n);
-
-		if (!p)
-			return -ENOMEM;
-		if (o->n == o->cap) {
-			size_t ncap = o->cap ? o->cap * 2 : 16;
-			char **np = realloc(o->paths, ncap * sizeof(*np));
-
-			if (!np) {
-				free(p);
-				return -ENOMEM;
-			}
-			o->paths = np;
-			o->cap = ncap;
-		}
-		o->paths[o->n++] = p;
-		return 0;	/* the subtree goes with it */
-	}
+	if (node_parent(n) && node_owner(n) == domid)
+		return owned_add(o, n);	/* the subtree goes with it */
 	for (i = 0; i < node_nkids(n); i++) {
 		int rc = collect_owned(node_kid(n, i), domid, o);
 
@@ -452,30 +458,92 @@ static int collect_owned(const struct node *n, uint32_t domid,
 	return 0;
 }
 
-void domain_remove_nodes(uint32_t domid)
+/* Paths of the nodes whose permissions name domid anywhere but as the
+ * owner of a node that goes with its subtree (collect_owned). */
+static int collect_naming(const struct node *n, uint32_t domid,
+			  struct owned *o)
 {
-	struct owned o = { 0 };
+	struct perms ps = node_perms(n), np;
+	uint32_t i;
+	int rc = perms_without(&ps, domid, &np);
+
+	if (rc < 0)
+		return rc;
+	if (rc > 0) {
+		perms_free(&np);
+		rc = owned_add(o, n);
+		if (rc)
+			return rc;
+	}
+	for (i = 0; i < node_nkids(n); i++) {
+		rc = collect_naming(node_kid(n, i), domid, o);
+		if (rc)
+			return rc;
+	}
+	return 0;
+}
+
+static void forget_special(struct perms *sp, uint32_t domid)
+{
+	struct perms np;
+
+	if (perms_without(sp, domid, &np) > 0) {
+		perms_free(sp);
+		*sp = np;
+	}
+}
+
+void domain_forget(uint32_t domid)
+{
+	struct owned gone = { 0 }, naming = { 0 };
 	struct txn *t;
 	size_t i;
+	int rc = 0;
 
-	if (keep_orphans || domid == 0 || !store.usage[domid].nodes)
+	if (domid == 0)
 		return;
-	if (collect_owned(store.root, domid, &o))
-		elog(ELOG_ERR, "domain %u: out of memory finding its nodes",
-		     domid);
+	/* What it owned goes with it (unless -K); then no permission may
+	 * name it any more, or the next domain given its id would inherit
+	 * its rights (XSA-322): those entries go, and a kept orphan's owner
+	 * becomes dom0. */
+	if (!keep_orphans && store.usage[domid].nodes)
+		rc = collect_owned(store.root, domid, &gone);
 	t = txn_new(&internal, 0);
-	for (i = 0; t && i < o.n; i++)
-		txn_rm(t, o.paths[i]);
-	if (t) {
-		txn_commit(t, false);
-		txn_free(t);
+	for (i = 0; !rc && t && i < gone.n; i++)
+		txn_rm(t, gone.paths[i]);
+	if (!rc && t)
+		rc = txn_commit(t, false);
+	txn_free(t);
+	if (!rc)
+		rc = collect_naming(store.root, domid, &naming);
+	t = rc ? NULL : txn_new(&internal, 0);
+	for (i = 0; t && i < naming.n; i++) {
+		struct node *n = store_lookup(naming.paths[i]);
+		struct perms ps, np;
+
+		if (!n)
+			continue;
+		ps = node_perms(n);
+		if (perms_without(&ps, domid, &np) > 0) {
+			txn_set_perms(t, naming.paths[i], &np);
+			perms_free(&np);
+		}
 	}
-	if (o.n)
-		elog(ELOG_INFO, "domain %u: removed %zu subtrees it owned",
-		     domid, o.n);
-	for (i = 0; i < o.n; i++)
-		free(o.paths[i]);
-	free(o.paths);
+	if (t)
+		txn_commit(t, false);
+	txn_free(t);
+	forget_special(&store.intro_perms, domid);
+	forget_special(&store.release_perms, domid);
+	persist_special_perms("@introduceDomain", &store.intro_perms);
+	persist_special_perms("@releaseDomain", &store.release_perms);
+	if (rc)
+		elog(ELOG_ERR, "domain %u: forgetting it: %s", domid,
+		     strerror(-rc));
+	if (gone.n || naming.n)
+		elog(ELOG_INFO, "domain %u: removed %zu subtrees it owned, its name from %zu permission lists",
+		     domid, gone.n, naming.n);
+	owned_fini(&gone);
+	owned_fini(&naming);
 }
 
 int domain_release(uint32_t domid, bool fire)
@@ -488,7 +556,7 @@ int domain_release(uint32_t domid, bool fire)
 		return -EINVAL;
 	domain_free(d);
 	persist_release(domid);
-	domain_remove_nodes(domid);
+	domain_forget(domid);
 	elog(ELOG_INFO, "domain %u released", domid);
 	if (fire)
 		watch_fire("@releaseDomain", false, NULL);
@@ -525,7 +593,7 @@ static void check_domains(void)
 			elog(ELOG_INFO, "domain %u is gone", domid);
 			domain_free(d);
 			persist_release(domid);
-			domain_remove_nodes(domid);
+			domain_forget(domid);
 			fire = true;
 		} else if ((info.shutdown || info.crashed) &&
 			   !d->shutdown_seen) {

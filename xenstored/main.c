@@ -268,15 +268,18 @@ int main(int argc, char **argv)
 	     xen ? " and Xen's domain rings" : "");
 
 	while (!stop_signal) {
+		/* Output and rings queued during the last turn (or at start)
+		 * go out first; then what was killed is freed, outside any
+		 * request. */
+		conn_flush_dirty();
+		persist_flush();	/* changes no reply waited for */
+		persist_maybe_compact();
+		conn_reap();
 		rc = evloop_run_once(loop, -1);
 		if (rc < 0) {
 			elog(ELOG_ERR, "event loop: %s", strerror(-rc));
 			break;
 		}
-		conn_flush_dirty();
-		persist_flush();	/* changes no reply waited for */
-		persist_maybe_compact();
-		conn_reap();
 	}
 	elog(ELOG_INFO, "stopping on signal %d", (int)stop_signal);
 	unlink(o.socket_path);

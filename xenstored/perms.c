@@ -69,6 +69,27 @@ int perms_dup(const struct perms *src, struct perms *dst)
 	return 0;
 }
 
+int perms_without(const struct perms *src, uint32_t domid, struct perms *dst)
+{
+	uint16_t i, n = 0;
+	bool named = false;
+
+	for (i = 0; i < src->n; i++)
+		if (src->p[i].domid == domid)
+			named = true;
+	if (!named)
+		return 0;
+	if (perms_dup(src, dst))
+		return -ENOMEM;
+	if (dst->p[0].domid == domid)
+		dst->p[0].domid = 0;
+	for (i = 0, n = 1; i < src->n; i++)
+		if (i && src->p[i].domid != domid)
+			dst->p[n++] = src->p[i];
+	dst->n = n;
+	return 1;
+}
+
 void perms_free(struct perms *perms)
 {
 	free(perms->p);

@@ -49,10 +49,10 @@
 #define REC_MAX (1u << 20)		/* no record is bigger */
 #define COMPACT_MIN (1u << 20)		/* journal bytes before compaction */
 #define TXID_BATCH 1024u		/* transaction ids reserved at once */
-/* A domain's unsent output never exceeds ~1.3 MiB (conn.c: events stop at
- * 1 MiB, reading pauses at 256 KiB): what ended further behind the newest
- * message than this was delivered. */
-#define OUT_KEEP (4u << 20)
+/* A domain's unsent output is bounded (conn.c: its memory quota, or 16 MiB
+ * for a privileged one; reading pauses at 256 KiB): what ended a quarter of
+ * the 32-bit stream behind the newest message was delivered long ago. */
+#define OUT_KEEP (1u << 30)
 
 /* The journal's and the snapshot's file names in the state directory. */
 #define STATE_LOCK "xenstored.lock"
@@ -1768,7 +1768,7 @@ void persist_restore_domains(bool xen)
 		elog(ELOG_INFO, "domain %u died while xenstored was down", domid);
 		gone++;
 		persist_release(domid);		/* frees d */
-		domain_remove_nodes(domid);
+		domain_forget(domid);
 	}
 	ps.restoring = false;
 	if (gone)

@@ -24,14 +24,43 @@ struct txn *txn_new(struct conn *conn, uint32_t id)
 		return NULL;
 	t->id = id;
 	t->conn = conn;
+	t->domid = conn->domid % NR_DOMIDS;
+	t->charged = id != 0 && !conn->privileged;
 	hmap_init(&t->nodes);
 	t->mods_tail = &t->mods;
 	return t;
 }
 
-static void tnode_free(struct tnode *tn)
+static struct domusage *txn_usage(const struct txn *t)
+{
+	return &store.usage[t->domid];
+}
+
+/* Counts bytes a transaction copies against its domain's memory quota,
+ * with the nodes it owns: ten open transactions hold no more than one
+ * domain may own.  Only explicit transactions of unprivileged clients;
+ * the single-request ones are gone before the request returns. */
+static int charge(struct txn *t, struct tnode *tn, size_t bytes)
+{
+	struct domusage *u = txn_usage(t);
+
+	if (!t->charged || !bytes)
+		return 0;
+	if (u->bytes + u->txn_bytes + bytes > quotas[Q_MEMORY].val) {
+		quota_hit(t->conn, Q_MEMORY, tn->path);
+		return -ENOMEM;
+	}
+	u->txn_bytes += bytes;
+	tn->charged += (uint32_t)bytes;
+	return 0;
+}
+
+static void tnode_free(struct txn *t, struct tnode *tn)
 {
 	uint32_t i;
+
+	if (tn->charged)
+		txn_usage(t)->txn_bytes -= tn->charged;
 
 	for (i = 0; i < tn->nkids; i++)
 		free(tn->kids[i]);
@@ -50,7 +79,7 @@ void txn_free(struct txn *t)
 	if (!t)
 		return;
 	while ((tn = hmap_next(&t->nodes, &pos)))
-		tnode_free(tn);
+		tnode_free(t, tn);
 	hmap_fini(&t->nodes);
 	free(t->deltas);
 	free(t);
@@ -81,11 +110,20 @@ int txn_get(struct txn *t, const char *path, struct tnode **out)
 		goto nomem;
 	n = store_lookup(path);
 	if (n) {
-		tn->exists = true;
 		struct perms ps = node_perms(n);
 
+		/* What the client may not read is not copied: it would hold
+		 * memory for nothing, and nothing reads it back. */
+		tn->value_hidden = !t->conn->privileged &&
+				   !(perms_allowed(t->conn, &ps) & PERM_READ);
+		rc = charge(t, tn, sizeof(*tn) + strlen(path) + 1 +
+					   sizeof(struct perm) * ps.n +
+					   (tn->value_hidden ? 0 : n->vlen));
+		if (rc)
+			goto fail;
+		tn->exists = true;
 		tn->base_gen = n->gen;
-		if (n->vlen) {
+		if (!tn->value_hidden && n->vlen) {
 			tn->value = malloc(n->vlen);
 			if (!tn->value)
 				goto nomem;
@@ -95,6 +133,9 @@ int txn_get(struct txn *t, const char *path, struct tnode **out)
 		if (perms_dup(&ps, &tn->perms))
 			goto nomem;
 	} else {
+		rc = charge(t, tn, sizeof(*tn) + strlen(path) + 1);
+		if (rc)
+			goto fail;
 		tn->kids_loaded = true;
 	}
 	rc = hmap_put(&t->nodes, tn->path, tn);
@@ -104,17 +145,23 @@ int txn_get(struct txn *t, const char *path, struct tnode **out)
 	*out = tn;
 	return 0;
 nomem:
+	rc = -ENOMEM;
+fail:
 	if (tn)
-		tnode_free(tn);
-	return -ENOMEM;
+		tnode_free(t, tn);
+	return rc;
 }
 
 /* Children stay sorted, as in the store, so DIRECTORY answers the same
  * order inside a transaction as outside. */
-static int kids_add(struct tnode *tn, const char *name)
+static int kids_add(struct txn *t, struct tnode *tn, const char *name)
 {
 	uint32_t i;
 	char *dup;
+	int rc = charge(t, tn, strlen(name) + 1 + sizeof(char *));
+
+	if (rc)
+		return rc;
 
 	if (tn->nkids == tn->capkids) {
 		uint32_t ncap = tn->capkids ? tn->capkids * 2 : 4;
@@ -156,14 +203,13 @@ int txn_load_kids(struct txn *t, struct tnode *tn)
 	uint32_t i;
 	int rc;
 
-	(void)t;
 	if (tn->kids_loaded)
 		return 0;
 	n = store_lookup(tn->path);
 	/* Children of a node that changed since it was loaded: commit will
 	 * see the generation change and fail, so any answer is fine now. */
 	for (i = 0; n && i < node_nkids(n); i++) {
-		rc = kids_add(tn, node_name(node_kid(n, i)));
+		rc = kids_add(t, tn, node_name(node_kid(n, i)));
 		if (rc)
 			return rc;
 	}
@@ -257,10 +303,14 @@ static int check_size(struct txn *t, const struct tnode *tn, size_t extra)
 	return check_quota_size(t, tn->path, tnode_size(tn) + extra);
 }
 
-static int set_value(struct tnode *tn, const char *value, uint32_t vlen)
+static int set_value(struct txn *t, struct tnode *tn, const char *value,
+		     uint32_t vlen)
 {
 	char *nv = NULL;
+	int rc = charge(t, tn, vlen > tn->vlen ? vlen - tn->vlen : 0);
 
+	if (rc)
+		return rc;
 	if (vlen) {
 		nv = malloc(vlen);
 		if (!nv)
@@ -270,6 +320,7 @@ static int set_value(struct tnode *tn, const char *value, uint32_t vlen)
 	free(tn->value);
 	tn->value = nv;
 	tn->vlen = vlen;
+	tn->value_hidden = false;
 	return 0;
 }
 
@@ -299,13 +350,13 @@ static int create_child(struct txn *t, struct tnode *parent, const char *path,
 	rc = owner_count(t, tn->perms.p[0].domid, 1, path);
 	if (rc)
 		return rc;
-	rc = set_value(tn, value, vlen);
+	rc = set_value(t, tn, value, vlen);
 	if (rc)
 		return rc;
 	rc = check_size(t, tn, 0);
 	if (rc)
 		return rc;
-	rc = kids_add(parent, name);
+	rc = kids_add(t, parent, name);
 	if (rc)
 		return rc;
 	tn->exists = true;
@@ -334,7 +385,7 @@ int txn_write(struct txn *t, const char *path, const char *value,
 		rc = check_quota_size(t, path, tnode_size(tn) - tn->vlen + vlen);
 		if (rc)
 			return rc;
-		rc = set_value(tn, value, vlen);
+		rc = set_value(t, tn, value, vlen);
 		if (rc)
 			return rc;
 		mark(t, tn, FIRE_TREE);
@@ -441,7 +492,7 @@ static int delete_rec(struct txn *t, struct tnode *tn, bool top)
 	for (i = 0; i < tn->nkids; i++)
 		free(tn->kids[i]);
 	tn->nkids = 0;
-	set_value(tn, NULL, 0);
+	set_value(t, tn, NULL, 0);
 	tn->exists = false;
 	mark(t, tn, top ? FIRE_TREE : FIRE_EXACT);
 	return 0;
@@ -551,8 +602,10 @@ static int apply(struct tnode *tn)
 	if (n) {
 		struct perms ps = node_perms(n);
 
-		if (n->vlen != tn->vlen ||
-		    (tn->vlen && memcmp(node_value(n), tn->value, tn->vlen)))
+		/* A hidden value was never copied, so never changed. */
+		if (!tn->value_hidden &&
+		    (n->vlen != tn->vlen ||
+		     (tn->vlen && memcmp(node_value(n), tn->value, tn->vlen))))
 			rc = store_set_value(n, tn->value, tn->vlen);
 		if (!rc && !perms_equal(&ps, &tn->perms))
 			rc = store_set_perms(n, &tn->perms);
@@ -572,6 +625,55 @@ static int apply(struct tnode *tn)
 			    tn->vlen, &tn->perms, NULL);
 }
 
+/* Value and permission bytes a node grows by; a hidden value is
+ * unchanged. */
+static int64_t growth(const struct tnode *tn, const struct node *n)
+{
+	int64_t now = 0, before = 0;
+
+	if (tn->exists)
+		now = (int64_t)tn->perms.n * QUOTA_PERM_BYTES +
+		      (tn->value_hidden ? 0 : tn->vlen);
+	if (n)
+		before = (int64_t)node_perms(n).n * QUOTA_PERM_BYTES +
+			 (tn->value_hidden ? 0 : n->vlen);
+	return now - before;
+}
+
+/* The quotas again, against the store as it is now: each transaction was
+ * checked against the store it started from, and others may have
+ * committed since, so without this ten transactions could each add a
+ * quota's worth. */
+static int check_commit_quotas(struct txn *t)
+{
+	const struct domusage *u = &store.usage[t->domid];
+	struct tnode *tn;
+	int64_t bytes = 0;
+	uint32_t i;
+
+	if (t->conn->privileged)
+		return 0;
+	for (i = 0; i < t->ndeltas; i++) {
+		const struct owner_delta *d = &t->deltas[i];
+
+		if (d->delta > 0 &&
+		    (uint64_t)store.usage[d->domid % NR_DOMIDS].nodes +
+				    (uint64_t)d->delta >
+			    quotas[Q_NODES].val) {
+			quota_hit(t->conn, Q_NODES, "transaction commit");
+			return -ENOSPC;
+		}
+	}
+	for (tn = t->mods; tn; tn = tn->next_mod)
+		if (tn->exists && tn->perms.p[0].domid == t->domid)
+			bytes += growth(tn, store_lookup(tn->path));
+	if (bytes > 0 && u->bytes + (uint64_t)bytes > quotas[Q_MEMORY].val) {
+		quota_hit(t->conn, Q_MEMORY, "transaction commit");
+		return -ENOMEM;
+	}
+	return 0;
+}
+
 int txn_commit(struct txn *t, bool validate)
 {
 	uint64_t gen_before = store.gen_counter;
@@ -588,6 +690,9 @@ int txn_commit(struct txn *t, bool validate)
 			if ((n ? n->gen : 0) != tn->base_gen)
 				return -EAGAIN;
 		}
+		rc = check_commit_quotas(t);
+		if (rc)
+			return rc;
 	}
 	for (tn = t->mods; tn; tn = tn->next_mod) {
 		int r = apply(tn);

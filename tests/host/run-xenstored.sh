@@ -44,7 +44,7 @@ trap cleanup EXIT
 # ---- test programs -------------------------------------------------
 bindir=${HOST_TEST_BIN:-$(cd "$(dirname "$XENSTORED")/.." && pwd)/tests/host}
 find_prog() {
-	local name=$1 cflags libs
+	local name=$1 cflags libs extra=""
 	if [ -x "$bindir/$name" ]; then
 		echo "$bindir/$name"
 		return 0
@@ -52,9 +52,10 @@ find_prog() {
 	diag "$bindir/$name not built; compiling it with cc"
 	cflags=$(pkg-config --cflags xenstore 2>/dev/null)
 	libs=$(pkg-config --libs xenstore 2>/dev/null || echo -lxenstore)
+	grep -q '"rawxs.h"' "$here/$name.c" && extra="$here/rawxs.c"
 	# shellcheck disable=SC2086
 	if ${CC:-cc} -std=gnu11 -D_GNU_SOURCE -O1 -g $cflags \
-		-o "$TMP/$name" "$here/$name.c" $libs >&2; then
+		-o "$TMP/$name" "$here/$name.c" $extra $libs >&2; then
 		echo "$TMP/$name"
 		return 0
 	fi
@@ -196,6 +197,23 @@ if start_daemon xenstored-limits -E 30 -W 7 -t 3 -S 600 -A 3 \
 else
 	notok "xenstored with -E 30 -W 7 -t 3 -S 600 -A 3 -Q transaction-nodes=20 starts" \
 		"no socket within 10 s"
+fi
+
+# A third, for the limits a hostile client must not get past (xs_limits).
+xs_limits=$(find_prog xs_limits) ||
+	notok "xs_limits builds" "compilation failed"
+if [ -n "$xs_limits" ] &&
+	start_daemon xenstored-xslimits -E 50 -Q memory=300000 -q memory=300000; then
+	run_suite xs_limits xenstored-xslimits "$DPID" "$DSOCK" "$xs_limits"
+	if grep -q 'dropping watch events until it reads' "$TMP/xenstored-xslimits.log"; then
+		ok "xenstored logs the watch events it drops"
+	else
+		notok "xenstored logs the watch events it drops" \
+			"no 'dropping watch events' line in its log"
+	fi
+	stop_daemon xenstored-xslimits "$DPID"
+elif [ -n "$xs_limits" ]; then
+	notok "xenstored with -E 50 -Q memory=300000 starts" "no socket within 10 s"
 fi
 
 # Persistence: SIGKILL under a writer, torn tails, compaction, the lock.
