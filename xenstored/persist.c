@@ -19,7 +19,11 @@
  * node's path, value and permissions; a removed path), not the requests,
  * and the domains' part of the state: INTRODUCE and RELEASE, SET_TARGET,
  * the watches of domain connections (not socket clients: their connection
- * dies with the daemon) and a high-water mark of their transaction ids.
+ * dies with the daemon), a high-water mark of their transaction ids, and
+ * for each domain ring every message queued for it (with the place it
+ * takes in the response stream) and how far its requests are handled, so
+ * a restart neither loses a reply nor does a request twice (see
+ * restore_ring()).
  *
  * Records are appended to an in-memory batch as changes commit and written
  * with one write(2) by persist_flush(), which runs before any reply or
@@ -66,8 +70,6 @@ struct pwatch {
 	struct pwatch *next;
 };
 
-/* What the state says of a domain: introduced (Xen) and its connection's
- * lasting part.  dom0's ring is never introduced but has watches. */
 /* A message to a domain as the journal has it: its place in the stream
  * of the response ring (the rsp_prod it starts at), and its bytes.  Kept
  * while replaying, until the domain's ring is back. */
@@ -77,6 +79,8 @@ struct pout {
 	uint8_t data[];
 };
 
+/* What the state says of a domain: introduced (Xen) and its connection's
+ * lasting part.  dom0's ring is never introduced but has watches. */
 struct pdom {
 	uint32_t domid;
 	bool introduced;
