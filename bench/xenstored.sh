@@ -31,6 +31,9 @@ if [ ! -x "$build/bench/xsbench" ] || [ ! -x "$build/xenstored/xenstored" ]; the
 	exit 2
 fi
 
+# cpu_ticks PID: the process's user + system time, in clock ticks.
+cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
+
 if [ $persist = 1 ]; then
 	secs=${BENCH_SECONDS:-3}
 	rounds=${BENCH_ROUNDS:-3}
@@ -56,8 +59,13 @@ if [ $persist = 1 ]; then
 				sleep 0.05
 			done
 			for c in 1 64; do
-				XENSTORED_PATH=$sock "$build/bench/xsbench" -l "$mode" \
-					-c $c -s "$secs" write pwrite >>"$raw"
+				for op in write pwrite; do
+					t0=$(cpu_ticks "$dpid")
+					line=$(XENSTORED_PATH=$sock "$build/bench/xsbench" \
+						-l "$mode" -c $c -s "$secs" $op)
+					t1=$(cpu_ticks "$dpid")
+					echo "$line daemon_cpu_ticks=$((t1 - t0))" >>"$raw"
+				done
 			done
 			kill -TERM "$dpid"
 			wait "$dpid" || true
@@ -74,18 +82,22 @@ $1 == "xsbench" {
 	key = $3 " " val($0, "clients"); v = val($0, "ops_per_s") + 0
 	if (!(key in seen)) { seen[key] = 1; keys[++nk] = key }
 	if (v > best[$2, key]) best[$2, key] = v
+	ticks[$2, key] += val($0, "daemon_cpu_ticks"); ops[$2, key] += val($0, "ops")
 }
 function ratio(a, b) { return b > 0 ? sprintf("%.3f", a / b) : "-" }
+# microseconds of the daemon'"'"'s CPU per operation (clock ticks of 10 ms)
+function cpu(m, key) { return ops[m, key] > 0 ? ticks[m, key] * 10000 / ops[m, key] : 0 }
 END {
-	printf "%-8s %7s %12s %12s %12s %8s %8s\n", "op", "clients", "off/s", "on/s", "fsync/s", "on/off", "fsync/off"
+	printf "%-8s %7s %10s %10s %10s %7s %9s   %s\n", "op", "clients", "off/s", "on/s", "fsync/s", "on/off", "fsync/off", "daemon CPU us/op: off on fsync (on/off)"
 	for (i = 1; i <= nk; i++) {
 		split(keys[i], k, " ")
 		o = best["off", keys[i]]; n = best["on", keys[i]]; f = best["fsync", keys[i]]
-		printf "%-8s %7s %12.0f %12.0f %12.0f %8s %8s\n", k[1], k[2], o, n, f, ratio(n, o), ratio(f, o)
-		printf "bench xenstored-persist: %s clients=%s off=%.0f on=%.0f fsync=%.0f on/off=%s fsync/off=%s\n", k[1], k[2], o, n, f, ratio(n, o), ratio(f, o) >"/dev/stderr"
+		co = cpu("off", keys[i]); cn = cpu("on", keys[i]); cf = cpu("fsync", keys[i])
+		printf "%-8s %7s %10.0f %10.0f %10.0f %7s %9s   %.2f %.2f %.2f (%s)\n", k[1], k[2], o, n, f, ratio(n, o), ratio(f, o), co, cn, cf, ratio(cn, co)
+		printf "bench xenstored-persist: %s clients=%s off=%.0f on=%.0f fsync=%.0f on/off=%s fsync/off=%s cpu_us_per_op off=%.2f on=%.2f fsync=%.2f\n", k[1], k[2], o, n, f, ratio(n, o), ratio(f, o), co, cn, cf >"/dev/stderr"
 	}
 }' "$raw"
-	echo "(best of $rounds rounds of ${secs} s; raw lines: $raw)"
+	echo "(ops/s: best of $rounds rounds of ${secs} s; CPU: all rounds; raw lines: $raw)"
 	echo "command: bench/xenstored.sh --persist $build"
 	exit 0
 fi

@@ -463,7 +463,7 @@ extern bool keep_orphans;
 
 /* ---- persistence (persist.c) ---- */
 /* The record format of the journal and the snapshot: u32 payload length,
- * u32 CRC-32 of that length field and the payload, then the payload (a
+ * u32 CRC-32C of that length field and the payload, then the payload (a
  * type byte and its data); integers little-endian.  See persist.c. */
 #define PREC_HDR 8
 
@@ -495,7 +495,10 @@ struct prec {
 	uint32_t size;		/* the whole record, header included */
 };
 
+/* CRC-32C (Castagnoli); crc: 0, or the result over what came before. */
 uint32_t persist_crc32(uint32_t crc, const void *data, size_t len);
+/* The same in software only (unit tests compare the two). */
+uint32_t persist_crc32_sw(uint32_t crc, const void *data, size_t len);
 /* Appends one record; -E2BIG past the 1 MiB record limit. */
 int persist_rec_add(struct buf *b, uint8_t type, const void *data,
 		    uint32_t len);
@@ -534,8 +537,10 @@ void persist_restore_domains(bool xen);
 void persist_restore_conn(struct conn *c);
 
 /* Hooks, no-ops when persistence is off.  gen_before: store.gen_counter
- * when the commit started (what it changed has a later generation). */
-void persist_commit(const struct txn *t, uint64_t gen_before);
+ * when the commit started (what it changed has a later generation);
+ * applied_all: every change applied, so the store holds the tnodes'. */
+void persist_commit(const struct txn *t, uint64_t gen_before,
+		    bool applied_all);
 void persist_special_perms(const char *which, const struct perms *p);
 void persist_introduce(uint32_t domid, uint64_t gfn, uint32_t port);
 void persist_release(uint32_t domid);

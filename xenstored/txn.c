@@ -703,7 +703,7 @@ int txn_commit(struct txn *t, bool validate)
 			rc = r;
 		}
 	}
-	persist_commit(t, gen_before);
+	persist_commit(t, gen_before, rc == 0);
 	for (tn = t->mods; tn; tn = tn->next_mod)
 		if (tn->fire != FIRE_NONE)
 			watch_fire(tn->path, tn->fire == FIRE_EXACT,
