@@ -46,8 +46,16 @@ struct backend_ops {
 	 * so its console is served while it is paused, as upstream's). */
 	int (*records_ready)(struct enso_ctx *ctx, uint32_t domid,
 			     struct enso_error *err);
+	/* Removes whatever the hypervisor holds of domid, records or not (a
+	 * create or destroy may have died half-way); -ENOENT when it held
+	 * nothing. */
 	int (*destroy)(struct enso_ctx *ctx, uint32_t domid,
 		       struct enso_error *err);
+	/* Optional: the id of the domain the hypervisor holds under this
+	 * uuid, for a create that died after the hypervisor chose the id and
+	 * before libxl recorded it (Xen); -ENOENT when there is none. */
+	int (*find_uuid)(struct enso_ctx *ctx, const uint8_t uuid[16],
+			 uint32_t *domid);
 	int (*pause)(struct enso_ctx *ctx, uint32_t domid,
 		     struct enso_error *err);
 	int (*unpause)(struct enso_ctx *ctx, uint32_t domid,

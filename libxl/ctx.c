@@ -35,7 +35,7 @@ static char *dir_from_env(const char *var, const char *dflt)
 }
 
 /* On a host without Xen nobody else writes dom0's entries. */
-static void ensure_dom0_entries(struct enso_ctx *ctx)
+void rt_ensure_dom0_entries(struct enso_ctx *ctx)
 {
 	char *name = rt_xs_read(ctx, "/local/domain/0/name");
 
@@ -44,6 +44,29 @@ static void ensure_dom0_entries(struct enso_ctx *ctx)
 		rt_xs_write(ctx, XBT_NULL, "/local/domain/0/domid", "0");
 	}
 	free(name);
+}
+
+/* Where libxenstore connects (its own rule: XENSTORED_PATH, else the
+ * default socket; a Xen dom0 may fall back to the xenbus device). */
+const char *rt_xenstored_socket(void)
+{
+	const char *p = getenv("XENSTORED_PATH");
+
+	return p && *p ? p : "/var/run/xenstored/socket";
+}
+
+int rt_xs_reconnect(struct enso_ctx *ctx)
+{
+	struct xs_handle *h = xs_open(0);
+
+	if (!h)
+		return -(errno ? errno : ECONNREFUSED);
+	if (ctx->xsh)
+		xs_close(ctx->xsh);
+	ctx->xsh = h;
+	if (ctx->hv != ENSO_HV_XEN)
+		rt_ensure_dom0_entries(ctx);
+	return 0;
 }
 
 int enso_ctx_open(struct enso_ctx **out, unsigned flags,
@@ -68,9 +91,11 @@ int enso_ctx_open(struct enso_ctx **out, unsigned flags,
 	}
 	ctx->xsh = xs_open(0);
 	if (!ctx->xsh) {
+		int e = errno ? errno : ECONNREFUSED;
+
 		rc = rt_fail(err, -ENOTCONN,
-			     "cannot reach xenstored (%s): start it with 'xenstored', or point XENSTORED_PATH at its socket",
-			     strerror(errno));
+			     "cannot reach xenstored at %s: %s (start it with 'xenstored', or point XENSTORED_PATH at its socket)",
+			     rt_xenstored_socket(), strerror(e));
 		goto fail;
 	}
 	if (xen_control_domain(NULL, 0)) {
@@ -84,7 +109,7 @@ int enso_ctx_open(struct enso_ctx **out, unsigned flags,
 						   sizeof(ctx->hv_why)) ?
 				  ENSO_HV_KVM :
 				  ENSO_HV_TCG;
-		ensure_dom0_entries(ctx);
+		rt_ensure_dom0_entries(ctx);
 	}
 	if ((rc = mkdir_p(ctx->run_dir)) || (rc = mkdir_p(ctx->lib_dir)) ||
 	    (rc = mkdir_p(ctx->log_dir))) {

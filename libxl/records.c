@@ -98,7 +98,8 @@ static uint32_t free_domid(struct enso_ctx *ctx, xs_transaction_t t)
 
 int rt_records_create(struct enso_ctx *ctx,
 		      const struct enso_domain_config *cfg, bool alloc_domid,
-		      uint32_t *domid, struct enso_error *err)
+		      const char *creating, uint32_t *domid,
+		      struct enso_error *err)
 {
 	struct xs_permissions ro[2], rw[1];
 	char uuid[37], num[32], dom[64];
@@ -161,6 +162,8 @@ int rt_records_create(struct enso_ctx *ctx,
 		ok = ok && wputf(ctx, t, cfg->name, "/libxl/%u/name", id);
 		ok = ok && wputf(ctx, t, uuid, "/libxl/%u/uuid", id);
 		ok = ok && wputf(ctx, t, ctx->ops->name, "/libxl/%u/backend", id);
+		if (creating)
+			ok = ok && wputf(ctx, t, creating, "/libxl/%u/creating", id);
 		if (alloc_domid) {
 			snprintf(num, sizeof(num), "%u", id);
 			ok = ok && rt_xs_write(ctx, t, "/libxl/last-domid", num);
@@ -183,6 +186,52 @@ int rt_records_create(struct enso_ctx *ctx,
 	return rt_fail(err, -EAGAIN, "xenstore stayed busy: gave up writing domain records");
 }
 
+bool rt_records_any(struct enso_ctx *ctx, uint32_t domid)
+{
+	char *v;
+
+	if (rt_domain_exists(ctx, domid))
+		return true;
+	v = rt_xs_read(ctx, "/libxl/%u", domid);
+	free(v);
+	return v != NULL;
+}
+
+int rt_records_handover(struct enso_ctx *ctx, uint32_t domid,
+			struct enso_error *err)
+{
+	char creating[64], monitor[64];
+	int tries;
+
+	snprintf(creating, sizeof(creating), "/libxl/%u/creating", domid);
+	snprintf(monitor, sizeof(monitor), "/libxl/%u/monitor", domid);
+	for (tries = 0; tries < 50; tries++) {
+		xs_transaction_t t = xs_transaction_start(ctx->xsh);
+		bool ok = t != XBT_NULL;
+
+		ok = ok && rt_xs_write(ctx, t, monitor, "1");
+		ok = ok && (xs_rm(ctx->xsh, t, creating) || errno == ENOENT);
+		if (!ok) {
+			int e = errno ? errno : EIO;
+
+			if (t != XBT_NULL)
+				xs_transaction_end(ctx->xsh, t, true);
+			return rt_fail(err, -e,
+				       "domain %u: handing it to the monitor: %s",
+				       domid, strerror(e));
+		}
+		if (xs_transaction_end(ctx->xsh, t, false))
+			return 0;
+		if (errno != EAGAIN)
+			return rt_fail(err, -errno,
+				       "domain %u: handing it to the monitor: %s",
+				       domid, strerror(errno));
+	}
+	return rt_fail(err, -EAGAIN, "domain %u: xenstore stayed busy", domid);
+}
+
+/* /libxl/<id> last: while anything of the domain is left, its creating or
+ * destroying node says who was at work, and the monitor finishes. */
 void rt_records_remove(struct enso_ctx *ctx, uint32_t domid)
 {
 	char *uuid = rt_xs_read(ctx, "/libxl/%u/uuid", domid);
