@@ -50,14 +50,38 @@ void rt_ensure_dom0_entries(struct enso_ctx *ctx)
  * default socket; a Xen dom0 may fall back to the xenbus device). */
 const char *rt_xenstored_socket(void)
 {
+	static char buf[512];
 	const char *p = getenv("XENSTORED_PATH");
+	const char *dir = getenv("XENSTORED_RUNDIR");
 
-	return p && *p ? p : "/var/run/xenstored/socket";
+	if (p)
+		return p;
+	snprintf(buf, sizeof(buf), "%s/socket", dir ? dir : "/var/run/xenstored");
+	return buf;
+}
+
+/*
+ * xenstored by its socket.  xs_open(0) falls back to the xenbus device
+ * when the socket refuses, and on a Xen dom0 whose xenstored is down a
+ * request there waits in the kernel for an answer that never comes: xl
+ * would hang.  So the device is tried only when there is no socket at all
+ * (a store in a stub domain); a socket that refuses is an error.
+ */
+static struct xs_handle *rt_xs_open(void)
+{
+	struct xs_handle *h = xs_open(XS_OPEN_SOCKETONLY);
+	int e = errno;
+
+	if (!h && access(rt_xenstored_socket(), F_OK) < 0 && errno == ENOENT)
+		return xs_open(0);
+	if (!h)
+		errno = e;
+	return h;
 }
 
 int rt_xs_reconnect(struct enso_ctx *ctx)
 {
-	struct xs_handle *h = xs_open(0);
+	struct xs_handle *h = rt_xs_open();
 
 	if (!h)
 		return -(errno ? errno : ECONNREFUSED);
@@ -89,7 +113,7 @@ int enso_ctx_open(struct enso_ctx **out, unsigned flags,
 		rc = -ENOMEM;
 		goto fail;
 	}
-	ctx->xsh = xs_open(0);
+	ctx->xsh = rt_xs_open();
 	if (!ctx->xsh) {
 		int e = errno ? errno : ECONNREFUSED;
 

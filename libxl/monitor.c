@@ -467,8 +467,8 @@ int enso_monitor_run(struct enso_ctx *ctx, volatile sig_atomic_t *stop,
 			break;
 		}
 		if (!drain_watches(&m)) {
-			say(&m, "xenstored is gone (%s: %s): the guests keep running; reconnecting",
-			    rt_xenstored_socket(), strerror(errno));
+			say(&m, "xenstored is gone (%s: the connection closed): the guests keep running; reconnecting",
+			    rt_xenstored_socket());
 			m.store_lost = true;
 			m.backoff_ms = MONITOR_BACKOFF_MIN_MS;
 			continue;
