@@ -46,6 +46,12 @@ struct backend_ops {
 	 * so its console is served while it is paused, as upstream's). */
 	int (*records_ready)(struct enso_ctx *ctx, uint32_t domid,
 			     struct enso_error *err);
+	/* Optional: libxl has written a running domain's records again, from
+	 * its stored config, into a store that came back without them
+	 * (xenstored restarted without its state); the backend adds its own
+	 * nodes again (KVM: console/tty, qemu-pid). */
+	int (*records_restore)(struct enso_ctx *ctx, uint32_t domid,
+			       struct enso_error *err);
 	/* Removes whatever the hypervisor holds of domid, records or not (a
 	 * create or destroy may have died half-way); -ENOENT when it held
 	 * nothing. */

@@ -357,24 +357,47 @@ static bool drain_watches(struct monitor *m)
 	return errno == EAGAIN;
 }
 
-/* The domains watched whose records a store that came back lacks (it
- * lost its state): said, and still watched, so their on_* still run. */
+/* A running domain the store came back without (xenstored restarted
+ * without its state): its records again, from its stored config, so that
+ * xl sees it and no other domain takes its id.  What changed since the
+ * create (mem-set, vcpu-set, rename) is the config's again. */
+static void restore(struct monitor *m, uint32_t domid)
+{
+	struct enso_domain_config cfg;
+	struct enso_error e;
+	uint32_t id = domid;
+	int rc = rt_config_load(m->ctx, domid, &cfg, &e);
+
+	if (!rc)
+		rc = rt_records_create(m->ctx, &cfg, false, NULL, &id, &e);
+	if (!rc)
+		rc = rt_config_store(m->ctx, domid, &cfg, &e);
+	if (!rc && m->ctx->ops->records_restore)
+		rc = m->ctx->ops->records_restore(m->ctx, domid, &e);
+	if (!rc)
+		rc = enso_domain_monitor_add(m->ctx, domid, &e);
+	if (rc)
+		say(m, "domain %u: not in the store that came back, and not written again: %s; still watched",
+		    domid, e.msg);
+	else
+		say(m, "domain %u (%s): not in the store that came back: its records written again from its stored config",
+		    domid, cfg.name);
+	enso_config_dispose(&cfg);
+}
+
+/* After a reconnection: whatever store came back, with its state or
+ * empty, is brought in line with the domains that run. */
 static void after_reconnect(struct monitor *m)
 {
-	size_t i, lost = 0;
+	size_t i;
 
-	for (i = 0; i < m->n; i++) {
-		if (!rt_records_any(m->ctx, m->doms[i].domid)) {
-			say(m, "domain %u: not in the store that came back: still watched, but xl cannot see it",
-			    m->doms[i].domid);
-			lost++;
-		}
-	}
+	for (i = 0; i < m->n; i++)
+		if (!rt_records_any(m->ctx, m->doms[i].domid))
+			restore(m, m->doms[i].domid);
 	adopt_all(m);
 	sweep(m);
 	check_ready(m, true);
-	say(m, "re-scanned: %zu domain(s) watched%s", m->n,
-	    lost ? ", some unknown to the store" : "");
+	say(m, "re-scanned: %zu domain(s) watched", m->n);
 }
 
 static long long now_ms(void)

@@ -87,6 +87,15 @@ static uint32_t free_domid(struct enso_ctx *ctx, xs_transaction_t t)
 			used = !strcmp(doms[i], want);
 		for (i = 0; libxl && i < nl && !used; i++)
 			used = !strcmp(libxl[i], want);
+		/* A running domain's config outlives a store that lost
+		 * its records: its id is not free either. */
+		if (!used) {
+			char cfg[600];
+
+			snprintf(cfg, sizeof(cfg), "%s/config-d%u.json",
+				 ctx->lib_dir, id);
+			used = access(cfg, F_OK) == 0;
+		}
 		if (!used)
 			break;
 	}

@@ -700,6 +700,17 @@ out:
 	return rc;
 }
 
+static int kvm_records_restore(struct enso_ctx *ctx, uint32_t domid,
+				struct enso_error *err)
+{
+	char node[64], val[32];
+
+	snprintf(node, sizeof(node), "/libxl/%u/qemu-pid", domid);
+	snprintf(val, sizeof(val), "%ld", (long)kvm_qemu_pid(ctx, domid));
+	rt_xs_write(ctx, XBT_NULL, node, val);
+	return write_console_tty(ctx, domid, err);
+}
+
 static int kvm_destroy(struct enso_ctx *ctx, uint32_t domid,
 		       struct enso_error *err)
 {
@@ -1333,6 +1344,7 @@ static int kvm_host_info(struct enso_ctx *ctx, struct enso_host_info *out,
 const struct backend_ops backend_kvm = {
 	.name = "kvm",
 	.create = kvm_create,
+	.records_restore = kvm_records_restore,
 	.destroy = kvm_destroy,
 	.pause = kvm_pause,
 	.unpause = kvm_unpause,
