@@ -17,9 +17,11 @@
 #    clear message, the guest keeps running, the monitor logs the loss once,
 #    survives, reconnects when xenstored is restarted (same socket and
 #    options) and logs that once; then, with a store that kept its state
-#    (xenstored's persistence), xl list, xl console and xl shutdown work and
-#    the monitor carries out on_poweroff.  The checks that need the store to
-#    come back with its state say "[persistent store]" in their names.
+#    (xenstored's persistence) or without it (then the monitor writes the
+#    records of the domains it watches again, from their stored configs),
+#    xl list, xl console and xl shutdown work and the monitor carries out
+#    on_poweroff.  The checks that need the store to come back with its
+#    state say "[persistent store]" in their names.
 #
 # Same conventions as tests/kvm/run.sh: "ok - kvm-lifecycle: ..." lines on
 # stdout, "# ..." diagnostics on stderr, logs copied to
@@ -55,7 +57,7 @@ missing=()
 [ -x "$xl" ] || missing+=("xl ($xl; build Enso first)")
 [ -x "$xsd" ] || missing+=("xenstored ($xsd; build Enso first)")
 command -v qemu-system-x86_64 >/dev/null || missing+=("qemu-system-x86_64 (apt-get install qemu-system-x86)")
-for p in xenstore-read xenstore-ls xenstore-list; do
+for p in xenstore-read xenstore-write xenstore-ls xenstore-list; do
 	command -v $p >/dev/null || missing+=("$p (apt-get install xenstore-utils)")
 done
 command -v python3 >/dev/null || missing+=("python3")
@@ -400,6 +402,9 @@ mpid=$(monitor_pid)
 if [ $rc -ne 0 ] || ! wait_for "$BOOT_TIMEOUT" ticks_above 1; then
 	notok "xenstored killed: a guest to run meanwhile" "create rc=$rc: $(tr '\n' '|' <"$TMP/out/create-$G.out"); console: $(tail -c 200 "$conlog" 2>/dev/null | tr -d '\r' | tr '\n' '|')"
 else
+	# A node only the store itself can bring back (nobody writes it again).
+	xenstore-write "/local/domain/$gid/data/enso-lc-marker" kept 2>/dev/null ||
+		diag "cannot write the marker node"
 	kill -KILL "$xsd_pid"
 	wait "$xsd_pid" 2>/dev/null
 	xsd_pid=""
@@ -430,17 +435,25 @@ else
 	rc=$?
 	check "xenstored restarted: xl list works again" "rc=$rc: $(tr '\n' '|' <"$TMP/out/list-back.out")" eval '[ $rc -eq 0 ]'
 	# What needs the store to have come back with its state.
-	check "[persistent store] xenstored restarted: xl list shows the guest with its id" \
+	check "[persistent store] xenstored restarted: a node written before the kill is there again" \
+		"/local/domain/$gid/data/enso-lc-marker: '$(xenstore-read "/local/domain/$gid/data/enso-lc-marker" 2>&1)'" \
+		eval '[ "$(xenstore-read "/local/domain/$gid/data/enso-lc-marker" 2>/dev/null)" = kept ]'
+	check "[persistent store] xenstored restarted: the guest's records came back with the store (the monitor wrote none again)" \
+		"monitor log: $(grep "written again" "$ENSO_LOGDIR/xl-monitor.log" | tr '\n' '|')" \
+		eval '! grep -q "written again" "$ENSO_LOGDIR/xl-monitor.log"'
+	# From here on the store's state or, without it, the monitor's
+	# rewriting of the records of the domains it watches.
+	check "xenstored restarted: xl list shows the guest with its id" \
 		"want $G as ${gid:-?}: $(tr '\n' '|' <"$TMP/out/list-back.out")" \
 		eval 'awk -v n="$G" -v id="$gid" "NR > 1 && \$1 == n && \$2 == id { f = 1 } END { exit !f }" "$TMP/out/list-back.out"'
 	n1=$(ticks)
 	timeout 8 "$xl" console "$G" </dev/null >"$TMP/out/console-back.out" 2>&1
-	check "[persistent store] xenstored restarted: xl console shows the running guest" \
+	check "xenstored restarted: xl console shows the running guest" \
 		"no ENSO-TICK in $(wc -c <"$TMP/out/console-back.out") bytes: $(tail -c 200 "$TMP/out/console-back.out" | tr -d '\r' | tr '\n' '|')" \
 		grep -qaF ENSO-TICK "$TMP/out/console-back.out"
 	timeout 120 "$xl" shutdown -w "$G" >"$TMP/out/shutdown-back.out" 2>&1
 	rc=$?
-	check "[persistent store] xenstored restarted: xl shutdown -w returns once the guest is gone" \
+	check "xenstored restarted: xl shutdown -w returns once the guest is gone" \
 		"rc=$rc: $(tr '\n' '|' <"$TMP/out/shutdown-back.out")" eval '[ $rc -eq 0 ]'
 	if [ $rc -ne 0 ] && pid_alive "$qpid"; then
 		# Without the store's state xl cannot name the guest: press its
