@@ -185,10 +185,12 @@ static int intent_write(struct enso_ctx *ctx, const char *uuid,
 	char path[128];
 	bool ok;
 
-	snprintf(path, sizeof(path), "/libxl/creating/%s/name", uuid);
-	ok = rt_xs_write(ctx, XBT_NULL, path, name);
+	/* The owner first: an intent without one is taken for a dead
+	 * process's, and this one is alive. */
 	snprintf(path, sizeof(path), "/libxl/creating/%s/owner", uuid);
-	ok = ok && rt_xs_write(ctx, XBT_NULL, path, owner);
+	ok = rt_xs_write(ctx, XBT_NULL, path, owner);
+	snprintf(path, sizeof(path), "/libxl/creating/%s/name", uuid);
+	ok = ok && rt_xs_write(ctx, XBT_NULL, path, name);
 	if (!ok)
 		return rt_fail(err, -(errno ? errno : EIO),
 			       "recording the create of '%s': %s", name,
