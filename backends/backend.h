@@ -57,6 +57,11 @@ struct backend_ops {
 	 * nothing. */
 	int (*destroy)(struct enso_ctx *ctx, uint32_t domid,
 		       struct enso_error *err);
+	/* Optional: the ids of every domain this backend runs for Enso,
+	 * whether the store knows them or not (KVM: every <run dir>/qemu/<id>
+	 * directory, its QEMU alive or not); *ids malloc'd.  The monitor's
+	 * scan for domains a store that lost its state no longer knows. */
+	int (*running_ids)(struct enso_ctx *ctx, uint32_t **ids, size_t *n);
 	/* Optional: the id of the domain the hypervisor holds under this
 	 * uuid, for a create that died after the hypervisor chose the id and
 	 * before libxl recorded it (Xen); -ENOENT when there is none. */

@@ -352,8 +352,10 @@ int enso_domain_destroy(struct enso_ctx *ctx, uint32_t domid,
 	}
 	rt_test_stop(ctx, "destroy-marked", NULL);
 	rc = ctx->ops->destroy(ctx, domid, err);
-	if (rc == -ENOENT && !recorded)
+	if (rc == -ENOENT && !recorded) {
+		rt_config_remove(ctx, domid);	/* of nothing that runs */
 		return rt_fail(err, -ENOENT, "domain %u does not exist", domid);
+	}
 	if (rc && rc != -ENOENT)
 		return rc;
 	rt_test_stop(ctx, "destroy-backend-done", NULL);

@@ -385,6 +385,42 @@ static void restore(struct monitor *m, uint32_t domid)
 	enso_config_dispose(&cfg);
 }
 
+/* The domains the backend runs that the store does not know (it lost
+ * its state while no monitor watched them): a create that completed is
+ * adopted, its records written again; one that never completed is
+ * destroyed, as if its process had died (it has, or it failed on the
+ * store).  Only at start and after a reconnection: otherwise every
+ * domain's records exist before its emulator and go after it. */
+static void scan_unknown(struct monitor *m)
+{
+	struct enso_error e;
+	uint32_t *ids = NULL;
+	size_t n = 0, i;
+
+	if (!m->ctx->ops->running_ids ||
+	    m->ctx->ops->running_ids(m->ctx, &ids, &n))
+		return;
+	for (i = 0; i < n; i++) {
+		if (find(m, ids[i]) || rt_records_any(m->ctx, ids[i]))
+			continue;
+		if (rt_config_complete(m->ctx, ids[i])) {
+			say(m, "domain %u: runs, its create completed, but the store does not know it: adopting it",
+			    ids[i]);
+			restore(m, ids[i]);
+			adopt(m, ids[i]);
+		} else {
+			say(m, "domain %u: an emulator the store does not know, of a create that never completed: destroying it",
+			    ids[i]);
+			/* -ENOENT: no emulator ran, its files are gone now */
+			int rc = enso_domain_destroy(m->ctx, ids[i], &e);
+
+			if (rc && rc != -ENOENT)
+				say(m, "domain %u: %s", ids[i], e.msg);
+		}
+	}
+	free(ids);
+}
+
 /* After a reconnection: whatever store came back, with its state or
  * empty, is brought in line with the domains that run. */
 static void after_reconnect(struct monitor *m)
@@ -394,6 +430,7 @@ static void after_reconnect(struct monitor *m)
 	for (i = 0; i < m->n; i++)
 		if (!rt_records_any(m->ctx, m->doms[i].domid))
 			restore(m, m->doms[i].domid);
+	scan_unknown(m);
 	adopt_all(m);
 	sweep(m);
 	check_ready(m, true);
@@ -442,6 +479,7 @@ int enso_monitor_run(struct enso_ctx *ctx, volatile sig_atomic_t *stop,
 			     strerror(errno));
 		goto out;
 	}
+	scan_unknown(&m);
 	adopt_all(&m);
 	sweep(&m);
 	last_sweep = now_ms();

@@ -229,8 +229,10 @@ int rt_records_handover(struct enso_ctx *ctx, uint32_t domid,
 				       "domain %u: handing it to the monitor: %s",
 				       domid, strerror(e));
 		}
-		if (xs_transaction_end(ctx->xsh, t, false))
+		if (xs_transaction_end(ctx->xsh, t, false)) {
+			rt_config_mark_complete(ctx, domid);
 			return 0;
+		}
 		if (errno != EAGAIN)
 			return rt_fail(err, -errno,
 				       "domain %u: handing it to the monitor: %s",
@@ -380,10 +382,42 @@ out:
 	return rc;
 }
 
+static char *complete_path(struct enso_ctx *ctx, uint32_t domid)
+{
+	char *p = NULL;
+
+	if (asprintf(&p, "%s/complete-d%u", ctx->lib_dir, domid) < 0)
+		return NULL;
+	return p;
+}
+
+void rt_config_mark_complete(struct enso_ctx *ctx, uint32_t domid)
+{
+	char *path = complete_path(ctx, domid);
+	int fd = path ? open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0644) : -1;
+
+	if (fd >= 0)
+		close(fd);
+	free(path);
+}
+
+bool rt_config_complete(struct enso_ctx *ctx, uint32_t domid)
+{
+	char *path = complete_path(ctx, domid);
+	bool there = path && access(path, F_OK) == 0;
+
+	free(path);
+	return there;
+}
+
 void rt_config_remove(struct enso_ctx *ctx, uint32_t domid)
 {
 	char *path = config_path(ctx, domid);
 
+	if (path)
+		unlink(path);
+	free(path);
+	path = complete_path(ctx, domid);
 	if (path)
 		unlink(path);
 	free(path);

@@ -119,7 +119,13 @@ int rt_config_store(struct enso_ctx *ctx, uint32_t domid,
 		    struct enso_error *err);
 int rt_config_load(struct enso_ctx *ctx, uint32_t domid,
 		   struct enso_domain_config *out, struct enso_error *err);
+/* Removes the stored config and the completion mark. */
 void rt_config_remove(struct enso_ctx *ctx, uint32_t domid);
+/* <lib dir>/complete-d<id>: the create finished (set at the handover).
+ * What tells a completed domain from a half-built one when the store
+ * lost both their records. */
+void rt_config_mark_complete(struct enso_ctx *ctx, uint32_t domid);
+bool rt_config_complete(struct enso_ctx *ctx, uint32_t domid);
 
 /* Deep copy through the JSON form, so the copy is exactly what is stored. */
 int rt_config_copy(const struct enso_domain_config *src,

@@ -700,6 +700,48 @@ out:
 	return rc;
 }
 
+static int kvm_running_ids(struct enso_ctx *ctx, uint32_t **ids, size_t *n)
+{
+	char *path = NULL;
+	uint32_t *v = NULL;
+	size_t cap = 0;
+	struct dirent *e;
+	DIR *d;
+
+	*ids = NULL;
+	*n = 0;
+	if (asprintf(&path, "%s/qemu", ctx->run_dir) < 0)
+		return -ENOMEM;
+	d = opendir(path);
+	free(path);
+	if (!d)
+		return errno == ENOENT ? 0 : -errno;
+	while ((e = readdir(d))) {
+		unsigned long id;
+		char *end;
+
+		errno = 0;
+		id = strtoul(e->d_name, &end, 10);
+		if (errno || end == e->d_name || *end || id == 0 || id > 0x7fef)
+			continue;
+		if (*n == cap) {
+			uint32_t *nv = realloc(v, (cap ? cap * 2 : 16) * sizeof(*v));
+
+			if (!nv) {
+				closedir(d);
+				free(v);
+				return -ENOMEM;
+			}
+			v = nv;
+			cap = cap ? cap * 2 : 16;
+		}
+		v[(*n)++] = (uint32_t)id;
+	}
+	closedir(d);
+	*ids = v;
+	return 0;
+}
+
 static int kvm_records_restore(struct enso_ctx *ctx, uint32_t domid,
 				struct enso_error *err)
 {
@@ -1345,6 +1387,7 @@ const struct backend_ops backend_kvm = {
 	.name = "kvm",
 	.create = kvm_create,
 	.records_restore = kvm_records_restore,
+	.running_ids = kvm_running_ids,
 	.destroy = kvm_destroy,
 	.pause = kvm_pause,
 	.unpause = kvm_unpause,
