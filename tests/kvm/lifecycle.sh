@@ -22,6 +22,8 @@
 #    xl list, xl console and xl shutdown work and the monitor carries out
 #    on_poweroff.  The checks that need the store to come back with its
 #    state say "[persistent store]" in their names.
+# 3. The store loses its state while no monitor runs: the next monitor
+#    adopts a completed domain and destroys a half-built one.
 #
 # Same conventions as tests/kvm/run.sh: "ok - kvm-lifecycle: ..." lines on
 # stdout, "# ..." diagnostics on stderr, logs copied to
@@ -475,6 +477,50 @@ EOF
 		"left: $(leftovers "${gid:-x}" "$guuid"); row '$(list_row "$G")'" \
 		eval 'wait_for 10 nothing_left "${gid:-x}" "$guuid" && not_listed "$G"'
 	check "xenstored restarted: the monitor still runs" "monitor $mpid gone" pid_alive "$mpid"
+fi
+
+# ---- 3. the store loses its state while no monitor runs -------------------------------------
+# A completed domain (paused: no boot needed) and a create killed half-way;
+# then the monitor is killed, and xenstored killed and restarted.  The next
+# monitor adopts the first and destroys the second, with the store's state
+# (records) or without it (a scan of what the backend runs).
+D1=enso-lc-done H1=enso-lc-half
+names+=("$D1" "$H1")
+cfg=$(write_cfg $D1)
+"$xl" create -p "$cfg" >"$TMP/out/create-$D1.out" 2>&1 ||
+	diag "create -p $D1 failed: $(tr '\n' '|' <"$TMP/out/create-$D1.out")"
+ids_of $D1
+d1id=$ID d1uuid=$UUID
+monitor_stop
+cfg=$(write_cfg $H1)
+if [ -n "$d1id" ] && start_stopped before-unpause "$TMP/out/create-$H1.out" create "$cfg"; then
+	ids_of $H1
+	h1id=$ID h1uuid=$UUID
+	kill_xl KILL
+	mpid=$(monitor_pid)
+	kill -KILL "$mpid"
+	wait_for 5 pid_dead "$mpid"
+	kill -KILL "$xsd_pid"
+	wait "$xsd_pid" 2>/dev/null
+	start_xenstored || notok "xenstored restarted (2)" "did not start again"
+	"$xl" monitord >"$TMP/out/monitord.out" 2>&1
+	rc=$?
+	row=$(list_row $D1)
+	check "store lost while no monitor ran: the next monitor adopts the completed domain (listed, same id, its QEMU alive)" \
+		"monitord rc=$rc; row '$row' (want id $d1id); qemu: $(qemus_of "$d1id" | tr '\n' ' '); monitor log: $(tail -n 4 "$ENSO_LOGDIR/xl-monitor.log" | tr '\n' '|')" \
+		eval '[ $rc -eq 0 ] && [ "$(echo "$row" | awk "{print \$2}")" = "$d1id" ] && [[ $row != *"(being"* ]] && [ -n "$(qemus_of "$d1id")" ]'
+	check "store lost while no monitor ran: the next monitor destroys the create that never completed" \
+		"domid ${h1id:-?}; left: $(leftovers "${h1id:-x}" "$h1uuid"); row '$(list_row $H1)'" \
+		eval '[ -n "$h1id" ] && wait_for "$CLEAN_TIMEOUT" nothing_left "$h1id" "$h1uuid" && not_listed $H1'
+	"$xl" destroy $D1 >"$TMP/out/destroy-$D1.out" 2>&1
+	rc=$?
+	check "the adopted domain: xl destroy leaves nothing" \
+		"rc=$rc: $(tr '\n' '|' <"$TMP/out/destroy-$D1.out"); left: $(leftovers "$d1id" "$d1uuid")" \
+		eval '[ $rc -eq 0 ] && wait_for 5 nothing_left "$d1id" "$d1uuid"'
+else
+	notok "store lost while no monitor ran" "setting up failed: $D1 id '${d1id:-}'; $(tr '\n' '|' <"$TMP/out/create-$H1.out" 2>/dev/null)"
+	kill -KILL "$XL_PID" 2>/dev/null
+	monitor_cont
 fi
 
 # ---- nothing left -------------------------------------------------------------------------
