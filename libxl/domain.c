@@ -365,8 +365,8 @@ int enso_domain_destroy(struct enso_ctx *ctx, uint32_t domid,
 }
 
 int rt_orphans_cleanup(struct enso_ctx *ctx,
-				void (*say)(void *opaque, const char *msg),
-				void *opaque)
+		       void (*say)(void *opaque, const char *msg),
+		       void *opaque)
 {
 	unsigned int n = 0, i;
 	char **ids = xs_directory(ctx->xsh, XBT_NULL, "/libxl", &n);
