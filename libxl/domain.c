@@ -518,11 +518,24 @@ int enso_domain_wait_gone(struct enso_ctx *ctx, uint32_t domid,
 		return rt_fail(err, -errno, "watching %s: %s", path,
 			       strerror(errno));
 	clock_gettime(CLOCK_MONOTONIC, &start);
-	while (rt_domain_exists(ctx, domid)) {
+	for (;;) {
+		char *name = rt_xs_read(ctx, "/local/domain/%u/name", domid);
 		struct pollfd pfd = { .fd = xs_fileno(ctx->xsh), .events = POLLIN };
+		bool there = name != NULL;
+		int e = errno;
 		long waited;
 		char **ev;
 
+		free(name);
+		if (!there && e != ENOENT) {
+			/* Not gone: the store is (xenstored went away). */
+			rc = rt_fail(err, -e,
+				     "waiting for domain %u: cannot reach xenstored at %s: %s",
+				     domid, rt_xenstored_socket(), strerror(e));
+			break;
+		}
+		if (!there)
+			break;
 		clock_gettime(CLOCK_MONOTONIC, &now);
 		waited = (now.tv_sec - start.tv_sec) * 1000 +
 			 (now.tv_nsec - start.tv_nsec) / 1000000;
