@@ -53,8 +53,18 @@ static bool known_id(struct enso_ctx *ctx, uint32_t domid)
 	return ctx->ops->info(ctx, domid, &bi, NULL) == 0;
 }
 
+/* Xen creates' intents are /libxl/creating-<uuid>: beside the ids, so
+ * that nothing stays behind them (a /libxl/creating would). */
+#define INTENT_PREFIX "creating-"
+
+static const char *intent_uuid(const char *entry)
+{
+	return strncmp(entry, INTENT_PREFIX, sizeof(INTENT_PREFIX) - 1) ?
+		       NULL : entry + sizeof(INTENT_PREFIX) - 1;
+}
+
 /* A Xen create that died before its records, by the name it was for:
- * the intent /libxl/creating/<uuid> and the domain Xen holds under that
+ * the intent /libxl/creating-<uuid> and the domain Xen holds under that
  * uuid.  With want == NULL, every one is added to *list instead. */
 static bool intent_each(struct enso_ctx *ctx, const char *want, uint32_t *domid,
 			struct enso_dominfo *list, size_t *count, size_t cap)
@@ -65,14 +75,18 @@ static bool intent_each(struct enso_ctx *ctx, const char *want, uint32_t *domid,
 
 	if (!ctx->ops->find_uuid)
 		return false;
-	uuids = xs_directory(ctx->xsh, XBT_NULL, "/libxl/creating", &n);
+	uuids = xs_directory(ctx->xsh, XBT_NULL, "/libxl", &n);
 	for (i = 0; uuids && i < n && !found; i++) {
-		char *name = rt_xs_read(ctx, "/libxl/creating/%s/name", uuids[i]);
+		const char *uuid = intent_uuid(uuids[i]);
+		char *name;
 		uint8_t u[16];
 		uint32_t id;
 		size_t k;
 
-		if (name && parse_uuid(uuids[i], u) == 0 &&
+		if (!uuid)
+			continue;
+		name = rt_xs_read(ctx, "/libxl/creating-%s/name", uuid);
+		if (name && parse_uuid(uuid, u) == 0 &&
 		    ctx->ops->find_uuid(ctx, u, &id) == 0 &&
 		    !rt_records_any(ctx, id)) {
 			if (want && !strcmp(name, want)) {
@@ -176,7 +190,7 @@ static void fill_defaults(struct enso_domain_config *c)
 }
 
 /* The Xen create's intent, before the hypervisor chooses the id:
- * /libxl/creating/<uuid>/{owner,name}.  KVM's is /libxl/<id>/creating,
+ * /libxl/creating-<uuid>/{owner,name}.  KVM's is /libxl/<id>/creating,
  * written with the records, which come first there. */
 static int intent_write(struct enso_ctx *ctx, const char *uuid,
 			const char *name, const char *owner,
@@ -187,9 +201,9 @@ static int intent_write(struct enso_ctx *ctx, const char *uuid,
 
 	/* The owner first: an intent without one is taken for a dead
 	 * process's, and this one is alive. */
-	snprintf(path, sizeof(path), "/libxl/creating/%s/owner", uuid);
+	snprintf(path, sizeof(path), "/libxl/creating-%s/owner", uuid);
 	ok = rt_xs_write(ctx, XBT_NULL, path, owner);
-	snprintf(path, sizeof(path), "/libxl/creating/%s/name", uuid);
+	snprintf(path, sizeof(path), "/libxl/creating-%s/name", uuid);
 	ok = ok && rt_xs_write(ctx, XBT_NULL, path, name);
 	if (!ok)
 		return rt_fail(err, -(errno ? errno : EIO),
@@ -202,7 +216,7 @@ static void intent_remove(struct enso_ctx *ctx, const char *uuid)
 {
 	char path[128];
 
-	snprintf(path, sizeof(path), "/libxl/creating/%s", uuid);
+	snprintf(path, sizeof(path), "/libxl/creating-%s", uuid);
 	xs_rm(ctx->xsh, XBT_NULL, path);
 }
 
@@ -416,27 +430,31 @@ int rt_orphans_cleanup(struct enso_ctx *ctx,
 	}
 	free(ids);
 	/* Xen creates that died before their records: by uuid. */
-	uuids = xs_directory(ctx->xsh, XBT_NULL, "/libxl/creating", &n);
+	uuids = xs_directory(ctx->xsh, XBT_NULL, "/libxl", &n);
 	for (i = 0; uuids && i < n; i++) {
-		char *owner = rt_xs_read(ctx, "/libxl/creating/%s/owner", uuids[i]);
-		char *name = rt_xs_read(ctx, "/libxl/creating/%s/name", uuids[i]);
+		const char *uuid = intent_uuid(uuids[i]);
+		char *owner, *name;
 		uint8_t u[16];
 		uint32_t id;
 
-		if (!rt_owner_alive(owner) && parse_uuid(uuids[i], u) == 0) {
+		if (!uuid)
+			continue;
+		owner = rt_xs_read(ctx, "/libxl/creating-%s/owner", uuid);
+		name = rt_xs_read(ctx, "/libxl/creating-%s/name", uuid);
+		if (!rt_owner_alive(owner) && parse_uuid(uuid, u) == 0) {
 			char msg[600];
 			struct enso_error e;
 
 			snprintf(msg, sizeof(msg),
 				 "domain %s (uuid %s): its create did not finish and left no records: destroying what it built",
-				 name ? name : "?", uuids[i]);
+				 name ? name : "?", uuid);
 			if (say)
 				say(opaque, msg);
 			if (ctx->ops->find_uuid &&
 			    ctx->ops->find_uuid(ctx, u, &id) == 0 &&
 			    !rt_records_any(ctx, id))
 				ctx->ops->destroy(ctx, id, &e);
-			intent_remove(ctx, uuids[i]);
+			intent_remove(ctx, uuid);
 			done++;
 		}
 		free(owner);
@@ -684,8 +702,8 @@ int enso_domain_list(struct enso_ctx *ctx, struct enso_dominfo **out,
 			       strerror(errno));
 	{
 		unsigned int ni = 0;
-		char **intents = xs_directory(ctx->xsh, XBT_NULL,
-					      "/libxl/creating", &ni);
+		char **intents = xs_directory(ctx->xsh, XBT_NULL, "/libxl",
+					      &ni);
 
 		free(intents);
 		cap = (size_t)nd + ni;	/* and the Xen creates without records */

@@ -2,7 +2,7 @@
  * Who is creating or destroying a domain, and whether it still runs.
  *
  * A create records its intent before the hypervisor object exists
- * (/libxl/<id>/creating on KVM, /libxl/creating/<uuid> on Xen, where the
+ * (/libxl/<id>/creating on KVM, /libxl/creating-<uuid> on Xen, where the
  * id comes later), a destroy before it starts (/libxl/<id>/destroying).
  * The value names the process that does it: "<pid> <start time>", the
  * start time being field 22 of /proc/<pid>/stat, so that a pid reused by

@@ -50,7 +50,7 @@ int rt_records_handover(struct enso_ctx *ctx, uint32_t domid,
 
 /* domain.c: destroys what a create or destroy whose process died left
  * (its creating / destroying node names a process that is gone), and the
- * Xen creates that died before their records (/libxl/creating/<uuid>).
+ * Xen creates that died before their records (/libxl/creating-<uuid>).
  * say (may be NULL) hears one line per domain; returns how many. */
 int rt_orphans_cleanup(struct enso_ctx *ctx,
 		       void (*say)(void *opaque, const char *msg),
