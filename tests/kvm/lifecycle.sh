@@ -323,6 +323,21 @@ else
 	kill -KILL "$XL_PID" 2>/dev/null
 fi
 
+dn=enso-lc-created-int
+names+=("$dn")
+cfg=$(write_cfg "$dn")
+if start_stopped created "$TMP/out/create-$dn.out" create -p "$cfg"; then
+	kill_xl INT
+	ids_of "$dn"
+	check "create SIGINTed after it completed: xl exits 0 saying the domain stays, and it does" \
+		"rc=$XL_RC: $(tr '\n' '|' <"$TMP/out/create-$dn.out"); row '$(list_row "$dn")'" \
+		eval '[ $XL_RC -eq 0 ] && grep -q "it stays" "$TMP/out/create-$dn.out" && listed "$dn" && [ -n "$(qemus_of "${ID:-x}")" ]'
+	"$xl" destroy "$dn" >/dev/null 2>&1
+else
+	notok "create stopped after completing (SIGINT)" "xl did not reach it: $(tr '\n' '|' <"$TMP/out/create-$dn.out")"
+	kill -KILL "$XL_PID" 2>/dev/null
+fi
+
 # ---- 1d. SIGINT / SIGTERM: xl cleans up itself ----------------------------------------
 for sig in INT TERM; do
 	for point in records-written after-qemu-start before-unpause; do
