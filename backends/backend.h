@@ -46,8 +46,27 @@ struct backend_ops {
 	 * so its console is served while it is paused, as upstream's). */
 	int (*records_ready)(struct enso_ctx *ctx, uint32_t domid,
 			     struct enso_error *err);
+	/* Optional: libxl has written a running domain's records again, from
+	 * its stored config, into a store that came back without them
+	 * (xenstored restarted without its state); the backend adds its own
+	 * nodes again (KVM: console/tty, qemu-pid). */
+	int (*records_restore)(struct enso_ctx *ctx, uint32_t domid,
+			       struct enso_error *err);
+	/* Removes whatever the hypervisor holds of domid, records or not (a
+	 * create or destroy may have died half-way); -ENOENT when it held
+	 * nothing. */
 	int (*destroy)(struct enso_ctx *ctx, uint32_t domid,
 		       struct enso_error *err);
+	/* Optional: the ids of every domain this backend runs for Enso,
+	 * whether the store knows them or not (KVM: every <run dir>/qemu/<id>
+	 * directory, its QEMU alive or not); *ids malloc'd.  The monitor's
+	 * scan for domains a store that lost its state no longer knows. */
+	int (*running_ids)(struct enso_ctx *ctx, uint32_t **ids, size_t *n);
+	/* Optional: the id of the domain the hypervisor holds under this
+	 * uuid, for a create that died after the hypervisor chose the id and
+	 * before libxl recorded it (Xen); -ENOENT when there is none. */
+	int (*find_uuid)(struct enso_ctx *ctx, const uint8_t uuid[16],
+			 uint32_t *domid);
 	int (*pause)(struct enso_ctx *ctx, uint32_t domid,
 		     struct enso_error *err);
 	int (*unpause)(struct enso_ctx *ctx, uint32_t domid,

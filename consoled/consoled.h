@@ -78,6 +78,12 @@ struct daemon {
 	struct hmap ports;	/* by decimal local port */
 	int timer_fd;		/* retries of failed connections */
 	int signal_fd;		/* SIGTERM, SIGINT: stop; SIGHUP: reopen logs */
+	/* xenstored: checked every few seconds while connected (a dead
+	 * connection wakes nobody); retried with backoff while it is gone,
+	 * the consoles staying connected meanwhile */
+	int store_fd;
+	bool store_lost;
+	int backoff_ms;
 	bool stop;
 };
 

@@ -179,6 +179,118 @@ static void rescan(struct daemon *dm)
 	}
 }
 
+static void on_xenstore(void *arg, uint32_t events);
+
+/* xenstored by its socket; the xenbus device only where there is no
+ * socket at all (a store in a stub domain): with dom0's xenstored down, a
+ * request through the device waits in the kernel for good. */
+static struct xs_handle *open_store(void)
+{
+	const char *path = getenv("XENSTORED_PATH");
+	const char *dir = getenv("XENSTORED_RUNDIR");
+	struct xs_handle *h = xs_open(XS_OPEN_SOCKETONLY);
+	char sock[512];
+	int e = errno;
+
+	/* libxenstore's own rule for where the socket is */
+	snprintf(sock, sizeof(sock), "%s", path ? path : "");
+	if (!path)
+		snprintf(sock, sizeof(sock), "%s/socket",
+			 dir ? dir : "/var/run/xenstored");
+	if (!h && access(sock, F_OK) < 0 && errno == ENOENT)
+		return xs_open(0);
+	if (!h)
+		errno = e;
+	return h;
+}
+
+#define STORE_CHECK_MS 2000
+#define STORE_BACKOFF_MIN_MS 100
+#define STORE_BACKOFF_MAX_MS 5000
+
+static void store_timer(struct daemon *dm, int ms)
+{
+	struct itimerspec its = { { 0, 0 },
+				  { ms / 1000, (long)(ms % 1000) * 1000000L } };
+
+	timerfd_settime(dm->store_fd, 0, &its, NULL);
+}
+
+static bool set_domain_watches(struct daemon *dm)
+{
+	/* Both fire once at once: that scan serves what is there. */
+	return xs_watch(dm->xs, "@introduceDomain", "domains") &&
+	       xs_watch(dm->xs, "@releaseDomain", "domains");
+}
+
+/* libxenstore has closed a connection xenstored dropped: the consoles
+ * stay connected (rings and ptys do not need the store); the store's
+ * events are lost until it is back, and a new connection is tried with
+ * backoff.  Said once. */
+static void store_gone(struct daemon *dm)
+{
+	if (dm->store_lost)
+		return;
+	elog(ELOG_ERR, "xenstored is gone (its connection closed): consoles stay connected; reconnecting");
+	evloop_del(dm->loop, xs_fileno(dm->xs));
+	dm->store_lost = true;
+	dm->backoff_ms = STORE_BACKOFF_MIN_MS;
+	store_timer(dm, dm->backoff_ms);
+}
+
+/* A new connection: watches set again (a restarted xenstored has lost
+ * every socket client's), then a scan of whatever store came back, with
+ * its state or empty. */
+static void store_reconnect(struct daemon *dm)
+{
+	struct xs_handle *h = open_store(), *old = dm->xs;
+	struct console *c;
+	size_t pos = 0;
+
+	if (!h) {
+		dm->backoff_ms = dm->backoff_ms * 2 > STORE_BACKOFF_MAX_MS ?
+			STORE_BACKOFF_MAX_MS : dm->backoff_ms * 2;
+		store_timer(dm, dm->backoff_ms);
+		return;
+	}
+	dm->xs = h;
+	xs_close(old);
+	if (evloop_add(dm->loop, xs_fileno(h), EPOLLIN, on_xenstore, dm) ||
+	    !set_domain_watches(dm)) {
+		elog(ELOG_WARN, "xenstored answered but its watches cannot be set (%s): trying again",
+		     strerror(errno));
+		evloop_del(dm->loop, xs_fileno(h));
+		store_timer(dm, dm->backoff_ms);
+		return;
+	}
+	while ((c = hmap_next(&dm->consoles, &pos)))
+		c->watching = xs_watch(dm->xs, c->path, c->token);
+	dm->store_lost = false;
+	elog(ELOG_INFO, "xenstored is back: watches set again, re-scanning");
+	rescan(dm);
+	store_timer(dm, STORE_CHECK_MS);
+}
+
+static void on_store_timer(void *arg, uint32_t events)
+{
+	struct daemon *dm = arg;
+	uint64_t ticks;
+
+	(void)events;
+	if (read(dm->store_fd, &ticks, sizeof(ticks)) < 0 && errno != EAGAIN)
+		return;
+	if (dm->store_lost) {
+		store_reconnect(dm);
+		return;
+	}
+	/* A dead connection makes no fd readable: ask, the way the event
+	 * handler does (it handles whatever is queued, and notices the
+	 * connection gone). */
+	on_xenstore(dm, 0);
+	if (!dm->store_lost)
+		store_timer(dm, STORE_CHECK_MS);
+}
+
 static void on_xenstore(void *arg, uint32_t events)
 {
 	struct daemon *dm = arg;
@@ -201,9 +313,8 @@ static void on_xenstore(void *arg, uint32_t events)
 		free(w);
 	}
 	if (errno != EAGAIN) {
-		elog(ELOG_ERR, "lost the xenstore connection: %s",
-		     strerror(errno));
-		dm->stop = true;
+		store_gone(dm);
+		return;
 	}
 	if (scan)
 		rescan(dm);
@@ -257,7 +368,10 @@ static void on_timer(void *arg, uint32_t events)
 	(void)events;
 	if (read(dm->timer_fd, &ticks, sizeof(ticks)) < 0 && errno != EAGAIN)
 		elog(ELOG_WARN, "retry timer: %s", strerror(errno));
-	console_retry_due(dm);
+	/* Without a store there is nothing to read: the watches set again
+	 * on reconnection bring every console's nodes back. */
+	if (!dm->store_lost)
+		console_retry_due(dm);
 }
 
 static void on_signal(void *arg, uint32_t events)
@@ -287,7 +401,7 @@ static int open_handles(struct daemon *dm)
 	sigset_t mask;
 	int fd;
 
-	dm->xs = xs_open(0);
+	dm->xs = open_store();
 	if (!dm->xs) {
 		elog(ELOG_ERR, "cannot connect to xenstored: %s",
 		     strerror(errno));
@@ -340,12 +454,19 @@ static int open_handles(struct daemon *dm)
 	}
 	/* Both fire once at once: the first scan serves the domains that
 	 * were there before us. */
-	if (!xs_watch(dm->xs, "@introduceDomain", "domains") ||
-	    !xs_watch(dm->xs, "@releaseDomain", "domains")) {
+	if (!set_domain_watches(dm)) {
 		elog(ELOG_ERR, "cannot watch @introduceDomain/@releaseDomain: %s",
 		     strerror(errno));
 		return -1;
 	}
+	dm->store_fd = timerfd_create(CLOCK_MONOTONIC,
+				      TFD_NONBLOCK | TFD_CLOEXEC);
+	if (dm->store_fd < 0 ||
+	    evloop_add(dm->loop, dm->store_fd, EPOLLIN, on_store_timer, dm)) {
+		elog(ELOG_ERR, "cannot make a timer: %s", strerror(errno));
+		return -1;
+	}
+	store_timer(dm, STORE_CHECK_MS);
 	return 0;
 }
 
@@ -362,6 +483,8 @@ static void close_handles(struct daemon *dm)
 		close(dm->signal_fd);
 	if (dm->timer_fd >= 0)
 		close(dm->timer_fd);
+	if (dm->store_fd >= 0)
+		close(dm->store_fd);
 	xenforeignmemory_close(dm->xfm);
 	xengnttab_close(dm->xgt);
 	xenevtchn_close(dm->xce);
@@ -377,6 +500,7 @@ int main(int argc, char **argv)
 			 .log_dir = DEFAULT_LOG_DIR },
 		.timer_fd = -1,
 		.signal_fd = -1,
+		.store_fd = -1,
 	};
 	char why[256];
 	int ready_fd = -1, rc;

@@ -35,7 +35,7 @@ static char *dir_from_env(const char *var, const char *dflt)
 }
 
 /* On a host without Xen nobody else writes dom0's entries. */
-static void ensure_dom0_entries(struct enso_ctx *ctx)
+void rt_ensure_dom0_entries(struct enso_ctx *ctx)
 {
 	char *name = rt_xs_read(ctx, "/local/domain/0/name");
 
@@ -44,6 +44,53 @@ static void ensure_dom0_entries(struct enso_ctx *ctx)
 		rt_xs_write(ctx, XBT_NULL, "/local/domain/0/domid", "0");
 	}
 	free(name);
+}
+
+/* Where libxenstore connects (its own rule: XENSTORED_PATH, else the
+ * default socket; a Xen dom0 may fall back to the xenbus device). */
+const char *rt_xenstored_socket(void)
+{
+	static char buf[512];
+	const char *p = getenv("XENSTORED_PATH");
+	const char *dir = getenv("XENSTORED_RUNDIR");
+
+	if (p)
+		return p;
+	snprintf(buf, sizeof(buf), "%s/socket", dir ? dir : "/var/run/xenstored");
+	return buf;
+}
+
+/*
+ * xenstored by its socket.  xs_open(0) falls back to the xenbus device
+ * when the socket refuses, and on a Xen dom0 whose xenstored is down a
+ * request there waits in the kernel for an answer that never comes: xl
+ * would hang.  So the device is tried only when there is no socket at all
+ * (a store in a stub domain); a socket that refuses is an error.
+ */
+static struct xs_handle *rt_xs_open(void)
+{
+	struct xs_handle *h = xs_open(XS_OPEN_SOCKETONLY);
+	int e = errno;
+
+	if (!h && access(rt_xenstored_socket(), F_OK) < 0 && errno == ENOENT)
+		return xs_open(0);
+	if (!h)
+		errno = e;
+	return h;
+}
+
+int rt_xs_reconnect(struct enso_ctx *ctx)
+{
+	struct xs_handle *h = rt_xs_open();
+
+	if (!h)
+		return -(errno ? errno : ECONNREFUSED);
+	if (ctx->xsh)
+		xs_close(ctx->xsh);
+	ctx->xsh = h;
+	if (ctx->hv != ENSO_HV_XEN)
+		rt_ensure_dom0_entries(ctx);
+	return 0;
 }
 
 int enso_ctx_open(struct enso_ctx **out, unsigned flags,
@@ -66,11 +113,13 @@ int enso_ctx_open(struct enso_ctx **out, unsigned flags,
 		rc = -ENOMEM;
 		goto fail;
 	}
-	ctx->xsh = xs_open(0);
+	ctx->xsh = rt_xs_open();
 	if (!ctx->xsh) {
+		int e = errno ? errno : ECONNREFUSED;
+
 		rc = rt_fail(err, -ENOTCONN,
-			     "cannot reach xenstored (%s): start it with 'xenstored', or point XENSTORED_PATH at its socket",
-			     strerror(errno));
+			     "cannot reach xenstored at %s: %s (start it with 'xenstored', or point XENSTORED_PATH at its socket)",
+			     rt_xenstored_socket(), strerror(e));
 		goto fail;
 	}
 	if (xen_control_domain(NULL, 0)) {
@@ -84,7 +133,7 @@ int enso_ctx_open(struct enso_ctx **out, unsigned flags,
 						   sizeof(ctx->hv_why)) ?
 				  ENSO_HV_KVM :
 				  ENSO_HV_TCG;
-		ensure_dom0_entries(ctx);
+		rt_ensure_dom0_entries(ctx);
 	}
 	if ((rc = mkdir_p(ctx->run_dir)) || (rc = mkdir_p(ctx->lib_dir)) ||
 	    (rc = mkdir_p(ctx->log_dir))) {

@@ -37,6 +37,89 @@ static bool valid_name(const char *name)
 	return true;
 }
 
+static int parse_uuid(const char *s, uint8_t out[16]);
+
+/* An id with records, or what is left of them, or one the hypervisor
+ * holds without any (a create that died before writing them). */
+static bool known_id(struct enso_ctx *ctx, uint32_t domid)
+{
+	struct backend_dominfo bi;
+
+	if (rt_records_any(ctx, domid))
+		return true;
+	if (domid == 0 || !ctx->ops->find_uuid)
+		return false;
+	memset(&bi, 0, sizeof(bi));
+	return ctx->ops->info(ctx, domid, &bi, NULL) == 0;
+}
+
+/* Xen creates' intents are /libxl/creating-<uuid>: beside the ids, so
+ * that nothing stays behind them (a /libxl/creating would). */
+#define INTENT_PREFIX "creating-"
+
+static const char *intent_uuid(const char *entry)
+{
+	return strncmp(entry, INTENT_PREFIX, sizeof(INTENT_PREFIX) - 1) ?
+		       NULL : entry + sizeof(INTENT_PREFIX) - 1;
+}
+
+/* A Xen create that died before its records, by the name it was for:
+ * the intent /libxl/creating-<uuid> and the domain Xen holds under that
+ * uuid.  With want == NULL, every one is added to *list instead. */
+static bool intent_each(struct enso_ctx *ctx, const char *want, uint32_t *domid,
+			struct enso_dominfo *list, size_t *count, size_t cap)
+{
+	unsigned int n = 0, i;
+	char **uuids;
+	bool found = false;
+
+	if (!ctx->ops->find_uuid)
+		return false;
+	uuids = xs_directory(ctx->xsh, XBT_NULL, "/libxl", &n);
+	for (i = 0; uuids && i < n && !found; i++) {
+		const char *uuid = intent_uuid(uuids[i]);
+		char *name;
+		uint8_t u[16];
+		uint32_t id;
+		size_t k;
+
+		if (!uuid)
+			continue;
+		name = rt_xs_read(ctx, "/libxl/creating-%s/name", uuid);
+		if (name && parse_uuid(uuid, u) == 0 &&
+		    ctx->ops->find_uuid(ctx, u, &id) == 0 &&
+		    !rt_records_any(ctx, id)) {
+			if (want && !strcmp(name, want)) {
+				*domid = id;
+				found = true;
+			} else if (!want && *count < cap) {
+				for (k = 0; k < *count && list[k].domid != id; k++)
+					;
+				if (k == *count) {
+					struct enso_dominfo *d = &list[(*count)++];
+
+					memset(d, 0, sizeof(*d));
+					d->domid = id;
+					d->name = name;
+					name = NULL;
+					memcpy(d->uuid, u, 16);
+					d->shutdown_reason = -1;
+					d->creating = true;
+				}
+			}
+		}
+		free(name);
+	}
+	free(uuids);
+	return found;
+}
+
+static bool intent_lookup(struct enso_ctx *ctx, const char *name,
+			  uint32_t *domid)
+{
+	return intent_each(ctx, name, domid, NULL, NULL, 0);
+}
+
 int enso_domain_lookup(struct enso_ctx *ctx, const char *name_or_id,
 		       uint32_t *domid, struct enso_error *err)
 {
@@ -49,7 +132,7 @@ int enso_domain_lookup(struct enso_ctx *ctx, const char *name_or_id,
 		return rt_fail(err, -EINVAL, "no domain given");
 	v = strtoul(name_or_id, &end, 10);
 	if (isdigit((unsigned char)*name_or_id) && !*end) {
-		if (v > 0x7fef || !rt_domain_exists(ctx, (uint32_t)v))
+		if (v > 0x7fef || !known_id(ctx, (uint32_t)v))
 			return rt_fail(err, -ENOENT, "domain %s does not exist",
 				       name_or_id);
 		*domid = (uint32_t)v;
@@ -68,6 +151,8 @@ int enso_domain_lookup(struct enso_ctx *ctx, const char *name_or_id,
 		}
 	}
 	free(doms);
+	if (intent_lookup(ctx, name_or_id, domid))
+		return 0;
 	return rt_fail(err, -ENOENT, "domain '%s' does not exist", name_or_id);
 }
 
@@ -104,13 +189,64 @@ static void fill_defaults(struct enso_domain_config *c)
 	}
 }
 
+/* The Xen create's intent, before the hypervisor chooses the id:
+ * /libxl/creating-<uuid>/{owner,name}.  KVM's is /libxl/<id>/creating,
+ * written with the records, which come first there. */
+static int intent_write(struct enso_ctx *ctx, const char *uuid,
+			const char *name, const char *owner,
+			struct enso_error *err)
+{
+	char path[128];
+	bool ok;
+
+	/* The owner first: an intent without one is taken for a dead
+	 * process's, and this one is alive. */
+	snprintf(path, sizeof(path), "/libxl/creating-%s/owner", uuid);
+	ok = rt_xs_write(ctx, XBT_NULL, path, owner);
+	snprintf(path, sizeof(path), "/libxl/creating-%s/name", uuid);
+	ok = ok && rt_xs_write(ctx, XBT_NULL, path, name);
+	if (!ok)
+		return rt_fail(err, -(errno ? errno : EIO),
+			       "recording the create of '%s': %s", name,
+			       strerror(errno ? errno : EIO));
+	return 0;
+}
+
+static void intent_remove(struct enso_ctx *ctx, const char *uuid)
+{
+	char path[128];
+
+	snprintf(path, sizeof(path), "/libxl/creating-%s", uuid);
+	xs_rm(ctx->xsh, XBT_NULL, path);
+}
+
+/* Between steps: the caller asked to stop (SIGINT, SIGTERM in xl). */
+static int step(struct enso_ctx *ctx, const char *point,
+		struct enso_error *err)
+{
+	int rc = rt_test_stop(ctx, point, err);
+
+	if (!rc && rt_cancelled(ctx))
+		rc = rt_fail(err, -ECANCELED, "interrupted");
+	return rc;
+}
+
+/*
+ * The order is what keeps every domain visible and removable whatever
+ * point the creating process dies at (docs/design/lifecycle.md): an intent
+ * naming this process is in the store before the hypervisor object
+ * exists, and goes away only when the domain is complete and handed to the
+ * monitor, in one transaction.  The monitor destroys what a create whose
+ * process died left.
+ */
 int enso_domain_create(struct enso_ctx *ctx,
 		       const struct enso_domain_config *cfg, unsigned flags,
 		       uint32_t *domid, struct enso_error *err)
 {
 	struct enso_domain_config c;
+	char owner[RT_OWNER_LEN], uuid[37];
 	uint32_t id = 0, other;
-	bool records = false, built = false;
+	bool records = false, built = false, intent = false;
 	int rc;
 
 	if (flags & ~(unsigned)ENSO_CREATE_PAUSED)
@@ -127,29 +263,48 @@ int enso_domain_create(struct enso_ctx *ctx,
 	if (rc)
 		return rc;
 	fill_defaults(&c);
+	rt_owner_self(owner, sizeof(owner));
+	rt_uuid_format(c.uuid, uuid);
 
-	/* KVM ids are ours to give; Xen chooses them at build time. */
+	/* KVM ids are ours to give: the records, with the intent, come
+	 * first.  Xen chooses ids at build time: the intent is by uuid. */
 	if (ctx->hv != ENSO_HV_XEN) {
-		rc = rt_records_create(ctx, &c, true, &id, err);
+		rc = rt_records_create(ctx, &c, true, owner, &id, err);
 		if (rc)
 			goto out;
 		records = true;
 		rc = rt_config_store(ctx, id, &c, err);
 		if (rc)
 			goto out;
+		rc = step(ctx, "records-written", err);
+	} else {
+		rc = intent_write(ctx, uuid, c.name, owner, err);
+		intent = rc == 0;
+		if (!rc)
+			rc = step(ctx, "intent-written", err);
 	}
+	if (rc)
+		goto out;
 	/* Built paused on every hypervisor: the guest runs only once its
 	 * records are in place (its kernel reads them at once). */
 	rc = ctx->ops->create(ctx, &c, &id, true, err);
 	if (rc)
 		goto out;
 	built = true;
+	rc = step(ctx, "domain-built", err);
+	if (rc)
+		goto out;
 	if (ctx->hv == ENSO_HV_XEN) {
-		rc = rt_records_create(ctx, &c, false, &id, err);
+		rc = rt_records_create(ctx, &c, false, owner, &id, err);
 		if (rc)
 			goto out;
 		records = true;
 		rc = rt_config_store(ctx, id, &c, err);
+		if (rc)
+			goto out;
+		intent_remove(ctx, uuid);	/* /libxl/<id>/creating says it now */
+		intent = false;
+		rc = step(ctx, "records-written", err);
 		if (rc)
 			goto out;
 	}
@@ -158,12 +313,21 @@ int enso_domain_create(struct enso_ctx *ctx,
 		if (rc)
 			goto out;
 	}
+	rc = step(ctx, "before-unpause", err);
+	if (rc)
+		goto out;
 	if (!(flags & ENSO_CREATE_PAUSED)) {
 		rc = ctx->ops->unpause(ctx, id, err);
 		if (rc)
 			goto out;
 	}
+	/* Complete: from here on it stays, whoever dies. */
+	rc = rt_records_handover(ctx, id, err);
+	if (rc)
+		goto out;
 	*domid = id;
+	/* A stop here is after the fact: the domain is created. */
+	rt_test_stop(ctx, "created", NULL);
 out:
 	if (rc && built) {
 		struct enso_error ignored;
@@ -174,32 +338,130 @@ out:
 		rt_records_remove(ctx, id);
 		rt_config_remove(ctx, id);
 	}
+	if (intent)
+		intent_remove(ctx, uuid);
 	enso_config_dispose(&c);
 	return rc;
 }
 
+/* Any state: records whole, half removed or none (a create or destroy
+ * that died), the hypervisor's part there or not.  The destroying node
+ * names this process, so that the monitor finishes if it dies. */
 int enso_domain_destroy(struct enso_ctx *ctx, uint32_t domid,
 			struct enso_error *err)
 {
+	bool recorded;
 	int rc;
 
 	if (domid == 0)
 		return rt_fail(err, -EINVAL, "Domain-0 cannot be destroyed");
-	if (!rt_domain_exists(ctx, domid))
-		return rt_fail(err, -ENOENT, "domain %u does not exist", domid);
-	/* Tell the monitor this end is wanted, not a crash. */
-	{
-		char node[64];
+	recorded = rt_records_any(ctx, domid);
+	if (recorded) {
+		char node[64], owner[RT_OWNER_LEN];
 
+		/* Also tells the monitor this end is wanted, not a crash. */
+		rt_owner_self(owner, sizeof(owner));
 		snprintf(node, sizeof(node), "/libxl/%u/destroying", domid);
-		rt_xs_write(ctx, XBT_NULL, node, "1");
+		rt_xs_write(ctx, XBT_NULL, node, owner);
 	}
+	rt_test_stop(ctx, "destroy-marked", NULL);
 	rc = ctx->ops->destroy(ctx, domid, err);
+	if (rc == -ENOENT && !recorded) {
+		rt_config_remove(ctx, domid);	/* of nothing that runs */
+		return rt_fail(err, -ENOENT, "domain %u does not exist", domid);
+	}
 	if (rc && rc != -ENOENT)
 		return rc;
-	rt_records_remove(ctx, domid);
+	rt_test_stop(ctx, "destroy-backend-done", NULL);
 	rt_config_remove(ctx, domid);
+	rt_records_remove(ctx, domid);
 	return 0;
+}
+
+int rt_orphans_cleanup(struct enso_ctx *ctx,
+		       void (*say)(void *opaque, const char *msg),
+		       void *opaque)
+{
+	unsigned int n = 0, i;
+	char **ids = xs_directory(ctx->xsh, XBT_NULL, "/libxl", &n);
+	char **uuids;
+	int done = 0;
+
+	for (i = 0; ids && i < n; i++) {
+		static const char *const what[] = { "creating", "destroying" };
+		struct enso_error e;
+		char msg[700], *end;
+		unsigned long id;
+		size_t k;
+
+		errno = 0;
+		id = strtoul(ids[i], &end, 10);
+		if (errno || end == ids[i] || *end || id == 0 || id > 0x7fef)
+			continue;
+		for (k = 0; k < 2; k++) {
+			char *owner = rt_xs_read(ctx, "/libxl/%lu/%s", id, what[k]);
+			bool dead = owner && !rt_owner_alive(owner);
+
+			if (dead) {
+				char *name = rt_xs_read(ctx, "/libxl/%lu/name", id);
+
+				snprintf(msg, sizeof(msg),
+					 "domain %lu (%s): the %s by process %.*s did not finish (that process is gone): %s",
+					 id, name ? name : "?",
+					 k ? "destroy" : "create",
+					 (int)strcspn(owner, " "), owner,
+					 k ? "finishing it" :
+					     "destroying what it built");
+				free(name);
+				if (say)
+					say(opaque, msg);
+				if (enso_domain_destroy(ctx, (uint32_t)id, &e) &&
+				    say) {
+					snprintf(msg, sizeof(msg), "domain %lu: %s",
+						 id, e.msg);
+					say(opaque, msg);
+				}
+				done++;
+			}
+			free(owner);
+			if (dead)
+				break;
+		}
+	}
+	free(ids);
+	/* Xen creates that died before their records: by uuid. */
+	uuids = xs_directory(ctx->xsh, XBT_NULL, "/libxl", &n);
+	for (i = 0; uuids && i < n; i++) {
+		const char *uuid = intent_uuid(uuids[i]);
+		char *owner, *name;
+		uint8_t u[16];
+		uint32_t id;
+
+		if (!uuid)
+			continue;
+		owner = rt_xs_read(ctx, "/libxl/creating-%s/owner", uuid);
+		name = rt_xs_read(ctx, "/libxl/creating-%s/name", uuid);
+		if (!rt_owner_alive(owner) && parse_uuid(uuid, u) == 0) {
+			char msg[600];
+			struct enso_error e;
+
+			snprintf(msg, sizeof(msg),
+				 "domain %s (uuid %s): its create did not finish and left no records: destroying what it built",
+				 name ? name : "?", uuid);
+			if (say)
+				say(opaque, msg);
+			if (ctx->ops->find_uuid &&
+			    ctx->ops->find_uuid(ctx, u, &id) == 0 &&
+			    !rt_records_any(ctx, id))
+				ctx->ops->destroy(ctx, id, &e);
+			intent_remove(ctx, uuid);
+			done++;
+		}
+		free(owner);
+		free(name);
+	}
+	free(uuids);
+	return done;
 }
 
 typedef int backend_domain_fn(struct enso_ctx *ctx, uint32_t domid,
@@ -274,11 +536,24 @@ int enso_domain_wait_gone(struct enso_ctx *ctx, uint32_t domid,
 		return rt_fail(err, -errno, "watching %s: %s", path,
 			       strerror(errno));
 	clock_gettime(CLOCK_MONOTONIC, &start);
-	while (rt_domain_exists(ctx, domid)) {
+	for (;;) {
+		char *name = rt_xs_read(ctx, "/local/domain/%u/name", domid);
 		struct pollfd pfd = { .fd = xs_fileno(ctx->xsh), .events = POLLIN };
+		bool there = name != NULL;
+		int e = errno;
 		long waited;
 		char **ev;
 
+		free(name);
+		if (!there && e != ENOENT) {
+			/* Not gone: the store is (xenstored went away). */
+			rc = rt_fail(err, -e,
+				     "waiting for domain %u: cannot reach xenstored at %s: %s",
+				     domid, rt_xenstored_socket(), strerror(e));
+			break;
+		}
+		if (!there)
+			break;
 		clock_gettime(CLOCK_MONOTONIC, &now);
 		waited = (now.tv_sec - start.tv_sec) * 1000 +
 			 (now.tv_nsec - start.tv_nsec) / 1000000;
@@ -367,9 +642,26 @@ int enso_domain_info(struct enso_ctx *ctx, uint32_t domid,
 	free(uuid);
 	if (domid == 0 && ctx->hv != ENSO_HV_XEN)
 		return host_dom0_info(ctx, out, err);
+	{
+		char *c = rt_xs_read(ctx, "/libxl/%u/creating", domid);
+		char *d = rt_xs_read(ctx, "/libxl/%u/destroying", domid);
+
+		out->creating = c != NULL;
+		out->destroying = d != NULL;
+		free(c);
+		free(d);
+	}
 	memset(&bi, 0, sizeof(bi));
 	bi.shutdown_reason = -1;
 	rc = ctx->ops->info(ctx, domid, &bi, err);
+	if (rc && (out->creating || out->destroying)) {
+		/* Half there: shown as such, so that it can be destroyed. */
+		char *t = rt_xs_read(ctx, "/local/domain/%u/memory/target", domid);
+
+		out->current_kb = t ? strtoull(t, NULL, 10) : 0;
+		free(t);
+		return 0;
+	}
 	if (rc) {
 		enso_dominfo_dispose(out);
 		return rc;
@@ -401,14 +693,22 @@ int enso_domain_list(struct enso_ctx *ctx, struct enso_dominfo **out,
 	unsigned int nd, i;
 	char **doms = xs_directory(ctx->xsh, XBT_NULL, "/local/domain", &nd);
 	struct enso_dominfo *list;
-	size_t count = 0;
+	size_t count = 0, cap;
 
 	*out = NULL;
 	*n = 0;
 	if (!doms)
 		return rt_fail(err, -errno, "listing /local/domain: %s",
 			       strerror(errno));
-	list = calloc(nd ? nd : 1, sizeof(*list));
+	{
+		unsigned int ni = 0;
+		char **intents = xs_directory(ctx->xsh, XBT_NULL, "/libxl",
+					      &ni);
+
+		free(intents);
+		cap = (size_t)nd + ni;	/* and the Xen creates without records */
+	}
+	list = calloc(cap ? cap : 1, sizeof(*list));
 	if (!list) {
 		free(doms);
 		return -ENOMEM;
@@ -424,6 +724,7 @@ int enso_domain_list(struct enso_ctx *ctx, struct enso_dominfo **out,
 			count++;
 	}
 	free(doms);
+	intent_each(ctx, NULL, NULL, list, &count, cap);
 	qsort(list, count, sizeof(*list), cmp_domid);
 	*out = list;
 	*n = count;

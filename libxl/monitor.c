@@ -19,12 +19,17 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "libxl/runtime.h"
 
-/* How often every domain is asked anyway, should an event be missed. */
-#define MONITOR_RECHECK_MS 5000
+/* How often every domain is asked anyway, should an event be missed, and
+ * the store swept for creates and destroys whose process died. */
+#define MONITOR_RECHECK_MS 2000
+/* Reconnecting to xenstored: from the first to the longest wait. */
+#define MONITOR_BACKOFF_MIN_MS 100
+#define MONITOR_BACKOFF_MAX_MS 5000
 
 struct watched {
 	uint32_t domid;
@@ -39,6 +44,8 @@ struct monitor {
 	void *opaque;
 	struct watched *doms;
 	size_t n, cap;
+	bool store_lost;		/* xenstored went away; not back yet */
+	int backoff_ms;			/* before the next reconnect try */
 };
 
 static void say(struct monitor *m, const char *fmt, ...)
@@ -92,16 +99,25 @@ static void drop(struct monitor *m, size_t i)
 }
 
 /* The domain is gone (or its emulator is).  Wanted (xl destroy) or not
- * (the emulator died, was killed): either way leave nothing. */
+ * (the emulator died, was killed): either way leave nothing.  An xl
+ * destroy still at work finishes itself; one that died is finished here. */
 static void gone(struct monitor *m, uint32_t domid, const char *why)
 {
 	char *destroying = rt_xs_read(m->ctx, "/libxl/%u/destroying", domid);
 	struct enso_error e;
 
-	if (rt_domain_exists(m->ctx, domid) && !destroying) {
+	if (destroying && rt_owner_alive(destroying)) {
+		free(destroying);
+		return;
+	}
+	if (rt_records_any(m->ctx, domid)) {
 		/* why names the domain already (the backend's words) */
-		say(m, "%s; it was not destroyed by xl: removing what is left",
-		    why);
+		if (destroying)
+			say(m, "%s; the xl destroy that began it is gone: finishing it",
+			    why);
+		else
+			say(m, "%s; it was not destroyed by xl: removing what is left",
+			    why);
 		if (enso_domain_destroy(m->ctx, domid, &e))
 			say(m, "domain %u: %s", domid, e.msg);
 	}
@@ -187,8 +203,7 @@ static void act(struct monitor *m, uint32_t domid, int reason)
 	}
 	if (!rc)
 		rc = enso_domain_create(m->ctx, &cfg, 0, &newid, &e);
-	if (!rc)
-		rc = enso_domain_monitor_add(m->ctx, newid, &e);
+	/* create has handed it over already (rt_records_handover). */
 	if (rc) {
 		say(m, "domain %s: not restarted: %s", cfg.name, e.msg);
 		goto out;
@@ -312,12 +327,131 @@ int enso_domain_monitor_add(struct enso_ctx *ctx, uint32_t domid,
 	return 0;
 }
 
+static void say_line(void *opaque, const char *msg)
+{
+	say(opaque, "%s", msg);
+}
+
+/* What a create or destroy whose process died left behind. */
+static void sweep(struct monitor *m)
+{
+	rt_orphans_cleanup(m->ctx, say_line, m);
+}
+
+static bool set_watches(struct enso_ctx *ctx)
+{
+	return xs_watch(ctx->xsh, "/libxl", "libxl") &&
+	       xs_watch(ctx->xsh, "@releaseDomain", "release");
+}
+
+/* Handles the store's events; false when the connection is dead (then
+ * libxenstore has closed it: xs_check_watch says EINVAL, not EAGAIN). */
+static bool drain_watches(struct monitor *m)
+{
+	char **ev;
+
+	while ((ev = xs_check_watch(m->ctx->xsh))) {
+		on_watch(m, ev[XS_WATCH_PATH]);
+		free(ev);
+	}
+	return errno == EAGAIN;
+}
+
+/* A running domain the store came back without (xenstored restarted
+ * without its state): its records again, from its stored config, so that
+ * xl sees it and no other domain takes its id.  What changed since the
+ * create (mem-set, vcpu-set, rename) is the config's again. */
+static void restore(struct monitor *m, uint32_t domid)
+{
+	struct enso_domain_config cfg;
+	struct enso_error e;
+	uint32_t id = domid;
+	int rc = rt_config_load(m->ctx, domid, &cfg, &e);
+
+	if (!rc)
+		rc = rt_records_create(m->ctx, &cfg, false, NULL, &id, &e);
+	if (!rc)
+		rc = rt_config_store(m->ctx, domid, &cfg, &e);
+	if (!rc && m->ctx->ops->records_restore)
+		rc = m->ctx->ops->records_restore(m->ctx, domid, &e);
+	if (!rc)
+		rc = enso_domain_monitor_add(m->ctx, domid, &e);
+	if (rc)
+		say(m, "domain %u: not in the store that came back, and not written again: %s; still watched",
+		    domid, e.msg);
+	else
+		say(m, "domain %u (%s): not in the store that came back: its records written again from its stored config",
+		    domid, cfg.name);
+	enso_config_dispose(&cfg);
+}
+
+/* The domains the backend runs that the store does not know (it lost
+ * its state while no monitor watched them): a create that completed is
+ * adopted, its records written again; one that never completed is
+ * destroyed, as if its process had died (it has, or it failed on the
+ * store).  Only at start and after a reconnection: otherwise every
+ * domain's records exist before its emulator and go after it. */
+static void scan_unknown(struct monitor *m)
+{
+	struct enso_error e;
+	uint32_t *ids = NULL;
+	size_t n = 0, i;
+
+	if (!m->ctx->ops->running_ids ||
+	    m->ctx->ops->running_ids(m->ctx, &ids, &n))
+		return;
+	for (i = 0; i < n; i++) {
+		if (find(m, ids[i]) || rt_records_any(m->ctx, ids[i]))
+			continue;
+		if (rt_config_complete(m->ctx, ids[i])) {
+			say(m, "domain %u: runs, its create completed, but the store does not know it: adopting it",
+			    ids[i]);
+			restore(m, ids[i]);
+			adopt(m, ids[i]);
+		} else {
+			say(m, "domain %u: an emulator the store does not know, of a create that never completed: destroying it",
+			    ids[i]);
+			/* -ENOENT: no emulator ran, its files are gone now */
+			int rc = enso_domain_destroy(m->ctx, ids[i], &e);
+
+			if (rc && rc != -ENOENT)
+				say(m, "domain %u: %s", ids[i], e.msg);
+		}
+	}
+	free(ids);
+}
+
+/* After a reconnection: whatever store came back, with its state or
+ * empty, is brought in line with the domains that run. */
+static void after_reconnect(struct monitor *m)
+{
+	size_t i;
+
+	for (i = 0; i < m->n; i++)
+		if (!rt_records_any(m->ctx, m->doms[i].domid))
+			restore(m, m->doms[i].domid);
+	scan_unknown(m);
+	adopt_all(m);
+	sweep(m);
+	check_ready(m, true);
+	say(m, "re-scanned: %zu domain(s) watched", m->n);
+}
+
+static long long now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
 int enso_monitor_run(struct enso_ctx *ctx, volatile sig_atomic_t *stop,
 		     enso_monitor_log_fn *log, void *opaque,
 		     void (*ready)(void *opaque), struct enso_error *err)
 {
 	struct monitor m = { .ctx = ctx, .log = log, .opaque = opaque };
 	struct pollfd *pfds = NULL;
+	long long last_sweep;
 	char path[512];
 	int lock, rc = 0;
 
@@ -340,20 +474,21 @@ int enso_monitor_run(struct enso_ctx *ctx, volatile sig_atomic_t *stop,
 	}
 	if (ftruncate(lock, 0) == 0)
 		dprintf(lock, "%ld\n", (long)getpid());
-	if (!xs_watch(ctx->xsh, "/libxl", "libxl") ||
-	    !xs_watch(ctx->xsh, "@releaseDomain", "release")) {
+	if (!set_watches(ctx)) {
 		rc = rt_fail(err, -errno, "watching /libxl and @releaseDomain: %s",
 			     strerror(errno));
 		goto out;
 	}
+	scan_unknown(&m);
 	adopt_all(&m);
+	sweep(&m);
+	last_sweep = now_ms();
 	if (ready)
 		ready(opaque);
 
 	while (!*stop) {
 		size_t nfds = 1, cap = m.n + 1;
 		struct pollfd *p = realloc(pfds, cap * sizeof(*p));
-		char **ev;
 		int r;
 
 		if (!p) {
@@ -361,6 +496,25 @@ int enso_monitor_run(struct enso_ctx *ctx, volatile sig_atomic_t *stop,
 			break;
 		}
 		pfds = p;
+		if (m.store_lost) {
+			/* The guests run on; their events wait in their
+			 * sockets until there is a store to act in. */
+			poll(NULL, 0, m.backoff_ms);
+			if (*stop)
+				break;
+			r = rt_xs_reconnect(ctx);
+			if (r == 0 && set_watches(ctx)) {
+				m.store_lost = false;
+				say(&m, "xenstored is back at %s: watches set again",
+				    rt_xenstored_socket());
+				after_reconnect(&m);
+				last_sweep = now_ms();
+			} else {
+				m.backoff_ms = m.backoff_ms * 2 > MONITOR_BACKOFF_MAX_MS ?
+					MONITOR_BACKOFF_MAX_MS : m.backoff_ms * 2;
+			}
+			continue;
+		}
 		pfds[0] = (struct pollfd){ .fd = xs_fileno(ctx->xsh), .events = POLLIN };
 		for (size_t i = 0; i < m.n; i++)
 			if (m.doms[i].fd >= 0)
@@ -373,23 +527,28 @@ int enso_monitor_run(struct enso_ctx *ctx, volatile sig_atomic_t *stop,
 			rc = rt_fail(err, -errno, "poll: %s", strerror(errno));
 			break;
 		}
-		if (r == 0) {
-			check_ready(&m, true);
+		if (!drain_watches(&m)) {
+			say(&m, "xenstored is gone (%s: the connection closed): the guests keep running; reconnecting",
+			    rt_xenstored_socket());
+			m.store_lost = true;
+			m.backoff_ms = MONITOR_BACKOFF_MIN_MS;
 			continue;
 		}
 		/* Mark first: checking may add and drop domains. */
-		for (size_t k = 1; k < nfds; k++) {
+		for (size_t k = 1; r > 0 && k < nfds; k++) {
 			if (!pfds[k].revents)
 				continue;
 			for (size_t i = 0; i < m.n; i++)
 				if (m.doms[i].fd == pfds[k].fd)
 					m.doms[i].ready = true;
 		}
-		while ((ev = xs_check_watch(ctx->xsh))) {
-			on_watch(&m, ev[XS_WATCH_PATH]);
-			free(ev);
+		if (now_ms() - last_sweep >= MONITOR_RECHECK_MS) {
+			check_ready(&m, true);
+			sweep(&m);
+			last_sweep = now_ms();
+		} else {
+			check_ready(&m, false);
 		}
-		check_ready(&m, false);
 	}
 out:
 	while (m.n)

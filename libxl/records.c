@@ -87,6 +87,15 @@ static uint32_t free_domid(struct enso_ctx *ctx, xs_transaction_t t)
 			used = !strcmp(doms[i], want);
 		for (i = 0; libxl && i < nl && !used; i++)
 			used = !strcmp(libxl[i], want);
+		/* A running domain's config outlives a store that lost
+		 * its records: its id is not free either. */
+		if (!used) {
+			char cfg[600];
+
+			snprintf(cfg, sizeof(cfg), "%s/config-d%u.json",
+				 ctx->lib_dir, id);
+			used = access(cfg, F_OK) == 0;
+		}
 		if (!used)
 			break;
 	}
@@ -98,7 +107,8 @@ static uint32_t free_domid(struct enso_ctx *ctx, xs_transaction_t t)
 
 int rt_records_create(struct enso_ctx *ctx,
 		      const struct enso_domain_config *cfg, bool alloc_domid,
-		      uint32_t *domid, struct enso_error *err)
+		      const char *creating, uint32_t *domid,
+		      struct enso_error *err)
 {
 	struct xs_permissions ro[2], rw[1];
 	char uuid[37], num[32], dom[64];
@@ -161,6 +171,8 @@ int rt_records_create(struct enso_ctx *ctx,
 		ok = ok && wputf(ctx, t, cfg->name, "/libxl/%u/name", id);
 		ok = ok && wputf(ctx, t, uuid, "/libxl/%u/uuid", id);
 		ok = ok && wputf(ctx, t, ctx->ops->name, "/libxl/%u/backend", id);
+		if (creating)
+			ok = ok && wputf(ctx, t, creating, "/libxl/%u/creating", id);
 		if (alloc_domid) {
 			snprintf(num, sizeof(num), "%u", id);
 			ok = ok && rt_xs_write(ctx, t, "/libxl/last-domid", num);
@@ -183,6 +195,54 @@ int rt_records_create(struct enso_ctx *ctx,
 	return rt_fail(err, -EAGAIN, "xenstore stayed busy: gave up writing domain records");
 }
 
+bool rt_records_any(struct enso_ctx *ctx, uint32_t domid)
+{
+	char *v;
+
+	if (rt_domain_exists(ctx, domid))
+		return true;
+	v = rt_xs_read(ctx, "/libxl/%u", domid);
+	free(v);
+	return v != NULL;
+}
+
+int rt_records_handover(struct enso_ctx *ctx, uint32_t domid,
+			struct enso_error *err)
+{
+	char creating[64], monitor[64];
+	int tries;
+
+	snprintf(creating, sizeof(creating), "/libxl/%u/creating", domid);
+	snprintf(monitor, sizeof(monitor), "/libxl/%u/monitor", domid);
+	for (tries = 0; tries < 50; tries++) {
+		xs_transaction_t t = xs_transaction_start(ctx->xsh);
+		bool ok = t != XBT_NULL;
+
+		ok = ok && rt_xs_write(ctx, t, monitor, "1");
+		ok = ok && (xs_rm(ctx->xsh, t, creating) || errno == ENOENT);
+		if (!ok) {
+			int e = errno ? errno : EIO;
+
+			if (t != XBT_NULL)
+				xs_transaction_end(ctx->xsh, t, true);
+			return rt_fail(err, -e,
+				       "domain %u: handing it to the monitor: %s",
+				       domid, strerror(e));
+		}
+		if (xs_transaction_end(ctx->xsh, t, false)) {
+			rt_config_mark_complete(ctx, domid);
+			return 0;
+		}
+		if (errno != EAGAIN)
+			return rt_fail(err, -errno,
+				       "domain %u: handing it to the monitor: %s",
+				       domid, strerror(errno));
+	}
+	return rt_fail(err, -EAGAIN, "domain %u: xenstore stayed busy", domid);
+}
+
+/* /libxl/<id> last: while anything of the domain is left, its creating or
+ * destroying node says who was at work, and the monitor finishes. */
 void rt_records_remove(struct enso_ctx *ctx, uint32_t domid)
 {
 	char *uuid = rt_xs_read(ctx, "/libxl/%u/uuid", domid);
@@ -322,10 +382,42 @@ out:
 	return rc;
 }
 
+static char *complete_path(struct enso_ctx *ctx, uint32_t domid)
+{
+	char *p = NULL;
+
+	if (asprintf(&p, "%s/complete-d%u", ctx->lib_dir, domid) < 0)
+		return NULL;
+	return p;
+}
+
+void rt_config_mark_complete(struct enso_ctx *ctx, uint32_t domid)
+{
+	char *path = complete_path(ctx, domid);
+	int fd = path ? open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0644) : -1;
+
+	if (fd >= 0)
+		close(fd);
+	free(path);
+}
+
+bool rt_config_complete(struct enso_ctx *ctx, uint32_t domid)
+{
+	char *path = complete_path(ctx, domid);
+	bool there = path && access(path, F_OK) == 0;
+
+	free(path);
+	return there;
+}
+
 void rt_config_remove(struct enso_ctx *ctx, uint32_t domid)
 {
 	char *path = config_path(ctx, domid);
 
+	if (path)
+		unlink(path);
+	free(path);
+	path = complete_path(ctx, domid);
 	if (path)
 		unlink(path);
 	free(path);

@@ -5,6 +5,7 @@
 #ifndef ENSO_LIBXL_RUNTIME_H
 #define ENSO_LIBXL_RUNTIME_H
 
+#include <signal.h>
 #include <stdarg.h>
 #include <xenstore.h>
 
@@ -20,6 +21,7 @@ struct enso_ctx {
 	char *lib_dir;		/* /var/lib/enso: stored configs */
 	char *log_dir;		/* /var/log/enso: console and QEMU logs */
 	void *backend_data;
+	volatile sig_atomic_t *cancel;	/* enso_ctx_set_cancel, or NULL */
 };
 
 /* Fills err (printf-style) and returns rc, for one-line error paths. */
@@ -32,10 +34,48 @@ char *rt_xs_read(struct enso_ctx *ctx, const char *fmt, ...)
 bool rt_xs_write(struct enso_ctx *ctx, xs_transaction_t t, const char *path,
 		 const char *value);
 
-/* Records: /local/domain/<id>, /vm/<uuid>, /libxl/<id>. */
+/* Records: /local/domain/<id>, /vm/<uuid>, /libxl/<id>.  creating, when
+ * not NULL, goes to /libxl/<id>/creating in the same transaction: the
+ * intent of a create not finished yet (intent.c). */
 int rt_records_create(struct enso_ctx *ctx,
 		      const struct enso_domain_config *cfg, bool alloc_domid,
-		      uint32_t *domid, struct enso_error *err);
+		      const char *creating, uint32_t *domid,
+		      struct enso_error *err);
+/* The records exist, or what is left of them (/libxl/<id>). */
+bool rt_records_any(struct enso_ctx *ctx, uint32_t domid);
+/* A create is finished: /libxl/<id>/creating removed and the domain handed
+ * to the monitor (/libxl/<id>/monitor), in one transaction. */
+int rt_records_handover(struct enso_ctx *ctx, uint32_t domid,
+			struct enso_error *err);
+
+/* domain.c: destroys what a create or destroy whose process died left
+ * (its creating / destroying node names a process that is gone), and the
+ * Xen creates that died before their records (/libxl/creating-<uuid>).
+ * say (may be NULL) hears one line per domain; returns how many. */
+int rt_orphans_cleanup(struct enso_ctx *ctx,
+		       void (*say)(void *opaque, const char *msg),
+		       void *opaque);
+
+/* intent.c: "<pid> <start time>" of this process, for creating and
+ * destroying nodes; whether the process an owner string names still runs
+ * (false for junk and for the old "1"). */
+#define RT_OWNER_LEN 48
+void rt_owner_self(char *out, size_t len);
+bool rt_owner_alive(const char *owner);
+/* The caller's cancel flag is set (SIGINT, SIGTERM in xl). */
+bool rt_cancelled(struct enso_ctx *ctx);
+/* The test hook: stops at `point` when ENSO_TEST_STOP_AT names it, until
+ * cancelled (then -ECANCELED); 0 at once otherwise. */
+int rt_test_stop(struct enso_ctx *ctx, const char *point,
+		 struct enso_error *err);
+/* ctx.c: dom0's entries on a host without Xen (after a store came back
+ * empty too). */
+void rt_ensure_dom0_entries(struct enso_ctx *ctx);
+/* ctx.c: the socket libxenstore connects to, for messages. */
+const char *rt_xenstored_socket(void);
+/* ctx.c: a new connection to xenstored in place of ctx's (which may be
+ * dead); 0, or -errno with ctx's left as it was. */
+int rt_xs_reconnect(struct enso_ctx *ctx);
 void rt_records_remove(struct enso_ctx *ctx, uint32_t domid);
 /* cpu/<i>/availability for i < n: "online" where online[i], else
  * "offline", in one transaction (retried on EAGAIN).  It is the record of
@@ -79,7 +119,13 @@ int rt_config_store(struct enso_ctx *ctx, uint32_t domid,
 		    struct enso_error *err);
 int rt_config_load(struct enso_ctx *ctx, uint32_t domid,
 		   struct enso_domain_config *out, struct enso_error *err);
+/* Removes the stored config and the completion mark. */
 void rt_config_remove(struct enso_ctx *ctx, uint32_t domid);
+/* <lib dir>/complete-d<id>: the create finished (set at the handover).
+ * What tells a completed domain from a half-built one when the store
+ * lost both their records. */
+void rt_config_mark_complete(struct enso_ctx *ctx, uint32_t domid);
+bool rt_config_complete(struct enso_ctx *ctx, uint32_t domid);
 
 /* Deep copy through the JSON form, so the copy is exactly what is stored. */
 int rt_config_copy(const struct enso_domain_config *src,

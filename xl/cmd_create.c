@@ -1,6 +1,7 @@
 /* xl create: parse, create, hand the domain to the monitor, maybe attach. */
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,11 +12,19 @@
 
 #include "xl/xl.h"
 
+static volatile sig_atomic_t interrupted;
+
+static void on_interrupt(int sig)
+{
+	interrupted = sig;
+}
+
 int main_create(int argc, char **argv)
 {
 	struct enso_domain_config cfg;
 	struct enso_error err = { "" };
 	bool paused = false, console = false, dry = xl_dry_run, quiet = false;
+	struct sigaction sa = { 0 }, old_int, old_term;
 	struct enso_ctx *ctx;
 	const char *file;
 	uint32_t domid;
@@ -62,21 +71,39 @@ int main_create(int argc, char **argv)
 		enso_config_dispose(&cfg);
 		return 1;
 	}
+	/* The monitor runs before the domain exists: should this command
+	 * die half-way (SIGKILL), it is what removes the half domain. */
+	if (xl_monitor_ensure(ctx)) {
+		enso_config_dispose(&cfg);
+		enso_ctx_close(ctx);
+		return 1;
+	}
+	interrupted = 0;
+	sigemptyset(&sa.sa_mask);
+	sa.sa_handler = on_interrupt;
+	sa.sa_flags = SA_RESTART;
+	sigaction(SIGINT, &sa, &old_int);
+	sigaction(SIGTERM, &sa, &old_term);
+	enso_ctx_set_cancel(ctx, &interrupted);
 	rc = enso_domain_create(ctx, &cfg, paused ? ENSO_CREATE_PAUSED : 0,
 				&domid, &err);
-	if (rc) {
+	enso_ctx_set_cancel(ctx, NULL);
+	sigaction(SIGINT, &old_int, NULL);
+	sigaction(SIGTERM, &old_term, NULL);
+	if (rc == -ECANCELED) {
+		fprintf(stderr, "xl: create of domain '%s' interrupted by %s: everything it made is removed\n",
+			cfg.name, strsignal(interrupted));
+	} else if (rc) {
 		fprintf(stderr, "xl: cannot create domain '%s': %s\n", cfg.name,
 			err.msg);
 	} else {
 		if (xl_verbose)
 			fprintf(stderr, "Domain %u (%s) created\n", domid, cfg.name);
-		/* What outlives this command: the host's monitor. */
-		rc = enso_domain_monitor_add(ctx, domid, &err);
-		if (rc)
-			fprintf(stderr, "xl: %s\n", err.msg);
-		else
-			rc = xl_monitor_ensure(ctx);
-		if (!rc && console)
+		if (interrupted)
+			fprintf(stderr, "xl: %s came after domain %u (%s) was complete: it stays (xl destroy removes it)\n",
+				strsignal(interrupted), domid, cfg.name);
+		/* create handed it to the monitor, which runs. */
+		else if (console)
 			rc = xl_console_attach(ctx, domid);
 	}
 	enso_config_dispose(&cfg);

@@ -150,6 +150,12 @@ int main_list(int argc, char **argv)
 					printf(" %8s", "-");
 				printf("                -");
 			}
+			/* Past the columns, so that scripts reading them
+			 * still can: a create or destroy not finished. */
+			if (list[j].destroying)
+				printf("  (being destroyed)");
+			else if (list[j].creating)
+				printf("  (being created)");
 			printf("\n");
 		}
 	}

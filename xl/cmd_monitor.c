@@ -96,6 +96,9 @@ int main_monitord(int argc, char **argv)
 		if (chdir("/"))
 			return 1;
 	}
+	/* A test's stop point is for the xl that started us, never for the
+	 * monitor's own creates and destroys. */
+	unsetenv("ENSO_TEST_STOP_AT");
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGINT, &sa, NULL);

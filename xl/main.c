@@ -1,6 +1,7 @@
 /* xl: global options, then one command from the table. */
 #include <errno.h>
 #include <getopt.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -115,6 +116,9 @@ int main(int argc, char **argv)
 	const struct xl_cmd *c;
 	int opt, rc;
 
+	/* xenstored going away mid-command is an error to report, not a
+	 * silent death by SIGPIPE. */
+	signal(SIGPIPE, SIG_IGN);
 	while ((opt = getopt(argc, argv, "+vfNtTh")) != -1) {
 		switch (opt) {
 		case 'v': xl_verbose++; break;

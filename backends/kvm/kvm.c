@@ -15,6 +15,7 @@
  *    on_crash.
  */
 #include <ctype.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/sockios.h>
@@ -536,11 +537,52 @@ static int write_console_tty(struct enso_ctx *ctx, uint32_t domid,
 	return rc;
 }
 
+/* The QEMU of domid by its command line (-pidfile <dir>/qemu.pid), for
+ * when its pid file is not there: a create killed while QEMU was starting
+ * leaves a QEMU that writes it late, or never. */
+static pid_t find_qemu_by_cmdline(struct enso_ctx *ctx, uint32_t domid)
+{
+	char *want = dom_file(ctx, domid, "qemu.pid");
+	pid_t found = 0;
+	DIR *d = opendir("/proc");
+	struct dirent *e;
+
+	while (want && d && !found && (e = readdir(d))) {
+		char path[300], buf[8192];
+		ssize_t n, off;
+		int fd;
+
+		if (!isdigit((unsigned char)e->d_name[0]))
+			continue;
+		snprintf(path, sizeof(path), "/proc/%s/cmdline", e->d_name);
+		fd = open(path, O_RDONLY | O_CLOEXEC);
+		if (fd < 0)
+			continue;
+		n = read(fd, buf, sizeof(buf) - 1);
+		close(fd);
+		if (n <= 0)
+			continue;
+		buf[n] = '\0';
+		for (off = 0; off < n; off += (ssize_t)strlen(buf + off) + 1) {
+			if (!strcmp(buf + off, want)) {
+				found = (pid_t)atol(e->d_name);
+				break;
+			}
+		}
+	}
+	if (d)
+		closedir(d);
+	free(want);
+	return found == getpid() ? 0 : found;
+}
+
 static void kill_qemu(struct enso_ctx *ctx, uint32_t domid)
 {
 	pid_t pid = kvm_qemu_pid(ctx, domid);
 	int i;
 
+	if (!pid)
+		pid = find_qemu_by_cmdline(ctx, domid);
 	if (!pid)
 		return;
 	kill(pid, SIGTERM);
@@ -605,7 +647,10 @@ static int kvm_create(struct enso_ctx *ctx, const struct enso_domain_config *c,
 	}
 	rc = spawn_qemu(&a, qemu_log, err);
 	if (rc)
-		goto out;
+		goto fail;	/* a QEMU half started may be left */
+	rc = rt_test_stop(ctx, "after-qemu-start", err);
+	if (rc)
+		goto fail;
 	snprintf(node, sizeof(node), "/libxl/%u/qemu-pid", *domid);
 	snprintf(val, sizeof(val), "%ld", (long)kvm_qemu_pid(ctx, *domid));
 	rt_xs_write(ctx, XBT_NULL, node, val);
@@ -655,10 +700,64 @@ out:
 	return rc;
 }
 
+static int kvm_running_ids(struct enso_ctx *ctx, uint32_t **ids, size_t *n)
+{
+	char *path = NULL;
+	uint32_t *v = NULL;
+	size_t cap = 0;
+	struct dirent *e;
+	DIR *d;
+
+	*ids = NULL;
+	*n = 0;
+	if (asprintf(&path, "%s/qemu", ctx->run_dir) < 0)
+		return -ENOMEM;
+	d = opendir(path);
+	free(path);
+	if (!d)
+		return errno == ENOENT ? 0 : -errno;
+	while ((e = readdir(d))) {
+		unsigned long id;
+		char *end;
+
+		errno = 0;
+		id = strtoul(e->d_name, &end, 10);
+		if (errno || end == e->d_name || *end || id == 0 || id > 0x7fef)
+			continue;
+		if (*n == cap) {
+			uint32_t *nv = realloc(v, (cap ? cap * 2 : 16) * sizeof(*v));
+
+			if (!nv) {
+				closedir(d);
+				free(v);
+				return -ENOMEM;
+			}
+			v = nv;
+			cap = cap ? cap * 2 : 16;
+		}
+		v[(*n)++] = (uint32_t)id;
+	}
+	closedir(d);
+	*ids = v;
+	return 0;
+}
+
+static int kvm_records_restore(struct enso_ctx *ctx, uint32_t domid,
+				struct enso_error *err)
+{
+	char node[64], val[32];
+
+	snprintf(node, sizeof(node), "/libxl/%u/qemu-pid", domid);
+	snprintf(val, sizeof(val), "%ld", (long)kvm_qemu_pid(ctx, domid));
+	rt_xs_write(ctx, XBT_NULL, node, val);
+	return write_console_tty(ctx, domid, err);
+}
+
 static int kvm_destroy(struct enso_ctx *ctx, uint32_t domid,
 		       struct enso_error *err)
 {
-	bool had = kvm_qemu_pid(ctx, domid) != 0;
+	bool had = kvm_qemu_pid(ctx, domid) != 0 ||
+		   find_qemu_by_cmdline(ctx, domid) != 0;
 
 	(void)err;
 	kill_qemu(ctx, domid);
@@ -1287,6 +1386,8 @@ static int kvm_host_info(struct enso_ctx *ctx, struct enso_host_info *out,
 const struct backend_ops backend_kvm = {
 	.name = "kvm",
 	.create = kvm_create,
+	.records_restore = kvm_records_restore,
+	.running_ids = kvm_running_ids,
 	.destroy = kvm_destroy,
 	.pause = kvm_pause,
 	.unpause = kvm_unpause,

@@ -208,6 +208,35 @@ static int xen_destroy(struct enso_ctx *ctx, uint32_t domid,
 	return xen_destroy_domid(ctx, xb, domid, err);
 }
 
+/* Every domain Xen holds, a batch at a time, for the one whose handle is
+ * uuid: a create that died between xc_domain_create and libxl's records
+ * left it there, known by nothing else. */
+static int xen_find_uuid(struct enso_ctx *ctx, const uint8_t uuid[16],
+			 uint32_t *domid)
+{
+	struct xen_backend *xb = xen_backend(ctx, NULL);
+	xc_domaininfo_t di[64];
+	uint32_t next = 1;
+	int n, i;
+
+	if (!xb)
+		return -ENODEV;
+	for (;;) {
+		n = xc_domain_getinfolist(xb->xch, next, 64, di);
+		if (n < 0)
+			return -errno;
+		for (i = 0; i < n; i++) {
+			if (!memcmp(di[i].handle, uuid, 16)) {
+				*domid = di[i].domain;
+				return 0;
+			}
+		}
+		if (n < 64)
+			return -ENOENT;
+		next = di[n - 1].domain + 1;
+	}
+}
+
 /* ---- pause, unpause, shutdown ---- */
 
 static int xen_pause(struct enso_ctx *ctx, uint32_t domid,
@@ -493,6 +522,7 @@ const struct backend_ops backend_xen = {
 	.set_memory = xen_set_memory,
 	.set_maxmem = xen_set_maxmem,
 	.set_vcpus = xen_set_vcpus,
+	.find_uuid = xen_find_uuid,
 	.watch_open = xen_watch_open,
 	.watch_check = xen_watch_check,
 	.watch_close = xen_watch_close,

@@ -342,6 +342,10 @@ int enso_ctx_open(struct enso_ctx **out, unsigned flags, struct enso_error *err)
 void enso_ctx_close(struct enso_ctx *ctx);	/* NULL is fine */
 enum enso_hypervisor enso_ctx_hypervisor(const struct enso_ctx *ctx,
 					 const char **why);
+/* A flag the caller's signal handler sets (xl: SIGINT, SIGTERM).  Create
+ * and destroy look at it between their steps: a create that sees it set
+ * removes everything it made and fails with -ECANCELED.  NULL: none. */
+void enso_ctx_set_cancel(struct enso_ctx *ctx, volatile sig_atomic_t *flag);
 
 enum enso_shutdown_reason {
 	ENSO_SHUTDOWN_POWEROFF = 0,
@@ -361,6 +365,10 @@ struct enso_dominfo {
 	uint64_t current_kb, max_kb, outstanding_kb;
 	uint32_t vcpus_online, max_vcpus;
 	double cpu_seconds;
+	/* A create or destroy is under way, or was left unfinished by a
+	 * process that died (then the monitor finishes it): the hypervisor
+	 * part may be missing, the fields above then zero. */
+	bool creating, destroying;
 };
 void enso_dominfo_dispose(struct enso_dominfo *info);
 void enso_dominfo_list_free(struct enso_dominfo *list, size_t n);
