@@ -258,6 +258,7 @@ int conn_send(struct conn *c, uint32_t type, uint32_t req_id,
 	c->out_tail = &m->next;
 	c->out_bytes += m->len;
 	c->out_count++;
+	persist_outmsg(c, m);
 	trace_msg(c, "OUT", &hdr, m->data + HDR_LEN);
 	if (c->kind == CONN_SOCKET && c->out_bytes > DROP_BYTES) {
 		conn_kill(c, "does not read its replies");
@@ -313,6 +314,7 @@ void conn_flush(struct conn *c)
 
 	if (c->dead)
 		return;
+	persist_flush();	/* what a reply acknowledges is written first */
 	if (c->kind == CONN_DOMAIN) {
 		domain_ring_io(c->dom);
 		return;

@@ -180,6 +180,15 @@ static int ctl_restrict(struct req *r, const char **argv, int argc)
 
 static int ctl_help(struct req *r, const char **argv, int argc);
 
+/* Writes a snapshot and starts a fresh journal now (persist.c). */
+static int ctl_snapshot(struct req *r, const char **argv, int argc)
+{
+	(void)r;
+	(void)argv;
+	(void)argc;
+	return persist_on() ? persist_compact() : -ENOSYS;
+}
+
 static const struct control_cmd cmds[] = {
 	{ "check", "", ctl_check },
 	{ "help", "", ctl_help },
@@ -190,6 +199,7 @@ static const struct control_cmd cmds[] = {
 	{ "quota", "[set <name> <val>|<domid>]", ctl_quota },
 	{ "quota-soft", "[set memory <val>]", ctl_quota_soft },
 	{ "restrict", "<domid>", ctl_restrict },
+	{ "snapshot", "", ctl_snapshot },
 };
 
 static int ctl_help(struct req *r, const char **argv, int argc)

@@ -250,6 +250,8 @@ struct txn {
 		int32_t delta;
 	} *deltas;
 	uint32_t ndeltas;
+	/* Lost in a restart (persist.c): reads work, commit says EAGAIN. */
+	bool doomed;
 	struct txn *next;
 };
 
@@ -354,6 +356,10 @@ struct conn {
 	struct txn *txns;
 	uint32_t ntxns;
 	uint32_t next_txid;
+	/* Domains, across a restart (persist.c): ids up to txid_reserved are
+	 * on record; an unknown id below doom_below was the old daemon's. */
+	uint32_t txid_reserved;
+	uint32_t doom_below;
 
 	struct conn *next, *prev;
 	struct conn *next_dirty;
@@ -448,8 +454,115 @@ size_t domain_count(void);
  * mention of it in permission lists, so that a later domain given the
  * same id inherits nothing.  Fires the watches of what changed. */
 void domain_forget(uint32_t domid);
+/* Serves again a domain the saved state names (after a restart): -ESRCH
+ * if it is gone or dying, else as domain_introduce(). */
+int domain_restore(uint32_t domid, uint64_t gfn, uint32_t port);
 void dom0_write_entries(void);
 /* -K: keep the nodes of dead domains (upstream's --keep-orphans). */
 extern bool keep_orphans;
+
+/* ---- persistence (persist.c) ---- */
+/* The record format of the journal and the snapshot: u32 payload length,
+ * u32 CRC-32C of that length field and the payload, then the payload (a
+ * type byte and its data); integers little-endian.  See persist.c. */
+#define PREC_HDR 8
+
+enum {
+	PREC_HEADER = 'H',	/* magic, kind, u64 generation */
+	PREC_NODE = 'N',	/* a node as it is now: path, perms, value */
+	PREC_RM = 'R',		/* path: removed with its subtree */
+	PREC_SPECIAL = 'P',	/* @introduceDomain/@releaseDomain perms */
+	PREC_INTRODUCE = 'I',	/* domid, gfn, event channel */
+	PREC_RELEASE = 'X',	/* domid: released or dead */
+	PREC_TARGET = 'T',	/* domid, target */
+	PREC_WATCH = 'W',	/* domid, relative, path, token */
+	PREC_UNWATCH = 'U',	/* domid, path, token */
+	PREC_RESET = 'Z',	/* domid: its watches dropped */
+	PREC_TXID = 'Q',	/* domid: transaction ids used up to */
+	PREC_OUT = 'O',		/* domid, stream offset: a reply or event */
+	PREC_OUTRESET = 'Y',	/* domid: its ring was reset (reconnection) */
+	PREC_REQCONS = 'K',	/* domid: its requests handled up to here */
+	PREC_COMMIT = 'C',	/* the journal's group ends: apply it */
+	PREC_END = 'E',		/* a snapshot's last record: node count */
+};
+
+enum { PREC_KIND_SNAPSHOT = 'S', PREC_KIND_JOURNAL = 'J' };
+
+struct prec {
+	uint8_t type;
+	const uint8_t *data;	/* points into the parsed buffer */
+	uint32_t len;		/* bytes of data */
+	uint32_t size;		/* the whole record, header included */
+};
+
+/* CRC-32C (Castagnoli); crc: 0, or the result over what came before. */
+uint32_t persist_crc32(uint32_t crc, const void *data, size_t len);
+/* The same in software only (unit tests compare the two). */
+uint32_t persist_crc32_sw(uint32_t crc, const void *data, size_t len);
+/* Appends one record; -E2BIG past the 1 MiB record limit. */
+int persist_rec_add(struct buf *b, uint8_t type, const void *data,
+		    uint32_t len);
+/* The record at buf: 0, -EAGAIN when cut short (a torn tail), -EILSEQ
+ * when its length or CRC is wrong. */
+int persist_rec_parse(const void *buf, size_t avail, struct prec *out);
+
+struct persist_opts {
+	const char *dir;	/* the state directory */
+	bool fsync;		/* fdatasync each batch (--fsync) */
+	bool discard;		/* unreadable state: start empty (--discard-state) */
+};
+
+/* Locks dir (-EBUSY when another daemon holds it), loads its snapshot and
+ * journal into the fresh store, keeps the domains' records for
+ * persist_restore_domains(), then records every change.  -EIO: the state
+ * cannot be read and o->discard is not set; logged. */
+int persist_open(const struct persist_opts *o);
+/* Writes what is pending and stops recording (before domain_fini(), so a
+ * clean stop keeps the domains' watches on record, as a crash does). */
+void persist_close(void);
+bool persist_on(void);
+/* Writes the pending records: called before any reply or watch event
+ * leaves the daemon, and at the end of each loop turn. */
+void persist_flush(void);
+/* A snapshot now (CONTROL, tests). */
+int persist_compact(void);
+/* Compacts if the journal has grown past max(1 MiB, 2x the snapshot); from
+ * the main loop, where every domain's req_cons is up to date. */
+void persist_maybe_compact(void);
+/* Xen: reconnects the introduced domains the state names, restores their
+ * watches (each fired once) and removes those that died meanwhile. */
+void persist_restore_domains(bool xen);
+/* A domain's connection made while restoring (domain.c, before its ring is
+ * read): its watches (each fired once), target and transaction ids. */
+void persist_restore_conn(struct conn *c);
+
+/* Hooks, no-ops when persistence is off.  gen_before: store.gen_counter
+ * when the commit started (what it changed has a later generation);
+ * applied_all: every change applied, so the store holds the tnodes'. */
+void persist_commit(const struct txn *t, uint64_t gen_before,
+		    bool applied_all);
+void persist_special_perms(const char *which, const struct perms *p);
+void persist_introduce(uint32_t domid, uint64_t gfn, uint32_t port);
+void persist_release(uint32_t domid);
+void persist_target(uint32_t domid, uint32_t target);
+/* Domain connections only; socket clients' watches die with them. */
+void persist_watch(const struct conn *c, const char *path, const char *token,
+		   bool relative, bool add);
+void persist_watch_reset(const struct conn *c);
+void persist_txid(struct conn *c, uint32_t id);
+/* Domain rings: every message queued for a domain, with its place in the
+ * response stream; how far its requests are handled (before req_cons
+ * moves); a ring reset.  So a restart resends exactly what was not got. */
+void persist_outmsg(const struct conn *c, const struct outmsg *m);
+/* Around the dispatch of a batch of a ring's requests: what they change
+ * and reply forms one journal group with the ring's new req_cons (moved:
+ * some were handled), so a torn write loses the batch whole. */
+void persist_ring_begin(void);
+void persist_ring_done(const struct conn *c, uint32_t req_cons, bool moved);
+void persist_ring_reset(const struct conn *c);
+/* For an unknown tx_id on a domain's connection that the previous daemon
+ * may have handed out: a transaction whose commit fails with EAGAIN (it
+ * reads current state meanwhile).  NULL otherwise. */
+struct txn *persist_doomed_txn(struct conn *c, uint32_t id);
 
 #endif

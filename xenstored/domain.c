@@ -94,6 +94,7 @@ static void reconnect(struct domain *d)
 
 	elog(ELOG_INFO, "domain %u: ring reconnection", d->domid);
 	conn_restart(c);
+	persist_ring_reset(c);
 	d->bad = false;
 	intf->req_cons = intf->req_prod = 0;
 	intf->rsp_cons = intf->rsp_prod = 0;
@@ -104,6 +105,13 @@ static void reconnect(struct domain *d)
 	domain_notify(d);
 }
 
+/*
+ * Requests are copied out of the ring (c->in holds the bytes past
+ * req_cons), but req_cons moves past a request only once it has been
+ * dispatched and what it changed is journaled: a request still waiting
+ * (output backed up, outstanding quota) stays in the ring, where a
+ * restarted daemon finds it.
+ */
 static bool ring_read(struct domain *d)
 {
 	struct xenstore_domain_interface *intf = d->intf;
@@ -112,18 +120,31 @@ static bool ring_read(struct domain *d)
 
 	for (;;) {
 		XENSTORE_RING_IDX cons, prod;
-		uint32_t avail, chunk, room;
+		uint32_t avail, chunk, room, before = c->in_len;
 
 		/* Requests already buffered go first; they may be waiting
 		 * for the output that was just written out. */
-		if (c->in_len)
+		if (c->in_len) {
+			persist_ring_begin();
 			conn_process_input(c);
-		if (c->dead || d->bad || conn_paused(c))
+			persist_ring_done(c, intf->req_cons + before - c->in_len,
+					  !c->dead && c->in_len < before);
+		}
+		if (c->dead || d->bad)
 			return moved;
-		cons = intf->req_cons;
+		if (c->in_len < before) {
+			persist_flush();
+			xen_mb();
+			intf->req_cons += before - c->in_len;
+			moved = true;
+		}
+		if (conn_paused(c))
+			return moved;
+		cons = intf->req_cons + c->in_len;
 		prod = intf->req_prod;
 		xen_rmb();
-		if (prod - cons > RING) {
+		if (prod - intf->req_cons > RING ||
+		    prod - intf->req_cons < c->in_len) {
 			domain_bad(d, XENSTORE_ERROR_RINGIDX,
 				   "request ring indexes inconsistent");
 			return moved;
@@ -140,9 +161,6 @@ static bool ring_read(struct domain *d)
 		memcpy(c->in + c->in_len, intf->req + MASK_XENSTORE_IDX(cons),
 		       chunk);
 		c->in_len += chunk;
-		xen_mb();
-		intf->req_cons = cons + chunk;
-		moved = true;
 	}
 }
 
@@ -152,6 +170,7 @@ static bool ring_write(struct domain *d)
 	struct conn *c = d->conn;
 	bool moved = false;
 
+	persist_flush();	/* what a reply acknowledges is written first */
 	while (c->out) {
 		struct outmsg *m = c->out;
 		XENSTORE_RING_IDX cons = intf->rsp_cons, prod = intf->rsp_prod;
@@ -296,6 +315,7 @@ static int domain_start(struct domain *d, uint32_t remote_port)
 	if (!d->conn)
 		return -ENOMEM;
 	d->conn->dom = d;
+	persist_restore_conn(d->conn);
 	/* Advertise before the first byte moves, as the ring spec asks. */
 	d->intf->server_features |= XENSTORE_SERVER_FEATURE_RECONNECTION |
 				    XENSTORE_SERVER_FEATURE_ERROR;
@@ -332,6 +352,7 @@ int domain_introduce(uint32_t domid, uint64_t mfn, uint32_t port)
 				return rc;
 		}
 		conn_mark_dirty(d->conn);
+		persist_introduce(domid, mfn, port);
 		return 0;
 	}
 	if (d)
@@ -365,8 +386,25 @@ int domain_introduce(uint32_t domid, uint64_t mfn, uint32_t port)
 		return rc;
 	}
 	elog(ELOG_INFO, "domain %u introduced (port %u)", domid, port);
+	persist_introduce(domid, mfn, port);
 	watch_fire("@introduceDomain", false, NULL);
 	return 0;
+}
+
+int domain_restore(uint32_t domid, uint64_t gfn, uint32_t port)
+{
+	xc_dominfo_t info;
+	int n;
+
+	if (!xch)
+		return -ENOSYS;
+	n = xc_domain_getinfo(xch, domid, 1, &info);
+	if (n != 1 || info.domid != domid || info.dying)
+		return -ESRCH;
+	/* Its port went back to unbound when the old daemon's event channel
+	 * fd closed: introducing binds it again.  The spurious
+	 * @introduceDomain is allowed. */
+	return domain_introduce(domid, gfn, port);
 }
 
 struct owned {
@@ -496,6 +534,8 @@ void domain_forget(uint32_t domid)
 	txn_free(t);
 	forget_special(&store.intro_perms, domid);
 	forget_special(&store.release_perms, domid);
+	persist_special_perms("@introduceDomain", &store.intro_perms);
+	persist_special_perms("@releaseDomain", &store.release_perms);
 	if (rc)
 		elog(ELOG_ERR, "domain %u: forgetting it: %s", domid,
 		     strerror(-rc));
@@ -515,6 +555,7 @@ int domain_release(uint32_t domid, bool fire)
 	if (domid == 0)
 		return -EINVAL;
 	domain_free(d);
+	persist_release(domid);
 	domain_forget(domid);
 	elog(ELOG_INFO, "domain %u released", domid);
 	if (fire)
@@ -551,6 +592,7 @@ static void check_domains(void)
 		if (n != 1 || info.domid != domid || info.dying) {
 			elog(ELOG_INFO, "domain %u is gone", domid);
 			domain_free(d);
+			persist_release(domid);
 			domain_forget(domid);
 			fire = true;
 		} else if ((info.shutdown || info.crashed) &&

@@ -377,6 +377,7 @@ static int do_set_perms(struct req *r)
 			perms_free(sp);
 			*sp = perms;
 			perms.p = NULL;
+			persist_special_perms(r->body, sp);
 			watch_fire(r->body, false, NULL);
 		}
 	} else {
@@ -456,6 +457,7 @@ static int do_txn_start(struct req *r)
 	do {
 		id = c->next_txid++;
 	} while (id == 0 || find_txn(c, id));
+	persist_txid(c, id);
 	t = txn_new(c, id);
 	if (!t)
 		return -ENOMEM;
@@ -570,6 +572,7 @@ static int do_set_target(struct req *r)
 	if (!d || !d->conn)
 		return -ENOENT;
 	d->conn->target = target;
+	persist_target(domid, target);
 	return 0;
 }
 
@@ -616,7 +619,8 @@ void dispatch(struct conn *c, const struct xsd_sockmsg *hdr, char *body)
 	else if ((h->flags & F_PRIV) && !c->privileged)
 		rc = -EACCES;
 	else if ((h->flags & F_TXN) && hdr->tx_id &&
-		 !(r.txn = find_txn(c, hdr->tx_id)))
+		 !(r.txn = find_txn(c, hdr->tx_id)) &&
+		 !(r.txn = persist_doomed_txn(c, hdr->tx_id)))
 		rc = -ENOENT;
 	buf_init(&r.reply);
 	if (!rc)

@@ -45,6 +45,14 @@ static void usage(FILE *to)
 "  -V, --verbose            log debug messages\n"
 "      --socket PATH        unix socket (default $XENSTORED_RUNDIR/socket,\n"
 "                           /var/run/xenstored/socket)\n"
+"      --state-dir DIR      keep the store's snapshot and journal in DIR, so a\n"
+"                           restart (kill -9 too) loses nothing committed\n"
+"                           (default: the socket's directory)\n"
+"      --no-persist         keep the store in memory only\n"
+"      --fsync              fdatasync the journal before replies leave (for a\n"
+"                           state directory on disk)\n"
+"      --discard-state      start empty if the saved state cannot be read\n"
+"                           (without it xenstored refuses to start)\n"
 "\n"
 "Quotas apply to unprivileged domains only; every hit is logged with the\n"
 "domain, the quota and the path.\n");
@@ -52,7 +60,9 @@ static void usage(FILE *to)
 
 struct options {
 	bool no_domain_init, no_fork, output_pid;
+	bool no_persist;
 	const char *pid_file, *trace_file, *socket_path;
+	struct persist_opts persist;
 };
 
 static int set_quota_opt(enum quota_id q, const char *arg)
@@ -89,7 +99,10 @@ static int set_quota_pair(const char *arg, bool soft)
 
 static int parse_options(int argc, char **argv, struct options *o)
 {
-	enum { OPT_SOCKET = 256 };
+	enum {
+		OPT_SOCKET = 256, OPT_STATE_DIR, OPT_NO_PERSIST, OPT_FSYNC,
+		OPT_DISCARD_STATE,
+	};
 	static const struct option longopts[] = {
 		{ "no-domain-init", no_argument, NULL, 'D' },
 		{ "pid-file", required_argument, NULL, 'F' },
@@ -111,6 +124,10 @@ static int parse_options(int argc, char **argv, struct options *o)
 		{ "keep-orphans", no_argument, NULL, 'K' },
 		{ "verbose", no_argument, NULL, 'V' },
 		{ "socket", required_argument, NULL, OPT_SOCKET },
+		{ "state-dir", required_argument, NULL, OPT_STATE_DIR },
+		{ "no-persist", no_argument, NULL, OPT_NO_PERSIST },
+		{ "fsync", no_argument, NULL, OPT_FSYNC },
+		{ "discard-state", no_argument, NULL, OPT_DISCARD_STATE },
 		{ NULL, 0, NULL, 0 },
 	};
 	int opt, rc = 0;
@@ -143,6 +160,10 @@ static int parse_options(int argc, char **argv, struct options *o)
 		case 'K': keep_orphans = true; break;
 		case 'V': elog_set_level(ELOG_DEBUG); break;
 		case OPT_SOCKET: o->socket_path = optarg; break;
+		case OPT_STATE_DIR: o->persist.dir = optarg; break;
+		case OPT_NO_PERSIST: o->no_persist = true; break;
+		case OPT_FSYNC: o->persist.fsync = true; break;
+		case OPT_DISCARD_STATE: o->persist.discard = true; break;
 		default:
 			usage(stderr);
 			return -EINVAL;
@@ -164,7 +185,7 @@ static void on_signal(int sig)
 int main(int argc, char **argv)
 {
 	struct options o = { 0 };
-	char *default_socket = NULL;
+	char *default_socket = NULL, *default_state = NULL;
 	const char *rundir;
 	int ready_fd = -1, rc;
 	bool xen;
@@ -191,6 +212,20 @@ int main(int argc, char **argv)
 	watch_init();
 	if (o.trace_file && trace_open(o.trace_file))
 		return 1;
+	/* The state first: its lock keeps a second daemon from taking over
+	 * the socket of one that runs. */
+	if (!o.no_persist) {
+		if (!o.persist.dir) {
+			default_state = strdup(o.socket_path);
+			if (!default_state)
+				return 1;
+			if (!path_parent(o.socket_path, default_state))
+				strcpy(default_state, ".");
+			o.persist.dir = default_state;
+		}
+		if (persist_open(&o.persist))
+			return 1;
+	}
 	if (socket_listen(o.socket_path) < 0)
 		return 1;
 
@@ -214,6 +249,8 @@ int main(int argc, char **argv)
 			return 1;
 		}
 	}
+	persist_restore_domains(xen);
+	persist_flush();
 
 	if (o.output_pid) {
 		printf("%ld\n", (long)getpid());
@@ -235,6 +272,8 @@ int main(int argc, char **argv)
 		 * go out first; then what was killed is freed, outside any
 		 * request. */
 		conn_flush_dirty();
+		persist_flush();	/* changes no reply waited for */
+		persist_maybe_compact();
 		conn_reap();
 		rc = evloop_run_once(loop, -1);
 		if (rc < 0) {
@@ -246,11 +285,13 @@ int main(int argc, char **argv)
 	unlink(o.socket_path);
 	if (o.pid_file)
 		unlink(o.pid_file);
+	persist_close();
 	domain_fini();
 	conn_free_all();
 	watch_fini();
 	store_fini();
 	evloop_free(loop);
 	free(default_socket);
+	free(default_state);
 	return 0;
 }

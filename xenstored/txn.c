@@ -676,10 +676,13 @@ static int check_commit_quotas(struct txn *t)
 
 int txn_commit(struct txn *t, bool validate)
 {
+	uint64_t gen_before = store.gen_counter;
 	struct tnode *tn;
 	size_t pos = 0;
 	int rc = 0;
 
+	if (t->doomed)
+		return -EAGAIN;
 	if (validate) {
 		while ((tn = hmap_next(&t->nodes, &pos))) {
 			struct node *n = store_lookup(tn->path);
@@ -700,6 +703,7 @@ int txn_commit(struct txn *t, bool validate)
 			rc = r;
 		}
 	}
+	persist_commit(t, gen_before, rc == 0);
 	for (tn = t->mods; tn; tn = tn->next_mod)
 		if (tn->fire != FIRE_NONE)
 			watch_fire(tn->path, tn->fire == FIRE_EXACT,

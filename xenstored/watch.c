@@ -74,6 +74,7 @@ int watch_add(struct conn *conn, const char *path, const char *token,
 	conn->watches = w;
 	conn->nwatches++;
 	nwatches_total++;
+	persist_watch(conn, path, token, relative, true);
 	return 0;
 nomem:
 	free(w->path);
@@ -101,6 +102,7 @@ int watch_remove(struct conn *conn, const char *path, const char *token)
 		if (!strcmp(w->path, path) && !strcmp(w->token, token)) {
 			*pp = w->next_conn;
 			conn->nwatches--;
+			persist_watch(conn, path, token, false, false);
 			watch_free(w);
 			return 0;
 		}
@@ -110,6 +112,7 @@ int watch_remove(struct conn *conn, const char *path, const char *token)
 
 void watch_remove_all(struct conn *conn)
 {
+	persist_watch_reset(conn);
 	while (conn->watches) {
 		struct watch *w = conn->watches;
 

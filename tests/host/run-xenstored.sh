@@ -68,7 +68,7 @@ start_daemon() {
 	local name=$1 i
 	shift
 	DSOCK=$TMP/$name.sock
-	"$XENSTORED" -N -D --socket "$DSOCK" "$@" >"$TMP/$name.log" 2>&1 &
+	"$XENSTORED" -N -D --socket "$DSOCK" --state-dir "$TMP/$name.state" "$@" >"$TMP/$name.log" 2>&1 &
 	DPID=$!
 	pids+=("$DPID")
 	for ((i = 0; i < 200; i++)); do
@@ -215,6 +215,11 @@ if [ -n "$xs_limits" ] &&
 elif [ -n "$xs_limits" ]; then
 	notok "xenstored with -E 50 -Q memory=300000 starts" "no socket within 10 s"
 fi
+
+# Persistence: SIGKILL under a writer, torn tails, compaction, the lock.
+# shellcheck source=tests/host/persist.sh
+. "$here/persist.sh"
+persist_tests
 
 diag "host: $passed passed, $failed failed"
 [ $failed -eq 0 ]

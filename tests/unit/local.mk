@@ -4,7 +4,7 @@
 UNIT_TESTS = tests/unit/test_store tests/unit/test_perms \
 	tests/unit/test_path tests/unit/test_txn tests/unit/test_watch \
 	tests/unit/test_wire tests/unit/test_limits tests/unit/test_kcache \
-	tests/unit/test_acpi
+	tests/unit/test_acpi tests/unit/test_persist
 check_PROGRAMS += $(UNIT_TESTS)
 
 UNIT_COMMON = tests/unit/unit.c tests/unit/unit.h
@@ -34,6 +34,10 @@ tests_unit_test_watch_LDADD = $(UNIT_LDADD)
 tests_unit_test_wire_SOURCES = tests/unit/test_wire.c $(UNIT_COMMON)
 tests_unit_test_wire_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_test_wire_LDADD = $(UNIT_LDADD)
+
+tests_unit_test_persist_SOURCES = tests/unit/test_persist.c $(UNIT_COMMON)
+tests_unit_test_persist_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_test_persist_LDADD = $(UNIT_LDADD)
 
 tests_unit_test_limits_SOURCES = tests/unit/test_limits.c $(UNIT_COMMON)
 tests_unit_test_limits_CFLAGS = $(UNIT_CFLAGS)
