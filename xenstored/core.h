@@ -461,7 +461,7 @@ void dom0_write_entries(void);
 /* -K: keep the nodes of dead domains (upstream's --keep-orphans). */
 extern bool keep_orphans;
 
-/* ---- persistence (persist.c) ---- */
+/* ---- persistence (persist.c; the rest in persist_*.c) ---- */
 /* The record format of the journal and the snapshot: u32 payload length,
  * u32 CRC-32C of that length field and the payload, then the payload (a
  * type byte and its data); integers little-endian.  See persist.c. */
