@@ -442,17 +442,50 @@ static void listen_event(void *arg, uint32_t events)
 			return;
 		}
 		/* The socket is root-only (mode 0600): its clients are dom0. */
-		c = conn_new(CONN_SOCKET, fd, 0, true);
-		if (!c || evloop_add(loop, fd, EPOLLIN, socket_event, c)) {
+		c = socket_adopt(fd, 0, true);
+		if (!c) {
 			elog(ELOG_ERR, "out of memory accepting a client");
-			if (c) {
-				c->fd = -1;
-				conn_free(c);
-			}
 			close(fd);
-			continue;
 		}
 	}
+}
+
+struct conn *socket_adopt(int fd, uint32_t domid, bool privileged)
+{
+	struct conn *c = conn_new(CONN_SOCKET, fd, domid, privileged);
+
+	if (!c)
+		return NULL;
+	if (evloop_add(loop, fd, EPOLLIN, socket_event, c)) {
+		c->fd = -1;
+		conn_free(c);
+		return NULL;
+	}
+	return c;
+}
+
+int socket_adopt_listener(int fd)
+{
+	return evloop_add(loop, fd, EPOLLIN, listen_event, (void *)(intptr_t)fd);
+}
+
+int conn_queue_bytes(struct conn *c, const void *bytes, uint32_t len)
+{
+	struct outmsg *m = malloc(sizeof(*m) + len);
+
+	if (!m)
+		return -ENOMEM;
+	m->next = NULL;
+	m->len = len;
+	m->off = 0;
+	m->is_event = false;
+	memcpy(m->data, bytes, len);
+	*c->out_tail = m;
+	c->out_tail = &m->next;
+	c->out_bytes += len;
+	c->out_count++;
+	conn_mark_dirty(c);
+	return 0;
 }
 
 int socket_listen(const char *path)
@@ -485,7 +518,7 @@ int socket_listen(const char *path)
 		close(fd);
 		return rc;
 	}
-	rc = evloop_add(loop, fd, EPOLLIN, listen_event, (void *)(intptr_t)fd);
+	rc = socket_adopt_listener(fd);
 	if (rc) {
 		close(fd);
 		return rc;

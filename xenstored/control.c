@@ -192,6 +192,8 @@ static int ctl_snapshot(struct req *r, const char **argv, int argc)
 static const struct control_cmd cmds[] = {
 	{ "check", "", ctl_check },
 	{ "help", "", ctl_help },
+	{ "live-update", "[-c <cmdline>] [-F] [-t <secs>] -f <file> | -s | -a",
+	  liveupdate_control },
 	{ "log", "on|off", ctl_log },
 	{ "logfile", "<file>", ctl_logfile },
 	{ "memreport", "", ctl_memreport },

@@ -399,6 +399,13 @@ void conn_restart(struct conn *c);
 struct conn *conn_first(void);
 size_t conn_count(void);
 int socket_listen(const char *path);
+/* A socket client (accepted, or handed over by a live update): its
+ * connection, registered with the loop; NULL on failure (fd not closed). */
+struct conn *socket_adopt(int fd, uint32_t domid, bool privileged);
+/* Serves a listening socket that is already bound (a live update's). */
+int socket_adopt_listener(int fd);
+/* Queues bytes that are already framed (a live update's unsent output). */
+int conn_queue_bytes(struct conn *c, const void *bytes, uint32_t len);
 /* Flushes every connection that queued output during this loop turn. */
 void conn_flush_dirty(void);
 /* True while c's unread output holds back its requests. */
@@ -420,6 +427,21 @@ int do_control(struct req *r);
 /* Splits the body into n NUL-terminated strings; -EINVAL if it is not. */
 int req_strings(struct req *r, const char **out, int max);
 const char *errno_name(int err);
+
+/* ---- live update (liveupdate.c) ---- */
+/* What the exec needs: our argv, the listening socket, where logs go. */
+void liveupdate_init(char **argv, int listen_fd, bool to_syslog);
+/* CONTROL "live-update" with upstream's arguments (-f -c -s -t -F -a). */
+int liveupdate_control(struct req *r, const char **argv, int argc);
+/* An update was started: the loop calls liveupdate_run() between turns,
+ * which returns only if the exec failed (logged; the daemon goes on). */
+bool liveupdate_pending(void);
+void liveupdate_run(void);
+/* In the new process: the handover's fd, or -1 when this start is not a
+ * live update; then liveupdate_adopt() takes over the listening socket
+ * (its fd returned, or -errno) and every socket client. */
+int liveupdate_handover_fd(void);
+int liveupdate_adopt(int fd, bool *to_syslog);
 
 /* ---- tracing (main.c) ---- */
 void trace_msg(const struct conn *c, const char *dir,

@@ -187,12 +187,17 @@ int main(int argc, char **argv)
 	struct options o = { 0 };
 	char *default_socket = NULL, *default_state = NULL;
 	const char *rundir;
-	int ready_fd = -1, rc;
-	bool xen;
+	int ready_fd = -1, listen_fd, handover, rc;
+	bool xen, to_syslog;
 
 	elog_open("xenstored", ELOG_INFO);
 	if (parse_options(argc, argv, &o))
 		return 2;
+	/* A live update's new binary: already a daemon, its socket open. */
+	handover = liveupdate_handover_fd();
+	if (handover >= 0)
+		o.no_fork = true;
+	to_syslog = !o.no_fork;
 	if (!o.socket_path) {
 		rundir = getenv("XENSTORED_RUNDIR");
 		if (asprintf(&default_socket, "%s/socket",
@@ -226,8 +231,15 @@ int main(int argc, char **argv)
 		if (persist_open(&o.persist))
 			return 1;
 	}
-	if (socket_listen(o.socket_path) < 0)
+	if (handover >= 0)
+		listen_fd = liveupdate_adopt(handover, &to_syslog);
+	else
+		listen_fd = socket_listen(o.socket_path);
+	if (listen_fd < 0)
 		return 1;
+	if (handover >= 0 && to_syslog)
+		elog_to_syslog();
+	liveupdate_init(argv, listen_fd, to_syslog);
 
 	if (!o.no_fork) {
 		rc = daemon_fork(&ready_fd);
@@ -275,6 +287,8 @@ int main(int argc, char **argv)
 		persist_flush();	/* changes no reply waited for */
 		persist_maybe_compact();
 		conn_reap();
+		if (liveupdate_pending())
+			liveupdate_run();
 		rc = evloop_run_once(loop, -1);
 		if (rc < 0) {
 			elog(ELOG_ERR, "event loop: %s", strerror(-rc));

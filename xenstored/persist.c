@@ -461,8 +461,9 @@ struct txn *persist_doomed_txn(struct conn *c, uint32_t id)
 {
 	struct txn *t;
 
-	/* Only ids the old daemon may have handed this domain. */
-	if (c->kind != CONN_DOMAIN || id == 0 || id >= c->doom_below)
+	/* Only ids the old daemon may have handed this connection (a
+	 * domain's after a restart, a socket client's after a live update). */
+	if (id == 0 || id >= c->doom_below)
 		return NULL;
 	t = txn_new(c, id);
 	if (!t)

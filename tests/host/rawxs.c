@@ -376,3 +376,28 @@ bool wait_eof(int fd, int ms)
 			return true;
 	}
 }
+
+/* Starts a transaction: its id, or 0. */
+uint32_t txn_start(int fd)
+{
+	struct msg m;
+	int r = roundtrip(fd, XS_TRANSACTION_START, 0, "", 1, &m, NULL);
+
+	if (r != 1 || m.h.type != XS_TRANSACTION_START)
+		return 0;
+	return (uint32_t)strtoul(m.body, NULL, 10);
+}
+
+/* Ends a transaction: "OK", or the error's name, or why not answered. */
+const char *txn_end(int fd, uint32_t tx, bool commit)
+{
+	static char res[64];
+	struct msg m;
+	int r = roundtrip(fd, XS_TRANSACTION_END, tx, commit ? "T" : "F", 2,
+			  &m, NULL);
+
+	if (r != 1)
+		return rstr(r);
+	snprintf(res, sizeof(res), "%.60s", m.h.type == XS_ERROR ? m.body : "OK");
+	return res;
+}

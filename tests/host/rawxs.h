@@ -72,6 +72,11 @@ bool expect_reply(int fd, uint32_t type, uint32_t tx, const void *body,
 bool expect_ok(int fd, uint32_t type, uint32_t tx, const void *body,
 	       size_t len, char *why, size_t wl);
 
+/* TRANSACTION_START: the id, or 0.  TRANSACTION_END: "OK", the error's
+ * name, or why there was no answer (a static buffer). */
+uint32_t txn_start(int fd);
+const char *txn_end(int fd, uint32_t tx, bool commit);
+
 /* True once the daemon closes fd, within ms. */
 bool wait_eof(int fd, int ms);
 

@@ -221,5 +221,21 @@ fi
 . "$here/persist.sh"
 persist_tests
 
+# Live update: the daemon replaced in place under upstream's xenstore-control.
+xs_liveupdate=$(find_prog xs_liveupdate) ||
+	notok "xs_liveupdate builds" "compilation failed"
+lu_control=/usr/lib/xen-4.17/bin/xenstore-control
+if [ ! -x "$lu_control" ]; then
+	notok "liveupdate: upstream's xenstore-control" "$lu_control missing (package xen-utils-4.17)"
+elif [ -n "$xs_liveupdate" ] && start_daemon xenstored-lu; then
+	# A copy, so that the update is seen to run another file.
+	cp "$XENSTORED" "$TMP/xenstored-new"
+	run_suite xs_liveupdate xenstored-lu "$DPID" "$DSOCK" "$xs_liveupdate" \
+		"$lu_control" "$TMP/xenstored-new" "$DPID"
+	stop_daemon xenstored-lu "$DPID"
+elif [ -n "$xs_liveupdate" ]; then
+	notok "xenstored for the live update starts" "no socket within 10 s"
+fi
+
 diag "host: $passed passed, $failed failed"
 [ $failed -eq 0 ]

@@ -73,31 +73,6 @@ static bool priv_perms(int fd, const char *path, const char *perms,
 	return expect_ok(fd, XS_SET_PERMS, 0, body, pl + plen, why, wl);
 }
 
-/* Starts a transaction: its id, or 0. */
-static uint32_t txn_start(int fd)
-{
-	struct msg m;
-	int r = roundtrip(fd, XS_TRANSACTION_START, 0, "", 1, &m, NULL);
-
-	if (r != 1 || m.h.type != XS_TRANSACTION_START)
-		return 0;
-	return (uint32_t)strtoul(m.body, NULL, 10);
-}
-
-/* Ends a transaction: "OK", or the error's name, or why not answered. */
-static const char *txn_end(int fd, uint32_t tx, bool commit)
-{
-	static char res[64];
-	struct msg m;
-	int r = roundtrip(fd, XS_TRANSACTION_END, tx, commit ? "T" : "F", 2,
-			  &m, NULL);
-
-	if (r != 1)
-		return rstr(r);
-	snprintf(res, sizeof(res), "%.60s", m.h.type == XS_ERROR ? m.body : "OK");
-	return res;
-}
-
 /* A watcher that never reads, 64 watches with long tokens on one path:
  * a write's fan-out passes the daemon's 16 MiB output limit half way, and
  * the watcher is dropped right there.  The daemon must go on (under ASan,
