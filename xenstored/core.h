@@ -356,7 +356,7 @@ struct conn {
 	struct txn *txns;
 	uint32_t ntxns;
 	uint32_t next_txid;
-	/* Domains, across a restart (persist.c): ids up to txid_reserved are
+	/* Domains, across a restart (persist*.c): ids up to txid_reserved are
 	 * on record; an unknown id below doom_below was the old daemon's. */
 	uint32_t txid_reserved;
 	uint32_t doom_below;
