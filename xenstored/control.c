@@ -180,7 +180,7 @@ static int ctl_restrict(struct req *r, const char **argv, int argc)
 
 static int ctl_help(struct req *r, const char **argv, int argc);
 
-/* Writes a snapshot and starts a fresh journal now (persist.c). */
+/* Writes a snapshot and starts a fresh journal now (persist_write.c). */
 static int ctl_snapshot(struct req *r, const char **argv, int argc)
 {
 	(void)r;

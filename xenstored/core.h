@@ -356,7 +356,7 @@ struct conn {
 	struct txn *txns;
 	uint32_t ntxns;
 	uint32_t next_txid;
-	/* Domains, across a restart (persist.c): ids up to txid_reserved are
+	/* Domains, across a restart (persist*.c): ids up to txid_reserved are
 	 * on record; an unknown id below doom_below was the old daemon's. */
 	uint32_t txid_reserved;
 	uint32_t doom_below;
@@ -483,7 +483,7 @@ void dom0_write_entries(void);
 /* -K: keep the nodes of dead domains (upstream's --keep-orphans). */
 extern bool keep_orphans;
 
-/* ---- persistence (persist.c) ---- */
+/* ---- persistence (persist.c; the rest in persist_*.c) ---- */
 /* The record format of the journal and the snapshot: u32 payload length,
  * u32 CRC-32C of that length field and the payload, then the payload (a
  * type byte and its data); integers little-endian.  See persist.c. */

@@ -14,8 +14,9 @@
  * survives execve(), what is not in the store: the listening socket and
  * every socket client's connection (fd, domain, privilege, watches, unread
  * input, unsent output, transaction ids).  Domain rings come back as after
- * a crash: persist.c re-binds them, resends their unsent replies and keeps
- * their watches.  The pid stays (execve), so systemd and pid files follow.
+ * a crash: persist_load.c re-binds them, resends their unsent replies and
+ * keeps their watches.  The pid stays (execve), so systemd and pid files
+ * follow.
  *
  * The handover uses the journal's record format (persist_rec_add/parse):
  * each record CRC-checked, a bad one ends the adoption with a log line.
