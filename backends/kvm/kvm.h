@@ -27,6 +27,10 @@ struct qmp;
 /* Connects (retrying while QEMU starts) and negotiates capabilities. */
 int qmp_connect(const char *path, int timeout_ms, struct qmp **out,
 		char *err, size_t errlen);
+/* The same on a connected socket fd (tests, fuzzing): reads the greeting
+ * and negotiates; on success *out owns fd, on failure the caller keeps it. */
+int qmp_open_fd(int fd, int timeout_ms, struct qmp **out, char *err,
+		size_t errlen);
 /* Runs cmd with optional JSON arguments; *ret (if given) is the whole
  * reply, freed by the caller with yajl_tree_free.  Events read meanwhile
  * are kept for qmp_next_event. */
@@ -56,6 +60,20 @@ int kvm_qmp_call(struct qmp *q, uint32_t domid, const char *cmd,
 		 const char *args, yajl_val *ret, struct enso_error *err);
 yajl_val kvm_jget(yajl_val v, const char *a, const char *b);
 const char *kvm_jstr(yajl_val v);
+
+/* ---- affinity.c ---- */
+/* Each vCPU's QEMU thread, by vCPU index (0: not known), n slots. */
+struct vcpu_threads {
+	pid_t *tid;
+	uint32_t n;
+	bool shared;	/* two vCPUs on one thread: TCG's round-robin mode */
+};
+
+/* From QEMU's replies to query-cpus-fast and query-hotpluggable-cpus
+ * (slots may be NULL); t->tid is malloc'd.  -EPROTO when cpus holds no
+ * list, -ENOMEM. */
+int kvm_vcpu_threads_parse(yajl_val cpus, yajl_val slots,
+			   struct vcpu_threads *t);
 
 /* ---- kernel.c ---- */
 /* The file QEMU is to boot for kernel (malloc'd; NULL: out of memory):

@@ -213,71 +213,85 @@ int qmp_command(struct qmp *q, const char *cmd, const char *args_json,
 	}
 }
 
-int qmp_connect(const char *path, int timeout_ms, struct qmp **out,
-		char *err, size_t errlen)
+int qmp_open_fd(int fd, int timeout_ms, struct qmp **out, char *err,
+		size_t errlen)
 {
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 	long long deadline = now_ms() + timeout_ms;
-	struct qmp *q;
+	struct qmp *q = calloc(1, sizeof(*q));
 	yajl_val greeting;
 	int rc;
 
-	if (strlen(path) >= sizeof(sa.sun_path)) {
-		snprintf(err, errlen, "QMP socket path too long: %s", path);
-		return -ENAMETOOLONG;
-	}
-	strcpy(sa.sun_path, path);
-	q = calloc(1, sizeof(*q));
 	if (q)
 		q->buf = malloc(QMP_BUF_START);
 	if (!q || !q->buf) {
 		free(q);
+		snprintf(err, errlen, "QMP: %s", strerror(ENOMEM));
 		return -ENOMEM;
 	}
+	q->fd = fd;
 	q->cap = QMP_BUF_START;
 	q->events_tail = &q->events;
-	/* QEMU creates the socket as it starts: retry until the deadline. */
-	for (;;) {
-		q->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-		if (q->fd < 0) {
-			rc = -errno;
-			goto fail;
-		}
-		if (!connect(q->fd, (struct sockaddr *)&sa, sizeof(sa)))
-			break;
-		rc = -errno;
-		close(q->fd);
-		q->fd = -1;
-		if (now_ms() >= deadline) {
-			snprintf(err, errlen, "connecting to QMP at %s: %s", path,
-				 strerror(-rc));
-			goto fail_quiet;
-		}
-		usleep(20000);
-	}
 	rc = read_message(q, deadline, &greeting);
 	if (rc <= 0 || !field(greeting, "QMP")) {
 		if (rc > 0)
 			yajl_tree_free(greeting);
-		snprintf(err, errlen, "no QMP greeting on %s", path);
+		snprintf(err, errlen, "no QMP greeting");
 		rc = rc < 0 ? rc : -EPROTO;
-		goto fail_quiet;
+		goto fail;
 	}
 	yajl_tree_free(greeting);
 	rc = qmp_command(q, "qmp_capabilities", NULL,
 			 (int)(deadline - now_ms() > 1000 ? deadline - now_ms() : 1000),
 			 NULL, err, errlen);
 	if (rc)
-		goto fail_quiet;
+		goto fail;
 	*out = q;
 	return 0;
 fail:
-	snprintf(err, errlen, "QMP: %s", strerror(-rc));
-fail_quiet:
-	if (q->fd >= 0)
-		close(q->fd);
-	free(q->buf);
-	free(q);
+	q->fd = -1;	/* the caller's still */
+	qmp_close(q);
+	return rc;
+}
+
+int qmp_connect(const char *path, int timeout_ms, struct qmp **out,
+		char *err, size_t errlen)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	long long deadline = now_ms() + timeout_ms;
+	int fd, rc;
+
+	if (strlen(path) >= sizeof(sa.sun_path)) {
+		snprintf(err, errlen, "QMP socket path too long: %s", path);
+		return -ENAMETOOLONG;
+	}
+	strcpy(sa.sun_path, path);
+	/* QEMU creates the socket as it starts: retry until the deadline. */
+	for (;;) {
+		fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		if (fd < 0) {
+			rc = -errno;
+			snprintf(err, errlen, "QMP: %s", strerror(-rc));
+			return rc;
+		}
+		if (!connect(fd, (struct sockaddr *)&sa, sizeof(sa)))
+			break;
+		rc = -errno;
+		close(fd);
+		if (now_ms() >= deadline) {
+			snprintf(err, errlen, "connecting to QMP at %s: %s", path,
+				 strerror(-rc));
+			return rc;
+		}
+		usleep(20000);
+	}
+	rc = qmp_open_fd(fd, (int)(deadline - now_ms() > 0 ? deadline - now_ms() : 0),
+			 out, err, errlen);
+	if (rc) {
+		/* Name the socket, as before. */
+		if (!strcmp(err, "no QMP greeting"))
+			snprintf(err, errlen, "no QMP greeting on %s", path);
+		close(fd);
+	}
 	return rc;
 }
 
