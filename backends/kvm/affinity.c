@@ -132,45 +132,6 @@ static bool recorded_affinity(struct enso_ctx *ctx, uint32_t domid,
 
 /* The plugged vCPUs' thread ids, by vCPU number (0: not plugged), n the
  * number of slots (maxvcpus). */
-int kvm_vcpu_threads_parse(yajl_val cpus, yajl_val slots,
-			   struct vcpu_threads *t)
-{
-	yajl_val a = kvm_jget(cpus, "return", NULL);
-	yajl_val s = kvm_jget(slots, "return", NULL);
-	uint32_t i, j, n = 0;
-
-	memset(t, 0, sizeof(*t));
-	if (!a || !YAJL_IS_ARRAY(a))
-		return -EPROTO;
-	/* Every slot, plugged or not; without the command, the plugged. */
-	if (s && YAJL_IS_ARRAY(s))
-		n = (uint32_t)s->u.array.len;
-	for (i = 0; i < a->u.array.len; i++) {
-		yajl_val idx = kvm_jget(a->u.array.values[i], "cpu-index", NULL);
-
-		if (idx && YAJL_IS_INTEGER(idx) && YAJL_GET_INTEGER(idx) >= n)
-			n = (uint32_t)YAJL_GET_INTEGER(idx) + 1;
-	}
-	t->tid = calloc(n ? n : 1, sizeof(*t->tid));
-	if (!t->tid)
-		return -ENOMEM;
-	t->n = n;
-	for (i = 0; i < a->u.array.len; i++) {
-		yajl_val idx = kvm_jget(a->u.array.values[i], "cpu-index", NULL);
-		yajl_val tid = kvm_jget(a->u.array.values[i], "thread-id", NULL);
-
-		if (!idx || !YAJL_IS_INTEGER(idx) || !tid ||
-		    !YAJL_IS_INTEGER(tid) || YAJL_GET_INTEGER(idx) < 0 ||
-		    YAJL_GET_INTEGER(tid) <= 0)
-			continue;
-		t->tid[YAJL_GET_INTEGER(idx)] = (pid_t)YAJL_GET_INTEGER(tid);
-	}
-	for (i = 0; i < n; i++)
-		for (j = i + 1; t->tid[i] && j < n; j++)
-			t->shared |= t->tid[i] == t->tid[j];
-	return 0;
-}
-
 static int vcpu_threads(struct qmp *q, uint32_t domid, struct vcpu_threads *t,
 			struct enso_error *err)
 {

@@ -37,6 +37,8 @@ int qmp_open_fd(int fd, int timeout_ms, struct qmp **out, char *err,
 int qmp_command(struct qmp *q, const char *cmd, const char *args_json,
 		int timeout_ms, yajl_val *ret, char *err, size_t errlen);
 yajl_val qmp_next_event(struct qmp *q, int timeout_ms, int *rc);
+/* Events kept unread at most; a QEMU that sends more loses the newest. */
+#define QMP_EVENTS_MAX 1024
 const char *qmp_event_name(yajl_val ev);
 int qmp_fd(const struct qmp *q);
 void qmp_close(struct qmp *q);
@@ -58,10 +60,12 @@ int kvm_qmp_open(struct enso_ctx *ctx, uint32_t domid, const char *sock,
 /* One command on it; *ret optional, as qmp_command's. */
 int kvm_qmp_call(struct qmp *q, uint32_t domid, const char *cmd,
 		 const char *args, yajl_val *ret, struct enso_error *err);
-yajl_val kvm_jget(yajl_val v, const char *a, const char *b);
-const char *kvm_jstr(yajl_val v);
 
-/* ---- affinity.c ---- */
+/* ---- replies.c ---- */
+/* v's member a (then its member b, unless NULL), or NULL; v may be NULL. */
+yajl_val kvm_jget(yajl_val v, const char *a, const char *b);
+/* v's string, or NULL when v is no string. */
+const char *kvm_jstr(yajl_val v);
 /* Each vCPU's QEMU thread, by vCPU index (0: not known), n slots. */
 struct vcpu_threads {
 	pid_t *tid;
