@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "enso/libxl.h"
 #include "kvm.h"
 
 yajl_val kvm_jget(yajl_val v, const char *a, const char *b)
@@ -31,13 +32,17 @@ int kvm_vcpu_threads_parse(yajl_val cpus, yajl_val slots,
 	memset(t, 0, sizeof(*t));
 	if (!a || !YAJL_IS_ARRAY(a))
 		return -EPROTO;
-	/* Every slot, plugged or not; without the command, the plugged. */
+	/* Every slot, plugged or not; without the command, the plugged.
+	 * No more than a domain can have: an index past that is a lie,
+	 * and left out (it would size, and index, the table). */
 	if (s && YAJL_IS_ARRAY(s))
-		n = (uint32_t)s->u.array.len;
+		n = s->u.array.len < ENSO_MAX_CPUS ? (uint32_t)s->u.array.len
+						   : ENSO_MAX_CPUS;
 	for (i = 0; i < a->u.array.len; i++) {
 		yajl_val idx = kvm_jget(a->u.array.values[i], "cpu-index", NULL);
 
-		if (idx && YAJL_IS_INTEGER(idx) && YAJL_GET_INTEGER(idx) >= n)
+		if (idx && YAJL_IS_INTEGER(idx) && YAJL_GET_INTEGER(idx) >= n &&
+		    YAJL_GET_INTEGER(idx) < ENSO_MAX_CPUS)
 			n = (uint32_t)YAJL_GET_INTEGER(idx) + 1;
 	}
 	t->tid = calloc(n ? n : 1, sizeof(*t->tid));
@@ -50,7 +55,8 @@ int kvm_vcpu_threads_parse(yajl_val cpus, yajl_val slots,
 
 		if (!idx || !YAJL_IS_INTEGER(idx) || !tid ||
 		    !YAJL_IS_INTEGER(tid) || YAJL_GET_INTEGER(idx) < 0 ||
-		    YAJL_GET_INTEGER(tid) <= 0)
+		    YAJL_GET_INTEGER(idx) >= n || YAJL_GET_INTEGER(tid) <= 0 ||
+		    YAJL_GET_INTEGER(tid) > INT32_MAX)
 			continue;
 		t->tid[YAJL_GET_INTEGER(idx)] = (pid_t)YAJL_GET_INTEGER(tid);
 	}
