@@ -26,6 +26,10 @@ static const char greeting[] =
 	"{\"QMP\": {\"version\": {\"qemu\": {\"micro\": 0, \"minor\": 2, "
 	"\"major\": 7}, \"package\": \"\"}, \"capabilities\": [\"oob\"]}}\r\n"
 	"{\"return\": {}, \"id\": 1}\r\n";
+static const char event[] =
+	"{\"timestamp\": {\"seconds\": 1, \"microseconds\": 2}, "
+	"\"event\": \"BALLOON_CHANGE\", \"data\": {\"actual\": 1}}\r\n";
+
 struct fake {
 	pid_t pid;
 	struct qmp *q;
@@ -244,6 +248,79 @@ static void lying_vcpu_indexes_stay_in_bounds(void **state)
 	}
 }
 
+static void an_event_flood_is_bounded(void **state)
+{
+	size_t n = 20000, el = strlen(event), i;
+	static const char reply[] = "{\"return\": {}, \"id\": 2}\n";
+	char *s = malloc(n * el + sizeof(reply));
+	struct fake f;
+	yajl_val ret, ev;
+	unsigned kept = 0;
+	int rc;
+
+	(void)state;
+	assert_non_null(s);
+	for (i = 0; i < n; i++)
+		memcpy(s + i * el, event, el);
+	memcpy(s + n * el, reply, sizeof(reply));
+	fake_qemu(&f, s, strlen(s), NULL);
+	assert_int_equal(call(&f, &ret), 0);
+	yajl_tree_free(ret);
+	while ((ev = qmp_next_event(f.q, 0, &rc))) {
+		kept++;
+		yajl_tree_free(ev);
+	}
+	assert_true(kept >= 1 && kept <= QMP_EVENTS_MAX);
+	fake_done(&f);
+	free(s);
+}
+
+static void endless_events_do_not_outlast_the_deadline(void **state)
+{
+	struct timespec a, b;
+	struct fake f;
+	yajl_val ret;
+	long ms;
+
+	(void)state;
+	alarm(30);	/* a hang is a failure, not a stuck suite */
+	fake_qemu(&f, "", 0, event);
+	clock_gettime(CLOCK_MONOTONIC, &a);
+	assert_int_equal(qmp_command(f.q, "query-status", NULL, 300, &ret,
+				     f.err, sizeof(f.err)), -ETIMEDOUT);
+	clock_gettime(CLOCK_MONOTONIC, &b);
+	ms = (b.tv_sec - a.tv_sec) * 1000 + (b.tv_nsec - a.tv_nsec) / 1000000;
+	assert_true(ms < 3000);
+	alarm(0);
+	fake_done(&f);
+}
+
+static void deep_nesting_is_refused(void **state)
+{
+	/* 300000 levels fit the 1 MiB line; freeing them recursively
+	 * would not fit the stack. */
+	size_t d = 300000;
+	char *s = malloc(2 * d + 64);
+	struct fake f;
+	yajl_val ret;
+	size_t len;
+	int rc;
+
+	(void)state;
+	assert_non_null(s);
+	len = (size_t)sprintf(s, "{\"return\": ");
+	memset(s + len, '[', d);
+	memset(s + len + d, ']', d);
+	len += 2 * d;
+	len += (size_t)sprintf(s + len, ", \"id\": 2}\n");
+	fake_qemu(&f, s, len, NULL);
+	rc = call(&f, &ret);
+	yajl_tree_free(ret);	/* recursive: must not be reached */
+	assert_int_equal(rc, -EPROTO);
+	fake_done(&f);
+	free(s);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -254,6 +331,9 @@ int main(void)
 		cmocka_unit_test(wrong_types_are_not_taken),
 		cmocka_unit_test(a_missing_return_is_no_list),
 		cmocka_unit_test(lying_vcpu_indexes_stay_in_bounds),
+		cmocka_unit_test(an_event_flood_is_bounded),
+		cmocka_unit_test(endless_events_do_not_outlast_the_deadline),
+		cmocka_unit_test(deep_nesting_is_refused),
 	};
 
 	signal(SIGPIPE, SIG_IGN);
