@@ -8,6 +8,7 @@ import lzma
 import os
 import shutil
 import struct
+import zlib
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 GOLDEN = os.path.join(HERE, '..', 'golden')
@@ -179,6 +180,16 @@ def bzimage_seeds():
     s['cut'] = bzimage(xz[:len(xz) // 2], len(elf))
     s['elf'] = elf
     s['zstd'] = bzimage(b'\x28\xb5\x2f\xfd\1\2\3\4', 4096)
+    # An xz block header that asks for a 4 GiB dictionary (LZMA2's
+    # dictionary byte 40), its CRC32 made right: liblzma allocates what
+    # the stream declares unless told a limit.
+    huge = bytearray(xz)
+    hsize = (huge[12] + 1) * 4
+    assert huge[14] == 0x21          # LZMA2
+    huge[16] = 40
+    huge[12 + hsize - 4:12 + hsize] = struct.pack(
+        '<I', zlib.crc32(bytes(huge[12:12 + hsize - 4])))
+    s['xz-huge-dict'] = bzimage(bytes(huge), len(elf))
     return s
 
 
