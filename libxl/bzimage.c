@@ -120,7 +120,10 @@ int rt_bzimage_unpack(const char *kernel, void **elf, size_t *len)
 		rc = -ENOMEM;
 		goto out;
 	}
-	rc = pl[0] == 0x1f ? gunzip(pl, plen - 4, out, outlen) :
+	/* A gzip stream ends in its own size (ISIZE), which is the field:
+	 * inflate wants it, and stops at the stream's end whatever follows.
+	 * xz's size is appended after the stream. */
+	rc = pl[0] == 0x1f ? gunzip(pl, plen, out, outlen) :
 			     unxz(pl, plen - 4, out, outlen);
 	if (!rc && memcmp(out, "\177ELF", 4))
 		rc = -ENOEXEC;

@@ -260,6 +260,17 @@ static void bzimage_gzip_and_xz_payloads_unpack(void **state)
 	assert_true(rt_elf_has_pvh_entry(elf, len));
 	free(elf);
 
+	/* gzip as Linux packs it: nothing appended, the stream's own last
+	 * four bytes (ISIZE) are the size. */
+	assert_true(plen > 8);
+	write_bzimage(f->kernel, packed, plen - 4,
+		      (uint32_t)packed[plen - 4] | (uint32_t)packed[plen - 3] << 8 |
+		      (uint32_t)packed[plen - 2] << 16 | (uint32_t)packed[plen - 1] << 24);
+	assert_int_equal(rt_bzimage_unpack(f->kernel, &elf, &len), 0);
+	assert_int_equal(len, rlen);
+	assert_memory_equal(elf, raw, rlen);
+	free(elf);
+
 	/* xz */
 	plen = 0;
 	assert_int_equal(lzma_easy_buffer_encode(6, LZMA_CHECK_CRC32, NULL, raw,
