@@ -173,7 +173,9 @@ def bzimage_seeds():
     gz = gzip.compress(elf, 9, mtime=0)
     xz = lzma.compress(elf, format=lzma.FORMAT_XZ, check=lzma.CHECK_CRC32)
     s = {}
-    s['gzip'] = bzimage(gz, len(elf))
+    s['gzip'] = bzimage(gz, len(elf))      # a size appended, as xz has
+    # as Linux packs gzip: the stream's own ISIZE is the size field
+    s['gzip-linux'] = bzimage(gz[:-4], struct.unpack('<I', gz[-4:])[0])
     s['xz'] = bzimage(xz, len(elf))
     s['xz-offset'] = bzimage(xz, len(elf), payload_offset=64)
     s['size-lies'] = bzimage(xz, len(elf) + 100)
