@@ -95,6 +95,20 @@ def xs_seeds():
     return s
 
 
+def xs_crashes():
+    """Reproducers of xenstored bugs not fixed yet (crashes/, not run by
+    CI): move one into corpus/ once its bug is fixed."""
+    # A client that never reads, with four watches on / whose tokens are
+    # 4000 bytes: each write elsewhere queues 16 KB of events for it, and
+    # the write that passes 16 MiB kills it (conn_kill frees its watches)
+    # in the middle of fire_list's walk over them.
+    watches = b''.join(msg(WATCH, b'/\0' + bytes([65 + i]) * 4000 + b'\0',
+                           i + 1) for i in range(4))
+    writes = b''.join(msg(WRITE, '/k\0v', i + 10) for i in range(700))
+    return {'watch-fire-kill-uaf': feed(3, watches) + feed(0, writes) +
+            feed(0, writes)}
+
+
 def qmp_seeds():
     greet = ('{"QMP": {"version": {"qemu": {"micro": 0, "minor": 2, '
              '"major": 7}, "package": "Debian 1:7.2"}, "capabilities": '
@@ -195,10 +209,11 @@ def bzimage_seeds():
     return s
 
 
-def write(name, seeds):
-    d = os.path.join(CORPUS, name)
-    shutil.rmtree(d, ignore_errors=True)
-    os.makedirs(d)
+def write(name, seeds, where=CORPUS):
+    d = os.path.join(where, name)
+    if where == CORPUS:
+        shutil.rmtree(d, ignore_errors=True)
+    os.makedirs(d, exist_ok=True)
     for k, v in seeds.items():
         with open(os.path.join(d, k), 'wb') as f:
             f.write(v)
@@ -218,6 +233,7 @@ def golden(name, sub, exts):
 xs = xs_seeds()
 write('xs_wire', xs)
 write('xs_drop', xs)
+write('xs_drop', xs_crashes(), os.path.join(HERE, 'crashes'))
 write('qmp', qmp_seeds())
 write('bzimage', bzimage_seeds())
 golden('cfg', ['good', 'bad'], ('.cfg',))

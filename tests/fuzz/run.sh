@@ -96,7 +96,8 @@ fi
 # Per harness: the longest input worth trying.
 max_len() {
 	case $1 in
-	xs_*) echo 20000 ;;	# a few whole messages of up to 4 KiB each
+	xs_wire) echo 20000 ;;	# a few whole messages of up to 4 KiB each
+	xs_drop) echo 65536 ;;	# room to back a client up past 16 MiB
 	bzimage) echo 65536 ;;
 	*) echo 16384 ;;
 	esac
