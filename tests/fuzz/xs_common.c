@@ -125,6 +125,37 @@ static void check_store(const char *when)
 	buf_fini(&problems);
 }
 
+/* A connection's counts match its lists; a connection that was always a
+ * domain's stays within the domain quotas (unless the input changed
+ * them: CONTROL quota set). */
+static void check_conn(int i)
+{
+	const struct conn *c = fc[i].c;
+	const struct watch *w;
+	const struct txn *t;
+	uint32_t nw = 0, nt = 0;
+
+	if (!c || c->dead)
+		return;
+	for (w = c->watches; w; w = w->next_conn)
+		nw++;
+	for (t = c->txns; t; t = t->next)
+		nt++;
+	if (nw != c->nwatches || nt != c->ntxns) {
+		fprintf(stderr, "conn %d: %u watches and %u transactions listed, "
+			"%u and %u counted\n", i, nw, nt, c->nwatches, c->ntxns);
+		abort();
+	}
+	if (who[i].privileged || memcmp(quotas, saved_quotas, sizeof(quotas)))
+		return;
+	if (nw > quotas[Q_WATCHES].val || nt > quotas[Q_TRANSACTIONS].val) {
+		fprintf(stderr, "domain %u holds %u watches and %u transactions, "
+			"over its quotas (%llu, %llu)\n", c->domid, nw, nt,
+			quotas[Q_WATCHES].val, quotas[Q_TRANSACTIONS].val);
+		abort();
+	}
+}
+
 void xs_fuzz_one(const uint8_t *data, size_t size, bool drop)
 {
 	size_t pos = 0;
@@ -182,6 +213,8 @@ void xs_fuzz_one(const uint8_t *data, size_t size, bool drop)
 	}
 	conn_flush_dirty();
 	check_store("after the input");
+	for (i = 0; i < NCONN; i++)
+		check_conn(i);
 
 	for (i = 0; i < NCONN; i++) {
 		if (fc[i].c)
