@@ -1,7 +1,8 @@
 /*
  * The xenstored harnesses' shared half (xs_common.c): a fresh store per
  * input, four socket connections of different privilege fed from the
- * input, and the store's consistency check (CONTROL check) after each.
+ * input, and the store's consistency check (CONTROL check) after each,
+ * with each connection's counts and quotas.
  *
  * Input: a sequence of operations, each one byte op followed by its data:
  *   op & 3         the connection: 0 dom0 (privileged), 1 domain 1 and
