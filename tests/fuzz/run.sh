@@ -71,8 +71,8 @@ objs() { local s; for s in $1; do objname "$s"; done | tr '\n' ' '; }
 	echo "XL := $(objs "$xl_src")"
 	echo "all: $(for n in "${all[@]}"; do printf 'bin/fuzz_%s ' "$n"; done)"
 	for src in $util_src $xs_src $xl_src tests/fuzz/xs_common.c; do
-		printf '%s: %s Makefile\n\t$(CC) $(CFLAGS) $(LIBCOV) -c $< -o $@\n' \
-			"$(objname "$src")" "$root/$src"
+		printf '%s: %s Makefile %s\n\t$(CC) $(CFLAGS) $(LIBCOV) -c $< -o $@\n' \
+			"$(objname "$src")" "$root/$src" "$here/nocov.txt"
 	done
 	for n in "${all[@]}"; do
 		case $n in xs_*) deps='$(XS) $(UTIL)' ;; *) deps='$(XL) $(UTIL)' ;; esac
