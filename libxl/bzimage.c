@@ -25,6 +25,9 @@
 
 /* Bigger than any kernel: a bound against a lying size field. */
 #define ELF_MAX (512u * 1024 * 1024)
+/* liblzma allocates the dictionary a stream declares: Linux packs with a
+ * 32 MiB one (scripts/xz_wrap.sh), a stream asking for 4 GiB is lying. */
+#define XZ_MEMLIMIT (128u * 1024 * 1024)
 
 static uint32_t le32(const unsigned char *p)
 {
@@ -43,7 +46,7 @@ static int unxz(const unsigned char *in, size_t inlen, unsigned char *out,
 	lzma_stream s = LZMA_STREAM_INIT;
 	lzma_ret r;
 
-	if (lzma_stream_decoder(&s, UINT64_MAX, 0) != LZMA_OK)
+	if (lzma_stream_decoder(&s, XZ_MEMLIMIT, 0) != LZMA_OK)
 		return -ENOMEM;
 	s.next_in = in;
 	s.avail_in = inlen;
@@ -117,7 +120,10 @@ int rt_bzimage_unpack(const char *kernel, void **elf, size_t *len)
 		rc = -ENOMEM;
 		goto out;
 	}
-	rc = pl[0] == 0x1f ? gunzip(pl, plen - 4, out, outlen) :
+	/* A gzip stream ends in its own size (ISIZE), which is the field:
+	 * inflate wants it, and stops at the stream's end whatever follows.
+	 * xz's size is appended after the stream. */
+	rc = pl[0] == 0x1f ? gunzip(pl, plen, out, outlen) :
 			     unxz(pl, plen - 4, out, outlen);
 	if (!rc && memcmp(out, "\177ELF", 4))
 		rc = -ENOEXEC;

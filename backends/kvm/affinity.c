@@ -132,64 +132,26 @@ static bool recorded_affinity(struct enso_ctx *ctx, uint32_t domid,
 
 /* The plugged vCPUs' thread ids, by vCPU number (0: not plugged), n the
  * number of slots (maxvcpus). */
-struct vcpu_threads {
-	pid_t *tid;
-	uint32_t n;
-	bool shared;	/* two vCPUs on one thread: TCG's round-robin mode */
-};
-
 static int vcpu_threads(struct qmp *q, uint32_t domid, struct vcpu_threads *t,
 			struct enso_error *err)
 {
-	yajl_val cpus = NULL, slots = NULL, a;
-	uint32_t i, j, n = 0;
+	yajl_val cpus = NULL, slots = NULL;
 	int rc;
 
 	memset(t, 0, sizeof(*t));
 	rc = kvm_qmp_call(q, domid, "query-cpus-fast", NULL, &cpus, err);
 	if (rc)
 		return rc;
-	a = kvm_jget(cpus, "return", NULL);
-	if (!a || !YAJL_IS_ARRAY(a)) {
-		rc = rt_fail(err, -EPROTO,
+	if (kvm_qmp_call(q, domid, "query-hotpluggable-cpus", NULL, &slots,
+			 NULL))
+		slots = NULL;
+	rc = kvm_vcpu_threads_parse(cpus, slots, t);
+	if (rc == -EPROTO)
+		rc = rt_fail(err, rc,
 			     "domain %u: QEMU's query-cpus-fast gave no list",
 			     domid);
-		goto out;
-	}
-	/* Every slot, plugged or not; without the command, the plugged. */
-	if (!kvm_qmp_call(q, domid, "query-hotpluggable-cpus", NULL, &slots,
-			  NULL)) {
-		yajl_val s = kvm_jget(slots, "return", NULL);
-
-		if (s && YAJL_IS_ARRAY(s))
-			n = (uint32_t)s->u.array.len;
-	}
-	for (i = 0; i < a->u.array.len; i++) {
-		yajl_val idx = kvm_jget(a->u.array.values[i], "cpu-index", NULL);
-
-		if (idx && YAJL_IS_INTEGER(idx) && YAJL_GET_INTEGER(idx) >= n)
-			n = (uint32_t)YAJL_GET_INTEGER(idx) + 1;
-	}
-	t->tid = calloc(n ? n : 1, sizeof(*t->tid));
-	if (!t->tid) {
-		rc = rt_fail(err, -ENOMEM, "out of memory");
-		goto out;
-	}
-	t->n = n;
-	for (i = 0; i < a->u.array.len; i++) {
-		yajl_val idx = kvm_jget(a->u.array.values[i], "cpu-index", NULL);
-		yajl_val tid = kvm_jget(a->u.array.values[i], "thread-id", NULL);
-
-		if (!idx || !YAJL_IS_INTEGER(idx) || !tid ||
-		    !YAJL_IS_INTEGER(tid) || YAJL_GET_INTEGER(idx) < 0 ||
-		    YAJL_GET_INTEGER(tid) <= 0)
-			continue;
-		t->tid[YAJL_GET_INTEGER(idx)] = (pid_t)YAJL_GET_INTEGER(tid);
-	}
-	for (i = 0; i < n; i++)
-		for (j = i + 1; t->tid[i] && j < n; j++)
-			t->shared |= t->tid[i] == t->tid[j];
-out:
+	else if (rc)
+		rc = rt_fail(err, rc, "out of memory");
 	yajl_tree_free(cpus);
 	yajl_tree_free(slots);
 	return rc;

@@ -190,18 +190,6 @@ static int qmp_run(struct enso_ctx *ctx, uint32_t domid, const char *cmd,
 	return rc;
 }
 
-yajl_val kvm_jget(yajl_val v, const char *a, const char *b)
-{
-	const char *path[] = { a, b, NULL };
-
-	return v ? yajl_tree_get(v, path, yajl_t_any) : NULL;
-}
-
-const char *kvm_jstr(yajl_val v)
-{
-	return v && YAJL_IS_STRING(v) ? v->u.string : NULL;
-}
-
 /* ---- the command line ---- */
 
 static const char *qemu_format(enum enso_disk_format f)

@@ -27,12 +27,18 @@ struct qmp;
 /* Connects (retrying while QEMU starts) and negotiates capabilities. */
 int qmp_connect(const char *path, int timeout_ms, struct qmp **out,
 		char *err, size_t errlen);
+/* The same on a connected socket fd (tests, fuzzing): reads the greeting
+ * and negotiates; on success *out owns fd, on failure the caller keeps it. */
+int qmp_open_fd(int fd, int timeout_ms, struct qmp **out, char *err,
+		size_t errlen);
 /* Runs cmd with optional JSON arguments; *ret (if given) is the whole
  * reply, freed by the caller with yajl_tree_free.  Events read meanwhile
  * are kept for qmp_next_event. */
 int qmp_command(struct qmp *q, const char *cmd, const char *args_json,
 		int timeout_ms, yajl_val *ret, char *err, size_t errlen);
 yajl_val qmp_next_event(struct qmp *q, int timeout_ms, int *rc);
+/* Events kept unread at most; a QEMU that sends more loses the newest. */
+#define QMP_EVENTS_MAX 1024
 const char *qmp_event_name(yajl_val ev);
 int qmp_fd(const struct qmp *q);
 void qmp_close(struct qmp *q);
@@ -54,8 +60,24 @@ int kvm_qmp_open(struct enso_ctx *ctx, uint32_t domid, const char *sock,
 /* One command on it; *ret optional, as qmp_command's. */
 int kvm_qmp_call(struct qmp *q, uint32_t domid, const char *cmd,
 		 const char *args, yajl_val *ret, struct enso_error *err);
+
+/* ---- replies.c ---- */
+/* v's member a (then its member b, unless NULL), or NULL; v may be NULL. */
 yajl_val kvm_jget(yajl_val v, const char *a, const char *b);
+/* v's string, or NULL when v is no string. */
 const char *kvm_jstr(yajl_val v);
+/* Each vCPU's QEMU thread, by vCPU index (0: not known), n slots. */
+struct vcpu_threads {
+	pid_t *tid;
+	uint32_t n;
+	bool shared;	/* two vCPUs on one thread: TCG's round-robin mode */
+};
+
+/* From QEMU's replies to query-cpus-fast and query-hotpluggable-cpus
+ * (slots may be NULL); t->tid is malloc'd.  -EPROTO when cpus holds no
+ * list, -ENOMEM. */
+int kvm_vcpu_threads_parse(yajl_val cpus, yajl_val slots,
+			   struct vcpu_threads *t);
 
 /* ---- kernel.c ---- */
 /* The file QEMU is to boot for kernel (malloc'd; NULL: out of memory):

@@ -28,6 +28,10 @@ struct qmp_event {
  * domain costs it. */
 #define QMP_BUF_START 2048
 #define QMP_MSG_MAX (1024 * 1024)
+/* QEMU's events are a few hundred bytes: a longer one is not kept. */
+#define QMP_EVENT_MAX 4096
+/* Deeper than any reply QEMU sends; yajl frees a tree recursively. */
+#define QMP_DEPTH_MAX 64
 
 struct qmp {
 	int fd;
@@ -35,6 +39,7 @@ struct qmp {
 	size_t len, cap;
 	unsigned next_id;
 	struct qmp_event *events, **events_tail;
+	unsigned nevents;
 };
 
 static long long now_ms(void)
@@ -66,9 +71,34 @@ static int send_all(int fd, const char *s, size_t len)
 	return 0;
 }
 
+/* Whether the JSON text nests deeper than QMP_DEPTH_MAX. */
+static bool too_deep(const char *p)
+{
+	bool in_str = false;
+	int depth = 0;
+
+	for (; *p; p++) {
+		if (in_str) {
+			if (*p == '\\' && p[1])
+				p++;
+			else if (*p == '"')
+				in_str = false;
+		} else if (*p == '"') {
+			in_str = true;
+		} else if (*p == '[' || *p == '{') {
+			if (++depth > QMP_DEPTH_MAX)
+				return true;
+		} else if ((*p == ']' || *p == '}') && depth > 0) {
+			depth--;
+		}
+	}
+	return false;
+}
+
 /* Reads one line (one JSON object), waiting until deadline (ms, absolute;
  * -1 forever, 0 no wait).  Returns 1 with *out, 0 on timeout, <0 on error. */
-static int read_message(struct qmp *q, long long deadline, yajl_val *out)
+static int read_message(struct qmp *q, long long deadline, yajl_val *out,
+			size_t *line_len)
 {
 	for (;;) {
 		char *nl = memchr(q->buf, '\n', q->len);
@@ -80,7 +110,10 @@ static int read_message(struct qmp *q, long long deadline, yajl_val *out)
 			char errbuf[128];
 
 			*nl = '\0';
-			*out = yajl_tree_parse(q->buf, errbuf, sizeof(errbuf));
+			if (line_len)
+				*line_len = (size_t)(nl - q->buf);
+			*out = too_deep(q->buf) ? NULL :
+			       yajl_tree_parse(q->buf, errbuf, sizeof(errbuf));
 			q->len -= (size_t)(nl + 1 - q->buf);
 			memmove(q->buf, nl + 1, q->len);
 			if (q->cap > QMP_BUF_START && q->len < QMP_BUF_START) {
@@ -139,17 +172,22 @@ static yajl_val field(yajl_val obj, const char *name)
 	return obj ? yajl_tree_get(obj, path, yajl_t_any) : NULL;
 }
 
-static void queue_event(struct qmp *q, yajl_val v)
+/* Keeps an event for qmp_next_event: at most QMP_EVENTS_MAX of them, of
+ * QMP_EVENT_MAX bytes each, so a QEMU that floods its monitor costs us
+ * bounded memory (the newest are lost). */
+static void queue_event(struct qmp *q, yajl_val v, size_t len)
 {
-	struct qmp_event *e = calloc(1, sizeof(*e));
+	struct qmp_event *e;
 
-	if (!e) {
+	if (q->nevents >= QMP_EVENTS_MAX || len > QMP_EVENT_MAX ||
+	    !(e = calloc(1, sizeof(*e)))) {
 		yajl_tree_free(v);
 		return;
 	}
 	e->v = v;
 	*q->events_tail = e;
 	q->events_tail = &e->next;
+	q->nevents++;
 }
 
 int qmp_command(struct qmp *q, const char *cmd, const char *args_json,
@@ -175,8 +213,11 @@ int qmp_command(struct qmp *q, const char *cmd, const char *args_json,
 	}
 	for (;;) {
 		yajl_val v, vid;
+		size_t vlen;
 
-		rc = read_message(q, deadline, &v);
+		/* A QEMU that never stops talking must not hold us past the
+		 * deadline: read_message waits for nothing while data flows. */
+		rc = now_ms() >= deadline ? 0 : read_message(q, deadline, &v, &vlen);
 		if (rc == 0) {
 			snprintf(err, errlen, "%s: no reply from QEMU in %d ms",
 				 cmd, timeout_ms);
@@ -187,7 +228,7 @@ int qmp_command(struct qmp *q, const char *cmd, const char *args_json,
 			return rc;
 		}
 		if (field(v, "event")) {
-			queue_event(q, v);
+			queue_event(q, v, vlen);
 			continue;
 		}
 		vid = field(v, "id");
@@ -213,71 +254,85 @@ int qmp_command(struct qmp *q, const char *cmd, const char *args_json,
 	}
 }
 
-int qmp_connect(const char *path, int timeout_ms, struct qmp **out,
-		char *err, size_t errlen)
+int qmp_open_fd(int fd, int timeout_ms, struct qmp **out, char *err,
+		size_t errlen)
 {
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 	long long deadline = now_ms() + timeout_ms;
-	struct qmp *q;
+	struct qmp *q = calloc(1, sizeof(*q));
 	yajl_val greeting;
 	int rc;
 
-	if (strlen(path) >= sizeof(sa.sun_path)) {
-		snprintf(err, errlen, "QMP socket path too long: %s", path);
-		return -ENAMETOOLONG;
-	}
-	strcpy(sa.sun_path, path);
-	q = calloc(1, sizeof(*q));
 	if (q)
 		q->buf = malloc(QMP_BUF_START);
 	if (!q || !q->buf) {
 		free(q);
+		snprintf(err, errlen, "QMP: %s", strerror(ENOMEM));
 		return -ENOMEM;
 	}
+	q->fd = fd;
 	q->cap = QMP_BUF_START;
 	q->events_tail = &q->events;
-	/* QEMU creates the socket as it starts: retry until the deadline. */
-	for (;;) {
-		q->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-		if (q->fd < 0) {
-			rc = -errno;
-			goto fail;
-		}
-		if (!connect(q->fd, (struct sockaddr *)&sa, sizeof(sa)))
-			break;
-		rc = -errno;
-		close(q->fd);
-		q->fd = -1;
-		if (now_ms() >= deadline) {
-			snprintf(err, errlen, "connecting to QMP at %s: %s", path,
-				 strerror(-rc));
-			goto fail_quiet;
-		}
-		usleep(20000);
-	}
-	rc = read_message(q, deadline, &greeting);
+	rc = read_message(q, deadline, &greeting, NULL);
 	if (rc <= 0 || !field(greeting, "QMP")) {
 		if (rc > 0)
 			yajl_tree_free(greeting);
-		snprintf(err, errlen, "no QMP greeting on %s", path);
+		snprintf(err, errlen, "no QMP greeting");
 		rc = rc < 0 ? rc : -EPROTO;
-		goto fail_quiet;
+		goto fail;
 	}
 	yajl_tree_free(greeting);
 	rc = qmp_command(q, "qmp_capabilities", NULL,
 			 (int)(deadline - now_ms() > 1000 ? deadline - now_ms() : 1000),
 			 NULL, err, errlen);
 	if (rc)
-		goto fail_quiet;
+		goto fail;
 	*out = q;
 	return 0;
 fail:
-	snprintf(err, errlen, "QMP: %s", strerror(-rc));
-fail_quiet:
-	if (q->fd >= 0)
-		close(q->fd);
-	free(q->buf);
-	free(q);
+	q->fd = -1;	/* the caller's still */
+	qmp_close(q);
+	return rc;
+}
+
+int qmp_connect(const char *path, int timeout_ms, struct qmp **out,
+		char *err, size_t errlen)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	long long deadline = now_ms() + timeout_ms;
+	int fd, rc;
+
+	if (strlen(path) >= sizeof(sa.sun_path)) {
+		snprintf(err, errlen, "QMP socket path too long: %s", path);
+		return -ENAMETOOLONG;
+	}
+	strcpy(sa.sun_path, path);
+	/* QEMU creates the socket as it starts: retry until the deadline. */
+	for (;;) {
+		fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		if (fd < 0) {
+			rc = -errno;
+			snprintf(err, errlen, "QMP: %s", strerror(-rc));
+			return rc;
+		}
+		if (!connect(fd, (struct sockaddr *)&sa, sizeof(sa)))
+			break;
+		rc = -errno;
+		close(fd);
+		if (now_ms() >= deadline) {
+			snprintf(err, errlen, "connecting to QMP at %s: %s", path,
+				 strerror(-rc));
+			return rc;
+		}
+		usleep(20000);
+	}
+	rc = qmp_open_fd(fd, (int)(deadline - now_ms() > 0 ? deadline - now_ms() : 0),
+			 out, err, errlen);
+	if (rc) {
+		/* Name the socket, as before. */
+		if (!strcmp(err, "no QMP greeting"))
+			snprintf(err, errlen, "no QMP greeting on %s", path);
+		close(fd);
+	}
 	return rc;
 }
 
@@ -291,11 +346,13 @@ yajl_val qmp_next_event(struct qmp *q, int timeout_ms, int *rc_out)
 	int rc = 0;
 
 	while (!q->events) {
-		rc = read_message(q, deadline, &v);
+		size_t vlen;
+
+		rc = read_message(q, deadline, &v, &vlen);
 		if (rc <= 0)
 			break;
 		if (field(v, "event"))
-			queue_event(q, v);
+			queue_event(q, v, vlen);
 		else
 			yajl_tree_free(v);
 	}
@@ -307,6 +364,7 @@ yajl_val qmp_next_event(struct qmp *q, int timeout_ms, int *rc_out)
 	q->events = e->next;
 	if (!q->events)
 		q->events_tail = &q->events;
+	q->nevents--;
 	v = e->v;
 	free(e);
 	return v;

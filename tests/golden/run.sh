@@ -5,8 +5,9 @@
 #                     the JSON survives from_json -> to_json unchanged
 #   bad/NAME.cfg   -> cfgcheck prints exactly bad/NAME.err (exit 1)
 #   NAME.args      (optional) KEY=VALUE overrides, one a line
-#   robustness     garbage, truncated files, deep nesting, a 10 MB line,
-#                  malformed JSON: a clear error, never a crash
+#   robustness     garbage (NUL-free, so that the parser reads it: the error
+#                  must name a line), truncated files, deep nesting, a 10 MB
+#                  line, malformed JSON: a clear error, never a crash
 #
 # One "ok - ..." / "not ok - ...: why" line per check (tests/README.md).
 set -uo pipefail
@@ -184,8 +185,46 @@ for cfg in "$here"/bad/*.cfg; do
 	expect_error "bad-$name.cfg" "bad config $name"
 done
 
-head -c 65536 /dev/urandom >garbage.cfg
-expect_error garbage.cfg "64 KiB of random bytes"
+# expect_parsed FILE NAME MINLINE: a one-line error "FILE:N: ..." with N at
+# least MINLINE and not the NUL-byte refusal: the parser itself objected,
+# after reading the lines before N.
+expect_parsed() {
+	local file=$1 name=$2 min=$3 rc line
+	"$check" "$file" >"$tmp/out" 2>"$tmp/err"
+	rc=$?
+	line=$(sed -n "1s/^$file:\([0-9][0-9]*\):.*/\1/p" "$tmp/out")
+	if [ $rc -ne 1 ]; then
+		say_fail "golden-robust: $name: exit $rc (a crash is >= 128), wanted 1"
+	elif [ "$(wc -l <"$tmp/out")" -ne 1 ] || [ -z "$line" ]; then
+		say_fail "golden-robust: $name: not one '$file:LINE:' error: $(head -c 200 "$tmp/out")"
+	elif grep -q 'NUL byte' "$tmp/out"; then
+		say_fail "golden-robust: $name: stopped at a NUL byte, never parsed"
+	elif [ "$line" -lt "$min" ]; then
+		say_fail "golden-robust: $name: error on line $line, wanted $min or later: $(head -c 200 "$tmp/out")"
+	else
+		say_ok "golden-robust: $name"
+	fi
+}
+
+# Random bytes without NUL (a NUL is refused before any parsing).
+nonul() { head -c $(($1 * 2)) /dev/urandom | tr -d '\0' | head -c "$1"; }
+nonul 65536 >garbage.cfg
+expect_parsed garbage.cfg "64 KiB of random bytes (no NUL)" 1
+printf 'name = "x"\nmemory = 64\n# random bytes follow\n' | cat - garbage.cfg >garbage-late.cfg
+expect_parsed garbage-late.cfg "random bytes after three good lines" 4
+# random bytes inside strings, values and lists, line after line
+for ((i = 0; i < 200; i++)); do
+	printf 'extra_%d = "%s"\n' $i "$(nonul 64 | tr -d '"\\\n')"
+	printf 'cmdline_%d = [ "%s", %s ]\n' $i "$(nonul 16 | tr -d '"\\\n')" \
+		"$(nonul 8 | tr -d '\n')"
+done >garbage-values.cfg
+expect_no_crash garbage-values.cfg "random bytes in values" >"$tmp/why" &&
+	say_ok "golden-robust: random bytes in values" ||
+	say_fail "golden-robust: random bytes in values: $(head -1 "$tmp/why")"
+# the NUL refusal itself, on random bytes that keep theirs
+head -c 65536 /dev/urandom >garbage-nul.cfg
+printf 'x\0' >>garbage-nul.cfg
+expect_error garbage-nul.cfg "64 KiB of random bytes with NULs"
 # printable garbage: no NUL bytes, so the scanner itself must object
 head -c 65536 /dev/urandom | tr -dc 'a-z0-9=+[],;"#\n\t ' | head -c 20000 >garbage2.cfg
 printf 'name="x"\n' | cat - garbage2.cfg >garbage3.cfg
@@ -249,7 +288,7 @@ printf '{"c_info": {"name": "a"}, "disks": [{"vdev": "nonsense", "pdev_path": "/
 expect_error vdev.json "JSON with a bad vdev" --json
 printf '[1, 2, 3]' >array.json
 expect_error array.json "JSON that is not an object" --json
-head -c 4096 /dev/urandom >rand.json
+nonul 4096 >rand.json
 expect_error rand.json "random bytes as JSON" --json
 
 exit $failed

@@ -60,3 +60,12 @@ tests_unit_test_acpi_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS) -I$(top_srcdir)/libx
 	$(XENSTORE_CFLAGS) \
 	$(XENCTRL_CFLAGS) $(XENGUEST_CFLAGS) $(XENTOOLLOG_CFLAGS) $(YAJL_CFLAGS)
 tests_unit_test_acpi_LDADD = $(CMOCKA_LIBS)
+
+# The QMP client and the backend's reading of replies, against a fake
+# QEMU that lies (a QEMU may be its guest's).
+check_PROGRAMS += tests/unit/test_qmp
+tests_unit_test_qmp_SOURCES = tests/unit/test_qmp.c backends/kvm/qmp.c \
+	backends/kvm/replies.c backends/kvm/kvm.h
+tests_unit_test_qmp_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS) $(YAJL_CFLAGS) \
+	-I$(top_srcdir)/libxl
+tests_unit_test_qmp_LDADD = $(CMOCKA_LIBS) $(YAJL_LIBS)

@@ -260,6 +260,17 @@ static void bzimage_gzip_and_xz_payloads_unpack(void **state)
 	assert_true(rt_elf_has_pvh_entry(elf, len));
 	free(elf);
 
+	/* gzip as Linux packs it: nothing appended, the stream's own last
+	 * four bytes (ISIZE) are the size. */
+	assert_true(plen > 8);
+	write_bzimage(f->kernel, packed, plen - 4,
+		      (uint32_t)packed[plen - 4] | (uint32_t)packed[plen - 3] << 8 |
+		      (uint32_t)packed[plen - 2] << 16 | (uint32_t)packed[plen - 1] << 24);
+	assert_int_equal(rt_bzimage_unpack(f->kernel, &elf, &len), 0);
+	assert_int_equal(len, rlen);
+	assert_memory_equal(elf, raw, rlen);
+	free(elf);
+
 	/* xz */
 	plen = 0;
 	assert_int_equal(lzma_easy_buffer_encode(6, LZMA_CHECK_CRC32, NULL, raw,
@@ -278,6 +289,37 @@ static void bzimage_gzip_and_xz_payloads_unpack(void **state)
 	/* A payload cut short. */
 	write_bzimage(f->kernel, packed, plen / 2, (uint32_t)rlen);
 	assert_int_equal(rt_bzimage_unpack(f->kernel, &elf, &len), -EINVAL);
+}
+
+/* An xz stream whose block header asks for a 4 GiB dictionary (LZMA2's
+ * dictionary byte 40; the header's CRC32 made right): liblzma allocates
+ * what a stream declares unless given a limit. */
+static void bzimage_xz_dictionary_is_bounded(void **state)
+{
+	struct fixture *f = *state;
+	unsigned char raw[256], packed[1024];
+	size_t rlen = fake_elf(raw, sizeof(raw), 18), plen = 0, hsize;
+	uint32_t crc;
+	void *elf;
+	size_t len, p = 14, vli;
+
+	assert_int_equal(lzma_easy_buffer_encode(6, LZMA_CHECK_CRC32, NULL, raw,
+						 rlen, packed, &plen,
+						 sizeof(packed)), LZMA_OK);
+	/* After the 12-byte stream header: the header's size, its flags,
+	 * the sizes the flags announce (variable-length), the filter. */
+	hsize = ((size_t)packed[12] + 1) * 4;
+	for (vli = 0; vli < (size_t)!!(packed[13] & 0x40) + !!(packed[13] & 0x80); vli++)
+		while (packed[p++] & 0x80)
+			;
+	assert_int_equal(packed[p], 0x21);	/* LZMA2 */
+	assert_int_equal(packed[p + 1], 1);	/* one byte of properties */
+	packed[p + 2] = 40;
+	crc = (uint32_t)crc32(0, packed + 12, (uInt)(hsize - 4));
+	memcpy(packed + 12 + hsize - 4, &crc, 4);	/* little-endian */
+	write_bzimage(f->kernel, packed, plen, (uint32_t)rlen);
+	assert_int_equal(rt_bzimage_unpack(f->kernel, &elf, &len), -EINVAL);
+	assert_null(elf);
 }
 
 static void bzimage_refuses_what_it_cannot_unpack(void **state)
@@ -323,6 +365,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(a_forgotten_or_bad_entry_misses, setup, teardown),
 		cmocka_unit_test_setup_teardown(only_the_newest_four_are_kept, setup, teardown),
 		cmocka_unit_test_setup_teardown(bzimage_gzip_and_xz_payloads_unpack, setup, teardown),
+		cmocka_unit_test_setup_teardown(bzimage_xz_dictionary_is_bounded, setup, teardown),
 		cmocka_unit_test_setup_teardown(bzimage_refuses_what_it_cannot_unpack, setup, teardown),
 		cmocka_unit_test(pvh_entry_needs_the_note),
 	};
