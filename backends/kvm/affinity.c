@@ -132,10 +132,24 @@ static bool recorded_affinity(struct enso_ctx *ctx, uint32_t domid,
 
 /* The plugged vCPUs' thread ids, by vCPU number (0: not plugged), n the
  * number of slots (maxvcpus). */
-static int vcpu_threads(struct qmp *q, uint32_t domid, struct vcpu_threads *t,
-			struct enso_error *err)
+/* A thread id QEMU reported is one of its own threads: a QEMU its guest
+ * took over could otherwise have dom0 pin, or report on, any thread of
+ * the host. */
+static bool qemu_thread(pid_t qemu, pid_t tid)
+{
+	char path[64];
+
+	snprintf(path, sizeof(path), "/proc/%ld/task/%ld", (long)qemu,
+		 (long)tid);
+	return qemu > 0 && access(path, F_OK) == 0;
+}
+
+static int vcpu_threads(struct enso_ctx *ctx, struct qmp *q, uint32_t domid,
+			struct vcpu_threads *t, struct enso_error *err)
 {
 	yajl_val cpus = NULL, slots = NULL;
+	pid_t qemu;
+	uint32_t v;
 	int rc;
 
 	memset(t, 0, sizeof(*t));
@@ -154,6 +168,18 @@ static int vcpu_threads(struct qmp *q, uint32_t domid, struct vcpu_threads *t,
 		rc = rt_fail(err, rc, "out of memory");
 	yajl_tree_free(cpus);
 	yajl_tree_free(slots);
+	qemu = rc ? 0 : kvm_qemu_pid(ctx, domid);
+	for (v = 0; !rc && v < t->n; v++) {
+		if (t->tid[v] && !qemu_thread(qemu, t->tid[v])) {
+			rc = rt_fail(err, -EPROTO,
+				     "domain %u: QEMU names thread %ld for vCPU %u, which is not one of its own threads",
+				     domid, (long)t->tid[v], v);
+		}
+	}
+	if (rc) {
+		free(t->tid);
+		memset(t, 0, sizeof(*t));
+	}
 	return rc;
 }
 
@@ -166,7 +192,7 @@ static int domain_threads(struct enso_ctx *ctx, uint32_t domid,
 
 	if (rc)
 		return rc;
-	rc = vcpu_threads(q, domid, t, err);
+	rc = vcpu_threads(ctx, q, domid, t, err);
 	qmp_close(q);
 	return rc;
 }
@@ -192,7 +218,7 @@ int kvm_affinity_apply(struct enso_ctx *ctx, struct qmp *q, uint32_t domid,
 	struct vcpu_threads t;
 	int rc;
 
-	rc = vcpu_threads(q, domid, &t, err);
+	rc = vcpu_threads(ctx, q, domid, &t, err);
 	for (v = 0; !rc && v < t.n; v++) {
 		struct enso_cpumap m;
 
