@@ -26,6 +26,10 @@
 
 struct evloop *loop;
 
+struct conn daemon_conn = {
+	.privileged = true, .domid = 0, .target = DOMID_NONE,
+};
+
 static struct conn *conns;
 static size_t nconns;
 static uint32_t next_conn_id = 1;

@@ -267,6 +267,22 @@ int txn_set_perms(struct txn *t, const char *path, const struct perms *perms);
  * conflict.  Frees nothing: the caller frees t. */
 int txn_commit(struct txn *t, bool validate);
 
+/* Quotas of transactions (txn_quota.c), for unprivileged clients.
+ * txn_charge counts bytes tn's copy holds against t's domain's memory
+ * quota, with the nodes it owns (-ENOMEM past it); txn_count_owner one
+ * node more or fewer for owner (-ENOSPC past -E); txn_check_size a node
+ * of size bytes (-S: -ENOSPC; -Q memory: -ENOMEM), txn_check_tnode tn's
+ * size plus extra; txn_check_commit both again against the store as it
+ * is at commit.  tnode_quota_size: a node's bytes as the -S quota counts
+ * them. */
+int txn_charge(struct txn *t, struct tnode *tn, size_t bytes);
+int txn_count_owner(struct txn *t, uint32_t owner, int change,
+		    const char *path);
+int txn_check_size(struct txn *t, const char *path, size_t size);
+int txn_check_tnode(struct txn *t, const struct tnode *tn, size_t extra);
+int txn_check_commit(struct txn *t);
+size_t tnode_quota_size(const struct tnode *tn);
+
 /* ---- watches (watch.c) ---- */
 struct watch {
 	char *path;		/* absolute, or @special */
@@ -366,6 +382,9 @@ struct conn {
 };
 
 extern struct evloop *loop;
+/* The daemon's own hand, for the changes it makes by itself (dom0's
+ * entries, a dead domain's nodes): privileged, on no socket or ring. */
+extern struct conn daemon_conn;
 
 struct conn *conn_new(enum conn_kind kind, int fd, uint32_t domid,
 		      bool privileged);
@@ -472,9 +491,9 @@ void domain_ring_io(struct domain *d);
 void domain_notify(struct domain *d);
 void domain_bad(struct domain *d, uint32_t err, const char *why);
 size_t domain_count(void);
-/* A domain is gone: deletes the nodes it owned (unless -K) and every
- * mention of it in permission lists, so that a later domain given the
- * same id inherits nothing.  Fires the watches of what changed. */
+/* A domain is gone (forget.c): deletes the nodes it owned (unless -K) and
+ * every mention of it in permission lists, so that a later domain given
+ * the same id inherits nothing.  Fires the watches of what changed. */
 void domain_forget(uint32_t domid);
 /* Serves again a domain the saved state names (after a restart): -ESRCH
  * if it is gone or dying, else as domain_introduce(). */

@@ -31,36 +31,12 @@ struct txn *txn_new(struct conn *conn, uint32_t id)
 	return t;
 }
 
-static struct domusage *txn_usage(const struct txn *t)
-{
-	return &store.usage[t->domid];
-}
-
-/* Counts bytes a transaction copies against its domain's memory quota,
- * with the nodes it owns: ten open transactions hold no more than one
- * domain may own.  Only explicit transactions of unprivileged clients;
- * the single-request ones are gone before the request returns. */
-static int charge(struct txn *t, struct tnode *tn, size_t bytes)
-{
-	struct domusage *u = txn_usage(t);
-
-	if (!t->charged || !bytes)
-		return 0;
-	if (u->bytes + u->txn_bytes + bytes > quotas[Q_MEMORY].val) {
-		quota_hit(t->conn, Q_MEMORY, tn->path);
-		return -ENOMEM;
-	}
-	u->txn_bytes += bytes;
-	tn->charged += (uint32_t)bytes;
-	return 0;
-}
-
 static void tnode_free(struct txn *t, struct tnode *tn)
 {
 	uint32_t i;
 
 	if (tn->charged)
-		txn_usage(t)->txn_bytes -= tn->charged;
+		store.usage[t->domid].txn_bytes -= tn->charged;
 
 	for (i = 0; i < tn->nkids; i++)
 		free(tn->kids[i]);
@@ -116,7 +92,7 @@ int txn_get(struct txn *t, const char *path, struct tnode **out)
 		 * memory for nothing, and nothing reads it back. */
 		tn->value_hidden = !t->conn->privileged &&
 				   !(perms_allowed(t->conn, &ps) & PERM_READ);
-		rc = charge(t, tn, sizeof(*tn) + strlen(path) + 1 +
+		rc = txn_charge(t, tn, sizeof(*tn) + strlen(path) + 1 +
 					   sizeof(struct perm) * ps.n +
 					   (tn->value_hidden ? 0 : n->vlen));
 		if (rc)
@@ -133,7 +109,7 @@ int txn_get(struct txn *t, const char *path, struct tnode **out)
 		if (perms_dup(&ps, &tn->perms))
 			goto nomem;
 	} else {
-		rc = charge(t, tn, sizeof(*tn) + strlen(path) + 1);
+		rc = txn_charge(t, tn, sizeof(*tn) + strlen(path) + 1);
 		if (rc)
 			goto fail;
 		tn->kids_loaded = true;
@@ -158,7 +134,7 @@ static int kids_add(struct txn *t, struct tnode *tn, const char *name)
 {
 	uint32_t i;
 	char *dup;
-	int rc = charge(t, tn, strlen(name) + 1 + sizeof(char *));
+	int rc = txn_charge(t, tn, strlen(name) + 1 + sizeof(char *));
 
 	if (rc)
 		return rc;
@@ -228,86 +204,11 @@ static void mark(struct txn *t, struct tnode *tn, uint8_t fire)
 		tn->fire = fire;
 }
 
-static int32_t *delta_slot(struct txn *t, uint32_t domid)
-{
-	struct owner_delta *nd;
-	uint32_t i;
-
-	for (i = 0; i < t->ndeltas; i++)
-		if (t->deltas[i].domid == domid)
-			return &t->deltas[i].delta;
-	nd = realloc(t->deltas, (t->ndeltas + 1) * sizeof(*nd));
-	if (!nd)
-		return NULL;
-	t->deltas = nd;
-	nd[t->ndeltas].domid = domid;
-	nd[t->ndeltas].delta = 0;
-	return &nd[t->ndeltas++].delta;
-}
-
-/* Counts one more (or fewer) node for owner; enforces -E on domains. */
-static int owner_count(struct txn *t, uint32_t owner, int change,
-		       const char *path)
-{
-	int32_t *d = delta_slot(t, owner);
-
-	if (!d)
-		return -ENOMEM;
-	if (change > 0 && !t->conn->privileged &&
-	    (int64_t)store.usage[owner % NR_DOMIDS].nodes + *d + 1 >
-		    (int64_t)quotas[Q_NODES].val) {
-		quota_hit(t->conn, Q_NODES, path);
-		return -ENOSPC;
-	}
-	*d += change;
-	return 0;
-}
-
-/* The -S quota counts a permission entry as cxenstored does (the 8 bytes
- * of struct xs_permissions), whatever our own layout. */
-#define QUOTA_PERM_BYTES 8
-
-static size_t tnode_size(const struct tnode *tn)
-{
-	size_t sz = tn->vlen + tn->perms.n * QUOTA_PERM_BYTES;
-	uint32_t i;
-
-	for (i = 0; i < tn->nkids; i++)
-		sz += strlen(tn->kids[i]) + 1;
-	return sz;
-}
-
-/* Node size (-S) and the bytes a domain owns (-Q memory, -q memory). */
-static int check_quota_size(struct txn *t, const char *path, size_t size)
-{
-	uint64_t owned;
-
-	if (t->conn->privileged)
-		return 0;
-	if (size > quotas[Q_NODE_SIZE].val) {
-		quota_hit(t->conn, Q_NODE_SIZE, path);
-		return -ENOSPC;
-	}
-	owned = store.usage[t->conn->domid % NR_DOMIDS].bytes;
-	if (owned + size > quotas[Q_MEMORY].val) {
-		quota_hit(t->conn, Q_MEMORY, path);
-		return -ENOMEM;
-	}
-	if (owned + size > quotas[Q_MEMORY_SOFT].val)
-		quota_hit(t->conn, Q_MEMORY_SOFT, path);
-	return 0;
-}
-
-static int check_size(struct txn *t, const struct tnode *tn, size_t extra)
-{
-	return check_quota_size(t, tn->path, tnode_size(tn) + extra);
-}
-
 static int set_value(struct txn *t, struct tnode *tn, const char *value,
 		     uint32_t vlen)
 {
 	char *nv = NULL;
-	int rc = charge(t, tn, vlen > tn->vlen ? vlen - tn->vlen : 0);
+	int rc = txn_charge(t, tn, vlen > tn->vlen ? vlen - tn->vlen : 0);
 
 	if (rc)
 		return rc;
@@ -337,7 +238,7 @@ static int create_child(struct txn *t, struct tnode *parent, const char *path,
 	rc = txn_load_kids(t, parent);
 	if (rc)
 		return rc;
-	rc = check_size(t, parent, strlen(name) + 1);
+	rc = txn_check_tnode(t, parent, strlen(name) + 1);
 	if (rc)
 		return rc;
 	perms_free(&tn->perms);
@@ -347,13 +248,13 @@ static int create_child(struct txn *t, struct tnode *parent, const char *path,
 	/* What a domain creates, it owns. */
 	if (!t->conn->privileged)
 		tn->perms.p[0].domid = t->conn->domid;
-	rc = owner_count(t, tn->perms.p[0].domid, 1, path);
+	rc = txn_count_owner(t, tn->perms.p[0].domid, 1, path);
 	if (rc)
 		return rc;
 	rc = set_value(t, tn, value, vlen);
 	if (rc)
 		return rc;
-	rc = check_size(t, tn, 0);
+	rc = txn_check_tnode(t, tn, 0);
 	if (rc)
 		return rc;
 	rc = kids_add(t, parent, name);
@@ -382,7 +283,7 @@ int txn_write(struct txn *t, const char *path, const char *value,
 			return -EACCES;
 		if (only_create)
 			return 0;
-		rc = check_quota_size(t, path, tnode_size(tn) - tn->vlen + vlen);
+		rc = txn_check_size(t, path, tnode_quota_size(tn) - tn->vlen + vlen);
 		if (rc)
 			return rc;
 		rc = set_value(t, tn, value, vlen);
@@ -486,7 +387,7 @@ static int delete_rec(struct txn *t, struct tnode *tn, bool top)
 				return rc;
 		}
 	}
-	rc = owner_count(t, tn->perms.p[0].domid, -1, tn->path);
+	rc = txn_count_owner(t, tn->perms.p[0].domid, -1, tn->path);
 	if (rc)
 		return rc;
 	for (i = 0; i < tn->nkids; i++)
@@ -564,10 +465,10 @@ int txn_set_perms(struct txn *t, const char *path, const struct perms *perms)
 		}
 	}
 	if (perms->p[0].domid != tn->perms.p[0].domid) {
-		rc = owner_count(t, perms->p[0].domid, 1, path);
+		rc = txn_count_owner(t, perms->p[0].domid, 1, path);
 		if (rc)
 			return rc;
-		rc = owner_count(t, tn->perms.p[0].domid, -1, path);
+		rc = txn_count_owner(t, tn->perms.p[0].domid, -1, path);
 		if (rc)
 			return rc;
 	}
@@ -625,55 +526,6 @@ static int apply(struct tnode *tn)
 			    tn->vlen, &tn->perms, NULL);
 }
 
-/* Value and permission bytes a node grows by; a hidden value is
- * unchanged. */
-static int64_t growth(const struct tnode *tn, const struct node *n)
-{
-	int64_t now = 0, before = 0;
-
-	if (tn->exists)
-		now = (int64_t)tn->perms.n * QUOTA_PERM_BYTES +
-		      (tn->value_hidden ? 0 : tn->vlen);
-	if (n)
-		before = (int64_t)node_perms(n).n * QUOTA_PERM_BYTES +
-			 (tn->value_hidden ? 0 : n->vlen);
-	return now - before;
-}
-
-/* The quotas again, against the store as it is now: each transaction was
- * checked against the store it started from, and others may have
- * committed since, so without this ten transactions could each add a
- * quota's worth. */
-static int check_commit_quotas(struct txn *t)
-{
-	const struct domusage *u = &store.usage[t->domid];
-	struct tnode *tn;
-	int64_t bytes = 0;
-	uint32_t i;
-
-	if (t->conn->privileged)
-		return 0;
-	for (i = 0; i < t->ndeltas; i++) {
-		const struct owner_delta *d = &t->deltas[i];
-
-		if (d->delta > 0 &&
-		    (uint64_t)store.usage[d->domid % NR_DOMIDS].nodes +
-				    (uint64_t)d->delta >
-			    quotas[Q_NODES].val) {
-			quota_hit(t->conn, Q_NODES, "transaction commit");
-			return -ENOSPC;
-		}
-	}
-	for (tn = t->mods; tn; tn = tn->next_mod)
-		if (tn->exists && tn->perms.p[0].domid == t->domid)
-			bytes += growth(tn, store_lookup(tn->path));
-	if (bytes > 0 && u->bytes + (uint64_t)bytes > quotas[Q_MEMORY].val) {
-		quota_hit(t->conn, Q_MEMORY, "transaction commit");
-		return -ENOMEM;
-	}
-	return 0;
-}
-
 int txn_commit(struct txn *t, bool validate)
 {
 	uint64_t gen_before = store.gen_counter;
@@ -690,7 +542,7 @@ int txn_commit(struct txn *t, bool validate)
 			if ((n ? n->gen : 0) != tn->base_gen)
 				return -EAGAIN;
 		}
-		rc = check_commit_quotas(t);
+		rc = txn_check_commit(t);
 		if (rc)
 			return rc;
 	}
