@@ -35,18 +35,6 @@ static void set_perms2(const char *path, uint32_t owner, uint32_t other,
 	assert_int_equal(store_set_perms(store_lookup(path), &ps), 0);
 }
 
-static void assert_tree_ok(void)
-{
-	struct buf out;
-	int rc;
-
-	buf_init(&out);
-	rc = store_check(&out);
-	if (rc)
-		fail_msg("store_check: %.*s", (int)out.len, out.p);
-	buf_fini(&out);
-}
-
 /* Finding 1: a watcher that never reads passes its output limit inside
  * the fan-out of one write, with many watches on the path.  Killing it
  * used to free its watches while watch_fire() was walking them. */
@@ -77,7 +65,7 @@ static void test_kill_inside_fanout(void **state)
 	assert_int_equal(watcher->c->nwatches, 64);
 	assert_int_equal(tc_write(writer, 0, "/fan", "y"), 0);
 	assert_int_equal(watch_count(), 64);
-	assert_tree_ok();
+	unit_assert_tree_ok();
 }
 
 /* Finding 2: ten transactions, each under -E against the store it
@@ -121,7 +109,7 @@ static void test_node_quota_at_commit(void **state)
 	assert_int_equal(committed, 1);
 	assert_int_equal(nospc, 9);
 	assert_true(store.usage[7].nodes <= 50);
-	assert_tree_ok();
+	unit_assert_tree_ok();
 }
 
 /* Finding 3: what open transactions copy counts against the domain's
@@ -190,7 +178,7 @@ static void test_txn_memory_quota(void **state)
 	for (i = 0; i < 10; i++)
 		assert_int_equal(tc_txn_end(d8[i], tx[i], false), 0);
 	assert_int_equal(store.usage[8].txn_bytes, 0);
-	assert_tree_ok();
+	unit_assert_tree_ok();
 }
 
 /* Finding 4: once a domain is gone no permission names it, so a later
@@ -231,7 +219,7 @@ static void test_dead_domain_perms(void **state)
 			 -EACCES);
 	assert_int_equal(tc_write(d9, 0, "/shared/new", "x"), -EACCES);
 	assert_int_equal(tc_write(d9, 0, "/other", "x"), -EACCES);
-	assert_tree_ok();
+	unit_assert_tree_ok();
 }
 
 /* With -K its orphans stay, owned by dom0 from then on. */
@@ -249,7 +237,7 @@ static void test_dead_domain_orphans_kept(void **state)
 	assert_int_equal(ps.p[0].domid, 0);
 	assert_int_equal(ps.p[0].mode, PERM_READ);
 	assert_int_equal(store.usage[9].nodes, 0);
-	assert_tree_ok();
+	unit_assert_tree_ok();
 }
 
 /* Finding 5: a domain that does not read gets its watch events dropped

@@ -44,18 +44,6 @@ static void assert_value(const char *path, const char *v)
 			 node_value(n) ? node_value(n) : "", v);
 }
 
-static void assert_tree_ok(void)
-{
-	struct buf out;
-	int rc;
-
-	buf_init(&out);
-	rc = store_check(&out);
-	if (rc)
-		fail_msg("store_check: %.*s", (int)out.len, out.p);
-	buf_fini(&out);
-}
-
 /* /local/domain/<domid>, owned by owner with the given default and, if
  * listed_mode is not PERM_NONE, a second entry for domid. */
 static void mkhome(uint32_t domid, uint32_t owner, uint32_t listed_mode)
@@ -111,7 +99,7 @@ static void test_read_your_writes(void **state)
 	txn_free(t);
 	assert_value("/a", "v2");
 	assert_value("/a/new", "n");
-	assert_tree_ok();
+	unit_assert_tree_ok();
 }
 
 static void test_abort_leaves_store(void **state)
@@ -142,7 +130,7 @@ static void test_abort_leaves_store(void **state)
 	assert_int_equal(a->gen, gen_a);
 	assert_int_equal(store.root->gen, gen_root);
 	assert_int_equal(store.nnodes, nnodes);
-	assert_tree_ok();
+	unit_assert_tree_ok();
 }
 
 static void test_conflict_same_node(void **state)
@@ -215,7 +203,7 @@ static void test_unrelated_change_no_conflict(void **state)
 	assert_value("/a", "mine");
 	assert_value("/b", "theirs");
 	assert_value("/a/k", "kv");
-	assert_tree_ok();
+	unit_assert_tree_ok();
 }
 
 static void test_conflict_created_absent(void **state)
@@ -282,7 +270,7 @@ static void test_rm_recursive_commit(void **state)
 	assert_int_equal(store.nnodes, 2);
 	for (i = 0; i < node_nkids(store.root); i++)
 		assert_string_equal(node_name(node_kid(store.root, i)), "keep");
-	assert_tree_ok();
+	unit_assert_tree_ok();
 }
 
 static void test_rm_then_recreate(void **state)
@@ -304,7 +292,7 @@ static void test_rm_then_recreate(void **state)
 	assert_null(store_lookup("/r/b"));
 	assert_int_equal(node_nkids(store.root), 1);
 	assert_int_equal(node_nkids(store_lookup("/r")), 1);
-	assert_tree_ok();
+	unit_assert_tree_ok();
 }
 
 static void test_node_quota(void **state)
@@ -340,7 +328,7 @@ static void test_node_quota(void **state)
 	assert_int_equal(implicit_write(dom0->c, "/local/domain/5/e", "5"), 0);
 	assert_int_equal(node_perms(store_lookup("/local/domain/5/e")).p[0].domid, 5);
 	assert_int_equal(store.usage[5].nodes, 5);
-	assert_tree_ok();
+	unit_assert_tree_ok();
 }
 
 static void test_node_size_quota(void **state)
@@ -462,7 +450,7 @@ static void test_created_node_owned_by_domain(void **state)
 	/* dom0's new nodes keep the parent's owner. */
 	assert_int_equal(implicit_write(dom0->c, "/local/domain/5/y", "2"), 0);
 	assert_int_equal(node_perms(store_lookup("/local/domain/5/y")).p[0].domid, 0);
-	assert_tree_ok();
+	unit_assert_tree_ok();
 }
 
 static void test_set_perms_rules(void **state)

@@ -308,3 +308,15 @@ struct node *mknode(const char *path, const char *value, uint32_t owner,
 				      (uint32_t)strlen(value), &ps, &n), 0);
 	return n;
 }
+
+void unit_assert_tree_ok(void)
+{
+	struct buf out;
+	int rc;
+
+	buf_init(&out);
+	rc = store_check(&out);
+	if (rc)
+		fail_msg("store_check: %.*s", (int)out.len, out.p);
+	buf_fini(&out);
+}

@@ -77,6 +77,9 @@ int unit_errno_of(const char *name);
 struct node *mknode(const char *path, const char *value, uint32_t owner,
 		    uint32_t other_mode);
 
+/* Fails the test with what store_check() found, if anything. */
+void unit_assert_tree_ok(void);
+
 #define UNIT_TEST(f) cmocka_unit_test_setup_teardown(f, unit_setup, unit_teardown)
 
 #endif
