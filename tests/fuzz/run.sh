@@ -6,7 +6,8 @@
 # Builds the harnesses with clang (-fsanitize=fuzzer,address,undefined)
 # into BUILD_DIR/fuzz/, compiling the sources they need directly (the
 # autotools build stays gcc's), then runs each, one at a time, for SECONDS
-# (default 20) from its seeds in tests/fuzz/corpus/NAME plus what earlier
+# (default 20), or until FUZZ_RUNS executions when that is set and comes
+# first, from its seeds in tests/fuzz/corpus/NAME plus what earlier
 # runs found (BUILD_DIR/fuzz/corpus/NAME).  One line per harness:
 #
 #   ok - fuzz: NAME: N execs, 0 crashes (R exec/s, C inputs in the corpus)
@@ -119,7 +120,9 @@ for n in "${names[@]}"; do
 	rm -f "$out/crashes/$n-"*
 	seeds=()
 	[ -d "$here/corpus/$n" ] && seeds=("$here/corpus/$n")
-	"$bin" -max_total_time="$secs" -timeout=10 -rss_limit_mb=2048 \
+	runs=()
+	[ -n "${FUZZ_RUNS:-}" ] && runs=(-runs="$FUZZ_RUNS")
+	"$bin" -max_total_time="$secs" "${runs[@]}" -timeout=10 -rss_limit_mb=2048 \
 		-max_len="$(max_len "$n")" -print_final_stats=1 "${dict[@]}" \
 		-artifact_prefix="$out/crashes/$n-" "$work" "${seeds[@]}" >"$log" 2>&1
 	rc=$?
