@@ -5,8 +5,15 @@
  * The backend sees the domain model only (struct enso_domain_config) and
  * does the hypervisor's part; libxl keeps the records every tool sees in
  * xenstore (/local/domain/<id>, /vm/<uuid>, /libxl/<id>) and the stored
- * config.  Optional operations are NULL.  Every operation returns 0 or a
- * negative errno and, on failure, fills err with what the user needs to act.
+ * config.  A backend uses of libxl only libxl/services.h.  What differs
+ * between hypervisors is said here, in the table's flags and operations,
+ * so that libxl never asks which hypervisor it runs on.  Optional
+ * operations are NULL.  Every operation returns 0 or a negative errno
+ * and, on failure, fills err (exl_fail) with what the user needs to act.
+ *
+ * A new hypervisor is a new folder beside xen/ and kvm/ with one of these
+ * tables, chosen in libxl/ctx.c; a new device kind a new device_attach
+ * case (docs/design/layering.md).
  */
 #ifndef ENSO_BACKENDS_BACKEND_H
 #define ENSO_BACKENDS_BACKEND_H
@@ -30,17 +37,52 @@ struct backend_dominfo {
 	double cpu_seconds;
 };
 
+/* What libxl has done for a create before it calls the backend's. */
+struct backend_create {
+	const struct enso_domain_config *cfg;
+	/* cfg's cpus= and cpus_soft=, node terms made the host's CPUs
+	 * (node_cpus); nmaps 0 when the config has none. */
+	struct enso_affinity hard, soft;
+	/* The file to load for cfg->kernel (NULL when it has none): the
+	 * ELF the kernel cache holds of it, or cfg->kernel itself.  A
+	 * builder that cannot load the cached ELF drops it
+	 * (rt_kcache_forget) and loads cfg->kernel; one that unpacks
+	 * cfg->kernel itself may keep what it unpacked (rt_kcache_store). */
+	char *kernel;
+	bool kernel_cached;
+	bool kernel_pvh;	/* kernel has Xen's PVH entry note */
+};
+
+/* One device of a running domain (the device issues: disks, vifs). */
+enum backend_device_kind { BACKEND_DEVICE_DISK, BACKEND_DEVICE_NIC };
+struct backend_device {
+	enum backend_device_kind kind;
+	uint32_t devid;
+	union {
+		const struct enso_disk *disk;
+		const struct enso_nic *nic;
+	} u;
+};
+
 struct backend_ops {
 	const char *name;	/* "xen", "kvm" */
 
-	/* Builds the domain, paused, under domid, which libxl allocated
-	 * (KVM: its records already exist) or which the hypervisor chooses
-	 * (Xen: set *domid; libxl writes the records after).  The backend
-	 * adds the nodes only it knows (console/tty, store ring...).  libxl
-	 * unpauses it afterwards unless the user asked for -p; `paused` is
-	 * always true today and kept for backends that cannot start paused. */
-	int (*create)(struct enso_ctx *ctx, const struct enso_domain_config *cfg,
-		      uint32_t *domid, bool paused, struct enso_error *err);
+	/* The hypervisor gives the domain its id when it builds it (Xen):
+	 * create sets *domid, and libxl writes the domain's records after
+	 * create, having recorded its intent by uuid before.  false: libxl
+	 * allocates the id and writes the records before create (KVM). */
+	bool hv_allocates_domid;
+	/* Domain 0 is the host itself, not a domain of the hypervisor
+	 * (KVM): nobody else writes its entries, and what xl list says of
+	 * it comes from the host. */
+	bool dom0_is_host;
+
+	/* Builds the domain, paused, under *domid (see hv_allocates_domid).
+	 * The backend adds the nodes only it knows (console/tty, store
+	 * ring...).  libxl unpauses it afterwards unless the user asked for
+	 * -p. */
+	int (*create)(struct enso_ctx *ctx, const struct backend_create *in,
+		      uint32_t *domid, struct enso_error *err);
 	/* Optional: libxl's records are in place, the domain still paused.
 	 * The backend may now make it known (Xen: INTRODUCE to xenstored,
 	 * so its console is served while it is paused, as upstream's). */
@@ -98,7 +140,7 @@ struct backend_ops {
 	/* The host: what xl info prints. */
 	int (*host_info)(struct enso_ctx *ctx, struct enso_host_info *out,
 			 struct enso_error *err);
-	/* Frees ctx->backend_data and what it holds (NULL: plain free). */
+	/* Frees rt_backend_data(ctx) and what it holds (NULL: plain free). */
 	void (*close)(struct enso_ctx *ctx);
 
 	/* Every vCPU of the domain (*out malloc'd, *n of them) and the
@@ -133,6 +175,35 @@ struct backend_ops {
 			    size_t *len, struct enso_error *err);
 	int (*debug_keys)(struct enso_ctx *ctx, const char *keys,
 			  struct enso_error *err);
+
+	/* ---- room for what comes next: NULL in every backend today, and
+	 * libxl answers -ENOSYS naming the hypervisor while they are. ---- */
+
+	/* Devices of a running domain.  attach: libxl has written the
+	 * device's backend and frontend nodes; the backend connects it
+	 * (Xen: its user-space backend serves it; KVM: QMP device_add) and
+	 * returns once the guest can see it.  detach: the guest is asked to
+	 * let go, and after timeout_ms (force: at once) it is taken away;
+	 * libxl removes the nodes after. */
+	int (*device_attach)(struct enso_ctx *ctx, uint32_t domid,
+			     const struct backend_device *dev,
+			     struct enso_error *err);
+	int (*device_detach)(struct enso_ctx *ctx, uint32_t domid,
+			     const struct backend_device *dev, bool force,
+			     int timeout_ms, struct enso_error *err);
+	/* Save: the domain suspended (libxl has asked the guest) and its
+	 * state written to fd in the hypervisor's own stream (Xen: libxc's,
+	 * KVM: QEMU's migration stream); libxl writes the file header and
+	 * the config before.  live: precopy while the guest runs (the
+	 * sending half of a migration), else the guest is paused first. */
+	int (*save)(struct enso_ctx *ctx, uint32_t domid, int fd, bool live,
+		    struct enso_error *err);
+	/* Restore: builds the domain from in->cfg as create does, paused,
+	 * and loads its state from fd (what save wrote, after libxl has
+	 * read the header and config).  Also the receiving half of a
+	 * migration. */
+	int (*restore)(struct enso_ctx *ctx, const struct backend_create *in,
+		       int fd, uint32_t *domid, struct enso_error *err);
 };
 
 /* KVM if it works here, else TCG: fills why either way. */

@@ -24,43 +24,6 @@
 
 /* ---- small helpers ---------------------------------------------------- */
 
-int exl_err_set(struct enso_error *err, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err) {
-		va_start(ap, fmt);
-		vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
-		va_end(ap);
-	}
-	return -EINVAL;
-}
-
-int exl_err_prefix(struct enso_error *err, const char *fmt, ...)
-{
-	char pre[256];
-	size_t pl, ol, room;
-	va_list ap;
-	int r;
-
-	if (!err)
-		return -EINVAL;
-	va_start(ap, fmt);
-	r = vsnprintf(pre, sizeof(pre), fmt, ap);
-	va_end(ap);
-	if (r < 0)
-		return -EINVAL;
-	pl = strlen(pre);
-	ol = strnlen(err->msg, sizeof(err->msg) - 1);
-	room = sizeof(err->msg) - 1 - pl;
-	if (ol > room)
-		ol = room;
-	memmove(err->msg + pl, err->msg, ol);
-	memcpy(err->msg, pre, pl);
-	err->msg[pl + ol] = '\0';
-	return -EINVAL;
-}
-
 char *exl_str_printf(const char *fmt, ...)
 {
 	va_list ap;
@@ -227,8 +190,8 @@ static int syntax(struct scan *sc, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(what, sizeof(what), fmt, ap);
 	va_end(ap);
-	return exl_err_set(sc->err, "%s:%d: syntax error: %s", sc->source, sc->line,
-		       what);
+	return exl_fail(sc->err, -EINVAL, "%s:%d: syntax error: %s", sc->source, sc->line,
+			what);
 }
 
 /* Skips blanks and a comment; with newlines also newlines (inside lists). */
@@ -502,11 +465,11 @@ static int value_add(struct scan *sc, int line, const char *key,
 	int rc;
 
 	if (old->kind == CFG_NUMBER || add->kind == CFG_NUMBER)
-		return exl_err_set(sc->err, "%s:%d: %s: can't use += with numbers",
-			       sc->source, line, key);
+		return exl_fail(sc->err, -EINVAL, "%s:%d: %s: can't use += with numbers",
+				sc->source, line, key);
 	if (old->kind == CFG_STRING && add->kind == CFG_LIST)
-		return exl_err_set(sc->err, "%s:%d: %s: can't use += to add a list "
-			       "to a string", sc->source, line, key);
+		return exl_fail(sc->err, -EINVAL, "%s:%d: %s: can't use += to add a list "
+				"to a string", sc->source, line, key);
 	if (old->kind == CFG_STRING) {
 		char *s = exl_str_printf("%s%s", old->text, add->text);
 
@@ -557,8 +520,8 @@ static int tree_set(struct scan *sc, struct cfg_tree *t, char *key, bool add,
 		return 0;
 	}
 	if (t->n >= CFG_MAX_KEYS)
-		return exl_err_set(sc->err, "%s:%d: too many different settings "
-			       "(more than %d)", sc->source, line, CFG_MAX_KEYS);
+		return exl_fail(sc->err, -EINVAL, "%s:%d: too many different settings "
+				"(more than %d)", sc->source, line, CFG_MAX_KEYS);
 	if (!(t->n & (t->n - 1)) || !t->n) {
 		size_t cap = t->n ? 2 * t->n : 16;
 		struct cfg_setting *n = realloc(t->v, cap * sizeof(*n));
@@ -593,8 +556,8 @@ int cfg_parse_text(struct cfg_tree *t, const char *text, size_t len,
 
 		for (const char *p = text; p < z; p++)
 			l += *p == '\n';
-		return exl_err_set(err, "%s:%d: syntax error: NUL byte in the file "
-			       "(is it a text file?)", source, l);
+		return exl_fail(err, -EINVAL, "%s:%d: syntax error: NUL byte in the file "
+				"(is it a text file?)", source, l);
 	}
 	for (;;) {
 		skip_blanks(&sc, false);
@@ -674,16 +637,16 @@ int cfg_read_file(const char *path, char **text, size_t *len,
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0) {
 		rc = -errno;
-		exl_err_set(err, "%s: cannot open: %s", path, strerror(-rc));
+		exl_fail(err, -EINVAL, "%s: cannot open: %s", path, strerror(-rc));
 		return rc;
 	}
 	if (fstat(fd, &st) < 0) {
 		rc = -errno;
-		exl_err_set(err, "%s: cannot stat: %s", path, strerror(-rc));
+		exl_fail(err, -EINVAL, "%s: cannot stat: %s", path, strerror(-rc));
 		goto out;
 	}
 	if (S_ISDIR(st.st_mode)) {
-		rc = exl_err_set(err, "%s: is a directory, not a config file", path);
+		rc = exl_fail(err, -EINVAL, "%s: is a directory, not a config file", path);
 		goto out;
 	}
 	buf = malloc(CFG_MAX_FILE_SIZE + 1);
@@ -697,15 +660,15 @@ int cfg_read_file(const char *path, char **text, size_t *len,
 			continue;
 		if (r < 0) {
 			rc = -errno;
-			exl_err_set(err, "%s: cannot read: %s", path, strerror(-rc));
+			exl_fail(err, -EINVAL, "%s: cannot read: %s", path, strerror(-rc));
 			goto out;
 		}
 		if (r == 0)
 			break;
 		got += r;
 		if (got > CFG_MAX_FILE_SIZE) {
-			rc = exl_err_set(err, "%s: file too large (a config is at "
-				     "most %d bytes)", path, CFG_MAX_FILE_SIZE);
+			rc = exl_fail(err, -EINVAL, "%s: file too large (a config is at "
+				      "most %d bytes)", path, CFG_MAX_FILE_SIZE);
 			goto out;
 		}
 	}
@@ -732,9 +695,9 @@ int cfg_want_string(const struct cfg_setting *s, const struct cfg_value *v,
 		    const char *what, char **out, struct enso_error *err)
 {
 	if (v->kind == CFG_LIST)
-		return exl_err_set(err, "%s:%d: %s: expected a string, found a list",
-			       s->source, v == s->value ? s->line : v->line,
-			       what);
+		return exl_fail(err, -EINVAL, "%s:%d: %s: expected a string, found a list",
+				s->source, v == s->value ? s->line : v->line,
+				what);
 	*out = strdup(v->text);
 	return *out ? 0 : -ENOMEM;
 }
@@ -748,21 +711,21 @@ int cfg_want_number(const struct cfg_setting *s, const struct cfg_value *v,
 	long long n;
 
 	if (v->kind == CFG_LIST)
-		return exl_err_set(err, "%s:%d: %s: expected a number, found a list",
-			       s->source, line, what);
+		return exl_fail(err, -EINVAL, "%s:%d: %s: expected a number, found a list",
+				s->source, line, what);
 	errno = 0;
 	n = strtoll(v->text, &end, 0);
 	if (v->kind == CFG_NUMBER && (*end || !v->text[0]))
-		return exl_err_set(err, "%s:%d: %s: '%.64s' is not a number "
-			       "(decimal, 0x hex or 0 octal)", s->source, line,
-			       what, v->text);
+		return exl_fail(err, -EINVAL, "%s:%d: %s: '%.64s' is not a number "
+				"(decimal, 0x hex or 0 octal)", s->source, line,
+				what, v->text);
 	if (!v->text[0] || *end || v->text[0] == ' ' || v->text[0] == '\t')
-		return exl_err_set(err, "%s:%d: %s: expected a number, found %s "
-			       "\"%.64s\"", s->source, line, what,
-			       kind_name(v->kind), v->text);
+		return exl_fail(err, -EINVAL, "%s:%d: %s: expected a number, found %s "
+				"\"%.64s\"", s->source, line, what,
+				kind_name(v->kind), v->text);
 	if (errno == ERANGE || n < min || n > max)
-		return exl_err_set(err, "%s:%d: %s: %.64s is out of range (%lld to "
-			       "%lld)", s->source, line, what, v->text, min, max);
+		return exl_fail(err, -EINVAL, "%s:%d: %s: %.64s is out of range (%lld to "
+				"%lld)", s->source, line, what, v->text, min, max);
 	*out = n;
 	return 0;
 }
@@ -779,9 +742,9 @@ int cfg_want_string_list(const struct cfg_setting *s, bool lone_ok,
 	*n = 0;
 	if (v->kind != CFG_LIST) {
 		if (!lone_ok)
-			return exl_err_set(err, "%s:%d: %s: expected a list, found "
-				       "%s", s->source, s->line, s->key,
-				       kind_name(v->kind));
+			return exl_fail(err, -EINVAL, "%s:%d: %s: expected a list, found "
+					"%s", s->source, s->line, s->key,
+					kind_name(v->kind));
 		strs = calloc(1, sizeof(*strs));
 		if (!strs || !(strs[0] = strdup(v->text))) {
 			free(strs);
@@ -798,9 +761,9 @@ int cfg_want_string_list(const struct cfg_setting *s, bool lone_ok,
 		const struct cfg_value *it = v->items[i];
 
 		if (it->kind == CFG_LIST) {
-			rc = exl_err_set(err, "%s:%d: %s: item %zu: expected a "
-				     "string, found a list", s->source,
-				     it->line, s->key, i + 1);
+			rc = exl_fail(err, -EINVAL, "%s:%d: %s: item %zu: expected a "
+				      "string, found a list", s->source,
+				      it->line, s->key, i + 1);
 			exl_strv_free(strs, i);
 			return rc;
 		}

@@ -166,7 +166,7 @@ int exl_config_finish(struct enso_domain_config *c, const char **key,
 	*key = NULL;
 	if (!c->name || !c->name[0]) {
 		*key = "name";
-		return exl_err_set(err, "name: missing, every domain needs a name");
+		return exl_fail(err, -EINVAL, "name: missing, every domain needs a name");
 	}
 	if (!c->memory_kb && !c->maxmem_kb)
 		c->memory_kb = c->maxmem_kb = ENSO_MEMORY_DEFAULT_KB;
@@ -176,9 +176,9 @@ int exl_config_finish(struct enso_domain_config *c, const char **key,
 		c->maxmem_kb = c->memory_kb;
 	if (c->maxmem_kb < c->memory_kb) {
 		*key = "maxmem";
-		return exl_err_set(err, "maxmem: %llu MB is less than memory (%llu "
-			       "MB)", (unsigned long long)c->maxmem_kb / 1024,
-			       (unsigned long long)c->memory_kb / 1024);
+		return exl_fail(err, -EINVAL, "maxmem: %llu MB is less than memory (%llu "
+				"MB)", (unsigned long long)c->maxmem_kb / 1024,
+				(unsigned long long)c->memory_kb / 1024);
 	}
 	if (!c->vcpus)
 		c->vcpus = c->maxvcpus ? c->maxvcpus : 1;
@@ -186,37 +186,37 @@ int exl_config_finish(struct enso_domain_config *c, const char **key,
 		c->maxvcpus = c->vcpus;
 	if (c->maxvcpus < c->vcpus) {
 		*key = "maxvcpus";
-		return exl_err_set(err, "maxvcpus: %u is less than vcpus (%u)",
-			       c->maxvcpus, c->vcpus);
+		return exl_fail(err, -EINVAL, "maxvcpus: %u is less than vcpus (%u)",
+				c->maxvcpus, c->vcpus);
 	}
 	if (c->cpus.per_vcpu && c->cpus.nmaps > c->maxvcpus) {
 		*key = "cpus";
-		return exl_err_set(err, "cpus: %zu vCPU maps but maxvcpus "
+		return exl_fail(err, -EINVAL, "cpus: %zu vCPU maps but maxvcpus "
 				   "is %u",
-			       c->cpus.nmaps, c->maxvcpus);
+				c->cpus.nmaps, c->maxvcpus);
 	}
 	if (c->cpus_soft.per_vcpu && c->cpus_soft.nmaps > c->maxvcpus) {
 		*key = "cpus_soft";
-		return exl_err_set(err, "cpus_soft: %zu vCPU maps but "
+		return exl_fail(err, -EINVAL, "cpus_soft: %zu vCPU maps but "
 				   "maxvcpus is %u",
-			       c->cpus_soft.nmaps, c->maxvcpus);
+				c->cpus_soft.nmaps, c->maxvcpus);
 	}
 	for (i = 0; i < c->ndisks; i++)
 		for (j = 0; j < i; j++)
 			if (c->disks[i].vdev_number == c->disks[j].vdev_number) {
 				*key = "disk";
-				return exl_err_set(err, "disk: disks %zu (%s) and "
-					       "%zu (%s) are the same device",
-					       j + 1, c->disks[j].vdev, i + 1,
-					       c->disks[i].vdev);
+				return exl_fail(err, -EINVAL, "disk: disks %zu (%s) and "
+						"%zu (%s) are the same device",
+						j + 1, c->disks[j].vdev, i + 1,
+						c->disks[i].vdev);
 			}
 	for (i = 0; i < c->nnics; i++)
 		for (j = 0; j < i; j++)
 			if (c->nics[i].devid == c->nics[j].devid) {
 				*key = "vif";
-				return exl_err_set(err, "vif: vifs %zu and %zu both "
-					       "have devid %d", j + 1, i + 1,
-					       c->nics[i].devid);
+				return exl_fail(err, -EINVAL, "vif: vifs %zu and %zu both "
+						"have devid %d", j + 1, i + 1,
+						c->nics[i].devid);
 			}
 	return 0;
 }
@@ -260,8 +260,8 @@ static int bad(struct build *b, const struct cfg_setting *s, const char *fmt,
 	va_start(ap, fmt);
 	vsnprintf(what, sizeof(what), fmt, ap);
 	va_end(ap);
-	return exl_err_set(b->err, "%s:%d: %s: %s", s->source, s->line, s->key,
-		       what);
+	return exl_fail(b->err, -EINVAL, "%s:%d: %s: %s", s->source, s->line, s->key,
+			what);
 }
 
 static int k_name(struct build *b, const struct cfg_setting *s)
@@ -490,92 +490,92 @@ static int item_line(const struct cfg_setting *s, size_t i)
 	return s->value->kind == CFG_LIST ? s->value->items[i]->line : s->line;
 }
 
-static int k_disk(struct build *b, const struct cfg_setting *s)
+/*
+ * A list of device specs (disk=, vif=, channel=): each string parsed by
+ * parse into the next of *n items of `size` bytes in a fresh *items; an
+ * error says "SRC:LINE: KEY: " before what parse said, LINE the item's.
+ * On failure the items parsed so far stay counted in *n, for the
+ * config's dispose.
+ */
+static int k_spec_list(struct build *b, const struct cfg_setting *s,
+		       size_t size, void **items, size_t *n,
+		       int (*parse)(const char *spec, void *item,
+				    struct enso_error *err))
 {
-	struct enso_domain_config *c = b->c;
 	char **specs;
-	size_t n, i;
+	size_t count, i;
 	int rc;
 
-	rc = cfg_want_string_list(s, false, &specs, &n, b->err);
+	rc = cfg_want_string_list(s, false, &specs, &count, b->err);
 	if (rc)
 		return rc;
-	c->disks = calloc(n ? n : 1, sizeof(*c->disks));
-	if (!c->disks) {
-		exl_strv_free(specs, n);
+	*items = calloc(count ? count : 1, size);
+	if (!*items) {
+		exl_strv_free(specs, count);
 		return -ENOMEM;
 	}
-	for (i = 0; i < n; i++) {
-		rc = enso_disk_parse(specs[i], &c->disks[i], b->err);
+	for (i = 0; i < count; i++) {
+		rc = parse(specs[i], (char *)*items + i * size, b->err);
 		if (rc) {
 			if (rc == -EINVAL)
-				exl_err_prefix(b->err, "%s:%d: disk: ", s->source,
-					   item_line(s, i));
+				exl_err_prefix(b->err, "%s:%d: %s: ", s->source,
+					       item_line(s, i), s->key);
 			break;
 		}
-		c->ndisks++;
+		(*n)++;
 	}
-	exl_strv_free(specs, n);
+	exl_strv_free(specs, count);
+	return rc;
+}
+
+static int parse_disk(const char *spec, void *item, struct enso_error *err)
+{
+	return enso_disk_parse(spec, item, err);
+}
+
+static int parse_nic(const char *spec, void *item, struct enso_error *err)
+{
+	return enso_nic_parse(spec, item, err);
+}
+
+static int parse_channel(const char *spec, void *item, struct enso_error *err)
+{
+	return enso_channel_parse(spec, item, err);
+}
+
+static int k_disk(struct build *b, const struct cfg_setting *s)
+{
+	void *items = NULL;
+	int rc = k_spec_list(b, s, sizeof(*b->c->disks), &items,
+			     &b->c->ndisks, parse_disk);
+
+	b->c->disks = items;
 	return rc;
 }
 
 static int k_vif(struct build *b, const struct cfg_setting *s)
 {
 	struct enso_domain_config *c = b->c;
-	char **specs;
-	size_t n, i;
-	int rc;
+	void *items = NULL;
+	size_t i;
+	int rc = k_spec_list(b, s, sizeof(*c->nics), &items, &c->nnics,
+			     parse_nic);
 
-	rc = cfg_want_string_list(s, false, &specs, &n, b->err);
-	if (rc)
-		return rc;
-	c->nics = calloc(n ? n : 1, sizeof(*c->nics));
-	if (!c->nics) {
-		exl_strv_free(specs, n);
-		return -ENOMEM;
-	}
-	for (i = 0; i < n; i++) {
-		rc = enso_nic_parse(specs[i], &c->nics[i], b->err);
-		if (rc) {
-			if (rc == -EINVAL)
-				exl_err_prefix(b->err, "%s:%d: vif: ", s->source,
-					   item_line(s, i));
-			break;
-		}
+	c->nics = items;
+	/* A vif without devid= is numbered by its place in the list. */
+	for (i = 0; i < c->nnics; i++)
 		if (c->nics[i].devid < 0)
 			c->nics[i].devid = (int)i;
-		c->nnics++;
-	}
-	exl_strv_free(specs, n);
 	return rc;
 }
 
 static int k_channel(struct build *b, const struct cfg_setting *s)
 {
-	struct enso_domain_config *c = b->c;
-	char **specs;
-	size_t n, i;
-	int rc;
+	void *items = NULL;
+	int rc = k_spec_list(b, s, sizeof(*b->c->channels), &items,
+			     &b->c->nchannels, parse_channel);
 
-	rc = cfg_want_string_list(s, false, &specs, &n, b->err);
-	if (rc)
-		return rc;
-	c->channels = calloc(n ? n : 1, sizeof(*c->channels));
-	if (!c->channels) {
-		exl_strv_free(specs, n);
-		return -ENOMEM;
-	}
-	for (i = 0; i < n; i++) {
-		rc = enso_channel_parse(specs[i], &c->channels[i], b->err);
-		if (rc) {
-			if (rc == -EINVAL)
-				exl_err_prefix(b->err, "%s:%d: channel: ",
-					   s->source, item_line(s, i));
-			break;
-		}
-		c->nchannels++;
-	}
-	exl_strv_free(specs, n);
+	b->c->channels = items;
 	return rc;
 }
 
@@ -746,8 +746,8 @@ int enso_config_parse_string(const char *text, size_t len,
 	if (!source_name)
 		source_name = "<config>";
 	if (len > CFG_MAX_FILE_SIZE)
-		return exl_err_set(err, "%s: file too large (a config is at most %d "
-			       "bytes)", source_name, CFG_MAX_FILE_SIZE);
+		return exl_fail(err, -EINVAL, "%s: file too large (a config is at most %d "
+				"bytes)", source_name, CFG_MAX_FILE_SIZE);
 	t = malloc(sizeof(*t));
 	if (!t)
 		return -ENOMEM;

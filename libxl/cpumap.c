@@ -101,11 +101,11 @@ int enso_cpumap_parse(const char *spec, enso_node_cpus_fn *node_cpus,
 
 	memset(out, 0, sizeof(*out));
 	if (!spec)
-		return exl_err_set(err, "no CPU list");
+		return exl_fail(err, -EINVAL, "no CPU list");
 	while (*p == ' ')
 		p++;
 	if (!*p)
-		return exl_err_set(err, "empty CPU list");
+		return exl_fail(err, -EINVAL, "empty CPU list");
 	for (;;) {
 		const char *term = p;
 
@@ -134,18 +134,18 @@ int enso_cpumap_parse(const char *spec, enso_node_cpus_fn *node_cpus,
 			rc = exl_digits(&p, max, &hi);
 		}
 		if (rc == -ERANGE)
-			return exl_err_set(err, "'%.64s': %s above %u", spec,
-				       nodes ? "node" : "CPU", max);
+			return exl_fail(err, -EINVAL, "'%.64s': %s above %u", spec,
+					nodes ? "node" : "CPU", max);
 		if (rc || (*p && *p != ',')) {
 			size_t tl = strcspn(term, ",");
 
-			return exl_err_set(err, "'%.*s' is not a CPU, a range N-M, "
-				       "all, node:N or nodes:N-M",
-				       (int)(tl > 64 ? 64 : tl), term);
+			return exl_fail(err, -EINVAL, "'%.*s' is not a CPU, a range N-M, "
+					"all, node:N or nodes:N-M",
+					(int)(tl > 64 ? 64 : tl), term);
 		}
 		if (hi < lo)
-			return exl_err_set(err, "'%.64s': range %lu-%lu is backwards",
-				       spec, lo, hi);
+			return exl_fail(err, -EINVAL, "'%.64s': range %lu-%lu is backwards",
+					spec, lo, hi);
 		if (!nodes) {
 			apply(out->bits, (unsigned)lo, (unsigned)hi, clear);
 		} else if (!node_cpus) {
@@ -157,9 +157,9 @@ int enso_cpumap_parse(const char *spec, enso_node_cpus_fn *node_cpus,
 				memset(nb, 0, sizeof(nb));
 				rc = node_cpus(nd, nb, opaque);
 				if (rc == -ENOENT)
-					return exl_err_set(err, "'%.64s': the host "
-						       "has no NUMA node %u",
-						       spec, nd);
+					return exl_fail(err, -EINVAL, "'%.64s': the host "
+							"has no NUMA node %u",
+							spec, nd);
 				if (rc)
 					return rc;
 				for (unsigned i = 0; i < sizeof(nb); i++)

@@ -15,18 +15,6 @@
 #include "enso-util.h"
 #include "libxl/runtime.h"
 
-int rt_fail(struct enso_error *err, int rc, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err) {
-		va_start(ap, fmt);
-		vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
-		va_end(ap);
-	}
-	return rc;
-}
-
 static char *dir_from_env(const char *var, const char *dflt)
 {
 	const char *v = getenv(var);
@@ -88,7 +76,7 @@ int rt_xs_reconnect(struct enso_ctx *ctx)
 	if (ctx->xsh)
 		xs_close(ctx->xsh);
 	ctx->xsh = h;
-	if (ctx->hv != ENSO_HV_XEN)
+	if (ctx->ops->dom0_is_host)
 		rt_ensure_dom0_entries(ctx);
 	return 0;
 }
@@ -101,8 +89,8 @@ int enso_ctx_open(struct enso_ctx **out, unsigned flags,
 
 	*out = NULL;
 	if (flags)
-		return rt_fail(err, -EINVAL, "enso_ctx_open: unknown flags %#x",
-			       flags);
+		return exl_fail(err, -EINVAL, "enso_ctx_open: unknown flags %#x",
+				flags);
 	ctx = calloc(1, sizeof(*ctx));
 	if (!ctx)
 		return -ENOMEM;
@@ -117,9 +105,9 @@ int enso_ctx_open(struct enso_ctx **out, unsigned flags,
 	if (!ctx->xsh) {
 		int e = errno ? errno : ECONNREFUSED;
 
-		rc = rt_fail(err, -ENOTCONN,
-			     "cannot reach xenstored at %s: %s (start it with 'xenstored', or point XENSTORED_PATH at its socket)",
-			     rt_xenstored_socket(), strerror(e));
+		rc = exl_fail(err, -ENOTCONN,
+			      "cannot reach xenstored at %s: %s (start it with 'xenstored', or point XENSTORED_PATH at its socket)",
+			      rt_xenstored_socket(), strerror(e));
 		goto fail;
 	}
 	if (xen_control_domain(NULL, 0)) {
@@ -133,12 +121,13 @@ int enso_ctx_open(struct enso_ctx **out, unsigned flags,
 						   sizeof(ctx->hv_why)) ?
 				  ENSO_HV_KVM :
 				  ENSO_HV_TCG;
-		rt_ensure_dom0_entries(ctx);
 	}
+	if (ctx->ops->dom0_is_host)
+		rt_ensure_dom0_entries(ctx);
 	if ((rc = mkdir_p(ctx->run_dir)) || (rc = mkdir_p(ctx->lib_dir)) ||
 	    (rc = mkdir_p(ctx->log_dir))) {
-		rt_fail(err, rc, "cannot create Enso's directories under %s, %s, %s: %s",
-			ctx->run_dir, ctx->lib_dir, ctx->log_dir, strerror(-rc));
+		exl_fail(err, rc, "cannot create Enso's directories under %s, %s, %s: %s",
+			 ctx->run_dir, ctx->lib_dir, ctx->log_dir, strerror(-rc));
 		goto fail;
 	}
 	*out = ctx;
@@ -171,4 +160,47 @@ enum enso_hypervisor enso_ctx_hypervisor(const struct enso_ctx *ctx,
 	if (why)
 		*why = ctx->hv_why;
 	return ctx->hv;
+}
+
+const char *rt_hypervisor_words(const struct enso_ctx *ctx)
+{
+	switch (ctx->hv) {
+	case ENSO_HV_XEN: return "Xen";
+	case ENSO_HV_KVM: return "KVM";
+	case ENSO_HV_TCG: return "KVM on QEMU's TCG emulation";
+	}
+	return ctx->ops->name;
+}
+
+/* ---- the context as backends see it (services.h) ---- */
+
+enum enso_hypervisor rt_hypervisor(const struct enso_ctx *ctx,
+				   const char **why)
+{
+	return enso_ctx_hypervisor(ctx, why);
+}
+
+void *rt_backend_data(struct enso_ctx *ctx)
+{
+	return ctx->backend_data;
+}
+
+void rt_set_backend_data(struct enso_ctx *ctx, void *data)
+{
+	ctx->backend_data = data;
+}
+
+const char *rt_run_dir(const struct enso_ctx *ctx)
+{
+	return ctx->run_dir;
+}
+
+const char *rt_log_dir(const struct enso_ctx *ctx)
+{
+	return ctx->log_dir;
+}
+
+struct xs_handle *rt_xsh(struct enso_ctx *ctx)
+{
+	return ctx->xsh;
 }

@@ -175,7 +175,7 @@ struct dparse {
 static int set_once(struct dparse *dp, bool *seen, const char *what)
 {
 	if (*seen)
-		return exl_err_set(dp->err, "%s given twice", what);
+		return exl_fail(dp->err, -EINVAL, "%s given twice", what);
 	*seen = true;
 	return 0;
 }
@@ -183,7 +183,7 @@ static int set_once(struct dparse *dp, bool *seen, const char *what)
 static int set_pos(struct dparse *dp, int which, const char *v, size_t len)
 {
 	if (dp->pos[which])
-		return exl_err_set(dp->err, "%s given twice", pos_names[which]);
+		return exl_fail(dp->err, -EINVAL, "%s given twice", pos_names[which]);
 	dp->pos[which] = strndup(v, len);
 	return dp->pos[which] ? 0 : -ENOMEM;
 }
@@ -228,8 +228,8 @@ static int strip_prefixes(struct dparse *dp, const char *v, size_t len)
 			for (unsigned i = 0; i < 4; i++)
 				if (!strcmp(word, scripts[i])) {
 					if (dp->seen_script)
-						return exl_err_set(dp->err, "script "
-							       "given twice");
+						return exl_fail(dp->err, -EINVAL, "script "
+								"given twice");
 					dp->seen_script = true;
 					free(dp->d->script);
 					dp->d->script = exl_str_printf("block-%s",
@@ -278,7 +278,7 @@ static int flag(struct dparse *dp, const char *w)
 		return set_once(dp, &dp->seen_trusted, "trusted/untrusted");
 	}
 	if (!strcmp(w, "colo"))
-		return exl_err_set(dp->err, "COLO disks are not supported");
+		return exl_fail(dp->err, -EINVAL, "COLO disks are not supported");
 	return 1;	/* not a flag */
 }
 
@@ -300,8 +300,8 @@ static int keyval(struct dparse *dp, const char *k, const char *v)
 		if (!strcmp(v, "cdrom"))
 			d->is_cdrom = true;
 		else if (strcmp(v, "disk") && *v)
-			return exl_err_set(dp->err, "unknown devtype '%.64s' "
-				       "(cdrom)", v);
+			return exl_fail(dp->err, -EINVAL, "unknown devtype '%.64s' "
+					"(cdrom)", v);
 		return 0;
 	}
 	if (!strcmp(k, "backend")) {
@@ -313,8 +313,8 @@ static int keyval(struct dparse *dp, const char *k, const char *v)
 		if (rc)
 			return rc;
 		if (*v && exl_disk_backendtype_parse(v, &d->backendtype))
-			return exl_err_set(dp->err, "unknown backendtype '%.64s' "
-				       "(phy, qdisk or standalone)", v);
+			return exl_fail(dp->err, -EINVAL, "unknown backendtype '%.64s' "
+					"(phy, qdisk or standalone)", v);
 		return 0;
 	}
 	if (!strcmp(k, "script")) {
@@ -330,15 +330,15 @@ static int keyval(struct dparse *dp, const char *k, const char *v)
 		else if (!strcmp(v, "virtio"))
 			d->specification = ENSO_DISK_SPEC_VIRTIO;
 		else if (*v)
-			return exl_err_set(dp->err, "unknown specification '%.64s' "
-				       "(xen or virtio)", v);
+			return exl_fail(dp->err, -EINVAL, "unknown specification '%.64s' "
+					"(xen or virtio)", v);
 		return 0;
 	}
 	if (!strcmp(k, "colo-host") || !strcmp(k, "colo-port") ||
 	    !strcmp(k, "colo-export") || !strcmp(k, "active-disk") ||
 	    !strcmp(k, "hidden-disk"))
-		return exl_err_set(dp->err, "COLO disks are not supported");
-	return exl_err_set(dp->err, "unknown parameter '%.64s'", k);
+		return exl_fail(dp->err, -EINVAL, "COLO disks are not supported");
+	return exl_fail(dp->err, -EINVAL, "unknown parameter '%.64s'", k);
 }
 
 /* After all items: apply the positional values and the defaults. */
@@ -349,28 +349,28 @@ static int finish(struct dparse *dp)
 	const char *a = dp->pos[P_ACCESS], *f = dp->pos[P_FORMAT];
 
 	if (f && *f && exl_disk_format_parse(f, &d->format))
-		return exl_err_set(dp->err, "unknown format '%.64s' (raw, qcow, "
-			       "qcow2, vhd or qed)", f);
+		return exl_fail(dp->err, -EINVAL, "unknown format '%.64s' (raw, qcow, "
+				"qcow2, vhd or qed)", f);
 	if (!vdev || !*vdev)
-		return exl_err_set(dp->err, "vdev missing (the guest's name for the "
-			       "disk, e.g. xvda)");
+		return exl_fail(dp->err, -EINVAL, "vdev missing (the guest's name for the "
+				"disk, e.g. xvda)");
 	/* deprecated "hdc:cdrom" */
 	colon = strchr(vdev, ':');
 	if (colon) {
 		if (!strcmp(colon + 1, "cdrom")) {
 			if (dp->seen_devtype && !d->is_cdrom)
-				return exl_err_set(dp->err, "devtype given twice");
+				return exl_fail(dp->err, -EINVAL, "devtype given twice");
 			d->is_cdrom = true;
 		} else if (strcmp(colon + 1, "disk")) {
-			return exl_err_set(dp->err, "unknown device type "
-				       "'%.64s' after the vdev (cdrom)",
-				       colon + 1);
+			return exl_fail(dp->err, -EINVAL, "unknown device type "
+					"'%.64s' after the vdev (cdrom)",
+					colon + 1);
 		}
 		*colon = '\0';
 	}
 	if (enso_vdev_to_number(vdev, &d->vdev_number))
-		return exl_err_set(dp->err, "vdev '%.64s' is not a virtual device "
-			       "name (xvda, hda, sda, d0p1 or a number)", vdev);
+		return exl_fail(dp->err, -EINVAL, "vdev '%.64s' is not a virtual device "
+				"name (xvda, hda, sda, d0p1 or a number)", vdev);
 	d->vdev = vdev;
 	dp->pos[P_VDEV] = NULL;
 	if (!a || !*a)
@@ -380,18 +380,18 @@ static int finish(struct dparse *dp)
 	else if (!strcmp(a, "w") || !strcmp(a, "rw"))
 		d->readwrite = true;
 	else
-		return exl_err_set(dp->err, "unknown access '%.64s' (r, ro, w or "
-			       "rw)", a);
+		return exl_fail(dp->err, -EINVAL, "unknown access '%.64s' (r, ro, w or "
+				"rw)", a);
 	if (d->is_cdrom && d->readwrite)
-		return exl_err_set(dp->err, "a cdrom is read-only (access=ro)");
+		return exl_fail(dp->err, -EINVAL, "a cdrom is read-only (access=ro)");
 	if (dp->pos[P_TARGET] && *dp->pos[P_TARGET]) {
 		d->target = dp->pos[P_TARGET];
 		dp->pos[P_TARGET] = NULL;
 	} else if (d->is_cdrom) {
 		d->format = ENSO_DISK_FORMAT_EMPTY;
 	} else {
-		return exl_err_set(dp->err, "target missing (the disk's path on "
-			       "the host)");
+		return exl_fail(dp->err, -EINVAL, "target missing (the disk's path on "
+				"the host)");
 	}
 	return 0;
 }
@@ -426,7 +426,7 @@ int enso_disk_parse(const char *spec, struct enso_disk *out,
 	memset(out, 0, sizeof(*out));
 	enso_disk_dispose(out);
 	if (!spec)
-		return exl_err_set(err, "no disk spec");
+		return exl_fail(err, -EINVAL, "no disk spec");
 	while (!rc) {
 		while (is_blank(*p))
 			p++;
@@ -461,8 +461,8 @@ int enso_disk_parse(const char *spec, struct enso_disk *out,
 			if (next == P_COUNT && !*e && !len) {
 				/* a trailing comma */
 			} else if (next == P_COUNT) {
-				rc = exl_err_set(err, "too many positional values "
-					     "at '%.64s'", item);
+				rc = exl_fail(err, -EINVAL, "too many positional values "
+					      "at '%.64s'", item);
 			} else if (next == P_TARGET) {
 				rc = strip_prefixes(&dp, item, len);
 			} else if (next == P_FORMAT && looks_like_vdev(item)) {

@@ -21,8 +21,8 @@ static int need_op(struct enso_ctx *ctx, const void *op, const char *what,
 {
 	if (op)
 		return 0;
-	return rt_fail(err, -ENOSYS, "%s is not supported by the %s backend",
-		       what, ctx->ops->name);
+	return exl_fail(err, -ENOSYS, "%s is not supported by the %s backend",
+			what, ctx->ops->name);
 }
 
 static bool valid_name(const char *name)
@@ -129,12 +129,12 @@ int enso_domain_lookup(struct enso_ctx *ctx, const char *name_or_id,
 	unsigned long v;
 
 	if (!name_or_id || !*name_or_id)
-		return rt_fail(err, -EINVAL, "no domain given");
+		return exl_fail(err, -EINVAL, "no domain given");
 	v = strtoul(name_or_id, &end, 10);
 	if (isdigit((unsigned char)*name_or_id) && !*end) {
 		if (v > 0x7fef || !known_id(ctx, (uint32_t)v))
-			return rt_fail(err, -ENOENT, "domain %s does not exist",
-				       name_or_id);
+			return exl_fail(err, -ENOENT, "domain %s does not exist",
+					name_or_id);
 		*domid = (uint32_t)v;
 		return 0;
 	}
@@ -153,7 +153,7 @@ int enso_domain_lookup(struct enso_ctx *ctx, const char *name_or_id,
 	free(doms);
 	if (intent_lookup(ctx, name_or_id, domid))
 		return 0;
-	return rt_fail(err, -ENOENT, "domain '%s' does not exist", name_or_id);
+	return exl_fail(err, -ENOENT, "domain '%s' does not exist", name_or_id);
 }
 
 static void random_fill(uint8_t *b, size_t n)
@@ -206,9 +206,9 @@ static int intent_write(struct enso_ctx *ctx, const char *uuid,
 	snprintf(path, sizeof(path), "/libxl/creating-%s/name", uuid);
 	ok = ok && rt_xs_write(ctx, XBT_NULL, path, name);
 	if (!ok)
-		return rt_fail(err, -(errno ? errno : EIO),
-			       "recording the create of '%s': %s", name,
-			       strerror(errno ? errno : EIO));
+		return exl_fail(err, -(errno ? errno : EIO),
+				"recording the create of '%s': %s", name,
+				strerror(errno ? errno : EIO));
 	return 0;
 }
 
@@ -227,7 +227,7 @@ static int step(struct enso_ctx *ctx, const char *point,
 	int rc = rt_test_stop(ctx, point, err);
 
 	if (!rc && rt_cancelled(ctx))
-		rc = rt_fail(err, -ECANCELED, "interrupted");
+		rc = exl_fail(err, -ECANCELED, "interrupted");
 	return rc;
 }
 
@@ -244,21 +244,22 @@ int enso_domain_create(struct enso_ctx *ctx,
 		       uint32_t *domid, struct enso_error *err)
 {
 	struct enso_domain_config c;
+	struct backend_create in = { 0 };
 	char owner[RT_OWNER_LEN], uuid[37];
 	uint32_t id = 0, other;
 	bool records = false, built = false, intent = false;
 	int rc;
 
 	if (flags & ~(unsigned)ENSO_CREATE_PAUSED)
-		return rt_fail(err, -EINVAL, "unknown create flags %#x", flags);
+		return exl_fail(err, -EINVAL, "unknown create flags %#x", flags);
 	if (!valid_name(cfg->name))
-		return rt_fail(err, -EINVAL,
-			       "invalid domain name '%s': letters, digits, '-', '_' and '.', not starting with a digit",
-			       cfg->name ? cfg->name : "");
+		return exl_fail(err, -EINVAL,
+				"invalid domain name '%s': letters, digits, '-', '_' and '.', not starting with a digit",
+				cfg->name ? cfg->name : "");
 	if (enso_domain_lookup(ctx, cfg->name, &other, NULL) == 0)
-		return rt_fail(err, -EEXIST,
-			       "a domain named '%s' already exists (id %u)",
-			       cfg->name, other);
+		return exl_fail(err, -EEXIST,
+				"a domain named '%s' already exists (id %u)",
+				cfg->name, other);
 	rc = rt_config_copy(cfg, &c, err);
 	if (rc)
 		return rc;
@@ -266,9 +267,9 @@ int enso_domain_create(struct enso_ctx *ctx,
 	rt_owner_self(owner, sizeof(owner));
 	rt_uuid_format(c.uuid, uuid);
 
-	/* KVM ids are ours to give: the records, with the intent, come
-	 * first.  Xen chooses ids at build time: the intent is by uuid. */
-	if (ctx->hv != ENSO_HV_XEN) {
+	/* Ids libxl gives: the records, with the intent, come first.  Ids
+	 * the hypervisor gives at build time: the intent is by uuid. */
+	if (!ctx->ops->hv_allocates_domid) {
 		rc = rt_records_create(ctx, &c, true, owner, &id, err);
 		if (rc)
 			goto out;
@@ -283,18 +284,20 @@ int enso_domain_create(struct enso_ctx *ctx,
 		if (!rc)
 			rc = step(ctx, "intent-written", err);
 	}
+	if (!rc)
+		rc = rt_create_prepare(ctx, &c, &in, err);
 	if (rc)
 		goto out;
 	/* Built paused on every hypervisor: the guest runs only once its
 	 * records are in place (its kernel reads them at once). */
-	rc = ctx->ops->create(ctx, &c, &id, true, err);
+	rc = ctx->ops->create(ctx, &in, &id, err);
 	if (rc)
 		goto out;
 	built = true;
 	rc = step(ctx, "domain-built", err);
 	if (rc)
 		goto out;
-	if (ctx->hv == ENSO_HV_XEN) {
+	if (ctx->ops->hv_allocates_domid) {
 		rc = rt_records_create(ctx, &c, false, owner, &id, err);
 		if (rc)
 			goto out;
@@ -340,6 +343,7 @@ out:
 	}
 	if (intent)
 		intent_remove(ctx, uuid);
+	rt_create_release(&in);
 	enso_config_dispose(&c);
 	return rc;
 }
@@ -354,7 +358,7 @@ int enso_domain_destroy(struct enso_ctx *ctx, uint32_t domid,
 	int rc;
 
 	if (domid == 0)
-		return rt_fail(err, -EINVAL, "Domain-0 cannot be destroyed");
+		return exl_fail(err, -EINVAL, "Domain-0 cannot be destroyed");
 	recorded = rt_records_any(ctx, domid);
 	if (recorded) {
 		char node[64], owner[RT_OWNER_LEN];
@@ -368,7 +372,7 @@ int enso_domain_destroy(struct enso_ctx *ctx, uint32_t domid,
 	rc = ctx->ops->destroy(ctx, domid, err);
 	if (rc == -ENOENT && !recorded) {
 		rt_config_remove(ctx, domid);	/* of nothing that runs */
-		return rt_fail(err, -ENOENT, "domain %u does not exist", domid);
+		return exl_fail(err, -ENOENT, "domain %u does not exist", domid);
 	}
 	if (rc && rc != -ENOENT)
 		return rc;
@@ -477,7 +481,7 @@ static int can_do(struct enso_ctx *ctx, uint32_t domid, const void *op,
 	if (rc)
 		return rc;
 	if (!rt_domain_exists(ctx, domid))
-		return rt_fail(err, -ENOENT, "domain %u does not exist", domid);
+		return exl_fail(err, -ENOENT, "domain %u does not exist", domid);
 	return 0;
 }
 
@@ -533,8 +537,8 @@ int enso_domain_wait_gone(struct enso_ctx *ctx, uint32_t domid,
 	snprintf(path, sizeof(path), "/local/domain/%u", domid);
 	snprintf(token, sizeof(token), "gone-%u", domid);
 	if (!xs_watch(ctx->xsh, path, token))
-		return rt_fail(err, -errno, "watching %s: %s", path,
-			       strerror(errno));
+		return exl_fail(err, -errno, "watching %s: %s", path,
+				strerror(errno));
 	clock_gettime(CLOCK_MONOTONIC, &start);
 	for (;;) {
 		char *name = rt_xs_read(ctx, "/local/domain/%u/name", domid);
@@ -547,9 +551,9 @@ int enso_domain_wait_gone(struct enso_ctx *ctx, uint32_t domid,
 		free(name);
 		if (!there && e != ENOENT) {
 			/* Not gone: the store is (xenstored went away). */
-			rc = rt_fail(err, -e,
-				     "waiting for domain %u: cannot reach xenstored at %s: %s",
-				     domid, rt_xenstored_socket(), strerror(e));
+			rc = exl_fail(err, -e,
+				      "waiting for domain %u: cannot reach xenstored at %s: %s",
+				      domid, rt_xenstored_socket(), strerror(e));
 			break;
 		}
 		if (!there)
@@ -558,9 +562,9 @@ int enso_domain_wait_gone(struct enso_ctx *ctx, uint32_t domid,
 		waited = (now.tv_sec - start.tv_sec) * 1000 +
 			 (now.tv_nsec - start.tv_nsec) / 1000000;
 		if (timeout_ms >= 0 && waited >= timeout_ms) {
-			rc = rt_fail(err, -ETIMEDOUT,
-				     "domain %u still exists after %d s", domid,
-				     timeout_ms / 1000);
+			rc = exl_fail(err, -ETIMEDOUT,
+				      "domain %u still exists after %d s", domid,
+				      timeout_ms / 1000);
 			break;
 		}
 		/* Wake at least once a second: a record removed by a
@@ -635,12 +639,12 @@ int enso_domain_info(struct enso_ctx *ctx, uint32_t domid,
 	out->shutdown_reason = -1;
 	out->name = rt_xs_read(ctx, "/local/domain/%u/name", domid);
 	if (!out->name)
-		return rt_fail(err, -ENOENT, "domain %u does not exist", domid);
+		return exl_fail(err, -ENOENT, "domain %u does not exist", domid);
 	uuid = rt_xs_read(ctx, "/libxl/%u/uuid", domid);
 	if (uuid)
 		parse_uuid(uuid, out->uuid);
 	free(uuid);
-	if (domid == 0 && ctx->hv != ENSO_HV_XEN)
+	if (domid == 0 && ctx->ops->dom0_is_host)
 		return host_dom0_info(ctx, out, err);
 	{
 		char *c = rt_xs_read(ctx, "/libxl/%u/creating", domid);
@@ -698,8 +702,8 @@ int enso_domain_list(struct enso_ctx *ctx, struct enso_dominfo **out,
 	*out = NULL;
 	*n = 0;
 	if (!doms)
-		return rt_fail(err, -errno, "listing /local/domain: %s",
-			       strerror(errno));
+		return exl_fail(err, -errno, "listing /local/domain: %s",
+				strerror(errno));
 	{
 		unsigned int ni = 0;
 		char **intents = xs_directory(ctx->xsh, XBT_NULL, "/libxl",
@@ -742,9 +746,9 @@ int enso_domain_set_memory(struct enso_ctx *ctx, uint32_t domid,
 		return rc;
 	max = rt_xs_read(ctx, "/local/domain/%u/memory/static-max", domid);
 	if (max && target_kb > strtoull(max, NULL, 10)) {
-		rc = rt_fail(err, -EINVAL,
-			     "memory_dynamic_max must be less than or equal to memory_static_max: target %llu KiB is above the domain's maximum %s KiB (raise it with mem-max)",
-			     (unsigned long long)target_kb, max);
+		rc = exl_fail(err, -EINVAL,
+			      "memory_dynamic_max must be less than or equal to memory_static_max: target %llu KiB is above the domain's maximum %s KiB (raise it with mem-max)",
+			      (unsigned long long)target_kb, max);
 		free(max);
 		return rc;
 	}
@@ -767,9 +771,9 @@ int enso_domain_set_maxmem(struct enso_ctx *ctx, uint32_t domid,
 	/* Upstream's rule and words, whatever the hypervisor. */
 	target = rt_xs_read(ctx, "/local/domain/%u/memory/target", domid);
 	if (target && max_kb < strtoull(target, NULL, 10))
-		rc = rt_fail(err, -EINVAL,
-			     "domain %u: memory_static_max must be greater than or equal to memory_dynamic_max: maximum %llu KiB is below the current target %s KiB (lower it with mem-set first)",
-			     domid, (unsigned long long)max_kb, target);
+		rc = exl_fail(err, -EINVAL,
+			      "domain %u: memory_static_max must be greater than or equal to memory_dynamic_max: maximum %llu KiB is below the current target %s KiB (lower it with mem-set first)",
+			      domid, (unsigned long long)max_kb, target);
 	free(target);
 	if (!rc)
 		rc = ctx->ops->set_maxmem(ctx, domid, max_kb, err);
@@ -787,9 +791,9 @@ int enso_domain_set_vcpus(struct enso_ctx *ctx, uint32_t domid,
 	if (rc)
 		return rc;
 	if (count == 0)
-		return rt_fail(err, -EINVAL,
-			       "domain %u: requested 0 vCPUs; at least one stays online",
-			       domid);
+		return exl_fail(err, -EINVAL,
+				"domain %u: requested 0 vCPUs; at least one stays online",
+				domid);
 	return ctx->ops->set_vcpus(ctx, domid, count, err);
 }
 
@@ -800,12 +804,12 @@ int enso_domain_rename(struct enso_ctx *ctx, uint32_t domid,
 	uint32_t other;
 
 	if (!valid_name(new_name))
-		return rt_fail(err, -EINVAL, "invalid domain name '%s'", new_name);
+		return exl_fail(err, -EINVAL, "invalid domain name '%s'", new_name);
 	if (!rt_domain_exists(ctx, domid))
-		return rt_fail(err, -ENOENT, "domain %u does not exist", domid);
+		return exl_fail(err, -ENOENT, "domain %u does not exist", domid);
 	if (enso_domain_lookup(ctx, new_name, &other, NULL) == 0 && other != domid)
-		return rt_fail(err, -EEXIST, "a domain named '%s' already exists",
-			       new_name);
+		return exl_fail(err, -EEXIST, "a domain named '%s' already exists",
+				new_name);
 	snprintf(node, sizeof(node), "/local/domain/%u/name", domid);
 	rt_xs_write(ctx, XBT_NULL, node, new_name);
 	snprintf(node, sizeof(node), "/libxl/%u/name", domid);
@@ -825,14 +829,14 @@ int enso_domain_console_tty(struct enso_ctx *ctx, uint32_t domid,
 			    char **path, struct enso_error *err)
 {
 	if (!rt_domain_exists(ctx, domid))
-		return rt_fail(err, -ENOENT, "domain %u does not exist", domid);
+		return exl_fail(err, -ENOENT, "domain %u does not exist", domid);
 	*path = rt_xs_read(ctx, "/local/domain/%u/console/tty", domid);
 	if (!*path || !**path) {
 		free(*path);
 		*path = NULL;
-		return rt_fail(err, -ENOENT,
-			       "domain %u has no console tty yet (console/tty is empty)",
-			       domid);
+		return exl_fail(err, -ENOENT,
+				"domain %u has no console tty yet (console/tty is empty)",
+				domid);
 	}
 	return 0;
 }
@@ -842,7 +846,7 @@ int enso_domain_config(struct enso_ctx *ctx, uint32_t domid,
 {
 	if (!rt_domain_exists(ctx, domid)) {
 		enso_config_init(out);
-		return rt_fail(err, -ENOENT, "domain %u does not exist", domid);
+		return exl_fail(err, -ENOENT, "domain %u does not exist", domid);
 	}
 	return rt_config_load(ctx, domid, out, err);
 }
@@ -869,8 +873,8 @@ int enso_host_info(struct enso_ctx *ctx, struct enso_host_info *out,
 {
 	memset(out, 0, sizeof(*out));
 	if (!ctx->ops->host_info)
-		return rt_fail(err, -ENOSYS, "host info: not supported by %s",
-			       ctx->ops->name);
+		return exl_fail(err, -ENOSYS, "host info: not supported by %s",
+				ctx->ops->name);
 	return ctx->ops->host_info(ctx, out, err);
 }
 

@@ -111,5 +111,5 @@ int rt_test_stop(struct enso_ctx *ctx, const char *point,
 		nanosleep(&ts, NULL);
 	}
 	unlink(path);
-	return rt_fail(err, -ECANCELED, "interrupted (stopped at %s)", point);
+	return exl_fail(err, -ECANCELED, "interrupted (stopped at %s)", point);
 }

@@ -350,7 +350,7 @@ struct rd {
 
 static int jerr(struct rd *r, const char *path, const char *what)
 {
-	return exl_err_set(r->err, "JSON: %s: %s", path, what);
+	return exl_fail(r->err, -EINVAL, "JSON: %s: %s", path, what);
 }
 
 static yajl_val get(yajl_val obj, const char *k)
@@ -937,8 +937,8 @@ static int check_depth(const char *json, struct enso_error *err)
 			in_str = true;
 		} else if (*p == '[' || *p == '{') {
 			if (++depth > JSON_MAX_DEPTH)
-				return exl_err_set(err, "JSON: nested more than %d "
-					       "levels deep", JSON_MAX_DEPTH);
+				return exl_fail(err, -EINVAL, "JSON: nested more than %d "
+						"levels deep", JSON_MAX_DEPTH);
 		} else if (*p == ']' || *p == '}') {
 			depth--;
 		}
@@ -957,7 +957,7 @@ int enso_config_from_json(const char *json, struct enso_domain_config *out,
 
 	enso_config_init(out);
 	if (!json)
-		return exl_err_set(err, "JSON: no text");
+		return exl_fail(err, -EINVAL, "JSON: no text");
 	rc = check_depth(json, err);
 	if (rc)
 		return rc;
@@ -968,8 +968,8 @@ int enso_config_from_json(const char *json, struct enso_domain_config *out,
 		nl = strchr(ebuf, '\n');
 		if (nl)
 			*nl = '\0';
-		return exl_err_set(err, "JSON: malformed: %s",
-			       ebuf[0] ? ebuf : "parse error");
+		return exl_fail(err, -EINVAL, "JSON: malformed: %s",
+				ebuf[0] ? ebuf : "parse error");
 	}
 	rc = rd_config(&r, root, out);
 	yajl_tree_free(root);

@@ -321,9 +321,9 @@ int enso_domain_monitor_add(struct enso_ctx *ctx, uint32_t domid,
 
 	snprintf(node, sizeof(node), "/libxl/%u/monitor", domid);
 	if (!rt_xs_write(ctx, XBT_NULL, node, "1"))
-		return rt_fail(err, -errno ? -errno : -EIO,
-			       "domain %u: handing it to the monitor: %s", domid,
-			       strerror(errno ? errno : EIO));
+		return exl_fail(err, -errno ? -errno : -EIO,
+				"domain %u: handing it to the monitor: %s", domid,
+				strerror(errno ? errno : EIO));
 	return 0;
 }
 
@@ -456,27 +456,27 @@ int enso_monitor_run(struct enso_ctx *ctx, volatile sig_atomic_t *stop,
 	int lock, rc = 0;
 
 	if (!ctx->ops->watch_open)
-		return rt_fail(err, -ENOSYS, "the %s backend has no monitor",
-			       ctx->ops->name);
+		return exl_fail(err, -ENOSYS, "the %s backend has no monitor",
+				ctx->ops->name);
 	rc = lock_path(ctx, path, sizeof(path));
 	if (rc)
-		return rt_fail(err, rc, "%s/monitor.pid: path too long",
-			       ctx->run_dir);
+		return exl_fail(err, rc, "%s/monitor.pid: path too long",
+				ctx->run_dir);
 	lock = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
 	if (lock < 0)
-		return rt_fail(err, -errno, "%s: %s", path, strerror(errno));
+		return exl_fail(err, -errno, "%s: %s", path, strerror(errno));
 	if (flock(lock, LOCK_EX | LOCK_NB) < 0) {
-		rc = rt_fail(err, errno == EWOULDBLOCK ? -EALREADY : -errno,
-			     "%s: %s", path, errno == EWOULDBLOCK ?
-			     "another monitor runs on this host" : strerror(errno));
+		rc = exl_fail(err, errno == EWOULDBLOCK ? -EALREADY : -errno,
+			      "%s: %s", path, errno == EWOULDBLOCK ?
+			      "another monitor runs on this host" : strerror(errno));
 		close(lock);
 		return rc;
 	}
 	if (ftruncate(lock, 0) == 0)
 		dprintf(lock, "%ld\n", (long)getpid());
 	if (!set_watches(ctx)) {
-		rc = rt_fail(err, -errno, "watching /libxl and @releaseDomain: %s",
-			     strerror(errno));
+		rc = exl_fail(err, -errno, "watching /libxl and @releaseDomain: %s",
+			      strerror(errno));
 		goto out;
 	}
 	scan_unknown(&m);
@@ -492,7 +492,7 @@ int enso_monitor_run(struct enso_ctx *ctx, volatile sig_atomic_t *stop,
 		int r;
 
 		if (!p) {
-			rc = rt_fail(err, -ENOMEM, "out of memory");
+			rc = exl_fail(err, -ENOMEM, "out of memory");
 			break;
 		}
 		pfds = p;
@@ -524,7 +524,7 @@ int enso_monitor_run(struct enso_ctx *ctx, volatile sig_atomic_t *stop,
 		if (r < 0) {
 			if (errno == EINTR)
 				continue;
-			rc = rt_fail(err, -errno, "poll: %s", strerror(errno));
+			rc = exl_fail(err, -errno, "poll: %s", strerror(errno));
 			break;
 		}
 		if (!drain_watches(&m)) {

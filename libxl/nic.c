@@ -116,7 +116,7 @@ static int parse_rate(const char *v, struct enso_nic *n,
 	errno = 0;
 	num = strtoull(p, &end, 10);
 	if (errno || num > 1000000000000ULL)
-		return exl_err_set(err, "rate '%.64s' is too high", v);
+		return exl_fail(err, -EINVAL, "rate '%.64s' is too high", v);
 	p = end;
 	slash = strstr(p, "/s");
 	if (!slash)
@@ -155,23 +155,23 @@ static int parse_rate(const char *v, struct enso_nic *n,
 	if (*p)
 		goto bad;
 	if (!num)
-		return exl_err_set(err, "rate must be more than 0");
+		return exl_fail(err, -EINVAL, "rate must be more than 0");
 	if (!ival || ival > UINT32_MAX)
-		return exl_err_set(err, "rate interval must be between 1us and "
-			       "%lus", (unsigned long)(UINT32_MAX / 1000000));
+		return exl_fail(err, -EINVAL, "rate interval must be between 1us and "
+				"%lus", (unsigned long)(UINT32_MAX / 1000000));
 	/* bytes per interval = num * bits / 8 per second * ival / 1e6 */
 	unsigned __int128 b = (unsigned __int128)num * bits * ival / 8 / 1000000;
 	if (!b)
-		return exl_err_set(err, "rate '%.64s' is less than one byte per "
-			       "interval", v);
+		return exl_fail(err, -EINVAL, "rate '%.64s' is less than one byte per "
+				"interval", v);
 	if (b > UINT64_MAX / 2)
-		return exl_err_set(err, "rate '%.64s' is too high", v);
+		return exl_fail(err, -EINVAL, "rate '%.64s' is too high", v);
 	n->rate_bytes_per_interval = (uint64_t)b;
 	n->rate_interval_usecs = (uint32_t)ival;
 	return 0;
 bad:
-	return exl_err_set(err, "rate '%.64s' is not RATE/s or RATE/s@INTERVAL "
-		       "(e.g. 10Mb/s, 1MB/s@20ms)", v);
+	return exl_fail(err, -EINVAL, "rate '%.64s' is not RATE/s or RATE/s@INTERVAL "
+			"(e.g. 10Mb/s, 1MB/s@20ms)", v);
 }
 
 struct nparse {
@@ -183,7 +183,7 @@ static int nic_str(struct nparse *np, unsigned bit, const char *k,
 		   const char *v, char **dst, struct enso_error *err)
 {
 	if (np->seen & bit)
-		return exl_err_set(err, "%s given twice", k);
+		return exl_fail(err, -EINVAL, "%s given twice", k);
 	np->seen |= bit;
 	free(*dst);
 	*dst = *v ? strdup(v) : NULL;
@@ -201,21 +201,21 @@ static int nic_item(void *ctx, const char *k, const char *v,
 	if (!v) {
 		if (!strcmp(k, "trusted") || !strcmp(k, "untrusted")) {
 			if (np->seen & (1u << 20))
-				return exl_err_set(err, "trusted/untrusted given "
-					       "twice");
+				return exl_fail(err, -EINVAL, "trusted/untrusted given "
+						"twice");
 			np->seen |= 1u << 20;
 			n->trusted = k[0] == 't';
 			return 0;
 		}
-		return exl_err_set(err, "'%.64s' is not KEY=VALUE", k);
+		return exl_fail(err, -EINVAL, "'%.64s' is not KEY=VALUE", k);
 	}
 	if (!strcmp(k, "mac")) {
 		if (np->seen & 1)
-			return exl_err_set(err, "mac given twice");
+			return exl_fail(err, -EINVAL, "mac given twice");
 		np->seen |= 1;
 		if (exl_mac_parse(v, n->mac))
-			return exl_err_set(err, "mac '%.64s' is not six hex pairs "
-				       "(00:16:3e:12:34:56)", v);
+			return exl_fail(err, -EINVAL, "mac '%.64s' is not six hex pairs "
+					"(00:16:3e:12:34:56)", v);
 		n->mac_set = true;
 		return 0;
 	}
@@ -235,20 +235,20 @@ static int nic_item(void *ctx, const char *k, const char *v,
 		return nic_str(np, 128, k, v, &n->backend, err);
 	if (!strcmp(k, "type")) {
 		if (np->seen & 256)
-			return exl_err_set(err, "type given twice");
+			return exl_fail(err, -EINVAL, "type given twice");
 		np->seen |= 256;
 		if (!strcmp(v, "ioemu"))
 			n->type = ENSO_NIC_TYPE_IOEMU;
 		else if (!strcmp(v, "vif"))
 			n->type = ENSO_NIC_TYPE_VIF;
 		else
-			return exl_err_set(err, "unknown type '%.64s' (ioemu or "
-				       "vif)", v);
+			return exl_fail(err, -EINVAL, "unknown type '%.64s' (ioemu or "
+					"vif)", v);
 		return 0;
 	}
 	if (!strcmp(k, "rate")) {
 		if (np->seen & 512)
-			return exl_err_set(err, "rate given twice");
+			return exl_fail(err, -EINVAL, "rate given twice");
 		np->seen |= 512;
 		return parse_rate(v, n, err);
 	}
@@ -256,25 +256,25 @@ static int nic_item(void *ctx, const char *k, const char *v,
 		bool mtu = k[0] == 'm';
 
 		if (np->seen & (mtu ? 1024 : 2048))
-			return exl_err_set(err, "%s given twice", k);
+			return exl_fail(err, -EINVAL, "%s given twice", k);
 		np->seen |= mtu ? 1024 : 2048;
 		errno = 0;
 		l = isdigit((unsigned char)*v) ? strtol(v, &end, 0) : -1;
 		if (l < 0 || *end || errno)
-			return exl_err_set(err, "%s '%.64s' is not a number", k, v);
+			return exl_fail(err, -EINVAL, "%s '%.64s' is not a number", k, v);
 		if (mtu && (l < 68 || l > 65535))
-			return exl_err_set(err, "mtu %ld is out of range (68 to "
-				       "65535)", l);
+			return exl_fail(err, -EINVAL, "mtu %ld is out of range (68 to "
+					"65535)", l);
 		if (!mtu && l > 65535)
-			return exl_err_set(err, "devid %ld is out of range (0 to "
-				       "65535)", l);
+			return exl_fail(err, -EINVAL, "devid %ld is out of range (0 to "
+					"65535)", l);
 		if (mtu)
 			n->mtu = (uint32_t)l;
 		else
 			n->devid = (int)l;
 		return 0;
 	}
-	return exl_err_set(err, "unknown parameter '%.64s'", k);
+	return exl_fail(err, -EINVAL, "unknown parameter '%.64s'", k);
 }
 
 int enso_nic_parse(const char *spec, struct enso_nic *out,
@@ -286,7 +286,7 @@ int enso_nic_parse(const char *spec, struct enso_nic *out,
 	memset(out, 0, sizeof(*out));
 	enso_nic_dispose(out);
 	if (!spec)
-		return exl_err_set(err, "no vif spec");
+		return exl_fail(err, -EINVAL, "no vif spec");
 	rc = each_item(spec, nic_item, &np, err);
 	if (rc)
 		enso_nic_dispose(out);
@@ -319,20 +319,20 @@ static int chan_item(void *ctx, const char *k, const char *v,
 	char **dst;
 
 	if (!v)
-		return exl_err_set(err, "'%.64s' is not KEY=VALUE", k);
+		return exl_fail(err, -EINVAL, "'%.64s' is not KEY=VALUE", k);
 	if (strchr(v, '"'))
-		return exl_err_set(err, "%s: a value must not contain '\"'", k);
+		return exl_fail(err, -EINVAL, "%s: a value must not contain '\"'", k);
 	if (!strcmp(k, "connection")) {
 		if (cp->connection)
-			return exl_err_set(err, "connection given twice");
+			return exl_fail(err, -EINVAL, "connection given twice");
 		cp->connection = true;
 		if (!strcasecmp(v, "pty"))
 			ch->connection = ENSO_CHANNEL_PTY;
 		else if (!strcasecmp(v, "socket"))
 			ch->connection = ENSO_CHANNEL_SOCKET;
 		else
-			return exl_err_set(err, "unknown connection '%.64s' (pty or "
-				       "socket)", v);
+			return exl_fail(err, -EINVAL, "unknown connection '%.64s' (pty or "
+					"socket)", v);
 		return 0;
 	}
 	if (!strcmp(k, "name"))
@@ -342,9 +342,9 @@ static int chan_item(void *ctx, const char *k, const char *v,
 	else if (!strcmp(k, "path"))
 		dst = &ch->path;
 	else
-		return exl_err_set(err, "unknown parameter '%.64s'", k);
+		return exl_fail(err, -EINVAL, "unknown parameter '%.64s'", k);
 	if (*dst)
-		return exl_err_set(err, "%s given twice", k);
+		return exl_fail(err, -EINVAL, "%s given twice", k);
 	*dst = strdup(v);
 	return *dst ? 0 : -ENOMEM;
 }
@@ -357,16 +357,16 @@ int enso_channel_parse(const char *spec, struct enso_channel *out,
 
 	memset(out, 0, sizeof(*out));
 	if (!spec)
-		return exl_err_set(err, "no channel spec");
+		return exl_fail(err, -EINVAL, "no channel spec");
 	rc = each_item(spec, chan_item, &cp, err);
 	if (!rc && (!out->name || !*out->name))
-		rc = exl_err_set(err, "name missing (e.g. name=org.qemu.guest_agent.0)");
+		rc = exl_fail(err, -EINVAL, "name missing (e.g. name=org.qemu.guest_agent.0)");
 	if (!rc && !cp.connection)
-		rc = exl_err_set(err, "connection missing (pty or socket)");
+		rc = exl_fail(err, -EINVAL, "connection missing (pty or socket)");
 	if (!rc && out->connection == ENSO_CHANNEL_SOCKET && !out->path)
-		rc = exl_err_set(err, "connection=socket needs path=");
+		rc = exl_fail(err, -EINVAL, "connection=socket needs path=");
 	if (!rc && out->connection != ENSO_CHANNEL_SOCKET && out->path)
-		rc = exl_err_set(err, "path= is only for connection=socket");
+		rc = exl_fail(err, -EINVAL, "path= is only for connection=socket");
 	if (!rc && !(out->spec = strdup(spec)))
 		rc = -ENOMEM;
 	if (rc)

@@ -15,6 +15,7 @@
 #include <stdint.h>
 
 #include "enso/libxl.h"
+#include "services.h"
 
 #define CFG_MAX_FILE_SIZE (1024 * 1024)	/* bytes of one config */
 #define CFG_MAX_DEPTH 16		/* nested lists */
@@ -64,12 +65,7 @@ int cfg_want_number(const struct cfg_setting *s, const struct cfg_value *v,
 int cfg_want_string_list(const struct cfg_setting *s, bool lone_ok,
 			 char ***out, size_t *n, struct enso_error *err);
 
-/* ---- errors and strings ---------------------------------------------- */
-int exl_err_set(struct enso_error *err, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
-/* Puts "prefix" before what err already says. */
-int exl_err_prefix(struct enso_error *err, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
+/* ---- strings (errors: exl_fail, exl_err_prefix in services.h) --------- */
 void exl_strv_free(char **v, size_t n);
 /* Decimal digits at *p (at least one) into *out; -ERANGE above max. */
 int exl_digits(const char **p, unsigned long max, unsigned long *out);

@@ -121,8 +121,8 @@ int rt_records_create(struct enso_ctx *ctx,
 		bool ok = true;
 
 		if (!t)
-			return rt_fail(err, -errno, "xenstore transaction: %s",
-				       strerror(errno));
+			return exl_fail(err, -errno, "xenstore transaction: %s",
+					strerror(errno));
 		id = alloc_domid ? free_domid(ctx, t) : *domid;
 		snprintf(dom, sizeof(dom), "/local/domain/%u", id);
 		/* The domain reads its home; dom0 owns it.  The areas the
@@ -181,18 +181,18 @@ int rt_records_create(struct enso_ctx *ctx,
 			int e = errno;
 
 			xs_transaction_end(ctx->xsh, t, true);
-			return rt_fail(err, -e, "writing domain %u's records: %s",
-				       id, strerror(e));
+			return exl_fail(err, -e, "writing domain %u's records: %s",
+					id, strerror(e));
 		}
 		if (xs_transaction_end(ctx->xsh, t, false)) {
 			*domid = id;
 			return 0;
 		}
 		if (errno != EAGAIN)
-			return rt_fail(err, -errno, "committing domain records: %s",
-				       strerror(errno));
+			return exl_fail(err, -errno, "committing domain records: %s",
+					strerror(errno));
 	}
-	return rt_fail(err, -EAGAIN, "xenstore stayed busy: gave up writing domain records");
+	return exl_fail(err, -EAGAIN, "xenstore stayed busy: gave up writing domain records");
 }
 
 bool rt_records_any(struct enso_ctx *ctx, uint32_t domid)
@@ -225,20 +225,20 @@ int rt_records_handover(struct enso_ctx *ctx, uint32_t domid,
 
 			if (t != XBT_NULL)
 				xs_transaction_end(ctx->xsh, t, true);
-			return rt_fail(err, -e,
-				       "domain %u: handing it to the monitor: %s",
-				       domid, strerror(e));
+			return exl_fail(err, -e,
+					"domain %u: handing it to the monitor: %s",
+					domid, strerror(e));
 		}
 		if (xs_transaction_end(ctx->xsh, t, false)) {
 			rt_config_mark_complete(ctx, domid);
 			return 0;
 		}
 		if (errno != EAGAIN)
-			return rt_fail(err, -errno,
-				       "domain %u: handing it to the monitor: %s",
-				       domid, strerror(errno));
+			return exl_fail(err, -errno,
+					"domain %u: handing it to the monitor: %s",
+					domid, strerror(errno));
 	}
-	return rt_fail(err, -EAGAIN, "domain %u: xenstore stayed busy", domid);
+	return exl_fail(err, -EAGAIN, "domain %u: xenstore stayed busy", domid);
 }
 
 /* /libxl/<id> last: while anything of the domain is left, its creating or
@@ -283,18 +283,18 @@ int rt_write_availability(struct enso_ctx *ctx, uint32_t domid,
 
 			if (t != XBT_NULL)
 				xs_transaction_end(ctx->xsh, t, true);
-			return rt_fail(err, -e,
-				       "domain %u: writing cpu/N/availability: %s",
-				       domid, strerror(e));
+			return exl_fail(err, -e,
+					"domain %u: writing cpu/N/availability: %s",
+					domid, strerror(e));
 		}
 		if (xs_transaction_end(ctx->xsh, t, false))
 			return 0;
 		if (errno != EAGAIN)
-			return rt_fail(err, -errno,
-				       "domain %u: committing cpu/N/availability: %s",
-				       domid, strerror(errno));
+			return exl_fail(err, -errno,
+					"domain %u: committing cpu/N/availability: %s",
+					domid, strerror(errno));
 	}
-	return rt_fail(err, -EAGAIN, "domain %u: xenstore stayed busy", domid);
+	return exl_fail(err, -EAGAIN, "domain %u: xenstore stayed busy", domid);
 }
 
 static char *config_path(struct enso_ctx *ctx, uint32_t domid)
@@ -318,7 +318,7 @@ int rt_config_store(struct enso_ctx *ctx, uint32_t domid,
 		return -ENOMEM;
 	rc = enso_config_to_json(cfg, true, &json);
 	if (rc) {
-		rt_fail(err, rc, "serialising the config: %s", strerror(-rc));
+		exl_fail(err, rc, "serialising the config: %s", strerror(-rc));
 		goto out;
 	}
 	if (asprintf(&tmp, "%s.tmp", path) < 0) {
@@ -327,13 +327,13 @@ int rt_config_store(struct enso_ctx *ctx, uint32_t domid,
 	}
 	f = fopen(tmp, "w");
 	if (!f || fputs(json, f) == EOF || fclose(f) != 0) {
-		rc = rt_fail(err, -errno, "writing %s: %s", tmp, strerror(errno));
+		rc = exl_fail(err, -errno, "writing %s: %s", tmp, strerror(errno));
 		f = NULL;
 		goto out;
 	}
 	f = NULL;
 	if (rename(tmp, path)) {
-		rc = rt_fail(err, -errno, "renaming %s: %s", tmp, strerror(errno));
+		rc = exl_fail(err, -errno, "renaming %s: %s", tmp, strerror(errno));
 		goto out;
 	}
 	{
@@ -363,13 +363,13 @@ int rt_config_load(struct enso_ctx *ctx, uint32_t domid,
 		return -ENOMEM;
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0 || fstat(fd, &st)) {
-		rc = rt_fail(err, -errno, "domain %u: no stored config (%s): %s",
-			     domid, path, strerror(errno));
+		rc = exl_fail(err, -errno, "domain %u: no stored config (%s): %s",
+			      domid, path, strerror(errno));
 		goto out;
 	}
 	json = malloc((size_t)st.st_size + 1);
 	if (!json || read(fd, json, (size_t)st.st_size) != st.st_size) {
-		rc = rt_fail(err, -EIO, "reading %s", path);
+		rc = exl_fail(err, -EIO, "reading %s", path);
 		goto out;
 	}
 	json[st.st_size] = '\0';
@@ -431,7 +431,7 @@ int rt_config_copy(const struct enso_domain_config *src,
 
 	if (rc) {
 		enso_config_init(dst);
-		return rt_fail(err, rc, "copying the config: %s", strerror(-rc));
+		return exl_fail(err, rc, "copying the config: %s", strerror(-rc));
 	}
 	rc = enso_config_from_json(json, dst, err);
 	free(json);

@@ -10,6 +10,7 @@
 #include <xenstore.h>
 
 #include "enso/libxl.h"
+#include "libxl/services.h"
 #include "backends/backend.h"
 
 struct enso_ctx {
@@ -23,16 +24,6 @@ struct enso_ctx {
 	void *backend_data;
 	volatile sig_atomic_t *cancel;	/* enso_ctx_set_cancel, or NULL */
 };
-
-/* Fills err (printf-style) and returns rc, for one-line error paths. */
-int rt_fail(struct enso_error *err, int rc, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-/* xenstore helpers: read a node (malloc'd, NUL-terminated) or NULL. */
-char *rt_xs_read(struct enso_ctx *ctx, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
-bool rt_xs_write(struct enso_ctx *ctx, xs_transaction_t t, const char *path,
-		 const char *value);
 
 /* Records: /local/domain/<id>, /vm/<uuid>, /libxl/<id>.  creating, when
  * not NULL, goes to /libxl/<id>/creating in the same transaction: the
@@ -64,37 +55,25 @@ void rt_owner_self(char *out, size_t len);
 bool rt_owner_alive(const char *owner);
 /* The caller's cancel flag is set (SIGINT, SIGTERM in xl). */
 bool rt_cancelled(struct enso_ctx *ctx);
-/* The test hook: stops at `point` when ENSO_TEST_STOP_AT names it, until
- * cancelled (then -ECANCELED); 0 at once otherwise. */
-int rt_test_stop(struct enso_ctx *ctx, const char *point,
-		 struct enso_error *err);
 /* ctx.c: dom0's entries on a host without Xen (after a store came back
  * empty too). */
 void rt_ensure_dom0_entries(struct enso_ctx *ctx);
+/* ctx.c: the hypervisor in words, for messages ("KVM on QEMU's TCG
+ * emulation"). */
+const char *rt_hypervisor_words(const struct enso_ctx *ctx);
 /* ctx.c: the socket libxenstore connects to, for messages. */
 const char *rt_xenstored_socket(void);
 /* ctx.c: a new connection to xenstored in place of ctx's (which may be
  * dead); 0, or -errno with ctx's left as it was. */
 int rt_xs_reconnect(struct enso_ctx *ctx);
 void rt_records_remove(struct enso_ctx *ctx, uint32_t domid);
-/* cpu/<i>/availability for i < n: "online" where online[i], else
- * "offline", in one transaction (retried on EAGAIN).  It is the record of
- * vCPUs every tool reads and, on Xen, the request the guest follows. */
-int rt_write_availability(struct enso_ctx *ctx, uint32_t domid,
-			  const bool *online, uint32_t n,
-			  struct enso_error *err);
-bool rt_domain_exists(struct enso_ctx *ctx, uint32_t domid);
 
-/* kcache.c: the kernels decompressed from bzImages (by libxenguest's
- * builder on Xen, by bzimage.c for KVM), kept for the next create under
- * <lib dir>/kernel-cache.  lookup gives the cached ELF's path (malloc'd)
- * or NULL; store keeps elf when the kernel file is not itself an ELF;
- * forget drops a bad entry.  Failures are silent: the cache only saves
- * time. */
+/* kcache.c: the kernels decompressed from bzImages (by bzimage.c before
+ * a create, or by libxenguest's builder for a compression bzimage.c does
+ * not know), kept for the next create under <lib dir>/kernel-cache.
+ * lookup gives the cached ELF's path (malloc'd) or NULL; store and forget
+ * are services (services.h). */
 char *rt_kcache_lookup(struct enso_ctx *ctx, const char *kernel);
-void rt_kcache_store(struct enso_ctx *ctx, const char *kernel,
-		     const void *elf, size_t len);
-void rt_kcache_forget(const char *cached);
 
 /* bzimage.c: a bzImage's xz or gzip payload, unpacked into *elf
  * (malloc'd, *len bytes); -ENOEXEC when kernel is no bzImage, -ENOTSUP
@@ -113,6 +92,15 @@ int rt_affinity_resolve(struct enso_ctx *ctx, const char *key,
 			struct enso_affinity *out, struct enso_error *err);
 void rt_affinity_dispose(struct enso_affinity *a);
 
+/* prepare.c: what a create hands the backend (backends/backend.h):
+ * cfg's affinities with their node terms resolved and the kernel to load,
+ * found in the kernel cache or unpacked into it.  err says which key was
+ * wrong.  release frees what prepare made (also after a failed prepare). */
+int rt_create_prepare(struct enso_ctx *ctx,
+		      const struct enso_domain_config *cfg,
+		      struct backend_create *out, struct enso_error *err);
+void rt_create_release(struct backend_create *in);
+
 /* The config a domain runs with, as JSON in lib_dir. */
 int rt_config_store(struct enso_ctx *ctx, uint32_t domid,
 		    const struct enso_domain_config *cfg,
@@ -130,6 +118,5 @@ bool rt_config_complete(struct enso_ctx *ctx, uint32_t domid);
 /* Deep copy through the JSON form, so the copy is exactly what is stored. */
 int rt_config_copy(const struct enso_domain_config *src,
 		   struct enso_domain_config *dst, struct enso_error *err);
-void rt_uuid_format(const uint8_t uuid[16], char out[37]);
 
 #endif

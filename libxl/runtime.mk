@@ -1,9 +1,9 @@
 # libensoxl's running-domain half and the hypervisor backends behind it.
 libxl_libensoxl_la_SOURCES += libxl/runtime.h \
-	libxl/ctx.c libxl/records.c libxl/kcache.c libxl/bzimage.c libxl/domain.c libxl/monitor.c libxl/vcpu.c libxl/intent.c \
+	libxl/ctx.c libxl/records.c libxl/prepare.c libxl/kcache.c libxl/bzimage.c libxl/domain.c libxl/monitor.c libxl/vcpu.c libxl/intent.c \
 	backends/backend.h backends/xen/xen.h backends/xen/xen.c \
 	backends/xen/acpi.c backends/xen/build.c backends/xen/info.c backends/xen/sched.c backends/xen/vcpu.c \
-	backends/kvm/kvm.h backends/kvm/kvm.c backends/kvm/qmp.c backends/kvm/affinity.c backends/kvm/replies.c backends/kvm/kernel.c \
+	backends/kvm/kvm.h backends/kvm/kvm.c backends/kvm/qmp.c backends/kvm/affinity.c backends/kvm/replies.c \
 	backends/kvm/accel.c
 libxl_libensoxl_la_CFLAGS += $(XENSTORE_CFLAGS)
 libxl_libensoxl_la_LIBADD += $(XENSTORE_LIBS)

@@ -12,26 +12,16 @@
 #include "libxl/private.h"
 #include "libxl/runtime.h"
 
-static const char *hv_words(const struct enso_ctx *ctx)
-{
-	switch (ctx->hv) {
-	case ENSO_HV_XEN: return "Xen";
-	case ENSO_HV_KVM: return "KVM";
-	case ENSO_HV_TCG: return "KVM on QEMU's TCG emulation";
-	}
-	return ctx->ops->name;
-}
-
 /* The backend has op and the domain exists. */
 static int vcpu_op_ready(struct enso_ctx *ctx, uint32_t domid, const void *op,
 			 const char *what, struct enso_error *err)
 {
 	if (!op)
-		return rt_fail(err, -ENOSYS,
-			       "%s is not supported on this hypervisor (%s) yet",
-			       what, hv_words(ctx));
+		return exl_fail(err, -ENOSYS,
+				"%s is not supported on this hypervisor (%s) yet",
+				what, rt_hypervisor_words(ctx));
 	if (!rt_domain_exists(ctx, domid))
-		return rt_fail(err, -ENOENT, "domain %u does not exist", domid);
+		return exl_fail(err, -ENOENT, "domain %u does not exist", domid);
 	return 0;
 }
 
@@ -85,8 +75,8 @@ static int resolve_map(struct enso_ctx *ctx, const char *key,
 	int rc = enso_cpumap_parse(in->spec, ctx_node_cpus, ctx, out, &why);
 
 	if (rc)
-		rt_fail(err, rc, "%s: %s", key,
-			why.msg[0] ? why.msg : strerror(-rc));
+		exl_fail(err, rc, "%s: %s", key,
+			 why.msg[0] ? why.msg : strerror(-rc));
 	return rc;
 }
 
@@ -102,13 +92,13 @@ int enso_domain_vcpu_pin(struct enso_ctx *ctx, uint32_t domid, uint32_t vcpu,
 	int rc;
 
 	if (flags & ~(unsigned)ENSO_VCPU_PIN_FORCE)
-		return rt_fail(err, -EINVAL, "unknown vcpu-pin flags %#x", flags);
+		return exl_fail(err, -EINVAL, "unknown vcpu-pin flags %#x", flags);
 	if (!hard && !soft)
-		return rt_fail(err, -EINVAL,
-			       "neither a hard nor a soft affinity to set");
+		return exl_fail(err, -EINVAL,
+				"neither a hard nor a soft affinity to set");
 	if (force && vcpu == ENSO_VCPU_ALL)
-		return rt_fail(err, -EINVAL,
-			       "forcing an affinity takes one vCPU, not all");
+		return exl_fail(err, -EINVAL,
+				"forcing an affinity takes one vCPU, not all");
 	rc = vcpu_op_ready(ctx, domid, (const void *)ctx->ops->vcpu_pin,
 			   "setting vCPU affinity", err);
 	if (rc)
@@ -146,12 +136,12 @@ int enso_host_console_read(struct enso_ctx *ctx, unsigned flags, char **text,
 	*text = NULL;
 	*len = 0;
 	if (flags & ~(unsigned)ENSO_CONSOLE_CLEAR)
-		return rt_fail(err, -EINVAL, "unknown console read flags %#x",
-			       flags);
+		return exl_fail(err, -EINVAL, "unknown console read flags %#x",
+				flags);
 	if (!ctx->ops->console_read)
-		return rt_fail(err, -ENOSYS,
-			       "the hypervisor console ring is Xen's; this host runs %s, which has none (the host kernel's own log: dmesg(1))",
-			       hv_words(ctx));
+		return exl_fail(err, -ENOSYS,
+				"the hypervisor console ring is Xen's; this host runs %s, which has none (the host kernel's own log: dmesg(1))",
+				rt_hypervisor_words(ctx));
 	return ctx->ops->console_read(ctx, flags & ENSO_CONSOLE_CLEAR, text,
 				      len, err);
 }
@@ -160,11 +150,11 @@ int enso_host_debug_keys(struct enso_ctx *ctx, const char *keys,
 			 struct enso_error *err)
 {
 	if (!keys || !*keys)
-		return rt_fail(err, -EINVAL, "no debug keys given");
+		return exl_fail(err, -EINVAL, "no debug keys given");
 	if (!ctx->ops->debug_keys)
-		return rt_fail(err, -ENOSYS,
-			       "debug keys go to the Xen hypervisor; this host runs %s, which takes none",
-			       hv_words(ctx));
+		return exl_fail(err, -ENOSYS,
+				"debug keys go to the Xen hypervisor; this host runs %s, which takes none",
+				rt_hypervisor_words(ctx));
 	return ctx->ops->debug_keys(ctx, keys, err);
 }
 
@@ -178,7 +168,7 @@ int rt_affinity_resolve(struct enso_ctx *ctx, const char *key,
 	memset(out, 0, sizeof(*out));
 	out->maps = calloc(in->nmaps ? in->nmaps : 1, sizeof(*out->maps));
 	if (!out->maps)
-		return rt_fail(err, -ENOMEM, "out of memory");
+		return exl_fail(err, -ENOMEM, "out of memory");
 	out->per_vcpu = in->per_vcpu;
 	for (i = 0; i < in->nmaps; i++) {
 		rc = resolve_map(ctx, key, &in->maps[i], &out->maps[i], err);
@@ -202,9 +192,9 @@ static int sched_op_ready(struct enso_ctx *ctx, const void *op,
 			  struct enso_error *err)
 {
 	if (!op)
-		return rt_fail(err, -ENOSYS,
-			       "scheduler parameters are Xen's; this host runs %s",
-			       hv_words(ctx));
+		return exl_fail(err, -ENOSYS,
+				"scheduler parameters are Xen's; this host runs %s",
+				rt_hypervisor_words(ctx));
 	return 0;
 }
 
@@ -261,9 +251,9 @@ int enso_domain_sched_set(struct enso_ctx *ctx, uint32_t domid,
 
 	if ((in->weight != -1 && (in->weight < 1 || in->weight > 65535)) ||
 	    (in->cap != -1 && (in->cap < 0 || in->cap > 65535)))
-		return rt_fail(err, -EINVAL,
-			       "weight %d, cap %d: a weight is 1-65535, a cap 0-65535",
-			       in->weight, in->cap);
+		return exl_fail(err, -EINVAL,
+				"weight %d, cap %d: a weight is 1-65535, a cap 0-65535",
+				in->weight, in->cap);
 	rc = vcpu_op_ready(ctx, domid, (const void *)ctx->ops->sched_set,
 			   "setting scheduler parameters", err);
 	return rc ? rc : ctx->ops->sched_set(ctx, domid, in, err);

@@ -64,15 +64,15 @@ static int enum_key(const struct cfg_tree *t, const char *k,
 	if (!s)
 		return 0;
 	if (s->value->kind == CFG_LIST)
-		return exl_err_set(err, "%s:%d: %s: expected a string, found a list",
-			       s->source, s->line, k);
+		return exl_fail(err, -EINVAL, "%s:%d: %s: expected a string, found a list",
+				s->source, s->line, k);
 	for (i = 0; i < n; i++)
 		if (!strcmp(s->value->text, names[i])) {
 			*dst = i;
 			return 0;
 		}
-	return exl_err_set(err, "%s:%d: %s: unknown value '%.64s'", s->source,
-		       s->line, k, s->value->text);
+	return exl_fail(err, -EINVAL, "%s:%d: %s: unknown value '%.64s'", s->source,
+			s->line, k, s->value->text);
 }
 
 static int num_key(const struct cfg_tree *t, const char *k, long long min,

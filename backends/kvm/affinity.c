@@ -20,7 +20,10 @@
 #include <unistd.h>
 
 #include "backends/kvm/kvm.h"
-#include "libxl/runtime.h"
+#include <xenstore.h>
+
+#include "libxl/services.h"
+#include "backends/backend.h"
 
 int kvm_task_stat(pid_t pid, pid_t tid, struct kvm_task_stat *out)
 {
@@ -111,9 +114,9 @@ static int record_affinity(struct enso_ctx *ctx, uint32_t domid, uint32_t vcpu,
 	enso_cpumap_format(m, ncpus, list, sizeof(list));
 	snprintf(path, sizeof(path), "/libxl/%u/cpu/%u/affinity", domid, vcpu);
 	if (!rt_xs_write(ctx, XBT_NULL, path, list))
-		return rt_fail(err, -errno,
-			       "domain %u: recording vCPU %u's affinity: %s",
-			       domid, vcpu, strerror(errno));
+		return exl_fail(err, -errno,
+				"domain %u: recording vCPU %u's affinity: %s",
+				domid, vcpu, strerror(errno));
 	return 0;
 }
 
@@ -161,19 +164,19 @@ static int vcpu_threads(struct enso_ctx *ctx, struct qmp *q, uint32_t domid,
 		slots = NULL;
 	rc = kvm_vcpu_threads_parse(cpus, slots, t);
 	if (rc == -EPROTO)
-		rc = rt_fail(err, rc,
-			     "domain %u: QEMU's query-cpus-fast gave no list",
-			     domid);
+		rc = exl_fail(err, rc,
+			      "domain %u: QEMU's query-cpus-fast gave no list",
+			      domid);
 	else if (rc)
-		rc = rt_fail(err, rc, "out of memory");
+		rc = exl_fail(err, rc, "out of memory");
 	yajl_tree_free(cpus);
 	yajl_tree_free(slots);
 	qemu = rc ? 0 : kvm_qemu_pid(ctx, domid);
 	for (v = 0; !rc && v < t->n; v++) {
 		if (t->tid[v] && !qemu_thread(qemu, t->tid[v])) {
-			rc = rt_fail(err, -EPROTO,
-				     "domain %u: QEMU names thread %ld for vCPU %u, which is not one of its own threads",
-				     domid, (long)t->tid[v], v);
+			rc = exl_fail(err, -EPROTO,
+				      "domain %u: QEMU names thread %ld for vCPU %u, which is not one of its own threads",
+				      domid, (long)t->tid[v], v);
 		}
 	}
 	if (rc) {
@@ -205,9 +208,9 @@ static int set_thread(uint32_t domid, uint32_t vcpu, pid_t tid,
 
 	map_to_set(m, ncpus, &set);
 	if (sched_setaffinity(tid, sizeof(set), &set))
-		return rt_fail(err, -errno,
-			       "domain %u: setting vCPU %u's affinity (thread %ld): %s",
-			       domid, vcpu, (long)tid, strerror(errno));
+		return exl_fail(err, -errno,
+				"domain %u: setting vCPU %u's affinity (thread %ld): %s",
+				domid, vcpu, (long)tid, strerror(errno));
 	return 0;
 }
 
@@ -262,33 +265,28 @@ int kvm_node_cpus(struct enso_ctx *ctx, unsigned node, uint8_t *cpus)
 }
 
 int kvm_affinity_create(struct enso_ctx *ctx, uint32_t domid,
-			const struct enso_domain_config *c,
+			const struct backend_create *in,
 			struct enso_error *err)
 {
+	const struct enso_domain_config *c = in->cfg;
 	uint32_t ncpus = host_cpus(), v;
-	struct enso_affinity cpus;
 	struct qmp *q;
 	int rc = 0;
 
-	if (!c->cpus.nmaps)
+	if (!in->hard.nmaps)
 		return 0;
-	/* Node terms ("nodes:0") become the CPUs Linux puts in them. */
-	rc = rt_affinity_resolve(ctx, "cpus=", &c->cpus, &cpus, err);
-	if (rc)
-		return rc;
 	for (v = 0; !rc && v < c->maxvcpus; v++) {
-		const struct enso_cpumap *m = enso_affinity_map(&cpus, v);
+		const struct enso_cpumap *m = enso_affinity_map(&in->hard, v);
 
 		if (!m)
 			continue;
 		if (!enso_cpumap_any(m, ncpus))
-			rc = rt_fail(err, -EINVAL,
-				     "%s: cpus=%s names none of this host's CPUs (0-%u) for vCPU %u",
-				     c->name, m->spec ? m->spec : "", ncpus - 1, v);
+			rc = exl_fail(err, -EINVAL,
+				      "%s: cpus=%s names none of this host's CPUs (0-%u) for vCPU %u",
+				      c->name, m->spec ? m->spec : "", ncpus - 1, v);
 		else
 			rc = record_affinity(ctx, domid, v, m, ncpus, err);
 	}
-	rt_affinity_dispose(&cpus);
 	if (rc)
 		return rc;
 	rc = kvm_qmp_open(ctx, domid, "qmp.sock", &q, err);
@@ -315,7 +313,7 @@ int kvm_vcpu_list(struct enso_ctx *ctx, uint32_t domid,
 	list = calloc(t.n ? t.n : 1, sizeof(*list));
 	if (!list) {
 		free(t.tid);
-		return rt_fail(err, -ENOMEM, "out of memory");
+		return exl_fail(err, -ENOMEM, "out of memory");
 	}
 	for (v = 0; v < t.n; v++) {
 		struct enso_vcpuinfo *vi = &list[v];
@@ -359,26 +357,26 @@ int kvm_vcpu_pin(struct enso_ctx *ctx, uint32_t domid, uint32_t vcpu,
 	(void)force;	/* no kernel overrides a pinning on KVM */
 	for (c = 0; soft && c < ncpus; c++)
 		if (!enso_cpumap_test(soft, c))
-			return rt_fail(err, -ENOSYS,
-				       "domain %u: a soft affinity (%s) has no meaning on KVM: Linux's scheduler has none; set the hard one",
-				       domid, soft->spec ? soft->spec : "");
+			return exl_fail(err, -ENOSYS,
+					"domain %u: a soft affinity (%s) has no meaning on KVM: Linux's scheduler has none; set the hard one",
+					domid, soft->spec ? soft->spec : "");
 	if (!hard)
 		return 0;	/* soft "all": what KVM has anyway */
 	if (!enso_cpumap_any(hard, ncpus))
-		return rt_fail(err, -EINVAL,
-			       "vCPU %u: the hard affinity names none of this host's CPUs (0-%u)",
-			       vcpu, ncpus - 1);
+		return exl_fail(err, -EINVAL,
+				"vCPU %u: the hard affinity names none of this host's CPUs (0-%u)",
+				vcpu, ncpus - 1);
 	rc = domain_threads(ctx, domid, &t, err);
 	if (rc)
 		return rc;
 	if (vcpu >= t.n)
-		rc = rt_fail(err, -EINVAL,
-			     "domain %u has no vCPU %u (its vCPUs are 0-%u)",
-			     domid, vcpu, t.n ? t.n - 1 : 0);
+		rc = exl_fail(err, -EINVAL,
+			      "domain %u has no vCPU %u (its vCPUs are 0-%u)",
+			      domid, vcpu, t.n ? t.n - 1 : 0);
 	else if (t.shared && t.tid[vcpu])
-		rc = rt_fail(err, -EOPNOTSUPP,
-			     "domain %u: its vCPUs share one QEMU thread (TCG round-robin mode), which has no per-vCPU affinity",
-			     domid);
+		rc = exl_fail(err, -EOPNOTSUPP,
+			      "domain %u: its vCPUs share one QEMU thread (TCG round-robin mode), which has no per-vCPU affinity",
+			      domid);
 	if (!rc)
 		rc = record_affinity(ctx, domid, vcpu, hard, ncpus, err);
 	if (!rc && t.tid[vcpu])

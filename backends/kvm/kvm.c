@@ -34,7 +34,10 @@
 
 #include "backends/kvm/kvm.h"
 #include "enso-util.h"
-#include "libxl/runtime.h"
+#include <xenstore.h>
+
+#include "libxl/services.h"
+#include "backends/backend.h"
 
 #define QMP_TIMEOUT_MS 5000
 
@@ -112,7 +115,7 @@ static char *domain_dir(struct enso_ctx *ctx, uint32_t domid)
 {
 	char *p = NULL;
 
-	if (asprintf(&p, "%s/qemu/%u", ctx->run_dir, domid) < 0)
+	if (asprintf(&p, "%s/qemu/%u", rt_run_dir(ctx), domid) < 0)
 		return NULL;
 	return p;
 }
@@ -121,7 +124,7 @@ static char *dom_file(struct enso_ctx *ctx, uint32_t domid, const char *name)
 {
 	char *p = NULL;
 
-	if (asprintf(&p, "%s/qemu/%u/%s", ctx->run_dir, domid, name) < 0)
+	if (asprintf(&p, "%s/qemu/%u/%s", rt_run_dir(ctx), domid, name) < 0)
 		return NULL;
 	return p;
 }
@@ -154,13 +157,13 @@ int kvm_qmp_open(struct enso_ctx *ctx, uint32_t domid, const char *sock,
 		return -ENOMEM;
 	if (!kvm_qemu_pid(ctx, domid)) {
 		free(path);
-		return rt_fail(err, -ENOENT,
-			       "domain %u: its QEMU is not running", domid);
+		return exl_fail(err, -ENOENT,
+				"domain %u: its QEMU is not running", domid);
 	}
 	rc = qmp_connect(path, QMP_TIMEOUT_MS, q, msg, sizeof(msg));
 	free(path);
 	if (rc)
-		return rt_fail(err, rc, "domain %u: %s", domid, msg);
+		return exl_fail(err, rc, "domain %u: %s", domid, msg);
 	return 0;
 }
 
@@ -172,7 +175,7 @@ int kvm_qmp_call(struct qmp *q, uint32_t domid, const char *cmd,
 	int rc = qmp_command(q, cmd, args, QMP_TIMEOUT_MS, ret, msg, sizeof(msg));
 
 	if (rc)
-		return rt_fail(err, rc, "domain %u: %s", domid, msg);
+		return exl_fail(err, rc, "domain %u: %s", domid, msg);
 	return 0;
 }
 
@@ -262,50 +265,50 @@ static int check_kvm_config(const struct enso_domain_config *c,
 	size_t i;
 
 	if (c->bootloader)
-		return rt_fail(err, -EINVAL,
-			       "%s: bootloader=%s is Xen-only (pygrub); the KVM backend boots kernel= directly",
-			       c->name, c->bootloader);
+		return exl_fail(err, -EINVAL,
+				"%s: bootloader=%s is Xen-only (pygrub); the KVM backend boots kernel= directly",
+				c->name, c->bootloader);
 	if (!c->kernel && !c->ndisks)
-		return rt_fail(err, -EINVAL,
-			       "%s: nothing to boot: give kernel= (and ramdisk=) or a disk",
-			       c->name);
+		return exl_fail(err, -EINVAL,
+				"%s: nothing to boot: give kernel= (and ramdisk=) or a disk",
+				c->name);
 	if (c->kernel && access(c->kernel, R_OK))
-		return rt_fail(err, -errno, "%s: kernel %s: %s", c->name,
-			       c->kernel, strerror(errno));
+		return exl_fail(err, -errno, "%s: kernel %s: %s", c->name,
+				c->kernel, strerror(errno));
 	if (c->ramdisk && access(c->ramdisk, R_OK))
-		return rt_fail(err, -errno, "%s: ramdisk %s: %s", c->name,
-			       c->ramdisk, strerror(errno));
+		return exl_fail(err, -errno, "%s: ramdisk %s: %s", c->name,
+				c->ramdisk, strerror(errno));
 	for (i = 0; i < c->ndisks; i++) {
 		const struct enso_disk *d = &c->disks[i];
 
 		if (d->backend)
-			return rt_fail(err, -EINVAL,
-				       "%s: disk %s: backend=%s names a driver domain, which is Xen-only",
-				       c->name, d->vdev, d->backend);
+			return exl_fail(err, -EINVAL,
+					"%s: disk %s: backend=%s names a driver domain, which is Xen-only",
+					c->name, d->vdev, d->backend);
 		if (d->target && access(d->target, d->readwrite ? R_OK | W_OK : R_OK))
-			return rt_fail(err, -errno, "%s: disk %s: %s: %s",
-				       c->name, d->vdev, d->target,
-				       strerror(errno));
+			return exl_fail(err, -errno, "%s: disk %s: %s: %s",
+					c->name, d->vdev, d->target,
+					strerror(errno));
 	}
 	if (c->cpus_soft.nmaps)
-		return rt_fail(err, -EINVAL,
-			       "%s: cpus_soft= has no meaning on KVM: Linux's scheduler has no soft affinity; use cpus=",
-			       c->name);
+		return exl_fail(err, -EINVAL,
+				"%s: cpus_soft= has no meaning on KVM: Linux's scheduler has no soft affinity; use cpus=",
+				c->name);
 	if (c->cpu_weight >= 0 || c->cap >= 0)
-		return rt_fail(err, -ENOSYS,
-			       "%s: cpu_weight=/cap=: Xen scheduler parameters, not supported by Enso's KVM backend yet",
-			       c->name);
+		return exl_fail(err, -ENOSYS,
+				"%s: cpu_weight=/cap=: Xen scheduler parameters, not supported by Enso's KVM backend yet",
+				c->name);
 	for (i = 0; i < c->nnics; i++) {
 		if (c->nics[i].backend)
-			return rt_fail(err, -EINVAL,
-				       "%s: vif %d: backend=%s names a driver domain, which is Xen-only",
-				       c->name, c->nics[i].devid,
-				       c->nics[i].backend);
+			return exl_fail(err, -EINVAL,
+					"%s: vif %d: backend=%s names a driver domain, which is Xen-only",
+					c->name, c->nics[i].devid,
+					c->nics[i].backend);
 		/* Refused, not dropped: a limit silently ignored is worse. */
 		if (c->nics[i].rate_bytes_per_interval)
-			return rt_fail(err, -ENOSYS,
-				       "%s: vif %d: rate= is not supported by Enso's KVM backend yet",
-				       c->name, c->nics[i].devid);
+			return exl_fail(err, -ENOSYS,
+					"%s: vif %d: rate= is not supported by Enso's KVM backend yet",
+					c->name, c->nics[i].devid);
 	}
 	return 0;
 }
@@ -432,12 +435,12 @@ static int spawn_qemu(struct argv *a, const char *log_path,
 
 	logfd = open(log_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
 	if (logfd < 0)
-		return rt_fail(err, -errno, "opening %s: %s", log_path,
-			       strerror(errno));
+		return exl_fail(err, -errno, "opening %s: %s", log_path,
+				strerror(errno));
 	pid = fork();
 	if (pid < 0) {
 		close(logfd);
-		return rt_fail(err, -errno, "fork: %s", strerror(errno));
+		return exl_fail(err, -errno, "fork: %s", strerror(errno));
 	}
 	if (pid == 0) {
 		int null = open("/dev/null", O_RDONLY);
@@ -453,11 +456,11 @@ static int spawn_qemu(struct argv *a, const char *log_path,
 	close(logfd);
 	/* With -daemonize this returns once QEMU is set up (or failed). */
 	if (waitpid(pid, &status, 0) < 0)
-		return rt_fail(err, -errno, "waiting for QEMU: %s", strerror(errno));
+		return exl_fail(err, -errno, "waiting for QEMU: %s", strerror(errno));
 	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
 		log_tail(log_path, tail, sizeof(tail));
-		return rt_fail(err, -EIO, "QEMU failed to start: %s (log: %s)",
-			       *tail ? tail : "no message", log_path);
+		return exl_fail(err, -EIO, "QEMU failed to start: %s (log: %s)",
+				*tail ? tail : "no message", log_path);
 	}
 	return 0;
 }
@@ -501,8 +504,8 @@ static int write_console_tty(struct enso_ctx *ctx, uint32_t domid,
 
 	if (rc)
 		return rc;
-	rc = rt_fail(err, -ENOENT, "domain %u: QEMU reports no console pty",
-		     domid);
+	rc = exl_fail(err, -ENOENT, "domain %u: QEMU reports no console pty",
+		      domid);
 	list = kvm_jget(ret, "return", NULL);
 	for (i = 0; list && YAJL_IS_ARRAY(list) && i < list->u.array.len; i++) {
 		yajl_val e = list->u.array.values[i];
@@ -599,12 +602,17 @@ static void remove_domain_dir(struct enso_ctx *ctx, uint32_t domid)
 	free(dir);
 }
 
-static int kvm_create(struct enso_ctx *ctx, const struct enso_domain_config *c,
-		      uint32_t *domid, bool paused, struct enso_error *err)
+static int kvm_create(struct enso_ctx *ctx, const struct backend_create *in,
+		      uint32_t *domid, struct enso_error *err)
 {
+	const struct enso_domain_config *c = in->cfg;
 	struct argv a = { 0 };
 	char *dir = domain_dir(ctx, *domid), *qemu_log = NULL, *console_log = NULL;
-	char *console_dir = NULL, *kernel = NULL, warn[256] = "";
+	char *console_dir = NULL, warn[256] = "";
+	/* QEMU boots the ELF libxl unpacked when it has a PVH entry (it
+	 * starts at once, where the bzImage would decompress itself under
+	 * emulation); else the kernel as given. */
+	const char *kernel = in->kernel_pvh ? in->kernel : c->kernel;
 	char node[64], val[32];
 	size_t i;
 	int rc;
@@ -614,18 +622,14 @@ static int kvm_create(struct enso_ctx *ctx, const struct enso_domain_config *c,
 	rc = check_kvm_config(c, err);
 	if (rc)
 		goto out;
-	if (asprintf(&qemu_log, "%s/qemu-%s.log", ctx->log_dir, c->name) < 0 ||
-	    asprintf(&console_dir, "%s/console", ctx->log_dir) < 0 ||
+	if (asprintf(&qemu_log, "%s/qemu-%s.log", rt_log_dir(ctx), c->name) < 0 ||
+	    asprintf(&console_dir, "%s/console", rt_log_dir(ctx)) < 0 ||
 	    asprintf(&console_log, "%s/%s.log", console_dir, c->name) < 0) {
 		rc = -ENOMEM;
 		goto out;
 	}
 	if ((rc = mkdir_p(dir)) || (rc = mkdir_p(console_dir))) {
-		rt_fail(err, rc, "creating %s: %s", dir, strerror(-rc));
-		goto out;
-	}
-	if (c->kernel && !(kernel = kvm_boot_kernel(ctx, c->kernel))) {
-		rc = -ENOMEM;
+		exl_fail(err, rc, "creating %s: %s", dir, strerror(-rc));
 		goto out;
 	}
 	build_argv(ctx, c, *domid, dir, console_log, kernel, &a);
@@ -645,7 +649,7 @@ static int kvm_create(struct enso_ctx *ctx, const struct enso_domain_config *c,
 	rc = write_console_tty(ctx, *domid, err);
 	if (rc)
 		goto fail;
-	rc = kvm_affinity_create(ctx, *domid, c, err);
+	rc = kvm_affinity_create(ctx, *domid, in, err);
 	if (rc)
 		goto fail;
 	for (i = 0; i < c->nnics; i++) {
@@ -659,7 +663,7 @@ static int kvm_create(struct enso_ctx *ctx, const struct enso_domain_config *c,
 		rc = attach_tap(tap, c->nics[i].bridge ? c->nics[i].bridge : "xenbr0",
 				c->nics[i].bridge != NULL, warn, sizeof(warn));
 		if (rc) {
-			rt_fail(err, rc, "%s", warn);
+			exl_fail(err, rc, "%s", warn);
 			goto fail;
 		}
 	}
@@ -673,14 +677,12 @@ static int kvm_create(struct enso_ctx *ctx, const struct enso_domain_config *c,
 			goto fail;
 	}
 	/* libxl unpauses once the records are in place. */
-	(void)paused;
 	goto out;
 fail:
 	kill_qemu(ctx, *domid);
 	remove_domain_dir(ctx, *domid);
 out:
 	argv_free(&a);
-	free(kernel);
 	free(dir);
 	free(qemu_log);
 	free(console_log);
@@ -698,7 +700,7 @@ static int kvm_running_ids(struct enso_ctx *ctx, uint32_t **ids, size_t *n)
 
 	*ids = NULL;
 	*n = 0;
-	if (asprintf(&path, "%s/qemu", ctx->run_dir) < 0)
+	if (asprintf(&path, "%s/qemu", rt_run_dir(ctx)) < 0)
 		return -ENOMEM;
 	d = opendir(path);
 	free(path);
@@ -784,8 +786,8 @@ static int kvm_info(struct enso_ctx *ctx, uint32_t domid,
 	int rc;
 
 	if (!pid)
-		return rt_fail(err, -ENOENT, "domain %u: its QEMU is not running",
-			       domid);
+		return exl_fail(err, -ENOENT, "domain %u: its QEMU is not running",
+				domid);
 	rc = kvm_qmp_open(ctx, domid, "qmp.sock", &q, err);
 	if (rc)
 		return rc;
@@ -871,16 +873,16 @@ static int kvm_set_maxmem(struct enso_ctx *ctx, uint32_t domid,
 	v = kvm_jget(ret, "return", "base-memory");
 	if (!v || !YAJL_IS_INTEGER(v) || YAJL_GET_INTEGER(v) <= 0) {
 		yajl_tree_free(ret);
-		return rt_fail(err, -EPROTO,
-			       "domain %u: QEMU reports no base-memory size",
-			       domid);
+		return exl_fail(err, -EPROTO,
+				"domain %u: QEMU reports no base-memory size",
+				domid);
 	}
 	start_kb = (unsigned long long)YAJL_GET_INTEGER(v) / 1024;
 	yajl_tree_free(ret);
 	if (max_kb > start_kb)
-		return rt_fail(err, -EINVAL,
-			       "domain %u: maximum %llu KiB is above the %llu KiB its QEMU was started with (maxmem=); a KVM guest's memory cannot grow past that while it runs",
-			       domid, (unsigned long long)max_kb, start_kb);
+		return exl_fail(err, -EINVAL,
+				"domain %u: maximum %llu KiB is above the %llu KiB its QEMU was started with (maxmem=); a KVM guest's memory cannot grow past that while it runs",
+				domid, (unsigned long long)max_kb, start_kb);
 	return 0;
 }
 
@@ -998,8 +1000,8 @@ static int cpu_slots(struct qmp *q, uint32_t domid, yajl_val *hp,
 		return rc;
 	list = kvm_jget(*hp, "return", NULL);
 	if (!list || !YAJL_IS_ARRAY(list) || !list->u.array.len)
-		return rt_fail(err, -EPROTO,
-			       "domain %u: QEMU lists no vCPU slots", domid);
+		return exl_fail(err, -EPROTO,
+				"domain %u: QEMU lists no vCPU slots", domid);
 	len = list->u.array.len;
 	s = calloc(len, sizeof(*s));
 	if (!s)
@@ -1007,9 +1009,9 @@ static int cpu_slots(struct qmp *q, uint32_t domid, yajl_val *hp,
 	for (i = 0; i < len; i++) {
 		if (!slot_ok(list->u.array.values[i], &s[i])) {
 			free(s);
-			return rt_fail(err, -EOPNOTSUPP,
-				       "domain %u: QEMU's vCPU slots are not one vCPU each with a numeric topology; vcpu-set cannot use them",
-				       domid);
+			return exl_fail(err, -EOPNOTSUPP,
+					"domain %u: QEMU's vCPU slots are not one vCPU each with a numeric topology; vcpu-set cannot use them",
+					domid);
 		}
 	}
 	qsort(s, len, sizeof(*s), cmp_slot);
@@ -1091,7 +1093,7 @@ static int write_availability(struct enso_ctx *ctx, uint32_t domid,
 	int rc;
 
 	if (!online)
-		return rt_fail(err, -ENOMEM, "domain %u: out of memory", domid);
+		return exl_fail(err, -ENOMEM, "domain %u: out of memory", domid);
 	for (i = 0; i < n; i++)
 		online[i] = s[i].online;
 	rc = rt_write_availability(ctx, domid, online, n, err);
@@ -1168,9 +1170,9 @@ static int kvm_set_vcpus(struct enso_ctx *ctx, uint32_t domid, uint32_t count,
 	if (rc)
 		goto out;
 	if (count > n) {
-		rc = rt_fail(err, -EINVAL,
-			     "domain %u: requested %u vCPUs, however maxcpus is %u (maxvcpus= when it was created)",
-			     domid, count, n);
+		rc = exl_fail(err, -EINVAL,
+			      "domain %u: requested %u vCPUs, however maxcpus is %u (maxvcpus= when it was created)",
+			      domid, count, n);
 		goto out;
 	}
 	for (i = 0; i < n; i++) {
@@ -1180,9 +1182,9 @@ static int kvm_set_vcpus(struct enso_ctx *ctx, uint32_t domid, uint32_t count,
 			least = i + 1;
 	}
 	if (count < least) {
-		rc = rt_fail(err, -EOPNOTSUPP,
-			     "domain %u: vCPU %u was there when the domain started, and QEMU can unplug only the vCPUs vcpu-set plugged: %u is the fewest it can set",
-			     domid, least - 1, least);
+		rc = exl_fail(err, -EOPNOTSUPP,
+			      "domain %u: vCPU %u was there when the domain started, and QEMU can unplug only the vCPUs vcpu-set plugged: %u is the fewest it can set",
+			      domid, least - 1, least);
 		goto out;
 	}
 	if (adds) {
@@ -1190,9 +1192,9 @@ static int kvm_set_vcpus(struct enso_ctx *ctx, uint32_t domid, uint32_t count,
 		if (rc)
 			goto out;
 		if (tcg && started + adds > n) {
-			rc = rt_fail(err, -EOPNOTSUPP,
-				     "domain %u: QEMU's TCG cannot plug %u more vCPU(s): it has started %u vCPU threads, unplugged ones included, and maxcpus (%u) bounds them all; QEMU would abort. Restart the domain (or use KVM)",
-				     domid, adds, started, n);
+			rc = exl_fail(err, -EOPNOTSUPP,
+				      "domain %u: QEMU's TCG cannot plug %u more vCPU(s): it has started %u vCPU threads, unplugged ones included, and maxcpus (%u) bounds them all; QEMU would abort. Restart the domain (or use KVM)",
+				      domid, adds, started, n);
 			goto out;
 		}
 	}
@@ -1228,9 +1230,9 @@ static int kvm_set_vcpus(struct enso_ctx *ctx, uint32_t domid, uint32_t count,
 		if (rc) {
 			/* Before the guest's ACPI code has switched QEMU to
 			 * its current CPU hotplug interface, QEMU refuses. */
-			rt_fail(err, rc,
-				"%s (QEMU unplugs a vCPU only once the guest's kernel has taken over ACPI CPU hotplug)",
-				derr.msg);
+			exl_fail(err, rc,
+				 "%s (QEMU unplugs a vCPU only once the guest's kernel has taken over ACPI CPU hotplug)",
+				 derr.msg);
 			break;
 		}
 		s[i].online = false;
@@ -1239,9 +1241,9 @@ static int kvm_set_vcpus(struct enso_ctx *ctx, uint32_t domid, uint32_t count,
 	if (asked_away) {
 		still = wait_unplugged(q, domid, s, n);
 		if (still >= 0 && !rc)
-			rc = rt_fail(err, -ETIMEDOUT,
-				     "domain %u: the guest has not released vCPU %d after %d s; the unplug request stays pending (the guest must be running and support ACPI CPU hot-unplug)",
-				     domid, still, VCPU_UNPLUG_TIMEOUT_MS / 1000);
+			rc = exl_fail(err, -ETIMEDOUT,
+				      "domain %u: the guest has not released vCPU %d after %d s; the unplug request stays pending (the guest must be running and support ACPI CPU hot-unplug)",
+				      domid, still, VCPU_UNPLUG_TIMEOUT_MS / 1000);
 	}
 	/* The record follows what QEMU was asked and accepted, failure or
 	 * not; a failure above keeps its own message. */
@@ -1269,7 +1271,7 @@ static int kvm_watch_open(struct enso_ctx *ctx, uint32_t domid,
 	int rc;
 
 	if (!w)
-		return rt_fail(err, -ENOMEM, "domain %u: out of memory", domid);
+		return exl_fail(err, -ENOMEM, "domain %u: out of memory", domid);
 	rc = kvm_qmp_open(ctx, domid, "events.sock", &w->events, err);
 	if (rc) {
 		free(w);
@@ -1297,8 +1299,8 @@ static int kvm_watch_check(struct enso_ctx *ctx, struct backend_watch *w,
 			if (!rc)
 				return 0;
 			/* QEMU went away: destroyed, or died. */
-			return rt_fail(err, -ENOENT, "domain %u: QEMU is gone",
-				       w->domid);
+			return exl_fail(err, -ENOENT, "domain %u: QEMU is gone",
+					w->domid);
 		}
 		name = qmp_event_name(ev);
 		r = kvm_jget(ev, "data", "reason");
@@ -1347,11 +1349,13 @@ static int kvm_host_info(struct enso_ctx *ctx, struct enso_host_info *out,
 			 struct enso_error *err)
 {
 	FILE *f = fopen("/proc/meminfo", "r");
+	const char *why;
 	char line[256];
 
 	(void)err;
-	out->hypervisor = strdup(ctx->hv == ENSO_HV_KVM ? "kvm" : "qemu-tcg");
-	out->why = strdup(ctx->hv_why);
+	out->hypervisor = strdup(rt_hypervisor(ctx, &why) == ENSO_HV_KVM ?
+				 "kvm" : "qemu-tcg");
+	out->why = strdup(why);
 	out->version = qemu_version();
 	out->nr_cpus = (uint32_t)sysconf(_SC_NPROCESSORS_ONLN);
 	while (f && fgets(line, sizeof(line), f)) {
@@ -1373,6 +1377,7 @@ static int kvm_host_info(struct enso_ctx *ctx, struct enso_host_info *out,
 
 const struct backend_ops backend_kvm = {
 	.name = "kvm",
+	.dom0_is_host = true,
 	.create = kvm_create,
 	.records_restore = kvm_records_restore,
 	.running_ids = kvm_running_ids,

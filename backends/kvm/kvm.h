@@ -79,11 +79,6 @@ struct vcpu_threads {
 int kvm_vcpu_threads_parse(yajl_val cpus, yajl_val slots,
 			   struct vcpu_threads *t);
 
-/* ---- kernel.c ---- */
-/* The file QEMU is to boot for kernel (malloc'd; NULL: out of memory):
- * the cached ELF of a bzImage when it has a PVH entry, else kernel. */
-char *kvm_boot_kernel(struct enso_ctx *ctx, const char *kernel);
-
 /* ---- vCPU affinity (affinity.c) ---- */
 /* What /proc says of one of a process's threads (tid 0: the process). */
 struct kvm_task_stat {
@@ -93,10 +88,12 @@ struct kvm_task_stat {
 };
 int kvm_task_stat(pid_t pid, pid_t tid, struct kvm_task_stat *out);
 
-/* The affinity cpus= asks for each vCPU, recorded at create so that
- * vCPUs plugged later get theirs, and applied to those running. */
+/* The affinity cpus= asks for each vCPU (node terms resolved by libxl),
+ * recorded at create so that vCPUs plugged later get theirs, and applied
+ * to those running. */
+struct backend_create;
 int kvm_affinity_create(struct enso_ctx *ctx, uint32_t domid,
-			const struct enso_domain_config *c,
+			const struct backend_create *in,
 			struct enso_error *err);
 /* Applies the recorded affinity to every plugged vCPU's thread. */
 int kvm_affinity_apply(struct enso_ctx *ctx, struct qmp *q, uint32_t domid,

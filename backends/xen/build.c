@@ -37,46 +37,46 @@ static int check_config(const struct enso_domain_config *c,
 			struct enso_error *err)
 {
 	if (c->type == ENSO_DOMAIN_HVM)
-		return rt_fail(err, -ENOSYS,
-			       "%s: type=hvm: Enso's Xen backend builds PV and PVH domains; HVM needs a device model, not written yet",
-			       c->name);
+		return exl_fail(err, -ENOSYS,
+				"%s: type=hvm: Enso's Xen backend builds PV and PVH domains; HVM needs a device model, not written yet",
+				c->name);
 	if (c->bootloader)
-		return rt_fail(err, -ENOSYS,
-			       "%s: bootloader=%s: not supported by Enso's Xen backend yet; give kernel= and ramdisk=",
-			       c->name, c->bootloader);
+		return exl_fail(err, -ENOSYS,
+				"%s: bootloader=%s: not supported by Enso's Xen backend yet; give kernel= and ramdisk=",
+				c->name, c->bootloader);
 	if (!c->kernel)
-		return rt_fail(err, -EINVAL, "%s: no kernel= to boot", c->name);
+		return exl_fail(err, -EINVAL, "%s: no kernel= to boot", c->name);
 	if (access(c->kernel, R_OK))
-		return rt_fail(err, -errno, "%s: kernel %s: %s", c->name,
-			       c->kernel, strerror(errno));
+		return exl_fail(err, -errno, "%s: kernel %s: %s", c->name,
+				c->kernel, strerror(errno));
 	if (c->ramdisk && access(c->ramdisk, R_OK))
-		return rt_fail(err, -errno, "%s: ramdisk %s: %s", c->name,
-			       c->ramdisk, strerror(errno));
+		return exl_fail(err, -errno, "%s: ramdisk %s: %s", c->name,
+				c->ramdisk, strerror(errno));
 	/* PV devices need their backends (blkback, netback): not a guest
 	 * that boots without the disk it was given. */
 	if (c->ndisks)
-		return rt_fail(err, -ENOSYS,
-			       "%s: disk=: PV disks on Xen need Enso's blkback, not written yet",
-			       c->name);
+		return exl_fail(err, -ENOSYS,
+				"%s: disk=: PV disks on Xen need Enso's blkback, not written yet",
+				c->name);
 	if (c->nnics)
-		return rt_fail(err, -ENOSYS,
-			       "%s: vif=: PV network on Xen needs Enso's netback, not written yet",
-			       c->name);
+		return exl_fail(err, -ENOSYS,
+				"%s: vif=: PV network on Xen needs Enso's netback, not written yet",
+				c->name);
 	if (c->nchannels)
-		return rt_fail(err, -ENOSYS,
-			       "%s: channel=: not supported by Enso's Xen backend yet",
-			       c->name);
+		return exl_fail(err, -ENOSYS,
+				"%s: channel=: not supported by Enso's Xen backend yet",
+				c->name);
 	if (c->pool && strcmp(c->pool, "Pool-0"))
-		return rt_fail(err, -ENOSYS,
-			       "%s: pool=%s: CPU pools other than Pool-0 are not supported yet",
-			       c->name, c->pool);
+		return exl_fail(err, -ENOSYS,
+				"%s: pool=%s: CPU pools other than Pool-0 are not supported yet",
+				c->name, c->pool);
 	if (!c->maxvcpus || c->vcpus > c->maxvcpus)
-		return rt_fail(err, -EINVAL, "%s: vcpus=%u, maxvcpus=%u", c->name,
-			       c->vcpus, c->maxvcpus);
+		return exl_fail(err, -EINVAL, "%s: vcpus=%u, maxvcpus=%u", c->name,
+				c->vcpus, c->maxvcpus);
 	if (c->memory_kb < 1024 || c->maxmem_kb < c->memory_kb)
-		return rt_fail(err, -EINVAL, "%s: memory %llu KiB, maxmem %llu KiB",
-			       c->name, (unsigned long long)c->memory_kb,
-			       (unsigned long long)c->maxmem_kb);
+		return exl_fail(err, -EINVAL, "%s: memory %llu KiB, maxmem %llu KiB",
+				c->name, (unsigned long long)c->memory_kb,
+				(unsigned long long)c->maxmem_kb);
 	return 0;
 }
 
@@ -95,48 +95,42 @@ static int host_caps(struct xen_backend *xb, const struct enso_domain_config *c,
 		return xen_fail(xb, err, errno, "reading Xen's physinfo");
 	if (c->type == ENSO_DOMAIN_PVH &&
 	    !(pi.capabilities & XEN_SYSCTL_PHYSCAP_hvm))
-		return rt_fail(err, -ENODEV,
-			       "%s: type=pvh needs hardware virtualization (VT-x or AMD-V), which this host's Xen does not offer (xl info: virt_caps)",
-			       c->name);
+		return exl_fail(err, -ENODEV,
+				"%s: type=pvh needs hardware virtualization (VT-x or AMD-V), which this host's Xen does not offer (xl info: virt_caps)",
+				c->name);
 	*hap = pi.capabilities & XEN_SYSCTL_PHYSCAP_hap;
 	if (pi.capabilities & XEN_SYSCTL_PHYSCAP_gnttab_v2)
 		*gnttab_version = 2;
 	else if (pi.capabilities & XEN_SYSCTL_PHYSCAP_gnttab_v1)
 		*gnttab_version = 1;
 	else
-		return rt_fail(err, -ENODEV, "this Xen offers no grant table version");
+		return exl_fail(err, -ENODEV, "this Xen offers no grant table version");
 	return 0;
 }
 
-static int set_affinity(struct enso_ctx *ctx, struct xen_backend *xb,
-			uint32_t domid, const struct enso_domain_config *c,
+/* cpus= and cpus_soft=, their node terms made the CPUs Xen puts in
+ * them (by libxl, which asked xen_node_cpus). */
+static int set_affinity(struct xen_backend *xb, uint32_t domid,
+			const struct backend_create *in,
 			struct enso_error *err)
 {
+	const struct enso_domain_config *c = in->cfg;
+	const struct enso_affinity *ha = &in->hard, *sa = &in->soft;
 	int size = xc_get_cpumap_size(xb->xch);
-	struct enso_affinity ha = { 0 }, sa = { 0 };
 	uint8_t *hard = NULL, *soft = NULL;
 	uint32_t v;
 	int rc = 0;
 
-	if (!c->cpus.nmaps && !c->cpus_soft.nmaps)
+	if (!ha->nmaps && !sa->nmaps)
 		return 0;
 	if (size <= 0)
 		return xen_fail(xb, err, errno ? errno : EIO,
 				"%s: reading the host's CPU map size", c->name);
-	/* Node terms ("nodes:0") become the CPUs Xen puts in them. */
-	rc = rt_affinity_resolve(ctx, "cpus=", &c->cpus, &ha, err);
-	if (!rc)
-		rc = rt_affinity_resolve(ctx, "cpus_soft=", &c->cpus_soft, &sa,
-					 err);
-	if (rc) {
-		rt_affinity_dispose(&ha);
-		return rc;
-	}
 	hard = calloc(1, (size_t)size);
 	soft = calloc(1, (size_t)size);
 	for (v = 0; hard && soft && v < c->maxvcpus && !rc; v++) {
-		const struct enso_cpumap *h = enso_affinity_map(&ha, v);
-		const struct enso_cpumap *s = enso_affinity_map(&sa, v);
+		const struct enso_cpumap *h = enso_affinity_map(ha, v);
+		const struct enso_cpumap *s = enso_affinity_map(sa, v);
 		uint32_t flags = (h ? XEN_VCPUAFFINITY_HARD : 0) |
 				 (s ? XEN_VCPUAFFINITY_SOFT : 0);
 		int i;
@@ -158,8 +152,6 @@ static int set_affinity(struct enso_ctx *ctx, struct xen_backend *xb,
 		rc = -ENOMEM;
 	free(hard);
 	free(soft);
-	rt_affinity_dispose(&ha);
-	rt_affinity_dispose(&sa);
 	return rc;
 }
 
@@ -205,8 +197,8 @@ static int pvh_describe(struct xen_backend *xb, uint32_t domid,
 
 	rc = xen_acpi_build(acpi, c->maxvcpus, low);
 	if (rc)
-		return rt_fail(err, rc, "%s: building the ACPI tables for %u vCPUs: %s",
-			       c->name, c->maxvcpus, strerror(-rc));
+		return exl_fail(err, rc, "%s: building the ACPI tables for %u vCPUs: %s",
+				c->name, c->maxvcpus, strerror(-rc));
 	dom->acpi_modules[0].data = acpi->rsdp;
 	dom->acpi_modules[0].length = (uint32_t)acpi->rsdp_len;
 	dom->acpi_modules[0].guest_addr_out = acpi->rsdp_gpa;
@@ -241,27 +233,27 @@ static int pvh_describe(struct xen_backend *xb, uint32_t domid,
  * (machine frames for PV, whose frames are Xen's; guest frames for
  * PVH). */
 static int build_image(struct enso_ctx *ctx, struct xen_backend *xb,
-		       uint32_t domid,
-		       const struct enso_domain_config *c,
+		       uint32_t domid, const struct backend_create *in,
 		       struct xen_built *b, struct enso_error *err)
 {
+	const struct enso_domain_config *c = in->cfg;
 	const bool pvh = c->type == ENSO_DOMAIN_PVH;
 	struct xc_dom_image *dom;
 	struct xen_acpi acpi = { 0 };
 	struct e820entry map[5];
 	const char *step, *file = NULL;
-	char *cached = rt_kcache_lookup(ctx, c->kernel);
+	/* The ELF libxl unpacked into the kernel cache, else the kernel
+	 * file, which the builder unpacks itself. */
+	const char *cached = in->kernel_cached ? in->kernel : NULL;
 	bool touched = false;	/* the domain's memory, by the builder */
 	int rc = 0;
 
 again:
 	xen_log_clear(xb);
 	dom = xc_dom_allocate(xb->xch, c->cmdline ? c->cmdline : "", NULL);
-	if (!dom) {
-		free(cached);
+	if (!dom)
 		return xen_fail(xb, err, errno ? errno : ENOMEM,
 				"%s: starting the domain builder", c->name);
-	}
 	dom->container_type = pvh ? XC_DOM_HVM_CONTAINER : XC_DOM_PV_CONTAINER;
 	if (pvh)
 		pvh_layout(dom, c);
@@ -317,9 +309,9 @@ again:
 	b->console_mfn = xc_dom_p2m(dom, dom->console_pfn);
 	b->store_mfn = xc_dom_p2m(dom, dom->xenstore_pfn);
 	if (b->console_mfn == INVALID_MFN || b->store_mfn == INVALID_MFN) {
-		rc = rt_fail(err, -EIO,
-			     "%s: the builder left no console or xenstore page",
-			     c->name);
+		rc = exl_fail(err, -EIO,
+			      "%s: the builder left no console or xenstore page",
+			      c->name);
 		goto out;
 	}
 	goto out;
@@ -329,7 +321,6 @@ fail:
 		 * itself. */
 		xc_dom_release(dom);
 		rt_kcache_forget(cached);
-		free(cached);
 		cached = NULL;
 		goto again;
 	}
@@ -339,7 +330,6 @@ fail:
 out:
 	xc_dom_release(dom);
 	xen_acpi_free(&acpi);
-	free(cached);
 	return rc;
 }
 
@@ -374,19 +364,19 @@ static int write_nodes(struct enso_ctx *ctx, uint32_t domid,
 	int tries;
 
 	for (tries = 0; tries < 50; tries++) {
-		xs_transaction_t t = xs_transaction_start(ctx->xsh);
+		xs_transaction_t t = xs_transaction_start(rt_xsh(ctx));
 		char dir[64];
 		bool ok;
 
 		if (!t)
-			return rt_fail(err, -errno, "xenstore transaction: %s",
-				       strerror(errno));
+			return exl_fail(err, -errno, "xenstore transaction: %s",
+					strerror(errno));
 		ok = write_node(ctx, t, domid, "store", "%s", "");
 		snprintf(dir, sizeof(dir), "/local/domain/%u/store", domid);
-		ok = ok && xs_set_permissions(ctx->xsh, t, dir, perms, 2);
+		ok = ok && xs_set_permissions(rt_xsh(ctx), t, dir, perms, 2);
 		ok = ok && write_node(ctx, t, domid, "console", "%s", "");
 		snprintf(dir, sizeof(dir), "/local/domain/%u/console", domid);
-		ok = ok && xs_set_permissions(ctx->xsh, t, dir, perms, 2);
+		ok = ok && xs_set_permissions(rt_xsh(ctx), t, dir, perms, 2);
 		ok = ok &&
 		     write_node(ctx, t, domid, "store/port", "%u", b->store_port) &&
 		     write_node(ctx, t, domid, "store/ring-ref", "%llu",
@@ -403,20 +393,20 @@ static int write_nodes(struct enso_ctx *ctx, uint32_t domid,
 		if (!ok) {
 			int e = errno;
 
-			xs_transaction_end(ctx->xsh, t, true);
-			return rt_fail(err, -e,
-				       "domain %u: writing its store and console nodes: %s",
-				       domid, strerror(e));
+			xs_transaction_end(rt_xsh(ctx), t, true);
+			return exl_fail(err, -e,
+					"domain %u: writing its store and console nodes: %s",
+					domid, strerror(e));
 		}
-		if (xs_transaction_end(ctx->xsh, t, false))
+		if (xs_transaction_end(rt_xsh(ctx), t, false))
 			return 0;
 		if (errno != EAGAIN)
-			return rt_fail(err, -errno,
-				       "domain %u: committing its store and console nodes: %s",
-				       domid, strerror(errno));
+			return exl_fail(err, -errno,
+					"domain %u: committing its store and console nodes: %s",
+					domid, strerror(errno));
 	}
-	return rt_fail(err, -EAGAIN,
-		       "domain %u: xenstore stayed busy writing its nodes", domid);
+	return exl_fail(err, -EAGAIN,
+			"domain %u: xenstore stayed busy writing its nodes", domid);
 }
 
 /* A PV guest's memory map reaches maxmem, so that it can balloon up
@@ -455,9 +445,10 @@ static int pvh_params(struct xen_backend *xb, uint32_t domid,
 	return 0;
 }
 
-int xen_build(struct enso_ctx *ctx, const struct enso_domain_config *c,
+int xen_build(struct enso_ctx *ctx, const struct backend_create *in,
 	      uint32_t *domid, struct enso_error *err)
 {
+	const struct enso_domain_config *c = in->cfg;
 	const bool pvh = c->type == ENSO_DOMAIN_PVH;
 	struct xen_domctl_createdomain cd;
 	struct xen_backend *xb;
@@ -513,7 +504,7 @@ int xen_build(struct enso_ctx *ctx, const struct enso_domain_config *c,
 			      c->maxvcpus);
 		goto fail;
 	}
-	rc = set_affinity(ctx, xb, id, c, err);
+	rc = set_affinity(xb, id, in, err);
 	/* cpu_weight=, cap=: on the credit schedulers only (else refused). */
 	if (!rc && (c->cpu_weight >= 0 || c->cap >= 0))
 		rc = xen_sched_set_domid(xb, id, c->cpu_weight, c->cap, err);
@@ -542,7 +533,7 @@ int xen_build(struct enso_ctx *ctx, const struct enso_domain_config *c,
 		goto fail;
 	}
 	b.console_port = (uint32_t)port;
-	rc = build_image(ctx, xb, id, c, &b, err);
+	rc = build_image(ctx, xb, id, in, &b, err);
 	if (rc)
 		goto fail;
 	rc = write_nodes(ctx, id, &b, err);
@@ -564,21 +555,21 @@ int xen_introduce(struct enso_ctx *ctx, uint32_t domid, struct enso_error *err)
 	unsigned long p;
 	int rc = 0;
 
-	if (domid == 0 || xs_is_domain_introduced(ctx->xsh, domid))
+	if (domid == 0 || xs_is_domain_introduced(rt_xsh(ctx), domid))
 		return 0;
 	ref = rt_xs_read(ctx, "/local/domain/%u/store/ring-ref", domid);
 	port = rt_xs_read(ctx, "/local/domain/%u/store/port", domid);
 	mfn = ref ? strtoull(ref, &end1, 10) : 0;
 	p = port ? strtoul(port, &end2, 10) : 0;
 	if (!ref || !port || !*ref || !*port || *end1 || *end2 || p >= 1u << 17)
-		rc = rt_fail(err, -ENOENT,
-			     "domain %u: no valid store/ring-ref and store/port to introduce it to xenstored with",
-			     domid);
-	else if (!xs_introduce_domain(ctx->xsh, domid, (unsigned long)mfn,
+		rc = exl_fail(err, -ENOENT,
+			      "domain %u: no valid store/ring-ref and store/port to introduce it to xenstored with",
+			      domid);
+	else if (!xs_introduce_domain(rt_xsh(ctx), domid, (unsigned long)mfn,
 				      (unsigned int)p))
-		rc = rt_fail(err, errno ? -errno : -EIO,
-			     "xenstored refused to introduce domain %u: %s",
-			     domid, strerror(errno ? errno : EIO));
+		rc = exl_fail(err, errno ? -errno : -EIO,
+			      "xenstored refused to introduce domain %u: %s",
+			      domid, strerror(errno ? errno : EIO));
 	free(ref);
 	free(port);
 	return rc;

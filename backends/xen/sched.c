@@ -45,7 +45,7 @@ static int pool_params(struct xen_backend *xb, const struct enso_sched_pool *set
 		return rc;
 	out->scheduler = strdup(xen_sched_name(id));
 	if (!out->scheduler)
-		return rt_fail(err, -ENOMEM, "out of memory");
+		return exl_fail(err, -ENOMEM, "out of memory");
 	xen_log_clear(xb);
 	if (id == XEN_SCHEDULER_CREDIT) {
 		struct xen_sysctl_credit_schedule p;
@@ -67,8 +67,8 @@ static int pool_params(struct xen_backend *xb, const struct enso_sched_pool *set
 		struct xen_sysctl_credit2_schedule p;
 
 		if (set && (set->tslice_ms >= 0 || set->migration_delay_us >= 0))
-			return rt_fail(err, -EINVAL,
-				       "credit2 has no time slice or migration delay to set, only a rate limit");
+			return exl_fail(err, -EINVAL,
+					"credit2 has no time slice or migration delay to set, only a rate limit");
 		rc = xc_sched_credit2_params_get(xb->xch, 0, &p);
 		if (!rc && set) {
 			if (set->ratelimit_us >= 0)
@@ -77,9 +77,9 @@ static int pool_params(struct xen_backend *xb, const struct enso_sched_pool *set
 		}
 		out->ratelimit_us = (int)p.ratelimit_us;
 	} else if (set) {
-		return rt_fail(err, -EINVAL,
-			       "Pool-0 runs the %s scheduler, which has no such parameters",
-			       out->scheduler);
+		return exl_fail(err, -EINVAL,
+				"Pool-0 runs the %s scheduler, which has no such parameters",
+				out->scheduler);
 	}
 	if (rc)
 		return xen_fail(xb, err, errno, "%s Pool-0's %s parameters",
@@ -144,9 +144,9 @@ static int domain_sched(struct xen_backend *xb, uint32_t domid, bool set,
 		*weight = p.weight;
 		*cap = p.cap;
 	} else {
-		return rt_fail(err, -EINVAL,
-			       "weight and cap are the credit and credit2 schedulers'; Pool-0 runs %s",
-			       xen_sched_name(id));
+		return exl_fail(err, -EINVAL,
+				"weight and cap are the credit and credit2 schedulers'; Pool-0 runs %s",
+				xen_sched_name(id));
 	}
 	if (rc)
 		return xen_fail(xb, err, errno, "domain %u: %s its weight and cap",

@@ -28,8 +28,8 @@ static int max_vcpu_id(struct xen_backend *xb, uint32_t domid, uint32_t *out,
 		return xen_fail(xb, err, errno, "domain %u: reading its state",
 				domid);
 	if (n != 1 || di.domain != domid)
-		return rt_fail(err, -ENOENT, "domain %u: Xen has no such domain",
-			       domid);
+		return exl_fail(err, -ENOENT, "domain %u: Xen has no such domain",
+				domid);
 	*out = di.max_vcpu_id;
 	return 0;
 }
@@ -55,7 +55,7 @@ static int maps_open(struct xen_backend *xb, struct cpu_maps *m,
 	if (!m->hard || !m->soft) {
 		free(m->hard);
 		free(m->soft);
-		return rt_fail(err, -ENOMEM, "out of memory");
+		return exl_fail(err, -ENOMEM, "out of memory");
 	}
 	return 0;
 }
@@ -107,7 +107,7 @@ int xen_vcpu_list(struct enso_ctx *ctx, uint32_t domid,
 	list = calloc((size_t)max + 1, sizeof(*list));
 	if (!list) {
 		maps_close(&m);
-		return rt_fail(err, -ENOMEM, "out of memory");
+		return exl_fail(err, -ENOMEM, "out of memory");
 	}
 	*out = list;
 	for (v = 0; v <= max; v++) {
@@ -161,16 +161,16 @@ int xen_vcpu_pin(struct enso_ctx *ctx, uint32_t domid, uint32_t vcpu,
 	if (rc)
 		return rc;
 	if (vcpu > max)
-		return rt_fail(err, -EINVAL,
-			       "domain %u has no vCPU %u (its vCPUs are 0-%u)",
-			       domid, vcpu, max);
+		return exl_fail(err, -EINVAL,
+				"domain %u has no vCPU %u (its vCPUs are 0-%u)",
+				domid, vcpu, max);
 	rc = maps_open(xb, &m, err);
 	if (rc)
 		return rc;
 	if (hard && !enso_cpumap_any(hard, (uint32_t)m.host_cpus)) {
-		rc = rt_fail(err, -EINVAL,
-			     "vCPU %u: the hard affinity names none of this host's CPUs (0-%d)",
-			     vcpu, m.host_cpus - 1);
+		rc = exl_fail(err, -EINVAL,
+			      "vCPU %u: the hard affinity names none of this host's CPUs (0-%d)",
+			      vcpu, m.host_cpus - 1);
 		goto out;
 	}
 	if (hard) {
@@ -218,7 +218,7 @@ int xen_console_read(struct enso_ctx *ctx, bool clear, char **text,
 			char *bigger = realloc(buf, cap + CONSOLE_CHUNK + 1);
 
 			if (!bigger) {
-				rc = rt_fail(err, -ENOMEM, "out of memory");
+				rc = exl_fail(err, -ENOMEM, "out of memory");
 				break;
 			}
 			buf = bigger;

@@ -71,27 +71,27 @@ static void logger_destroy(struct xentoollog_logger *logger)
 
 struct xen_backend *xen_backend(struct enso_ctx *ctx, struct enso_error *err)
 {
-	struct xen_backend *xb = ctx->backend_data;
+	struct xen_backend *xb = rt_backend_data(ctx);
 	const char *debug = getenv("ENSO_XEN_DEBUG");
 
 	if (!xb) {
 		xb = calloc(1, sizeof(*xb));
 		if (!xb) {
-			rt_fail(err, -ENOMEM, "out of memory");
+			exl_fail(err, -ENOMEM, "out of memory");
 			return NULL;
 		}
 		xb->log.vtable.vmessage = logger_vmessage;
 		xb->log.vtable.progress = logger_progress;
 		xb->log.vtable.destroy = logger_destroy;
 		xb->log.debug = debug && *debug && strcmp(debug, "0");
-		ctx->backend_data = xb;
+		rt_set_backend_data(ctx, xb);
 	}
 	if (!xb->xch) {
 		xb->xch = xc_interface_open(&xb->log.vtable, &xb->log.vtable, 0);
 		if (!xb->xch) {
-			rt_fail(err, -ENODEV,
-				"cannot open Xen's control interface (/dev/xen/privcmd): %s; is this Xen's dom0, with xen-privcmd loaded?",
-				strerror(errno));
+			exl_fail(err, -ENODEV,
+				 "cannot open Xen's control interface (/dev/xen/privcmd): %s; is this Xen's dom0, with xen-privcmd loaded?",
+				 strerror(errno));
 			return NULL;
 		}
 	}
@@ -118,13 +118,13 @@ int xen_fail(struct xen_backend *xb, struct enso_error *err, int e,
 	vsnprintf(what, sizeof(what), fmt, ap);
 	va_end(ap);
 	if (no_errno)
-		rt_fail(err, -e, "%s: %s", what,
-			xb && xb->log.last[0] ? xb->log.last : "failed");
+		exl_fail(err, -e, "%s: %s", what,
+			 xb && xb->log.last[0] ? xb->log.last : "failed");
 	else if (xb && xb->log.last[0])
-		rt_fail(err, -e, "%s: %s (Xen: %s)", what, strerror(e),
-			xb->log.last);
+		exl_fail(err, -e, "%s: %s (Xen: %s)", what, strerror(e),
+			 xb->log.last);
 	else
-		rt_fail(err, -e, "%s: %s", what, strerror(e));
+		exl_fail(err, -e, "%s: %s", what, strerror(e));
 	return -e;
 }
 
@@ -140,20 +140,19 @@ static int getinfo(struct xen_backend *xb, uint32_t domid,
 		return xen_fail(xb, err, errno, "domain %u: reading its state",
 				domid);
 	if (n != 1 || di->domain != domid)
-		return rt_fail(err, -ENOENT, "domain %u: Xen has no such domain",
-			       domid);
+		return exl_fail(err, -ENOENT, "domain %u: Xen has no such domain",
+				domid);
 	return 0;
 }
 
 /* ---- create, destroy ---- */
 
-/* Built paused whatever `paused` says: libxl unpauses it once the
- * records are written (see build.c). */
-static int xen_create(struct enso_ctx *ctx, const struct enso_domain_config *c,
-		      uint32_t *domid, bool paused, struct enso_error *err)
+/* Built paused: libxl unpauses it once the records are written (see
+ * build.c). */
+static int xen_create(struct enso_ctx *ctx, const struct backend_create *in,
+		      uint32_t *domid, struct enso_error *err)
 {
-	(void)paused;
-	return xen_build(ctx, c, domid, err);
+	return xen_build(ctx, in, domid, err);
 }
 
 int xen_destroy_domid(struct enso_ctx *ctx, struct xen_backend *xb,
@@ -170,8 +169,8 @@ int xen_destroy_domid(struct enso_ctx *ctx, struct xen_backend *xb,
 			break;
 		}
 		if (errno == ESRCH) {
-			rc = rt_fail(err, -ENOENT,
-				     "domain %u: Xen has no such domain", domid);
+			rc = exl_fail(err, -ENOENT,
+				      "domain %u: Xen has no such domain", domid);
 			break;
 		}
 		if (errno != EBUSY && errno != EAGAIN)
@@ -189,7 +188,7 @@ int xen_destroy_domid(struct enso_ctx *ctx, struct xen_backend *xb,
 		char path[48];
 
 		snprintf(path, sizeof(path), "/local/domain/%u", domid);
-		xs_rm(ctx->xsh, XBT_NULL, path);
+		xs_rm(rt_xsh(ctx), XBT_NULL, path);
 	}
 	return rc;
 }
@@ -202,7 +201,7 @@ static int xen_destroy(struct enso_ctx *ctx, uint32_t domid,
 	if (!xb)
 		return -ENODEV;
 	if (domid == 0)
-		return rt_fail(err, -EINVAL, "Domain-0 cannot be destroyed");
+		return exl_fail(err, -EINVAL, "Domain-0 cannot be destroyed");
 	/* xenstored sees the domain die (VIRQ_DOM_EXC), unmaps its ring and
 	 * drops what the domain owned; xenconsoled unmaps its console. */
 	return xen_destroy_domid(ctx, xb, domid, err);
@@ -278,12 +277,12 @@ static int xen_shutdown(struct enso_ctx *ctx, uint32_t domid, bool reboot,
 	char path[64];
 
 	if (domid == 0)
-		return rt_fail(err, -EINVAL,
-			       "Domain-0 is shut down from inside, not by xl");
+		return exl_fail(err, -EINVAL,
+				"Domain-0 is shut down from inside, not by xl");
 	snprintf(path, sizeof(path), "/local/domain/%u/control/shutdown", domid);
 	if (!rt_xs_write(ctx, XBT_NULL, path, reboot ? "reboot" : "poweroff"))
-		return rt_fail(err, -errno, "writing %s: %s", path,
-			       strerror(errno));
+		return exl_fail(err, -errno, "writing %s: %s", path,
+				strerror(errno));
 	return 0;
 }
 
@@ -332,8 +331,8 @@ static int xen_set_memory(struct enso_ctx *ctx, uint32_t domid,
 	if (!xb)
 		return -ENODEV;
 	if (domid == 0)
-		return rt_fail(err, -ENOSYS,
-			       "ballooning Domain-0 is not supported by Enso yet");
+		return exl_fail(err, -ENOSYS,
+				"ballooning Domain-0 is not supported by Enso yet");
 	rc = getinfo(xb, domid, &di, err);
 	if (rc)
 		return rc;
@@ -384,19 +383,19 @@ static int xen_set_vcpus(struct enso_ctx *ctx, uint32_t domid, uint32_t count,
 	if (!xb)
 		return -ENODEV;
 	if (domid == 0)
-		return rt_fail(err, -ENOSYS,
-			       "vcpu-set on Domain-0 is not supported by Enso yet");
+		return exl_fail(err, -ENOSYS,
+				"vcpu-set on Domain-0 is not supported by Enso yet");
 	rc = getinfo(xb, domid, &di, err);
 	if (rc)
 		return rc;
 	max = di.max_vcpu_id + 1;
 	if (count == 0 || count > max)
-		return rt_fail(err, -EINVAL,
-			       "domain %u has %u vCPUs at most (maxvcpus); %u asked",
-			       domid, max, count);
+		return exl_fail(err, -EINVAL,
+				"domain %u has %u vCPUs at most (maxvcpus); %u asked",
+				domid, max, count);
 	online = calloc(max, sizeof(*online));
 	if (!online)
-		return rt_fail(err, -ENOMEM, "domain %u: out of memory", domid);
+		return exl_fail(err, -ENOMEM, "domain %u: out of memory", domid);
 	for (i = 0; i < max; i++)
 		online[i] = i < count;
 	rc = rt_write_availability(ctx, domid, online, max, err);
@@ -420,7 +419,7 @@ static int xen_watch_open(struct enso_ctx *ctx, uint32_t domid,
 		return -ENODEV;
 	w = calloc(1, sizeof(*w));
 	if (!w)
-		return rt_fail(err, -ENOMEM, "domain %u: out of memory", domid);
+		return exl_fail(err, -ENOMEM, "domain %u: out of memory", domid);
 	w->domid = domid;
 	*fd = -1;	/* @releaseDomain, watched by the monitor */
 	*out = w;
@@ -444,7 +443,7 @@ static int xen_watch_check(struct enso_ctx *ctx, struct backend_watch *w,
 	if (rc)
 		return rc;
 	if (di.flags & XEN_DOMINF_dying)
-		return rt_fail(err, -ENOENT, "domain %u is dying", w->domid);
+		return exl_fail(err, -ENOENT, "domain %u is dying", w->domid);
 	if (!(di.flags & XEN_DOMINF_shutdown))
 		return 0;
 	why = (int)((di.flags >> XEN_DOMINF_shutdownshift) &
@@ -468,6 +467,7 @@ static int xen_host_info(struct enso_ctx *ctx, struct enso_host_info *out,
 	struct xen_backend *xb = xen_backend(ctx, err);
 	xen_extraversion_t extra;
 	xc_physinfo_t pi;
+	const char *why;
 	int ver;
 	char buf[96];
 
@@ -486,7 +486,8 @@ static int xen_host_info(struct enso_ctx *ctx, struct enso_host_info *out,
 	out->hypervisor = strdup(buf);
 	snprintf(buf, sizeof(buf), "%d.%d%s", ver >> 16, ver & 0xffff, extra);
 	out->version = strdup(buf);
-	out->why = strdup(ctx->hv_why);
+	rt_hypervisor(ctx, &why);
+	out->why = strdup(why);
 	out->nr_cpus = pi.nr_cpus;
 	out->total_kb = pi.total_pages * (XC_PAGE_SIZE / 1024);
 	out->free_kb = pi.free_pages * (XC_PAGE_SIZE / 1024);
@@ -500,18 +501,19 @@ static int xen_host_info(struct enso_ctx *ctx, struct enso_host_info *out,
 
 static void xen_close(struct enso_ctx *ctx)
 {
-	struct xen_backend *xb = ctx->backend_data;
+	struct xen_backend *xb = rt_backend_data(ctx);
 
 	if (!xb)
 		return;
 	if (xb->xch)
 		xc_interface_close(xb->xch);
 	free(xb);
-	ctx->backend_data = NULL;
+	rt_set_backend_data(ctx, NULL);
 }
 
 const struct backend_ops backend_xen = {
 	.name = "xen",
+	.hv_allocates_domid = true,	/* xc_domain_create picks it */
 	.create = xen_create,
 	.records_ready = xen_introduce,
 	.destroy = xen_destroy,

@@ -13,7 +13,10 @@
 #include <xenctrl.h>
 #include <xentoollog.h>
 
-#include "libxl/runtime.h"
+#include <xenstore.h>
+
+#include "libxl/services.h"
+#include "backends/backend.h"
 
 /* Slack above a domain's memory that Xen's limit allows, as upstream
  * (LIBXL_MAXMEM_CONSTANT): the guest's own page tables and grant frames. */
@@ -36,7 +39,7 @@ struct xen_built {
 	uint64_t store_mfn, console_mfn;
 };
 
-/* ctx->backend_data on Xen.  Opened lazily by xen_backend(). */
+/* rt_backend_data(ctx) on Xen.  Opened lazily by xen_backend(). */
 struct xen_backend {
 	struct xen_logger log;
 	xc_interface *xch;
@@ -74,7 +77,7 @@ void xen_acpi_free(struct xen_acpi *a);
 /* build.c: the PV or PVH domain, built paused with its store and console
  * nodes; xen_introduce hands it to xenstored once libxl's records exist
  * (records_ready), or at its first unpause (0 if it already is). */
-int xen_build(struct enso_ctx *ctx, const struct enso_domain_config *cfg,
+int xen_build(struct enso_ctx *ctx, const struct backend_create *in,
 	      uint32_t *domid, struct enso_error *err);
 int xen_introduce(struct enso_ctx *ctx, uint32_t domid, struct enso_error *err);
 

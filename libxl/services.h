@@ -1,0 +1,91 @@
+/*
+ * libxl/services.h: all a hypervisor backend may use of libxl.
+ *
+ * The calls go one way: libxl calls a backend's operations
+ * (backends/backend.h) and hands it, through this header, the services
+ * below; a backend includes no other libxl header and never calls back up
+ * into libxl's domain logic.  Work every backend needs done the same way
+ * (affinity with its NUMA terms resolved, the kernel unpacked or found in
+ * the kernel cache) is done by libxl before it calls an operation and
+ * arrives in the operation's arguments (struct backend_create).
+ *
+ * libxl's own files use the same services; their other internals are in
+ * runtime.h (the running-domain half) and private.h (the config half).
+ * tests/layering.sh fails when a backend includes anything else of libxl.
+ */
+#ifndef ENSO_LIBXL_SERVICES_H
+#define ENSO_LIBXL_SERVICES_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "enso/libxl.h"
+
+struct enso_ctx;	/* opaque to backends */
+struct xs_handle;
+
+/* ---- errors: the one setter of struct enso_error ---------------------- */
+
+/* Fills err (printf-style; err may be NULL) and returns rc, for one-line
+ * error paths: return exl_fail(err, -EINVAL, "KEY: what"). */
+int exl_fail(struct enso_error *err, int rc, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+/* Puts "prefix" before what err already says; returns -EINVAL. */
+int exl_err_prefix(struct enso_error *err, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+/* ---- the context ------------------------------------------------------- */
+
+/* The backend's own state (NULL until it sets it; freed by its close op,
+ * or with free() when it has none). */
+void *rt_backend_data(struct enso_ctx *ctx);
+void rt_set_backend_data(struct enso_ctx *ctx, void *data);
+/* Where Enso keeps sockets and pid files (/var/run/enso), and logs
+ * (/var/log/enso); ENSO_RUNDIR and ENSO_LOGDIR move them. */
+const char *rt_run_dir(const struct enso_ctx *ctx);
+const char *rt_log_dir(const struct enso_ctx *ctx);
+/* The hypervisor libxl chose for this host and why (for xl info). */
+enum enso_hypervisor rt_hypervisor(const struct enso_ctx *ctx,
+				   const char **why);
+
+/* ---- the store --------------------------------------------------------- */
+
+/* The context's xenstore connection, for what the helpers below do not
+ * cover (transactions, permissions, INTRODUCE).  It may be replaced
+ * between operations (a reconnect): never keep it across calls. */
+struct xs_handle *rt_xsh(struct enso_ctx *ctx);
+/* A node (malloc'd, NUL-terminated) or NULL. */
+char *rt_xs_read(struct enso_ctx *ctx, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+/* t: an xs_transaction_t, or XBT_NULL. */
+bool rt_xs_write(struct enso_ctx *ctx, uint32_t t, const char *path,
+		 const char *value);
+/* The domain has its records (/local/domain/<id>/name). */
+bool rt_domain_exists(struct enso_ctx *ctx, uint32_t domid);
+/* cpu/<i>/availability for i < n: "online" where online[i], else
+ * "offline", in one transaction (retried on EAGAIN).  It is the record of
+ * vCPUs every tool reads and, on Xen, the request the guest follows. */
+int rt_write_availability(struct enso_ctx *ctx, uint32_t domid,
+			  const bool *online, uint32_t n,
+			  struct enso_error *err);
+void rt_uuid_format(const uint8_t uuid[16], char out[37]);
+
+/* ---- the kernel cache (libxl/kcache.c) --------------------------------- */
+
+/* Keeps elf as the unpacked form of kernel (a builder that unpacked it
+ * itself), unless kernel is itself an ELF; forget drops an entry a
+ * builder could not load.  Failures are silent: the cache only saves
+ * time. */
+void rt_kcache_store(struct enso_ctx *ctx, const char *kernel,
+		     const void *elf, size_t len);
+void rt_kcache_forget(const char *cached);
+
+/* ---- tests ------------------------------------------------------------- */
+
+/* Stops at `point` when ENSO_TEST_STOP_AT names it, until the caller is
+ * cancelled (then -ECANCELED); 0 at once otherwise. */
+int rt_test_stop(struct enso_ctx *ctx, const char *point,
+		 struct enso_error *err);
+
+#endif
