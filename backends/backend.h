@@ -176,8 +176,10 @@ struct backend_ops {
 	int (*debug_keys)(struct enso_ctx *ctx, const char *keys,
 			  struct enso_error *err);
 
-	/* ---- room for what comes next: NULL in every backend today, and
-	 * libxl answers -ENOSYS naming the hypervisor while they are. ---- */
+	/* ---- room for what comes next (the device and migration issues):
+	 * NULL in every backend today; libxl's callers are to answer
+	 * -ENOSYS naming the hypervisor while an op is NULL, as vcpu.c does
+	 * for the Xen-only ones. ---- */
 
 	/* Devices of a running domain.  attach: libxl has written the
 	 * device's backend and frontend nodes; the backend connects it
@@ -191,19 +193,29 @@ struct backend_ops {
 	int (*device_detach)(struct enso_ctx *ctx, uint32_t domid,
 			     const struct backend_device *dev, bool force,
 			     int timeout_ms, struct enso_error *err);
-	/* Save: the domain suspended (libxl has asked the guest) and its
-	 * state written to fd in the hypervisor's own stream (Xen: libxc's,
-	 * KVM: QEMU's migration stream); libxl writes the file header and
-	 * the config before.  live: precopy while the guest runs (the
-	 * sending half of a migration), else the guest is paused first. */
-	int (*save)(struct enso_ctx *ctx, uint32_t domid, int fd, bool live,
+	/* Save: the guest suspended (libxl has asked it) and its state
+	 * written to fd in the hypervisor's own stream (Xen: libxc's, KVM:
+	 * QEMU's migration stream), after the file header and config libxl
+	 * wrote.  The domain is left paused, for libxl to destroy or (save
+	 * -c) resume. */
+	int (*save)(struct enso_ctx *ctx, uint32_t domid, int fd,
 		    struct enso_error *err);
 	/* Restore: builds the domain from in->cfg as create does, paused,
-	 * and loads its state from fd (what save wrote, after libxl has
-	 * read the header and config).  Also the receiving half of a
-	 * migration. */
+	 * and loads its state from fd (what save wrote, libxl having read
+	 * the header and config). */
 	int (*restore)(struct enso_ctx *ctx, const struct backend_create *in,
 		       int fd, uint32_t *domid, struct enso_error *err);
+	/* Migration's two halves over a connected fd: send copies memory
+	 * while the guest runs (precopy), then suspends it and sends the
+	 * rest; progress (may be NULL) hears bytes sent and dirty pages per
+	 * round.  receive is restore's counterpart on the destination. */
+	int (*migrate_send)(struct enso_ctx *ctx, uint32_t domid, int fd,
+			    void (*progress)(void *opaque, uint64_t bytes,
+					     uint64_t dirty_pages),
+			    void *opaque, struct enso_error *err);
+	int (*migrate_receive)(struct enso_ctx *ctx,
+			       const struct backend_create *in, int fd,
+			       uint32_t *domid, struct enso_error *err);
 };
 
 /* KVM if it works here, else TCG: fills why either way. */
