@@ -454,6 +454,8 @@ int do_control(struct req *r);
 /* Splits the body into n NUL-terminated strings; -EINVAL if it is not. */
 int req_strings(struct req *r, const char **out, int max);
 const char *errno_name(int err);
+/* A message type's name ("READ"), NULL if unknown (msgname.c: the list). */
+const char *xs_msg_name(uint32_t type);
 
 /* ---- live update (liveupdate.c) ---- */
 /* What the exec needs: our argv, the listening socket, where logs go. */
