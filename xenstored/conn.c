@@ -1,6 +1,9 @@
 /*
  * Connections: unix-socket clients and domain rings share the framing,
  * the output queue and the limits here; domain.c moves the ring bytes.
+ * The queue is this file's alone: others queue, walk and drain it through
+ * the conn_queue_bytes() and conn_out_*() functions.  Whole requests go up
+ * through dispatch() (handlers.c), the one call into the layer above.
  *
  * A client that sends a malformed frame (payload over 4096 bytes) loses its
  * connection; one that does not read its replies is first paused (we stop
@@ -24,8 +27,7 @@
 #define PAUSE_BYTES (256u * 1024)	/* stop reading requests */
 #define DROP_BYTES (16u * 1024 * 1024)	/* socket client is gone */
 
-/* A queued message: the queue (c->out and its counts) is this file's
- * alone; the others go through conn_queue_bytes() and conn_out_*(). */
+/* A queued message, on c->out. */
 struct outmsg {
 	struct outmsg *next;
 	uint32_t len;		/* header + payload */

@@ -357,9 +357,7 @@ struct conn {
 	char *in;		/* partial input */
 	uint32_t in_len;
 
-	/* Queued output: conn.c's alone (conn_send, conn_queue_bytes and
-	 * the conn_out_* functions below). */
-	struct outmsg *out, **out_tail;
+	struct outmsg *out, **out_tail;	/* the queue: conn.c's alone */
 	size_t out_bytes;
 	uint32_t out_count;
 
@@ -399,8 +397,9 @@ void conn_reap(void);
 void conn_mark_dirty(struct conn *c);
 /* Frees every socket connection (at exit). */
 void conn_free_all(void);
-/* Dispatches the whole messages in c->in; keeps a partial one, and stops
- * early while the client's output is backed up. */
+/* Hands each whole message in c->in to dispatch(), the connection layer's
+ * one call up; keeps a partial one, and stops early while the client's
+ * output is backed up. */
 void conn_process_input(struct conn *c);
 int conn_send(struct conn *c, uint32_t type, uint32_t req_id,
 	      uint32_t tx_id, const void *payload, uint32_t len,
@@ -449,6 +448,7 @@ struct req {
 	bool replied;
 };
 
+/* One request, from conn_process_input(): its handler, then its reply. */
 void dispatch(struct conn *c, const struct xsd_sockmsg *hdr, char *body);
 int do_control(struct req *r);
 /* Splits the body into n NUL-terminated strings; -EINVAL if it is not. */
