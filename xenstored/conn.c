@@ -1,6 +1,9 @@
 /*
  * Connections: unix-socket clients and domain rings share the framing,
  * the output queue and the limits here; domain.c moves the ring bytes.
+ * The queue is this file's alone: others queue, walk and drain it through
+ * the conn_queue_bytes() and conn_out_*() functions.  Whole requests go up
+ * through dispatch() (handlers.c), the one call into the layer above.
  *
  * A client that sends a malformed frame (payload over 4096 bytes) loses its
  * connection; one that does not read its replies is first paused (we stop
@@ -23,6 +26,14 @@
 #define IN_CAP (4 * (HDR_LEN + XENSTORE_PAYLOAD_MAX))
 #define PAUSE_BYTES (256u * 1024)	/* stop reading requests */
 #define DROP_BYTES (16u * 1024 * 1024)	/* socket client is gone */
+
+/* A queued message, on c->out. */
+struct outmsg {
+	struct outmsg *next;
+	uint32_t len;		/* header + payload */
+	uint32_t off;		/* bytes already sent */
+	char data[];
+};
 
 struct evloop *loop;
 
@@ -228,6 +239,27 @@ static void drop_event(struct conn *c)
 	     c->id, c->domid, c->out_bytes);
 }
 
+static struct outmsg *outmsg_new(uint32_t len)
+{
+	struct outmsg *m = malloc(sizeof(*m) + len);
+
+	if (m) {
+		m->next = NULL;
+		m->len = len;
+		m->off = 0;
+	}
+	return m;
+}
+
+/* Appends m, of which m->off bytes count as sent already. */
+static void enqueue(struct conn *c, struct outmsg *m)
+{
+	*c->out_tail = m;
+	c->out_tail = &m->next;
+	c->out_bytes += m->len - m->off;
+	c->out_count++;
+}
+
 int conn_send(struct conn *c, uint32_t type, uint32_t req_id,
 	      uint32_t tx_id, const void *payload, uint32_t len,
 	      bool is_event)
@@ -248,21 +280,14 @@ int conn_send(struct conn *c, uint32_t type, uint32_t req_id,
 		     c->id, c->domid, (unsigned long long)c->events_dropped);
 		c->dropping_events = false;
 	}
-	m = malloc(sizeof(*m) + HDR_LEN + len);
+	m = outmsg_new(HDR_LEN + len);
 	if (!m)
 		return -ENOMEM;
-	m->next = NULL;
-	m->len = HDR_LEN + len;
-	m->off = 0;
-	m->is_event = is_event;
 	memcpy(m->data, &hdr, HDR_LEN);
 	if (len)
 		memcpy(m->data + HDR_LEN, payload, len);
-	*c->out_tail = m;
-	c->out_tail = &m->next;
-	c->out_bytes += m->len;
-	c->out_count++;
-	persist_outmsg(c, m);
+	enqueue(c, m);
+	persist_outmsg(c, m->data, m->len);
 	trace_msg(c, "OUT", &hdr, m->data + HDR_LEN);
 	if (c->kind == CONN_SOCKET && c->out_bytes > DROP_BYTES) {
 		conn_kill(c, "does not read its replies");
@@ -272,7 +297,15 @@ int conn_send(struct conn *c, uint32_t type, uint32_t req_id,
 	return 0;
 }
 
-static void sent(struct conn *c, size_t n)
+const void *conn_out_head(const struct conn *c, uint32_t *len)
+{
+	if (!c->out)
+		return NULL;
+	*len = c->out->len - c->out->off;
+	return c->out->data + c->out->off;
+}
+
+void conn_out_sent(struct conn *c, size_t n)
 {
 	while (n && c->out) {
 		struct outmsg *m = c->out;
@@ -291,6 +324,38 @@ static void sent(struct conn *c, size_t n)
 			c->out_tail = &c->out;
 		free(m);
 	}
+}
+
+int conn_queue_bytes(struct conn *c, const void *bytes, uint32_t len,
+		     uint32_t done)
+{
+	struct outmsg *m = outmsg_new(len);
+
+	if (!m)
+		return -ENOMEM;
+	memcpy(m->data, bytes, len);
+	m->off = done;
+	enqueue(c, m);
+	conn_mark_dirty(c);
+	return 0;
+}
+
+int conn_out_walk(const struct conn *c,
+		  int (*fn)(void *arg, const char *msg, uint32_t len,
+			    uint32_t sent),
+		  void *arg)
+{
+	const struct outmsg *m;
+	int rc = 0;
+
+	for (m = c->out; m && !rc; m = m->next)
+		rc = fn(arg, m->data, m->len, m->off);
+	return rc;
+}
+
+size_t conn_out_bytes(const struct conn *c)
+{
+	return c->out_bytes;
 }
 
 bool conn_paused(const struct conn *c)
@@ -340,7 +405,7 @@ void conn_flush(struct conn *c)
 			conn_kill(c, "write failed");
 			return;
 		}
-		sent(c, (size_t)w);
+		conn_out_sent(c, (size_t)w);
 	}
 	socket_update_interest(c);
 	/* Reading had stopped for output to drain; resume what is buffered. */
@@ -471,25 +536,6 @@ struct conn *socket_adopt(int fd, uint32_t domid, bool privileged)
 int socket_adopt_listener(int fd)
 {
 	return evloop_add(loop, fd, EPOLLIN, listen_event, (void *)(intptr_t)fd);
-}
-
-int conn_queue_bytes(struct conn *c, const void *bytes, uint32_t len)
-{
-	struct outmsg *m = malloc(sizeof(*m) + len);
-
-	if (!m)
-		return -ENOMEM;
-	m->next = NULL;
-	m->len = len;
-	m->off = 0;
-	m->is_event = false;
-	memcpy(m->data, bytes, len);
-	*c->out_tail = m;
-	c->out_tail = &m->next;
-	c->out_bytes += len;
-	c->out_count++;
-	conn_mark_dirty(c);
-	return 0;
 }
 
 int socket_listen(const char *path)

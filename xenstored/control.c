@@ -108,7 +108,7 @@ static int domain_report(struct req *r, uint32_t domid)
 			continue;
 		watches += c->nwatches;
 		txns += c->ntxns;
-		unread += c->out_bytes;
+		unread += conn_out_bytes(c);
 	}
 	if (buf_printf(&r->reply,
 		       "Domain %u:\nnodes %10u  (quota %llu)\nmemory %9llu  (quota %llu)\n"

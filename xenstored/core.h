@@ -332,13 +332,7 @@ int quota_set_by_name(const char *name, const char *val, bool soft);
 void quota_hit(const struct conn *conn, enum quota_id q, const char *path);
 
 /* ---- connections (conn.c) ---- */
-struct outmsg {
-	struct outmsg *next;
-	uint32_t len;		/* header + payload */
-	uint32_t off;		/* bytes already sent */
-	bool is_event;
-	char data[];
-};
+struct outmsg;
 
 enum conn_kind { CONN_SOCKET, CONN_DOMAIN };
 
@@ -363,7 +357,7 @@ struct conn {
 	char *in;		/* partial input */
 	uint32_t in_len;
 
-	struct outmsg *out, **out_tail;
+	struct outmsg *out, **out_tail;	/* the queue: conn.c's alone */
 	size_t out_bytes;
 	uint32_t out_count;
 
@@ -403,8 +397,9 @@ void conn_reap(void);
 void conn_mark_dirty(struct conn *c);
 /* Frees every socket connection (at exit). */
 void conn_free_all(void);
-/* Dispatches the whole messages in c->in; keeps a partial one, and stops
- * early while the client's output is backed up. */
+/* Hands each whole message in c->in to dispatch(), the connection layer's
+ * one call up; keeps a partial one, and stops early while the client's
+ * output is backed up. */
 void conn_process_input(struct conn *c);
 int conn_send(struct conn *c, uint32_t type, uint32_t req_id,
 	      uint32_t tx_id, const void *payload, uint32_t len,
@@ -423,8 +418,20 @@ int socket_listen(const char *path);
 struct conn *socket_adopt(int fd, uint32_t domid, bool privileged);
 /* Serves a listening socket that is already bound (a live update's). */
 int socket_adopt_listener(int fd);
-/* Queues bytes that are already framed (a live update's unsent output). */
-int conn_queue_bytes(struct conn *c, const void *bytes, uint32_t len);
+/* Queues a message already framed, of which the first done bytes reached
+ * the client before (a live update's or a restart's unsent output). */
+int conn_queue_bytes(struct conn *c, const void *bytes, uint32_t len,
+		     uint32_t done);
+/* The queue's unsent bytes: the head message's (NULL when empty); n of
+ * them went out (a ring's writer); fn on each message, oldest first, with
+ * how much of it was sent, until fn returns non-zero; all of them. */
+const void *conn_out_head(const struct conn *c, uint32_t *len);
+void conn_out_sent(struct conn *c, size_t n);
+int conn_out_walk(const struct conn *c,
+		  int (*fn)(void *arg, const char *msg, uint32_t len,
+			    uint32_t sent),
+		  void *arg);
+size_t conn_out_bytes(const struct conn *c);
 /* Flushes every connection that queued output during this loop turn. */
 void conn_flush_dirty(void);
 /* True while c's unread output holds back its requests. */
@@ -441,11 +448,14 @@ struct req {
 	bool replied;
 };
 
+/* One request, from conn_process_input(): its handler, then its reply. */
 void dispatch(struct conn *c, const struct xsd_sockmsg *hdr, char *body);
 int do_control(struct req *r);
 /* Splits the body into n NUL-terminated strings; -EINVAL if it is not. */
 int req_strings(struct req *r, const char **out, int max);
 const char *errno_name(int err);
+/* A message type's name ("READ"), NULL if unknown (msgname.c: the list). */
+const char *xs_msg_name(uint32_t type);
 
 /* ---- live update (liveupdate.c) ---- */
 /* What the exec needs: our argv, the listening socket, where logs go. */
@@ -594,7 +604,7 @@ void persist_txid(struct conn *c, uint32_t id);
 /* Domain rings: every message queued for a domain, with its place in the
  * response stream; how far its requests are handled (before req_cons
  * moves); a ring reset.  So a restart resends exactly what was not got. */
-void persist_outmsg(const struct conn *c, const struct outmsg *m);
+void persist_outmsg(const struct conn *c, const void *msg, uint32_t len);
 /* Around the dispatch of a batch of a ring's requests: what they change
  * and reply forms one journal group with the ring's new req_cons (moved:
  * some were handled), so a torn write loses the batch whole. */

@@ -164,10 +164,11 @@ static bool ring_write(struct domain *d)
 	struct xenstore_domain_interface *intf = d->intf;
 	struct conn *c = d->conn;
 	bool moved = false;
+	const void *unsent;
+	uint32_t left;
 
 	persist_flush();	/* what a reply acknowledges is written first */
-	while (c->out) {
-		struct outmsg *m = c->out;
+	while ((unsent = conn_out_head(c, &left))) {
 		XENSTORE_RING_IDX cons = intf->rsp_cons, prod = intf->rsp_prod;
 		uint32_t space, chunk;
 
@@ -181,24 +182,15 @@ static bool ring_write(struct domain *d)
 		chunk = RING - MASK_XENSTORE_IDX(prod);
 		if (chunk > space)
 			chunk = space;
-		if (chunk > m->len - m->off)
-			chunk = m->len - m->off;
+		if (chunk > left)
+			chunk = left;
 		if (!chunk)
 			break;
-		memcpy(intf->rsp + MASK_XENSTORE_IDX(prod), m->data + m->off,
-		       chunk);
+		memcpy(intf->rsp + MASK_XENSTORE_IDX(prod), unsent, chunk);
 		xen_wmb();
 		intf->rsp_prod = prod + chunk;
 		moved = true;
-		m->off += chunk;
-		c->out_bytes -= chunk;
-		if (m->off == m->len) {
-			c->out = m->next;
-			if (!c->out)
-				c->out_tail = &c->out;
-			c->out_count--;
-			free(m);
-		}
+		conn_out_sent(c, chunk);
 	}
 	return moved;
 }

@@ -16,8 +16,8 @@ enum {
 	F_TXN = 2,	/* honours the header's tx_id */
 };
 
+/* Indexed by message type; the names are msgname.c's. */
 struct handler {
-	const char *name;
 	int (*fn)(struct req *r);
 	unsigned flags;
 };
@@ -583,26 +583,26 @@ static int do_reset_watches(struct req *r)
 }
 
 static const struct handler handlers[XS_TYPE_COUNT] = {
-	[XS_CONTROL] = { "CONTROL", do_control, F_PRIV },
-	[XS_DIRECTORY] = { "DIRECTORY", do_directory, F_TXN },
-	[XS_READ] = { "READ", do_read, F_TXN },
-	[XS_GET_PERMS] = { "GET_PERMS", do_get_perms, F_TXN },
-	[XS_WATCH] = { "WATCH", do_watch, 0 },
-	[XS_UNWATCH] = { "UNWATCH", do_unwatch, 0 },
-	[XS_TRANSACTION_START] = { "TRANSACTION_START", do_txn_start, F_TXN },
-	[XS_TRANSACTION_END] = { "TRANSACTION_END", do_txn_end, F_TXN },
-	[XS_INTRODUCE] = { "INTRODUCE", do_introduce, F_PRIV },
-	[XS_RELEASE] = { "RELEASE", do_release, F_PRIV },
-	[XS_GET_DOMAIN_PATH] = { "GET_DOMAIN_PATH", do_get_domain_path, 0 },
-	[XS_WRITE] = { "WRITE", do_write, F_TXN },
-	[XS_MKDIR] = { "MKDIR", do_mkdir, F_TXN },
-	[XS_RM] = { "RM", do_rm, F_TXN },
-	[XS_SET_PERMS] = { "SET_PERMS", do_set_perms, F_TXN },
-	[XS_IS_DOMAIN_INTRODUCED] = { "IS_DOMAIN_INTRODUCED", do_is_introduced, F_PRIV },
-	[XS_RESUME] = { "RESUME", do_resume, F_PRIV },
-	[XS_SET_TARGET] = { "SET_TARGET", do_set_target, F_PRIV },
-	[XS_RESET_WATCHES] = { "RESET_WATCHES", do_reset_watches, 0 },
-	[XS_DIRECTORY_PART] = { "DIRECTORY_PART", do_directory_part, F_TXN },
+	[XS_CONTROL] = { do_control, F_PRIV },
+	[XS_DIRECTORY] = { do_directory, F_TXN },
+	[XS_READ] = { do_read, F_TXN },
+	[XS_GET_PERMS] = { do_get_perms, F_TXN },
+	[XS_WATCH] = { do_watch, 0 },
+	[XS_UNWATCH] = { do_unwatch, 0 },
+	[XS_TRANSACTION_START] = { do_txn_start, F_TXN },
+	[XS_TRANSACTION_END] = { do_txn_end, F_TXN },
+	[XS_INTRODUCE] = { do_introduce, F_PRIV },
+	[XS_RELEASE] = { do_release, F_PRIV },
+	[XS_GET_DOMAIN_PATH] = { do_get_domain_path, 0 },
+	[XS_WRITE] = { do_write, F_TXN },
+	[XS_MKDIR] = { do_mkdir, F_TXN },
+	[XS_RM] = { do_rm, F_TXN },
+	[XS_SET_PERMS] = { do_set_perms, F_TXN },
+	[XS_IS_DOMAIN_INTRODUCED] = { do_is_introduced, F_PRIV },
+	[XS_RESUME] = { do_resume, F_PRIV },
+	[XS_SET_TARGET] = { do_set_target, F_PRIV },
+	[XS_RESET_WATCHES] = { do_reset_watches, 0 },
+	[XS_DIRECTORY_PART] = { do_directory_part, F_TXN },
 };
 
 void dispatch(struct conn *c, const struct xsd_sockmsg *hdr, char *body)

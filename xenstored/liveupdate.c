@@ -158,11 +158,16 @@ static uint32_t get32(const uint8_t *p)
 	return v;
 }
 
+/* A queued message's unsent bytes: the new process queues them whole. */
+static int add_unsent(void *arg, const char *msg, uint32_t len, uint32_t sent)
+{
+	return persist_rec_add(arg, LU_OUT, msg + sent, len - sent);
+}
+
 static int add_conn(struct buf *b, const struct conn *c)
 {
 	struct buf rec;
 	const struct watch *w;
-	const struct outmsg *m;
 	uint8_t h[17];
 	int rc;
 
@@ -188,9 +193,8 @@ static int add_conn(struct buf *b, const struct conn *c)
 			rc = persist_rec_add(b, LU_WATCH, rec.p,
 					     (uint32_t)rec.len);
 	}
-	for (m = c->out; !rc && m; m = m->next)
-		rc = persist_rec_add(b, LU_OUT, m->data + m->off,
-				     m->len - m->off);
+	if (!rc)
+		rc = conn_out_walk(c, add_unsent, b);
 	buf_fini(&rec);
 	return rc;
 }
@@ -420,7 +424,7 @@ int liveupdate_adopt(int fd, bool *to_syslog)
 			rc = adopt_watch(&p, c);
 			break;
 		case LU_OUT:
-			rc = c ? conn_queue_bytes(c, p.data, p.len) : -EILSEQ;
+			rc = c ? conn_queue_bytes(c, p.data, p.len, 0) : -EILSEQ;
 			break;
 		case LU_END:
 			ended = true;

@@ -411,7 +411,7 @@ void persist_txid(struct conn *c, uint32_t id)
 }
 
 
-void persist_outmsg(const struct conn *c, const struct outmsg *m)
+void persist_outmsg(const struct conn *c, const void *msg, uint32_t len)
 {
 	struct xenstore_domain_interface *intf = ring_of(c);
 	uint32_t start;
@@ -420,8 +420,8 @@ void persist_outmsg(const struct conn *c, const struct outmsg *m)
 		return;
 	/* Where it will start in the response stream: after what the ring
 	 * got so far and what is queued before it. */
-	start = intf->rsp_prod + (uint32_t)(c->out_bytes - m->len);
-	if (add_out(&ps.pending, c->domid, start, m->data, m->len))
+	start = intf->rsp_prod + (uint32_t)(conn_out_bytes(c) - len);
+	if (add_out(&ps.pending, c->domid, start, msg, len))
 		record_failed(-ENOMEM);
 	else
 		group_end();

@@ -542,27 +542,16 @@ static void restore_ring(struct conn *c, struct pdom *d)
 	prod = intf->rsp_prod;
 	for (o = d->out; o; o = o->next) {
 		uint32_t done = prod - o->start;
-		struct outmsg *m;
 
 		if ((int32_t)done < 0)
 			done = 0;	/* not begun */
 		if (done >= o->len)
 			continue;	/* delivered */
-		m = malloc(sizeof(*m) + o->len);
-		if (!m) {
+		if (conn_queue_bytes(c, o->data, o->len, done)) {
 			elog(ELOG_ERR, "domain %u: out of memory resending its replies",
 			     d->domid);
 			break;
 		}
-		m->next = NULL;
-		m->len = o->len;
-		m->off = done;
-		m->is_event = false;
-		memcpy(m->data, o->data, o->len);
-		*c->out_tail = m;
-		c->out_tail = &m->next;
-		c->out_bytes += o->len - done;
-		c->out_count++;
 		resent++;
 	}
 	pouts_free(d);

@@ -108,6 +108,27 @@ static int snap_nodes(struct buf *b, const struct node *n, uint64_t *count)
 	return rc;
 }
 
+struct snap_queue {
+	struct buf *b;
+	uint32_t domid;
+	uint32_t start;		/* the next message's place in the stream */
+	bool first;
+};
+
+static int snap_queued(void *arg, const char *msg, uint32_t len,
+		       uint32_t sent)
+{
+	struct snap_queue *q = arg;
+	int rc;
+
+	if (q->first)
+		q->start -= sent;	/* the head may be partly in the ring */
+	q->first = false;
+	rc = add_out(q->b, q->domid, q->start, msg, len);
+	q->start += len;
+	return rc;
+}
+
 /* What a domain has not yet got: its connection's queue (the head maybe
  * partly in the ring), or what replay kept for a domain not served here. */
 static int snap_output(struct buf *b, const struct pdom *d)
@@ -117,14 +138,12 @@ static int snap_output(struct buf *b, const struct pdom *d)
 	int rc = 0;
 
 	if (dom && dom->conn && dom->intf) {
-		const struct outmsg *m = dom->conn->out;
-		uint32_t start = m ? dom->intf->rsp_prod - m->off : 0;
+		struct snap_queue q = {
+			.b = b, .domid = d->domid,
+			.start = dom->intf->rsp_prod, .first = true,
+		};
 
-		for (; m && !rc; m = m->next) {
-			rc = add_out(b, d->domid, start, m->data, m->len);
-			start += m->len;
-		}
-		return rc;
+		return conn_out_walk(dom->conn, snap_queued, &q);
 	}
 	for (o = d->out; o && !rc; o = o->next)
 		rc = add_out(b, d->domid, o->start, o->data, o->len);

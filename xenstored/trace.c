@@ -11,20 +11,6 @@ static FILE *trace_file;
 static char *trace_path;
 static bool trace_on;
 
-static const char *type_name(uint32_t type)
-{
-	static const char *const names[] = {
-		"CONTROL", "DIRECTORY", "READ", "GET_PERMS", "WATCH",
-		"UNWATCH", "TRANSACTION_START", "TRANSACTION_END",
-		"INTRODUCE", "RELEASE", "GET_DOMAIN_PATH", "WRITE", "MKDIR",
-		"RM", "SET_PERMS", "WATCH_EVENT", "ERROR",
-		"IS_DOMAIN_INTRODUCED", "RESUME", "SET_TARGET", "RESTRICT",
-		"RESET_WATCHES", "DIRECTORY_PART",
-	};
-
-	return type < ARRAY_SIZE(names) ? names[type] : "UNKNOWN";
-}
-
 int trace_open(const char *path)
 {
 	FILE *f = fopen(path, "a");
@@ -58,12 +44,14 @@ void trace_enable(bool on)
 void trace_msg(const struct conn *c, const char *dir,
 	       const struct xsd_sockmsg *hdr, const char *body)
 {
+	const char *name;
 	uint32_t i, shown;
 
 	if (!trace_on)
 		return;
+	name = xs_msg_name(hdr->type);
 	fprintf(trace_file, "%-3s conn %u dom %u %s req %u tx %u len %u: ",
-		dir, c->id, c->domid, type_name(hdr->type), hdr->req_id,
+		dir, c->id, c->domid, name ? name : "UNKNOWN", hdr->req_id,
 		hdr->tx_id, hdr->len);
 	shown = hdr->len < 256 ? hdr->len : 256;
 	for (i = 0; i < shown; i++) {

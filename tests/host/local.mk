@@ -12,19 +12,21 @@ tests_host_xs_persist_SOURCES = tests/host/xs_persist.c
 tests_host_xs_persist_CFLAGS = $(AM_CFLAGS) $(XENSTORE_CFLAGS)
 tests_host_xs_persist_LDADD = $(XENSTORE_LIBS)
 
-tests_host_xs_hostile_SOURCES = tests/host/xs_hostile.c tests/host/rawxs.c \
-	tests/host/rawxs.h
-tests_host_xs_hostile_CFLAGS = $(AM_CFLAGS) $(XENSTORE_CFLAGS)
+# The raw client prints message names from the daemon's list (msgname.c,
+# which needs nothing else of it).
+RAWXS = tests/host/rawxs.c tests/host/rawxs.h xenstored/msgname.c
+RAWXS_CFLAGS = $(AM_CFLAGS) $(XENSTORE_CFLAGS) -I$(top_srcdir)/xenstored
+
+tests_host_xs_hostile_SOURCES = tests/host/xs_hostile.c $(RAWXS)
+tests_host_xs_hostile_CFLAGS = $(RAWXS_CFLAGS)
 
 # The limits a hostile client must not get past: each finding of issue 10.
-tests_host_xs_limits_SOURCES = tests/host/xs_limits.c tests/host/rawxs.c \
-	tests/host/rawxs.h
-tests_host_xs_limits_CFLAGS = $(AM_CFLAGS) $(XENSTORE_CFLAGS)
+tests_host_xs_limits_SOURCES = tests/host/xs_limits.c $(RAWXS)
+tests_host_xs_limits_CFLAGS = $(RAWXS_CFLAGS)
 
 # Live update driven by upstream's xenstore-control.
-tests_host_xs_liveupdate_SOURCES = tests/host/xs_liveupdate.c tests/host/rawxs.c \
-	tests/host/rawxs.h
-tests_host_xs_liveupdate_CFLAGS = $(AM_CFLAGS) $(XENSTORE_CFLAGS)
+tests_host_xs_liveupdate_SOURCES = tests/host/xs_liveupdate.c $(RAWXS)
+tests_host_xs_liveupdate_CFLAGS = $(RAWXS_CFLAGS)
 
 EXTRA_DIST += tests/host/run-xenstored.sh tests/host/xenstore_utils.sh \
 	tests/host/upstream_test_xenstore.sh tests/host/persist.sh

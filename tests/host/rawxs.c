@@ -17,6 +17,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "core.h"		/* xs_msg_name(): the daemon's own list */
 #include "rawxs.h"
 
 unsigned int n_pass, n_fail;
@@ -90,16 +91,9 @@ const char *show(const char *p, size_t len)
 
 const char *type_name(uint32_t t)
 {
-	static const char *const names[] = {
-		"CONTROL", "DIRECTORY", "READ", "GET_PERMS", "WATCH",
-		"UNWATCH", "TRANSACTION_START", "TRANSACTION_END",
-		"INTRODUCE", "RELEASE", "GET_DOMAIN_PATH", "WRITE", "MKDIR",
-		"RM", "SET_PERMS", "WATCH_EVENT", "ERROR",
-		"IS_DOMAIN_INTRODUCED", "RESUME", "SET_TARGET", "RESTRICT",
-		"RESET_WATCHES", "DIRECTORY_PART",
-	};
+	const char *name = xs_msg_name(t);
 
-	return t < sizeof(names) / sizeof(names[0]) ? names[t] : "type?";
+	return name ? name : "type?";
 }
 
 /* ------------------------------------------------------------------ */

@@ -52,7 +52,8 @@ find_prog() {
 	diag "$bindir/$name not built; compiling it with cc"
 	cflags=$(pkg-config --cflags xenstore 2>/dev/null)
 	libs=$(pkg-config --libs xenstore 2>/dev/null || echo -lxenstore)
-	grep -q '"rawxs.h"' "$here/$name.c" && extra="$here/rawxs.c"
+	grep -q '"rawxs.h"' "$here/$name.c" &&
+		extra="$here/rawxs.c $top/xenstored/msgname.c -I$top/util -I$top/xenstored"
 	# shellcheck disable=SC2086
 	if ${CC:-cc} -std=gnu11 -D_GNU_SOURCE -O1 -g $cflags \
 		-o "$TMP/$name" "$here/$name.c" $extra $libs >&2; then

@@ -265,7 +265,7 @@ static void test_events_over_limit_counted(void **state)
 	dropped = d6->c->events_dropped;
 	assert_true(dropped > 0);
 	assert_int_equal(store.usage[6].events_dropped, dropped);
-	assert_true(d6->c->out_bytes <= quotas[Q_MEMORY].val);
+	assert_true(conn_out_bytes(d6->c) <= quotas[Q_MEMORY].val);
 	assert_false(d6->c->dead);
 
 	/* Every event fired is either delivered or counted. */
