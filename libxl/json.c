@@ -16,6 +16,7 @@
 #include <yajl/yajl_gen.h>
 #include <yajl/yajl_tree.h>
 
+#include "enso-util.h"
 #include "private.h"
 
 #define JSON_MAX_DEPTH 64
@@ -921,31 +922,6 @@ static int rd_config(struct rd *r, yajl_val root, struct enso_domain_config *c)
 	return 0;
 }
 
-/* yajl_tree frees recursively: refuse nesting deeper than we ever write. */
-static int check_depth(const char *json, struct enso_error *err)
-{
-	int depth = 0;
-	bool in_str = false;
-
-	for (const char *p = json; *p; p++) {
-		if (in_str) {
-			if (*p == '\\' && p[1])
-				p++;
-			else if (*p == '"')
-				in_str = false;
-		} else if (*p == '"') {
-			in_str = true;
-		} else if (*p == '[' || *p == '{') {
-			if (++depth > JSON_MAX_DEPTH)
-				return exl_fail(err, -EINVAL, "JSON: nested more than %d "
-						"levels deep", JSON_MAX_DEPTH);
-		} else if (*p == ']' || *p == '}') {
-			depth--;
-		}
-	}
-	return 0;
-}
-
 int enso_config_from_json(const char *json, struct enso_domain_config *out,
 			  struct enso_error *err)
 {
@@ -958,9 +934,10 @@ int enso_config_from_json(const char *json, struct enso_domain_config *out,
 	enso_config_init(out);
 	if (!json)
 		return exl_fail(err, -EINVAL, "JSON: no text");
-	rc = check_depth(json, err);
-	if (rc)
-		return rc;
+	/* Refuse nesting deeper than we ever write (util/json.c). */
+	if (json_too_deep(json, JSON_MAX_DEPTH))
+		return exl_fail(err, -EINVAL, "JSON: nested more than %d levels deep",
+				JSON_MAX_DEPTH);
 	ebuf[0] = '\0';
 	root = yajl_tree_parse(json, ebuf, sizeof(ebuf));
 	if (!root) {

@@ -90,6 +90,10 @@ int buf_printf(struct buf *b, const char *fmt, ...)
 bool xen_control_domain(char *why, size_t len);
 /* mkdir -p with mode 0755; 0 or -errno. */
 int mkdir_p(const char *dir);
+
+/* json.c: text (NUL-terminated JSON) nests arrays and objects deeper
+ * than max_depth; strings are skipped.  For yajl's recursive tree. */
+bool json_too_deep(const char *text, int max_depth);
 /* Forks.  The parent waits until the child calls daemon_ready() and exits
  * 0 (1 if the child died first); the child, in a new session, returns 0
  * with the fd to pass to daemon_ready() once it is serving. */

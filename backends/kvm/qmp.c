@@ -15,6 +15,7 @@
 #include <unistd.h>
 #include <yajl/yajl_tree.h>
 
+#include "enso-util.h"
 #include "kvm.h"
 
 struct qmp_event {
@@ -71,30 +72,6 @@ static int send_all(int fd, const char *s, size_t len)
 	return 0;
 }
 
-/* Whether the JSON text nests deeper than QMP_DEPTH_MAX. */
-static bool too_deep(const char *p)
-{
-	bool in_str = false;
-	int depth = 0;
-
-	for (; *p; p++) {
-		if (in_str) {
-			if (*p == '\\' && p[1])
-				p++;
-			else if (*p == '"')
-				in_str = false;
-		} else if (*p == '"') {
-			in_str = true;
-		} else if (*p == '[' || *p == '{') {
-			if (++depth > QMP_DEPTH_MAX)
-				return true;
-		} else if ((*p == ']' || *p == '}') && depth > 0) {
-			depth--;
-		}
-	}
-	return false;
-}
-
 /* Reads one line (one JSON object), waiting until deadline (ms, absolute;
  * -1 forever, 0 no wait).  Returns 1 with *out, 0 on timeout, <0 on error. */
 static int read_message(struct qmp *q, long long deadline, yajl_val *out,
@@ -112,7 +89,7 @@ static int read_message(struct qmp *q, long long deadline, yajl_val *out,
 			*nl = '\0';
 			if (line_len)
 				*line_len = (size_t)(nl - q->buf);
-			*out = too_deep(q->buf) ? NULL :
+			*out = json_too_deep(q->buf, QMP_DEPTH_MAX) ? NULL :
 			       yajl_tree_parse(q->buf, errbuf, sizeof(errbuf));
 			q->len -= (size_t)(nl + 1 - q->buf);
 			memmove(q->buf, nl + 1, q->len);

@@ -68,4 +68,4 @@ tests_unit_test_qmp_SOURCES = tests/unit/test_qmp.c backends/kvm/qmp.c \
 	backends/kvm/replies.c backends/kvm/kvm.h
 tests_unit_test_qmp_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS) $(YAJL_CFLAGS) \
 	-I$(top_srcdir)/libxl
-tests_unit_test_qmp_LDADD = $(CMOCKA_LIBS) $(YAJL_LIBS)
+tests_unit_test_qmp_LDADD = util/libensoutil.la $(CMOCKA_LIBS) $(YAJL_LIBS)
