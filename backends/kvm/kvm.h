@@ -61,6 +61,24 @@ int kvm_qmp_open(struct enso_ctx *ctx, uint32_t domid, const char *sock,
 int kvm_qmp_call(struct qmp *q, uint32_t domid, const char *cmd,
 		 const char *args, yajl_val *ret, struct enso_error *err);
 
+/* ---- QEMU command line (cmdline.c) ---- */
+/* QEMU's argv being built; NULL-terminated, oom: an allocation failed. */
+struct argv {
+	char **v;
+	size_t n, cap;
+	bool oom;
+};
+
+/* Frees what kvm_build_argv put in a. */
+void kvm_argv_free(struct argv *a);
+/* Refuses c's Xen-only settings, and files that cannot be read. */
+int kvm_check_config(const struct enso_domain_config *c,
+		     struct enso_error *err);
+/* QEMU's command line for c, its sockets in dir; a->oom on failure. */
+void kvm_build_argv(struct enso_ctx *ctx, const struct enso_domain_config *c,
+		    uint32_t domid, const char *dir, const char *console_log,
+		    const char *kernel, struct argv *a);
+
 /* ---- replies.c ---- */
 /* v's member a (then its member b, unless NULL), or NULL; v may be NULL. */
 yajl_val kvm_jget(yajl_val v, const char *a, const char *b);
