@@ -1,6 +1,6 @@
 /*
  * The KVM backend's internals: acceleration probe, QMP client, QEMU
- * command line.  Not installed.
+ * command line, vCPUs.  Not installed.
  */
 #ifndef ENSO_BACKENDS_KVM_H
 #define ENSO_BACKENDS_KVM_H
@@ -78,6 +78,11 @@ int kvm_check_config(const struct enso_domain_config *c,
 void kvm_build_argv(struct enso_ctx *ctx, const struct enso_domain_config *c,
 		    uint32_t domid, const char *dir, const char *console_log,
 		    const char *kernel, struct argv *a);
+
+/* ---- vCPU hotplug (vcpus.c) ---- */
+/* Backend op set_vcpus: QEMU's CPU hotplug until count are plugged. */
+int kvm_set_vcpus(struct enso_ctx *ctx, uint32_t domid, uint32_t count,
+		  struct enso_error *err);
 
 /* ---- replies.c ---- */
 /* v's member a (then its member b, unless NULL), or NULL; v may be NULL. */
