@@ -13,23 +13,20 @@
  *  - guest poweroff, reboot and panic stop QEMU (-action) instead of ending
  *    it, and the per-domain monitor carries out on_poweroff / on_reboot /
  *    on_crash.
+ *
+ * This file holds the lifecycle and the ops table; the command line is
+ * cmdline.c's, QEMU's process and QMP sockets qemu.c's, vcpu-set vcpus.c's
+ * and vCPU affinity affinity.c's.
  */
-#include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <linux/sockios.h>
 #include <net/if.h>
-#include <signal.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
-#include <sys/stat.h>
-#include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "backends/kvm/kvm.h"
@@ -38,432 +35,6 @@
 
 #include "libxl/services.h"
 #include "backends/backend.h"
-
-#define QMP_TIMEOUT_MS 5000
-
-static struct kvm_accel accel;
-static bool accel_probed;
-
-bool kvm_backend_choose_accel(char *why, size_t len)
-{
-	const char *force = getenv("ENSO_ACCEL");
-
-	if (force && !strcmp(force, "tcg")) {
-		accel.kvm = false;
-		snprintf(accel.why, sizeof(accel.why), "ENSO_ACCEL=tcg");
-		accel_probed = true;
-	}
-	if (!accel_probed) {
-		kvm_probe(&accel);
-		accel_probed = true;
-	}
-	snprintf(why, len, "%s%s", accel.why,
-		 accel.kvm ? "" : ": using QEMU's TCG (software emulation, slow)");
-	return accel.kvm;
-}
-
-/* ---- small helpers ---- */
-
-struct argv {
-	char **v;
-	size_t n, cap;
-	bool oom;
-};
-
-static void arg(struct argv *a, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
-static void arg(struct argv *a, const char *fmt, ...)
-{
-	va_list ap;
-	char *s = NULL;
-
-	if (a->oom)
-		return;
-	if (a->n + 2 > a->cap) {
-		size_t ncap = a->cap ? a->cap * 2 : 64;
-		char **nv = realloc(a->v, ncap * sizeof(*nv));
-
-		if (!nv) {
-			a->oom = true;
-			return;
-		}
-		a->v = nv;
-		a->cap = ncap;
-	}
-	va_start(ap, fmt);
-	if (vasprintf(&s, fmt, ap) < 0) {
-		a->oom = true;
-		s = NULL;
-	}
-	va_end(ap);
-	if (!s)
-		return;
-	a->v[a->n++] = s;
-	a->v[a->n] = NULL;
-}
-
-static void argv_free(struct argv *a)
-{
-	size_t i;
-
-	for (i = 0; i < a->n; i++)
-		free(a->v[i]);
-	free(a->v);
-}
-
-static char *domain_dir(struct enso_ctx *ctx, uint32_t domid)
-{
-	char *p = NULL;
-
-	if (asprintf(&p, "%s/qemu/%u", rt_run_dir(ctx), domid) < 0)
-		return NULL;
-	return p;
-}
-
-static char *dom_file(struct enso_ctx *ctx, uint32_t domid, const char *name)
-{
-	char *p = NULL;
-
-	if (asprintf(&p, "%s/qemu/%u/%s", rt_run_dir(ctx), domid, name) < 0)
-		return NULL;
-	return p;
-}
-
-pid_t kvm_qemu_pid(struct enso_ctx *ctx, uint32_t domid)
-{
-	char *path = dom_file(ctx, domid, "qemu.pid");
-	FILE *f = path ? fopen(path, "r") : NULL;
-	long pid = 0;
-
-	if (f) {
-		if (fscanf(f, "%ld", &pid) != 1)
-			pid = 0;
-		fclose(f);
-	}
-	free(path);
-	if (pid > 0 && kill((pid_t)pid, 0) == 0)
-		return (pid_t)pid;
-	return 0;
-}
-
-int kvm_qmp_open(struct enso_ctx *ctx, uint32_t domid, const char *sock,
-		    struct qmp **q, struct enso_error *err)
-{
-	char *path = dom_file(ctx, domid, sock);
-	char msg[256];
-	int rc;
-
-	if (!path)
-		return -ENOMEM;
-	if (!kvm_qemu_pid(ctx, domid)) {
-		free(path);
-		return exl_fail(err, -ENOENT,
-				"domain %u: its QEMU is not running", domid);
-	}
-	rc = qmp_connect(path, QMP_TIMEOUT_MS, q, msg, sizeof(msg));
-	free(path);
-	if (rc)
-		return exl_fail(err, rc, "domain %u: %s", domid, msg);
-	return 0;
-}
-
-/* One QMP command on an open connection; *ret optional. */
-int kvm_qmp_call(struct qmp *q, uint32_t domid, const char *cmd,
-		    const char *args, yajl_val *ret, struct enso_error *err)
-{
-	char msg[256];
-	int rc = qmp_command(q, cmd, args, QMP_TIMEOUT_MS, ret, msg, sizeof(msg));
-
-	if (rc)
-		return exl_fail(err, rc, "domain %u: %s", domid, msg);
-	return 0;
-}
-
-/* One QMP command on the command socket; *ret optional. */
-static int qmp_run(struct enso_ctx *ctx, uint32_t domid, const char *cmd,
-		   const char *args, yajl_val *ret, struct enso_error *err)
-{
-	struct qmp *q;
-	int rc = kvm_qmp_open(ctx, domid, "qmp.sock", &q, err);
-
-	if (rc)
-		return rc;
-	rc = kvm_qmp_call(q, domid, cmd, args, ret, err);
-	qmp_close(q);
-	return rc;
-}
-
-/* ---- the command line ---- */
-
-static const char *qemu_format(enum enso_disk_format f)
-{
-	switch (f) {
-	case ENSO_DISK_FORMAT_QCOW: return "qcow";
-	case ENSO_DISK_FORMAT_QCOW2: return "qcow2";
-	case ENSO_DISK_FORMAT_VHD: return "vpc";
-	case ENSO_DISK_FORMAT_QED: return "qed";
-	default: return "raw";
-	}
-}
-
-/* QEMU's option values treat ',' as a separator: double it. */
-static char *qemu_escape(const char *s)
-{
-	size_t n = 0;
-	const char *p;
-	char *out, *o;
-
-	for (p = s; *p; p++)
-		n += *p == ',' ? 2 : 1;
-	out = malloc(n + 1);
-	if (!out)
-		return NULL;
-	for (p = s, o = out; *p; p++) {
-		*o++ = *p;
-		if (*p == ',')
-			*o++ = ',';
-	}
-	*o = '\0';
-	return out;
-}
-
-/* The guest's command line, with the Xen PV console (hvc0) moved to our
- * first serial port, and that port made the console if none is named. */
-static char *guest_cmdline(const char *cmdline)
-{
-	static const char hvc[] = "console=hvc0", tty[] = "console=ttyS0";
-	const char *c = cmdline ? cmdline : "", *p;
-	size_t n = 0;
-	char *out, *o;
-
-	for (p = c; (p = strstr(p, hvc)); p += sizeof(hvc) - 1)
-		n++;
-	out = malloc(strlen(c) + n + sizeof(tty) + 2);
-	if (!out)
-		return NULL;
-	for (p = c, o = out; *p;) {
-		if (!strncmp(p, hvc, sizeof(hvc) - 1)) {
-			memcpy(o, tty, sizeof(tty) - 1);
-			o += sizeof(tty) - 1;
-			p += sizeof(hvc) - 1;
-		} else {
-			*o++ = *p++;
-		}
-	}
-	*o = '\0';
-	if (!strstr(c, "console=")) {
-		if (o != out)
-			*o++ = ' ';
-		strcpy(o, tty);
-	}
-	return out;
-}
-
-static int check_kvm_config(const struct enso_domain_config *c,
-			    struct enso_error *err)
-{
-	size_t i;
-
-	if (c->bootloader)
-		return exl_fail(err, -EINVAL,
-				"%s: bootloader=%s is Xen-only (pygrub); the KVM backend boots kernel= directly",
-				c->name, c->bootloader);
-	if (!c->kernel && !c->ndisks)
-		return exl_fail(err, -EINVAL,
-				"%s: nothing to boot: give kernel= (and ramdisk=) or a disk",
-				c->name);
-	if (c->kernel && access(c->kernel, R_OK))
-		return exl_fail(err, -errno, "%s: kernel %s: %s", c->name,
-				c->kernel, strerror(errno));
-	if (c->ramdisk && access(c->ramdisk, R_OK))
-		return exl_fail(err, -errno, "%s: ramdisk %s: %s", c->name,
-				c->ramdisk, strerror(errno));
-	for (i = 0; i < c->ndisks; i++) {
-		const struct enso_disk *d = &c->disks[i];
-
-		if (d->backend)
-			return exl_fail(err, -EINVAL,
-					"%s: disk %s: backend=%s names a driver domain, which is Xen-only",
-					c->name, d->vdev, d->backend);
-		if (d->target && access(d->target, d->readwrite ? R_OK | W_OK : R_OK))
-			return exl_fail(err, -errno, "%s: disk %s: %s: %s",
-					c->name, d->vdev, d->target,
-					strerror(errno));
-	}
-	if (c->cpus_soft.nmaps)
-		return exl_fail(err, -EINVAL,
-				"%s: cpus_soft= has no meaning on KVM: Linux's scheduler has no soft affinity; use cpus=",
-				c->name);
-	if (c->cpu_weight >= 0 || c->cap >= 0)
-		return exl_fail(err, -ENOSYS,
-				"%s: cpu_weight=/cap=: Xen scheduler parameters, not supported by Enso's KVM backend yet",
-				c->name);
-	for (i = 0; i < c->nnics; i++) {
-		if (c->nics[i].backend)
-			return exl_fail(err, -EINVAL,
-					"%s: vif %d: backend=%s names a driver domain, which is Xen-only",
-					c->name, c->nics[i].devid,
-					c->nics[i].backend);
-		/* Refused, not dropped: a limit silently ignored is worse. */
-		if (c->nics[i].rate_bytes_per_interval)
-			return exl_fail(err, -ENOSYS,
-					"%s: vif %d: rate= is not supported by Enso's KVM backend yet",
-					c->name, c->nics[i].devid);
-	}
-	return 0;
-}
-
-static void build_argv(struct enso_ctx *ctx, const struct enso_domain_config *c,
-		       uint32_t domid, const char *dir, const char *console_log,
-		       const char *kernel, struct argv *a)
-{
-	const char *qemu = getenv("ENSO_QEMU");
-	char uuid[37];
-	size_t i;
-
-	rt_uuid_format(c->uuid, uuid);
-	arg(a, "%s", qemu && *qemu ? qemu : "qemu-system-x86_64");
-	arg(a, "-name");
-	arg(a, "%s,debug-threads=on", c->name);
-	arg(a, "-uuid");
-	arg(a, "%s", uuid);
-	arg(a, "-machine");
-	arg(a, "q35,accel=%s", accel.kvm ? "kvm" : "tcg");
-	arg(a, "-cpu");
-	arg(a, "%s", accel.kvm ? "host" : "max");
-	arg(a, "-m");
-	arg(a, "%lluM", (unsigned long long)(c->maxmem_kb / 1024));
-	arg(a, "-smp");
-	arg(a, "%u,maxcpus=%u", c->vcpus, c->maxvcpus);
-	arg(a, "-nodefaults");
-	arg(a, "-no-user-config");
-	arg(a, "-display");
-	arg(a, "none");
-	arg(a, "-S");
-	arg(a, "-action");
-	arg(a, "reboot=shutdown,shutdown=pause,panic=pause");
-	if (c->kernel) {
-		char *cmd = guest_cmdline(c->cmdline);
-
-		arg(a, "-kernel");
-		arg(a, "%s", kernel);
-		if (c->ramdisk) {
-			arg(a, "-initrd");
-			arg(a, "%s", c->ramdisk);
-		}
-		arg(a, "-append");
-		arg(a, "%s", cmd ? cmd : "console=ttyS0");
-		free(cmd);
-	}
-	arg(a, "-chardev");
-	arg(a, "pty,id=con0,logfile=%s,logappend=on", console_log);
-	arg(a, "-serial");
-	arg(a, "chardev:con0");
-	arg(a, "-device");
-	arg(a, "virtio-balloon-pci,id=balloon0");
-	arg(a, "-device");
-	arg(a, "pvpanic");
-	for (i = 0; i < c->ndisks; i++) {
-		const struct enso_disk *d = &c->disks[i];
-		char *file = d->target ? qemu_escape(d->target) : NULL;
-
-		if (d->target)
-			arg(a, "-drive");
-		if (d->target)
-			arg(a, "file=%s,format=%s,if=none,id=disk%zu%s,cache=writeback",
-			    file ? file : "", qemu_format(d->format), i,
-			    d->readwrite && !d->is_cdrom ? "" : ",readonly=on");
-		else {
-			arg(a, "-drive");
-			arg(a, "if=none,id=disk%zu,readonly=on", i);
-		}
-		free(file);
-		arg(a, "-device");
-		if (d->is_cdrom)
-			arg(a, "ide-cd,drive=disk%zu,bus=ide.%zu", i, i % 6);
-		else
-			arg(a, "virtio-blk-pci,drive=disk%zu,serial=%s", i, d->vdev);
-	}
-	for (i = 0; i < c->nnics; i++) {
-		const struct enso_nic *n = &c->nics[i];
-		const uint8_t *m = n->mac;
-
-		arg(a, "-netdev");
-		if (n->vifname)
-			arg(a, "tap,id=net%zu,ifname=%s,script=no,downscript=no", i,
-			    n->vifname);
-		else
-			arg(a, "tap,id=net%zu,ifname=vif%u.%d,script=no,downscript=no",
-			    i, domid, n->devid);
-		arg(a, "-device");
-		arg(a, "virtio-net-pci,netdev=net%zu,mac=%02x:%02x:%02x:%02x:%02x:%02x",
-		    i, m[0], m[1], m[2], m[3], m[4], m[5]);
-	}
-	arg(a, "-qmp");
-	arg(a, "unix:%s/qmp.sock,server=on,wait=off", dir);
-	arg(a, "-qmp");
-	arg(a, "unix:%s/events.sock,server=on,wait=off", dir);
-	arg(a, "-pidfile");
-	arg(a, "%s/qemu.pid", dir);
-	arg(a, "-daemonize");
-	(void)ctx;
-}
-
-/* The last lines QEMU wrote to its log, for an error message. */
-static void log_tail(const char *path, char *out, size_t len)
-{
-	FILE *f = fopen(path, "r");
-	char line[256];
-
-	out[0] = '\0';
-	if (!f)
-		return;
-	while (fgets(line, sizeof(line), f)) {
-		line[strcspn(line, "\n")] = '\0';
-		if (*line)
-			snprintf(out, len, "%s", line);
-	}
-	fclose(f);
-}
-
-static int spawn_qemu(struct argv *a, const char *log_path,
-		      struct enso_error *err)
-{
-	int status, logfd;
-	pid_t pid;
-	char tail[300];
-
-	logfd = open(log_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
-	if (logfd < 0)
-		return exl_fail(err, -errno, "opening %s: %s", log_path,
-				strerror(errno));
-	pid = fork();
-	if (pid < 0) {
-		close(logfd);
-		return exl_fail(err, -errno, "fork: %s", strerror(errno));
-	}
-	if (pid == 0) {
-		int null = open("/dev/null", O_RDONLY);
-
-		if (null >= 0)
-			dup2(null, 0);
-		dup2(logfd, 1);
-		dup2(logfd, 2);
-		execvp(a->v[0], a->v);
-		fprintf(stderr, "cannot run %s: %s\n", a->v[0], strerror(errno));
-		_exit(127);
-	}
-	close(logfd);
-	/* With -daemonize this returns once QEMU is set up (or failed). */
-	if (waitpid(pid, &status, 0) < 0)
-		return exl_fail(err, -errno, "waiting for QEMU: %s", strerror(errno));
-	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-		log_tail(log_path, tail, sizeof(tail));
-		return exl_fail(err, -EIO, "QEMU failed to start: %s (log: %s)",
-				*tail ? tail : "no message", log_path);
-	}
-	return 0;
-}
 
 /* Adds a tap to its bridge and brings it up (what vif-bridge does). */
 static int attach_tap(const char *tap, const char *bridge, bool required,
@@ -500,7 +71,7 @@ static int write_console_tty(struct enso_ctx *ctx, uint32_t domid,
 {
 	yajl_val ret = NULL, list;
 	size_t i;
-	int rc = qmp_run(ctx, domid, "query-chardev", NULL, &ret, err);
+	int rc = kvm_qmp_run(ctx, domid, "query-chardev", NULL, &ret, err);
 
 	if (rc)
 		return rc;
@@ -527,87 +98,12 @@ static int write_console_tty(struct enso_ctx *ctx, uint32_t domid,
 	yajl_tree_free(ret);
 	return rc;
 }
-
-/* The QEMU of domid by its command line (-pidfile <dir>/qemu.pid), for
- * when its pid file is not there: a create killed while QEMU was starting
- * leaves a QEMU that writes it late, or never. */
-static pid_t find_qemu_by_cmdline(struct enso_ctx *ctx, uint32_t domid)
-{
-	char *want = dom_file(ctx, domid, "qemu.pid");
-	pid_t found = 0;
-	DIR *d = opendir("/proc");
-	struct dirent *e;
-
-	while (want && d && !found && (e = readdir(d))) {
-		char path[300], buf[8192];
-		ssize_t n, off;
-		int fd;
-
-		if (!isdigit((unsigned char)e->d_name[0]))
-			continue;
-		snprintf(path, sizeof(path), "/proc/%s/cmdline", e->d_name);
-		fd = open(path, O_RDONLY | O_CLOEXEC);
-		if (fd < 0)
-			continue;
-		n = read(fd, buf, sizeof(buf) - 1);
-		close(fd);
-		if (n <= 0)
-			continue;
-		buf[n] = '\0';
-		for (off = 0; off < n; off += (ssize_t)strlen(buf + off) + 1) {
-			if (!strcmp(buf + off, want)) {
-				found = (pid_t)atol(e->d_name);
-				break;
-			}
-		}
-	}
-	if (d)
-		closedir(d);
-	free(want);
-	return found == getpid() ? 0 : found;
-}
-
-static void kill_qemu(struct enso_ctx *ctx, uint32_t domid)
-{
-	pid_t pid = kvm_qemu_pid(ctx, domid);
-	int i;
-
-	if (!pid)
-		pid = find_qemu_by_cmdline(ctx, domid);
-	if (!pid)
-		return;
-	kill(pid, SIGTERM);
-	for (i = 0; i < 100 && kill(pid, 0) == 0; i++)
-		usleep(20000);
-	if (kill(pid, 0) == 0)
-		kill(pid, SIGKILL);
-}
-
-static void remove_domain_dir(struct enso_ctx *ctx, uint32_t domid)
-{
-	static const char *const files[] = { "qmp.sock", "events.sock",
-					     "qemu.pid" };
-	char *dir = domain_dir(ctx, domid);
-	size_t i;
-
-	for (i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
-		char *f = dom_file(ctx, domid, files[i]);
-
-		if (f)
-			unlink(f);
-		free(f);
-	}
-	if (dir)
-		rmdir(dir);
-	free(dir);
-}
-
 static int kvm_create(struct enso_ctx *ctx, const struct backend_create *in,
 		      uint32_t *domid, struct enso_error *err)
 {
 	const struct enso_domain_config *c = in->cfg;
 	struct argv a = { 0 };
-	char *dir = domain_dir(ctx, *domid), *qemu_log = NULL, *console_log = NULL;
+	char *dir = kvm_domain_dir(ctx, *domid), *qemu_log = NULL, *console_log = NULL;
 	char *console_dir = NULL, warn[256] = "";
 	/* QEMU boots the ELF libxl unpacked when it has a PVH entry (it
 	 * starts at once, where the bzImage would decompress itself under
@@ -619,7 +115,7 @@ static int kvm_create(struct enso_ctx *ctx, const struct backend_create *in,
 
 	if (!dir)
 		return -ENOMEM;
-	rc = check_kvm_config(c, err);
+	rc = kvm_check_config(c, err);
 	if (rc)
 		goto out;
 	if (asprintf(&qemu_log, "%s/qemu-%s.log", rt_log_dir(ctx), c->name) < 0 ||
@@ -632,12 +128,12 @@ static int kvm_create(struct enso_ctx *ctx, const struct backend_create *in,
 		exl_fail(err, rc, "creating %s: %s", dir, strerror(-rc));
 		goto out;
 	}
-	build_argv(ctx, c, *domid, dir, console_log, kernel, &a);
+	kvm_build_argv(ctx, c, *domid, dir, console_log, kernel, &a);
 	if (a.oom) {
 		rc = -ENOMEM;
 		goto out;
 	}
-	rc = spawn_qemu(&a, qemu_log, err);
+	rc = kvm_spawn_qemu(&a, qemu_log, err);
 	if (rc)
 		goto fail;	/* a QEMU half started may be left */
 	rc = rt_test_stop(ctx, "after-qemu-start", err);
@@ -672,17 +168,17 @@ static int kvm_create(struct enso_ctx *ctx, const struct backend_create *in,
 
 		snprintf(args, sizeof(args), "{\"value\":%llu}",
 			 (unsigned long long)c->memory_kb * 1024);
-		rc = qmp_run(ctx, *domid, "balloon", args, NULL, err);
+		rc = kvm_qmp_run(ctx, *domid, "balloon", args, NULL, err);
 		if (rc)
 			goto fail;
 	}
 	/* libxl unpauses once the records are in place. */
 	goto out;
 fail:
-	kill_qemu(ctx, *domid);
-	remove_domain_dir(ctx, *domid);
+	kvm_kill_qemu(ctx, *domid);
+	kvm_remove_domain_dir(ctx, *domid);
 out:
-	argv_free(&a);
+	kvm_argv_free(&a);
 	free(dir);
 	free(qemu_log);
 	free(console_log);
@@ -747,24 +243,24 @@ static int kvm_destroy(struct enso_ctx *ctx, uint32_t domid,
 		       struct enso_error *err)
 {
 	bool had = kvm_qemu_pid(ctx, domid) != 0 ||
-		   find_qemu_by_cmdline(ctx, domid) != 0;
+		   kvm_find_qemu_by_cmdline(ctx, domid) != 0;
 
 	(void)err;
-	kill_qemu(ctx, domid);
-	remove_domain_dir(ctx, domid);
+	kvm_kill_qemu(ctx, domid);
+	kvm_remove_domain_dir(ctx, domid);
 	return had ? 0 : -ENOENT;
 }
 
 static int kvm_pause(struct enso_ctx *ctx, uint32_t domid,
 		     struct enso_error *err)
 {
-	return qmp_run(ctx, domid, "stop", NULL, NULL, err);
+	return kvm_qmp_run(ctx, domid, "stop", NULL, NULL, err);
 }
 
 static int kvm_unpause(struct enso_ctx *ctx, uint32_t domid,
 		       struct enso_error *err)
 {
-	return qmp_run(ctx, domid, "cont", NULL, NULL, err);
+	return kvm_qmp_run(ctx, domid, "cont", NULL, NULL, err);
 }
 
 /* An ACPI power button press; KVM guests have no PV control node, and no
@@ -772,8 +268,8 @@ static int kvm_unpause(struct enso_ctx *ctx, uint32_t domid,
 static int kvm_shutdown(struct enso_ctx *ctx, uint32_t domid, bool reboot,
 			struct enso_error *err)
 {
-	return qmp_run(ctx, domid, reboot ? "system_reset" : "system_powerdown",
-		       NULL, NULL, err);
+	return kvm_qmp_run(ctx, domid, reboot ? "system_reset" : "system_powerdown",
+			   NULL, NULL, err);
 }
 
 static int kvm_info(struct enso_ctx *ctx, uint32_t domid,
@@ -851,7 +347,7 @@ static int kvm_set_memory(struct enso_ctx *ctx, uint32_t domid,
 
 	snprintf(args, sizeof(args), "{\"value\":%llu}",
 		 (unsigned long long)target_kb * 1024);
-	return qmp_run(ctx, domid, "balloon", args, NULL, err);
+	return kvm_qmp_run(ctx, domid, "balloon", args, NULL, err);
 }
 
 /*
@@ -865,8 +361,8 @@ static int kvm_set_maxmem(struct enso_ctx *ctx, uint32_t domid,
 {
 	yajl_val ret = NULL, v;
 	unsigned long long start_kb;
-	int rc = qmp_run(ctx, domid, "query-memory-size-summary", NULL, &ret,
-			 err);
+	int rc = kvm_qmp_run(ctx, domid, "query-memory-size-summary", NULL,
+			     &ret, err);
 
 	if (rc)
 		return rc;
@@ -884,377 +380,6 @@ static int kvm_set_maxmem(struct enso_ctx *ctx, uint32_t domid,
 				"domain %u: maximum %llu KiB is above the %llu KiB its QEMU was started with (maxmem=); a KVM guest's memory cannot grow past that while it runs",
 				domid, (unsigned long long)max_kb, start_kb);
 	return 0;
-}
-
-/* ---- vCPUs ---- */
-
-/*
- * vcpu-set is QEMU's CPU hotplug.  query-hotpluggable-cpus lists one slot
- * per possible vCPU (maxvcpus=); in topology order (socket, die, core,
- * thread) slot N is vCPU N, as QEMU's cpu-index and the guest's APIC ids
- * go.  vcpu-set plugs the free slots below the count (device_add, id
- * "vcpu<N>") and unplugs the vCPUs from the count up (device_del).  Only
- * vCPUs plugged that way have an id and can be unplugged: QEMU cannot
- * unplug those it started with (vcpus=), vCPU 0 among them.
- *
- * Plugging is done when device_add returns; the guest is told through ACPI
- * and onlines the vCPU itself (Linux leaves it to userspace: a udev rule).
- * Unplugging is a request: the guest offlines the vCPU and ejects it, and
- * QEMU frees the slot.  vcpu-set waits for that, a while; if the guest
- * does not cooperate (no ACPI CPU hot-unplug, paused, hung) it fails
- * saying so, and the request stays pending in QEMU.
- */
-#define VCPU_UNPLUG_TIMEOUT_MS 15000
-
-struct cpu_slot {
-	const char *type;	/* QEMU's CPU model: max-x86_64-cpu... */
-	yajl_val props;		/* socket-id, core-id...: integers */
-	const char *id;		/* the device id we gave it, or NULL */
-	bool plugged;
-	bool online;		/* what cpu/N/availability is to say */
-};
-
-static long long mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-/* Names QEMU gives us go into the JSON we send back: plain ones only. */
-static bool plain_name(const char *s)
-{
-	if (!s || !*s)
-		return false;
-	for (; *s; s++)
-		if (!isalnum((unsigned char)*s) && !strchr("-_.", *s))
-			return false;
-	return true;
-}
-
-static long long topo_prop(yajl_val props, const char *key)
-{
-	yajl_val v = kvm_jget(props, key, NULL);
-
-	return v && YAJL_IS_INTEGER(v) ? YAJL_GET_INTEGER(v) : 0;
-}
-
-static int cmp_slot(const void *a, const void *b)
-{
-	static const char *const keys[] = {
-		"drawer-id", "book-id", "socket-id", "die-id", "cluster-id",
-		"module-id", "core-id", "thread-id",
-	};
-	const struct cpu_slot *x = a, *y = b;
-	size_t i;
-
-	for (i = 0; i < ARRAY_SIZE(keys); i++) {
-		long long p = topo_prop(x->props, keys[i]);
-		long long q = topo_prop(y->props, keys[i]);
-
-		if (p != q)
-			return (p > q) - (p < q);
-	}
-	return 0;
-}
-
-/* Where QEMU puts the devices given an id: ours. */
-static const char peripheral[] = "/machine/peripheral/";
-
-static bool slot_ok(yajl_val e, struct cpu_slot *s)
-{
-	yajl_val count = kvm_jget(e, "vcpus-count", NULL);
-	const char *path = kvm_jstr(kvm_jget(e, "qom-path", NULL));
-	size_t k;
-
-	s->type = kvm_jstr(kvm_jget(e, "type", NULL));
-	s->props = kvm_jget(e, "props", NULL);
-	s->plugged = s->online = path != NULL;
-	if (path && !strncmp(path, peripheral, sizeof(peripheral) - 1) &&
-	    plain_name(path + sizeof(peripheral) - 1))
-		s->id = path + sizeof(peripheral) - 1;
-	if (!count || !YAJL_IS_INTEGER(count) || YAJL_GET_INTEGER(count) != 1 ||
-	    !plain_name(s->type) || !s->props || !YAJL_IS_OBJECT(s->props))
-		return false;
-	for (k = 0; k < s->props->u.object.len; k++)
-		if (!plain_name(s->props->u.object.keys[k]) ||
-		    !YAJL_IS_INTEGER(s->props->u.object.values[k]))
-			return false;
-	return true;
-}
-
-/* The domain's vCPU slots in vCPU order; they point into *hp, which the
- * caller frees (with yajl_tree_free) after *out. */
-static int cpu_slots(struct qmp *q, uint32_t domid, yajl_val *hp,
-		     struct cpu_slot **out, uint32_t *n, struct enso_error *err)
-{
-	struct cpu_slot *s;
-	yajl_val list;
-	size_t i, len;
-	int rc = kvm_qmp_call(q, domid, "query-hotpluggable-cpus", NULL, hp, err);
-
-	*out = NULL;
-	*n = 0;
-	if (rc)
-		return rc;
-	list = kvm_jget(*hp, "return", NULL);
-	if (!list || !YAJL_IS_ARRAY(list) || !list->u.array.len)
-		return exl_fail(err, -EPROTO,
-				"domain %u: QEMU lists no vCPU slots", domid);
-	len = list->u.array.len;
-	s = calloc(len, sizeof(*s));
-	if (!s)
-		return -ENOMEM;
-	for (i = 0; i < len; i++) {
-		if (!slot_ok(list->u.array.values[i], &s[i])) {
-			free(s);
-			return exl_fail(err, -EOPNOTSUPP,
-					"domain %u: QEMU's vCPU slots are not one vCPU each with a numeric topology; vcpu-set cannot use them",
-					domid);
-		}
-	}
-	qsort(s, len, sizeof(*s), cmp_slot);
-	*out = s;
-	*n = (uint32_t)len;
-	return 0;
-}
-
-static char *cpu_add_args(const struct cpu_slot *s, uint32_t vcpu)
-{
-	char *buf = NULL;
-	size_t len = 0, k;
-	FILE *f = open_memstream(&buf, &len);
-
-	if (!f)
-		return NULL;
-	fprintf(f, "{\"driver\":\"%s\",\"id\":\"vcpu%u\"", s->type, vcpu);
-	for (k = 0; k < s->props->u.object.len; k++)
-		fprintf(f, ",\"%s\":%lld", s->props->u.object.keys[k],
-			YAJL_GET_INTEGER(s->props->u.object.values[k]));
-	fputc('}', f);
-	if (fclose(f)) {
-		free(buf);
-		return NULL;
-	}
-	return buf;
-}
-
-/*
- * QEMU's TCG (7.2 at least) gives every vCPU thread it starts one of
- * maxvcpus translation contexts and does not take it back on unplug, so a
- * vCPU plugged after one was unplugged can abort QEMU, guest and all
- * ("tcg_register_thread: assertion failed: (n < tcg_max_ctxs)").  On TCG
- * the backend counts the vCPUs QEMU has started (/libxl/<id>/
- * tcg-vcpus-started; none yet: those plugged now) and refuses a plug past
- * the limit.  KVM has no such limit.
- */
-static int tcg_started(struct enso_ctx *ctx, struct qmp *q, uint32_t domid,
-		       uint32_t plugged, bool *tcg, uint32_t *started,
-		       struct enso_error *err)
-{
-	yajl_val ret = NULL, v;
-	char *node;
-	int rc = kvm_qmp_call(q, domid, "query-kvm", NULL, &ret, err);
-
-	if (rc)
-		return rc;
-	v = kvm_jget(ret, "return", "enabled");
-	*tcg = !(v && YAJL_IS_TRUE(v));
-	yajl_tree_free(ret);
-	*started = plugged;
-	if (!*tcg)
-		return 0;
-	node = rt_xs_read(ctx, "/libxl/%u/tcg-vcpus-started", domid);
-	if (node)
-		*started = (uint32_t)strtoul(node, NULL, 10);
-	free(node);
-	return 0;
-}
-
-static void tcg_count_started(struct enso_ctx *ctx, uint32_t domid,
-			      uint32_t started)
-{
-	char node[64], val[16];
-
-	snprintf(node, sizeof(node), "/libxl/%u/tcg-vcpus-started", domid);
-	snprintf(val, sizeof(val), "%u", started);
-	rt_xs_write(ctx, XBT_NULL, node, val);
-}
-
-/* cpu/N/availability (rt_write_availability): online for each vCPU
- * plugged, or asked for, and not asked away. */
-static int write_availability(struct enso_ctx *ctx, uint32_t domid,
-			      const struct cpu_slot *s, uint32_t n,
-			      struct enso_error *err)
-{
-	bool *online = calloc(n ? n : 1, sizeof(*online));
-	uint32_t i;
-	int rc;
-
-	if (!online)
-		return exl_fail(err, -ENOMEM, "domain %u: out of memory", domid);
-	for (i = 0; i < n; i++)
-		online[i] = s[i].online;
-	rc = rt_write_availability(ctx, domid, online, n, err);
-	free(online);
-	return rc;
-}
-
-/* Waits until QEMU has freed the slot of every vCPU asked away (online
- * false while still plugged); returns the first one still there, or -1.
- * QEMU's DEVICE_DELETED cannot be the sign: for a CPU it comes when the
- * object is freed, which can be late (the vCPU thread holds it), and it
- * names child objects too; so the slots are asked again, and events are
- * only wake-ups. */
-static int wait_unplugged(struct qmp *q, uint32_t domid, struct cpu_slot *s,
-			  uint32_t n)
-{
-	long long deadline = mono_ms() + VCPU_UNPLUG_TIMEOUT_MS;
-
-	for (;;) {
-		yajl_val hp = NULL, list, ev;
-		int first = -1, rc;
-		uint32_t i;
-
-		rc = kvm_qmp_call(q, domid, "query-hotpluggable-cpus", NULL, &hp,
-			      NULL);
-		list = rc ? NULL : kvm_jget(hp, "return", NULL);
-		for (i = 0; i < n; i++) {
-			bool there = rc != 0;
-			size_t k;
-
-			if (!s[i].plugged || s[i].online)
-				continue;
-			for (k = 0; list && YAJL_IS_ARRAY(list) &&
-				    k < list->u.array.len; k++) {
-				const char *path = kvm_jstr(kvm_jget(list->u.array.values[k],
-							     "qom-path", NULL));
-
-				if (path && !strncmp(path, peripheral,
-						     sizeof(peripheral) - 1) &&
-				    !strcmp(path + sizeof(peripheral) - 1, s[i].id))
-					there = true;
-			}
-			if (!there)
-				s[i].plugged = false;
-			else if (first < 0)
-				first = (int)i;
-		}
-		yajl_tree_free(hp);
-		if (first < 0 || rc || mono_ms() >= deadline)
-			return first;
-		ev = qmp_next_event(q, 200, &rc);
-		if (ev)
-			yajl_tree_free(ev);
-		else if (rc)
-			return first;	/* QEMU went away */
-	}
-}
-
-static int kvm_set_vcpus(struct enso_ctx *ctx, uint32_t domid, uint32_t count,
-			 struct enso_error *err)
-{
-	struct cpu_slot *s = NULL;
-	struct enso_error ignored;
-	yajl_val hp = NULL;
-	struct qmp *q = NULL;
-	uint32_t n, i, plugged = 0, adds = 0, least = 1, started = 0;
-	bool tcg = false, asked_away = false;
-	int rc, wrc, still;
-
-	rc = kvm_qmp_open(ctx, domid, "qmp.sock", &q, err);
-	if (rc)
-		return rc;
-	rc = cpu_slots(q, domid, &hp, &s, &n, err);
-	if (rc)
-		goto out;
-	if (count > n) {
-		rc = exl_fail(err, -EINVAL,
-			      "domain %u: requested %u vCPUs, however maxcpus is %u (maxvcpus= when it was created)",
-			      domid, count, n);
-		goto out;
-	}
-	for (i = 0; i < n; i++) {
-		plugged += s[i].plugged;
-		adds += i < count && !s[i].plugged;
-		if (s[i].plugged && !s[i].id)
-			least = i + 1;
-	}
-	if (count < least) {
-		rc = exl_fail(err, -EOPNOTSUPP,
-			      "domain %u: vCPU %u was there when the domain started, and QEMU can unplug only the vCPUs vcpu-set plugged: %u is the fewest it can set",
-			      domid, least - 1, least);
-		goto out;
-	}
-	if (adds) {
-		rc = tcg_started(ctx, q, domid, plugged, &tcg, &started, err);
-		if (rc)
-			goto out;
-		if (tcg && started + adds > n) {
-			rc = exl_fail(err, -EOPNOTSUPP,
-				      "domain %u: QEMU's TCG cannot plug %u more vCPU(s): it has started %u vCPU threads, unplugged ones included, and maxcpus (%u) bounds them all; QEMU would abort. Restart the domain (or use KVM)",
-				      domid, adds, started, n);
-			goto out;
-		}
-	}
-	for (i = 0; i < count && !rc; i++) {
-		char *args;
-
-		if (s[i].plugged)
-			continue;
-		args = cpu_add_args(&s[i], i);
-		if (!args) {
-			rc = -ENOMEM;
-			break;
-		}
-		rc = kvm_qmp_call(q, domid, "device_add", args, NULL, err);
-		free(args);
-		if (rc)
-			break;
-		s[i].plugged = s[i].online = true;
-		if (tcg)
-			tcg_count_started(ctx, domid, ++started);
-	}
-	/* A plugged vCPU takes the affinity cpus= or vcpu-pin gave it. */
-	if (adds && !rc)
-		rc = kvm_affinity_apply(ctx, q, domid, err);
-	for (i = n; i-- > count && !rc;) {
-		struct enso_error derr;
-		char args[128];
-
-		if (!s[i].plugged)
-			continue;
-		snprintf(args, sizeof(args), "{\"id\":\"%s\"}", s[i].id);
-		rc = kvm_qmp_call(q, domid, "device_del", args, NULL, &derr);
-		if (rc) {
-			/* Before the guest's ACPI code has switched QEMU to
-			 * its current CPU hotplug interface, QEMU refuses. */
-			exl_fail(err, rc,
-				 "%s (QEMU unplugs a vCPU only once the guest's kernel has taken over ACPI CPU hotplug)",
-				 derr.msg);
-			break;
-		}
-		s[i].online = false;
-		asked_away = true;
-	}
-	if (asked_away) {
-		still = wait_unplugged(q, domid, s, n);
-		if (still >= 0 && !rc)
-			rc = exl_fail(err, -ETIMEDOUT,
-				      "domain %u: the guest has not released vCPU %d after %d s; the unplug request stays pending (the guest must be running and support ACPI CPU hot-unplug)",
-				      domid, still, VCPU_UNPLUG_TIMEOUT_MS / 1000);
-	}
-	/* The record follows what QEMU was asked and accepted, failure or
-	 * not; a failure above keeps its own message. */
-	wrc = write_availability(ctx, domid, s, n, rc ? &ignored : err);
-	if (!rc)
-		rc = wrc;
-out:
-	free(s);
-	yajl_tree_free(hp);
-	qmp_close(q);
-	return rc;
 }
 
 /* The monitor's hold on one QEMU: its event socket. */

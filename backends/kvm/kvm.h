@@ -1,6 +1,6 @@
 /*
  * The KVM backend's internals: acceleration probe, QMP client, QEMU
- * command line.  Not installed.
+ * process and command line, vCPUs.  Not installed.
  */
 #ifndef ENSO_BACKENDS_KVM_H
 #define ENSO_BACKENDS_KVM_H
@@ -43,7 +43,7 @@ const char *qmp_event_name(yajl_val ev);
 int qmp_fd(const struct qmp *q);
 void qmp_close(struct qmp *q);
 
-/* ---- kvm.c's helpers for the backend's other files ---- */
+/* ---- the domain's QEMU process and QMP sockets (qemu.c) ---- */
 #include <sys/types.h>
 
 struct enso_ctx;
@@ -51,7 +51,10 @@ struct enso_error;
 struct enso_domain_config;
 struct enso_vcpuinfo;
 struct enso_cpumap;
+struct argv;
 
+/* <run_dir>/qemu/<domid>, malloc'd (NULL: out of memory). */
+char *kvm_domain_dir(struct enso_ctx *ctx, uint32_t domid);
 /* The domain's QEMU, or 0 when none runs. */
 pid_t kvm_qemu_pid(struct enso_ctx *ctx, uint32_t domid);
 /* A QMP connection to the domain's socket sock ("qmp.sock"). */
@@ -60,6 +63,41 @@ int kvm_qmp_open(struct enso_ctx *ctx, uint32_t domid, const char *sock,
 /* One command on it; *ret optional, as qmp_command's. */
 int kvm_qmp_call(struct qmp *q, uint32_t domid, const char *cmd,
 		 const char *args, yajl_val *ret, struct enso_error *err);
+/* One command on a connection of its own to qmp.sock; *ret optional. */
+int kvm_qmp_run(struct enso_ctx *ctx, uint32_t domid, const char *cmd,
+		const char *args, yajl_val *ret, struct enso_error *err);
+/* Runs QEMU's argv a, output to log_path; its last line if it fails. */
+int kvm_spawn_qemu(struct argv *a, const char *log_path,
+		   struct enso_error *err);
+/* The domain's QEMU by its command line (no pid file yet), or 0. */
+pid_t kvm_find_qemu_by_cmdline(struct enso_ctx *ctx, uint32_t domid);
+/* Ends the domain's QEMU: SIGTERM, then SIGKILL after 2 s. */
+void kvm_kill_qemu(struct enso_ctx *ctx, uint32_t domid);
+/* Removes the domain's directory, its sockets and pid file. */
+void kvm_remove_domain_dir(struct enso_ctx *ctx, uint32_t domid);
+
+/* ---- QEMU command line (cmdline.c) ---- */
+/* QEMU's argv being built; NULL-terminated, oom: an allocation failed. */
+struct argv {
+	char **v;
+	size_t n, cap;
+	bool oom;
+};
+
+/* Frees what kvm_build_argv put in a. */
+void kvm_argv_free(struct argv *a);
+/* Refuses c's Xen-only settings, and files that cannot be read. */
+int kvm_check_config(const struct enso_domain_config *c,
+		     struct enso_error *err);
+/* QEMU's command line for c, its sockets in dir; a->oom on failure. */
+void kvm_build_argv(struct enso_ctx *ctx, const struct enso_domain_config *c,
+		    uint32_t domid, const char *dir, const char *console_log,
+		    const char *kernel, struct argv *a);
+
+/* ---- vCPU hotplug (vcpus.c) ---- */
+/* Backend op set_vcpus: QEMU's CPU hotplug until count are plugged. */
+int kvm_set_vcpus(struct enso_ctx *ctx, uint32_t domid, uint32_t count,
+		  struct enso_error *err);
 
 /* ---- replies.c ---- */
 /* v's member a (then its member b, unless NULL), or NULL; v may be NULL. */

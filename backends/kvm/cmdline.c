@@ -1,0 +1,293 @@
+/*
+ * The QEMU command line of a domain, from its domain model: the machine
+ * (q35, KVM or TCG as chosen once per process), the guest's kernel and
+ * command line, the console on the first serial port, disks, NICs, and
+ * the QMP sockets and pid file in the domain's directory.  What QEMU
+ * cannot do of a Xen xl.cfg is refused here, before QEMU runs.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "backends/kvm/kvm.h"
+#include "libxl/services.h"
+#include "backends/backend.h"
+
+static struct kvm_accel accel;
+static bool accel_probed;
+
+bool kvm_backend_choose_accel(char *why, size_t len)
+{
+	const char *force = getenv("ENSO_ACCEL");
+
+	if (force && !strcmp(force, "tcg")) {
+		accel.kvm = false;
+		snprintf(accel.why, sizeof(accel.why), "ENSO_ACCEL=tcg");
+		accel_probed = true;
+	}
+	if (!accel_probed) {
+		kvm_probe(&accel);
+		accel_probed = true;
+	}
+	snprintf(why, len, "%s%s", accel.why,
+		 accel.kvm ? "" : ": using QEMU's TCG (software emulation, slow)");
+	return accel.kvm;
+}
+
+static void arg(struct argv *a, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+static void arg(struct argv *a, const char *fmt, ...)
+{
+	va_list ap;
+	char *s = NULL;
+
+	if (a->oom)
+		return;
+	if (a->n + 2 > a->cap) {
+		size_t ncap = a->cap ? a->cap * 2 : 64;
+		char **nv = realloc(a->v, ncap * sizeof(*nv));
+
+		if (!nv) {
+			a->oom = true;
+			return;
+		}
+		a->v = nv;
+		a->cap = ncap;
+	}
+	va_start(ap, fmt);
+	if (vasprintf(&s, fmt, ap) < 0) {
+		a->oom = true;
+		s = NULL;
+	}
+	va_end(ap);
+	if (!s)
+		return;
+	a->v[a->n++] = s;
+	a->v[a->n] = NULL;
+}
+
+void kvm_argv_free(struct argv *a)
+{
+	size_t i;
+
+	for (i = 0; i < a->n; i++)
+		free(a->v[i]);
+	free(a->v);
+}
+
+static const char *qemu_format(enum enso_disk_format f)
+{
+	switch (f) {
+	case ENSO_DISK_FORMAT_QCOW: return "qcow";
+	case ENSO_DISK_FORMAT_QCOW2: return "qcow2";
+	case ENSO_DISK_FORMAT_VHD: return "vpc";
+	case ENSO_DISK_FORMAT_QED: return "qed";
+	default: return "raw";
+	}
+}
+
+/* QEMU's option values treat ',' as a separator: double it. */
+static char *qemu_escape(const char *s)
+{
+	size_t n = 0;
+	const char *p;
+	char *out, *o;
+
+	for (p = s; *p; p++)
+		n += *p == ',' ? 2 : 1;
+	out = malloc(n + 1);
+	if (!out)
+		return NULL;
+	for (p = s, o = out; *p; p++) {
+		*o++ = *p;
+		if (*p == ',')
+			*o++ = ',';
+	}
+	*o = '\0';
+	return out;
+}
+
+/* The guest's command line, with the Xen PV console (hvc0) moved to our
+ * first serial port, and that port made the console if none is named. */
+static char *guest_cmdline(const char *cmdline)
+{
+	static const char hvc[] = "console=hvc0", tty[] = "console=ttyS0";
+	const char *c = cmdline ? cmdline : "", *p;
+	size_t n = 0;
+	char *out, *o;
+
+	for (p = c; (p = strstr(p, hvc)); p += sizeof(hvc) - 1)
+		n++;
+	out = malloc(strlen(c) + n + sizeof(tty) + 2);
+	if (!out)
+		return NULL;
+	for (p = c, o = out; *p;) {
+		if (!strncmp(p, hvc, sizeof(hvc) - 1)) {
+			memcpy(o, tty, sizeof(tty) - 1);
+			o += sizeof(tty) - 1;
+			p += sizeof(hvc) - 1;
+		} else {
+			*o++ = *p++;
+		}
+	}
+	*o = '\0';
+	if (!strstr(c, "console=")) {
+		if (o != out)
+			*o++ = ' ';
+		strcpy(o, tty);
+	}
+	return out;
+}
+
+int kvm_check_config(const struct enso_domain_config *c,
+		     struct enso_error *err)
+{
+	size_t i;
+
+	if (c->bootloader)
+		return exl_fail(err, -EINVAL,
+				"%s: bootloader=%s is Xen-only (pygrub); the KVM backend boots kernel= directly",
+				c->name, c->bootloader);
+	if (!c->kernel && !c->ndisks)
+		return exl_fail(err, -EINVAL,
+				"%s: nothing to boot: give kernel= (and ramdisk=) or a disk",
+				c->name);
+	if (c->kernel && access(c->kernel, R_OK))
+		return exl_fail(err, -errno, "%s: kernel %s: %s", c->name,
+				c->kernel, strerror(errno));
+	if (c->ramdisk && access(c->ramdisk, R_OK))
+		return exl_fail(err, -errno, "%s: ramdisk %s: %s", c->name,
+				c->ramdisk, strerror(errno));
+	for (i = 0; i < c->ndisks; i++) {
+		const struct enso_disk *d = &c->disks[i];
+
+		if (d->backend)
+			return exl_fail(err, -EINVAL,
+					"%s: disk %s: backend=%s names a driver domain, which is Xen-only",
+					c->name, d->vdev, d->backend);
+		if (d->target && access(d->target, d->readwrite ? R_OK | W_OK : R_OK))
+			return exl_fail(err, -errno, "%s: disk %s: %s: %s",
+					c->name, d->vdev, d->target,
+					strerror(errno));
+	}
+	if (c->cpus_soft.nmaps)
+		return exl_fail(err, -EINVAL,
+				"%s: cpus_soft= has no meaning on KVM: Linux's scheduler has no soft affinity; use cpus=",
+				c->name);
+	if (c->cpu_weight >= 0 || c->cap >= 0)
+		return exl_fail(err, -ENOSYS,
+				"%s: cpu_weight=/cap=: Xen scheduler parameters, not supported by Enso's KVM backend yet",
+				c->name);
+	for (i = 0; i < c->nnics; i++) {
+		if (c->nics[i].backend)
+			return exl_fail(err, -EINVAL,
+					"%s: vif %d: backend=%s names a driver domain, which is Xen-only",
+					c->name, c->nics[i].devid,
+					c->nics[i].backend);
+		/* Refused, not dropped: a limit silently ignored is worse. */
+		if (c->nics[i].rate_bytes_per_interval)
+			return exl_fail(err, -ENOSYS,
+					"%s: vif %d: rate= is not supported by Enso's KVM backend yet",
+					c->name, c->nics[i].devid);
+	}
+	return 0;
+}
+
+void kvm_build_argv(struct enso_ctx *ctx, const struct enso_domain_config *c,
+		    uint32_t domid, const char *dir, const char *console_log,
+		    const char *kernel, struct argv *a)
+{
+	const char *qemu = getenv("ENSO_QEMU");
+	char uuid[37];
+	size_t i;
+
+	rt_uuid_format(c->uuid, uuid);
+	arg(a, "%s", qemu && *qemu ? qemu : "qemu-system-x86_64");
+	arg(a, "-name");
+	arg(a, "%s,debug-threads=on", c->name);
+	arg(a, "-uuid");
+	arg(a, "%s", uuid);
+	arg(a, "-machine");
+	arg(a, "q35,accel=%s", accel.kvm ? "kvm" : "tcg");
+	arg(a, "-cpu");
+	arg(a, "%s", accel.kvm ? "host" : "max");
+	arg(a, "-m");
+	arg(a, "%lluM", (unsigned long long)(c->maxmem_kb / 1024));
+	arg(a, "-smp");
+	arg(a, "%u,maxcpus=%u", c->vcpus, c->maxvcpus);
+	arg(a, "-nodefaults");
+	arg(a, "-no-user-config");
+	arg(a, "-display");
+	arg(a, "none");
+	arg(a, "-S");
+	arg(a, "-action");
+	arg(a, "reboot=shutdown,shutdown=pause,panic=pause");
+	if (c->kernel) {
+		char *cmd = guest_cmdline(c->cmdline);
+
+		arg(a, "-kernel");
+		arg(a, "%s", kernel);
+		if (c->ramdisk) {
+			arg(a, "-initrd");
+			arg(a, "%s", c->ramdisk);
+		}
+		arg(a, "-append");
+		arg(a, "%s", cmd ? cmd : "console=ttyS0");
+		free(cmd);
+	}
+	arg(a, "-chardev");
+	arg(a, "pty,id=con0,logfile=%s,logappend=on", console_log);
+	arg(a, "-serial");
+	arg(a, "chardev:con0");
+	arg(a, "-device");
+	arg(a, "virtio-balloon-pci,id=balloon0");
+	arg(a, "-device");
+	arg(a, "pvpanic");
+	for (i = 0; i < c->ndisks; i++) {
+		const struct enso_disk *d = &c->disks[i];
+		char *file = d->target ? qemu_escape(d->target) : NULL;
+
+		if (d->target)
+			arg(a, "-drive");
+		if (d->target)
+			arg(a, "file=%s,format=%s,if=none,id=disk%zu%s,cache=writeback",
+			    file ? file : "", qemu_format(d->format), i,
+			    d->readwrite && !d->is_cdrom ? "" : ",readonly=on");
+		else {
+			arg(a, "-drive");
+			arg(a, "if=none,id=disk%zu,readonly=on", i);
+		}
+		free(file);
+		arg(a, "-device");
+		if (d->is_cdrom)
+			arg(a, "ide-cd,drive=disk%zu,bus=ide.%zu", i, i % 6);
+		else
+			arg(a, "virtio-blk-pci,drive=disk%zu,serial=%s", i, d->vdev);
+	}
+	for (i = 0; i < c->nnics; i++) {
+		const struct enso_nic *n = &c->nics[i];
+		const uint8_t *m = n->mac;
+
+		arg(a, "-netdev");
+		if (n->vifname)
+			arg(a, "tap,id=net%zu,ifname=%s,script=no,downscript=no", i,
+			    n->vifname);
+		else
+			arg(a, "tap,id=net%zu,ifname=vif%u.%d,script=no,downscript=no",
+			    i, domid, n->devid);
+		arg(a, "-device");
+		arg(a, "virtio-net-pci,netdev=net%zu,mac=%02x:%02x:%02x:%02x:%02x:%02x",
+		    i, m[0], m[1], m[2], m[3], m[4], m[5]);
+	}
+	arg(a, "-qmp");
+	arg(a, "unix:%s/qmp.sock,server=on,wait=off", dir);
+	arg(a, "-qmp");
+	arg(a, "unix:%s/events.sock,server=on,wait=off", dir);
+	arg(a, "-pidfile");
+	arg(a, "%s/qemu.pid", dir);
+	arg(a, "-daemonize");
+	(void)ctx;
+}
