@@ -85,7 +85,11 @@ struct xenbus_step xenbus_next(int be, bool connected, int fe)
 		return close_down(be, connected);
 	default:
 		/* Reconfiguring/Reconfigured (no engine here serves them)
-		 * and garbage: refuse, closed. */
+		 * and garbage: refuse, closed.  Said once: closed already,
+		 * there is nothing more to do (and our own writes of why
+		 * must not make us say it again). */
+		if (be == XENBUS_CLOSED && !connected)
+			return step(XB_ACT_NONE, be);
 		return (struct xenbus_step){
 			.act = XB_ACT_REJECT,
 			.next = XENBUS_CLOSED,
