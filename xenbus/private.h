@@ -99,4 +99,9 @@ struct xenbus_evtchn {
 
 extern const struct xenbus_transport_ops xenbus_shm_ops;
 
+/* transport.c: allocates an implementation's struct of size bytes (its
+ * struct xenbus_transport first), zeroed, with ops set; rejects flags. */
+int xenbus_transport_new(size_t size, const struct xenbus_transport_ops *ops,
+			 unsigned flags, struct xenbus_transport **out);
+
 #endif

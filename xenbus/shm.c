@@ -68,17 +68,8 @@ static struct shm_domain *find_domain(struct shm *s, uint32_t domid)
 
 int xenbus_transport_shm_open(unsigned flags, struct xenbus_transport **out)
 {
-	struct shm *s;
-
-	*out = NULL;
-	if (flags)
-		return -EINVAL;
-	s = calloc(1, sizeof(*s));
-	if (!s)
-		return -ENOMEM;
-	s->t.ops = &xenbus_shm_ops;
-	*out = &s->t;
-	return 0;
+	return xenbus_transport_new(sizeof(struct shm), &xenbus_shm_ops, flags,
+				    out);
 }
 
 int xenbus_shm_grant(struct xenbus_transport *t, uint32_t domid, int memfd,

@@ -4,11 +4,25 @@
  */
 #include <errno.h>
 #include <stddef.h>
+#include <stdlib.h>
 
 #include "xenbus/private.h"
 
 /* Rings of Xen's blkif/netif are at most 2^4 pages; a little headroom. */
 #define MAP_MAX 64u
+
+int xenbus_transport_new(size_t size, const struct xenbus_transport_ops *ops,
+			 unsigned flags, struct xenbus_transport **out)
+{
+	*out = NULL;
+	if (flags)
+		return -EINVAL;
+	*out = calloc(1, size);
+	if (!*out)
+		return -ENOMEM;
+	(*out)->ops = ops;
+	return 0;
+}
 
 void xenbus_transport_close(struct xenbus_transport *t)
 {

@@ -38,16 +38,15 @@ static int neg_errno(void)
 
 int xenbus_transport_xen_open(unsigned flags, struct xenbus_transport **out)
 {
+	struct xenbus_transport *t;
 	struct xen *x;
 	int rc;
 
 	*out = NULL;
-	if (flags)
-		return -EINVAL;
-	x = calloc(1, sizeof(*x));
-	if (!x)
-		return -ENOMEM;
-	x->t.ops = &xen_ops;
+	rc = xenbus_transport_new(sizeof(*x), &xen_ops, flags, &t);
+	if (rc < 0)
+		return rc;
+	x = (struct xen *)t;
 	x->xgt = xengnttab_open(NULL, 0);
 	if (!x->xgt) {
 		rc = neg_errno();
@@ -56,7 +55,7 @@ int xenbus_transport_xen_open(unsigned flags, struct xenbus_transport **out)
 		free(x);
 		return rc;
 	}
-	*out = &x->t;
+	*out = t;
 	return 0;
 }
 

@@ -453,6 +453,15 @@ static void check_refused(const struct front *f, const char *what,
 	      xenbus_state_name(be_state(f)), err, what);
 }
 
+/* The frontend, offered the device, connects with what it has wrong. */
+static void check_refused_at_connect(struct front *f, bool with_ring_ref,
+				     const char *what, const char *name)
+{
+	wait_state(f, XENBUS_INITWAIT);
+	front_connect(f, with_ring_ref);
+	check_refused(f, what, name);
+}
+
 /* ---- the scenarios ------------------------------------------------------- */
 
 static void handshake(struct guest *g)
@@ -534,24 +543,18 @@ static void hostile(struct guest *good, struct guest *bad)
 	xswf(garbage.fe, "state", "banana");
 	check_refused(&garbage, "frontend state banana",
 		      "hostile: garbage frontend state -> Closed, error says so");
-	wait_state(&noref, XENBUS_INITWAIT);
-	front_connect(&noref, false);
-	check_refused(&noref, "ring-ref: missing",
-		      "hostile: missing ring-ref -> Closed, error says so");
-	wait_state(&badref, XENBUS_INITWAIT);
-	front_connect(&badref, true);
-	check_refused(&badref, "ring-ref 99: cannot map",
-		      "hostile: ring-ref the guest never granted -> Closed");
+	check_refused_at_connect(&noref, false, "ring-ref: missing",
+				 "hostile: missing ring-ref -> Closed, error says so");
+	check_refused_at_connect(&badref, true, "ring-ref 99: cannot map",
+				 "hostile: ring-ref the guest never granted -> Closed");
 	xswf(badref.fe, "ring-ref", "-1");
 	xswf(badref.fe, "state", "%d", XENBUS_INITIALISING);
 	check_state(&badref, XENBUS_INITWAIT, "hostile: a refused frontend may start again");
 	xswf(badref.fe, "state", "%d", XENBUS_INITIALISED);
 	check_refused(&badref, "ring-ref: not a number",
 		      "hostile: ring-ref -1 -> Closed, error says so");
-	wait_state(&badport, XENBUS_INITWAIT);
-	front_connect(&badport, true);
-	check_refused(&badport, "event-channel 99: cannot bind",
-		      "hostile: event channel never opened -> Closed, ring unmapped");
+	check_refused_at_connect(&badport, true, "event-channel 99: cannot bind",
+				 "hostile: event channel never opened -> Closed");
 	check_refused(&elsewhere, "frontend /local/domain/1/",
 		      "hostile: frontend path in another domain -> Closed");
 	check(stats.probes == 5 + 1,
