@@ -30,3 +30,11 @@ tests_host_xs_liveupdate_CFLAGS = $(RAWXS_CFLAGS)
 
 EXTRA_DIST += tests/host/run-xenstored.sh tests/host/xenstore_utils.sh \
 	tests/host/upstream_test_xenstore.sh tests/host/persist.sh
+
+# The xenbus core's handshake, driven by a frontend of the test's own over
+# the shm transport (no Xen): tests/host/xb_echo.c.
+check_PROGRAMS += tests/host/xb_echo
+tests_host_xb_echo_SOURCES = tests/host/xb_echo.c
+tests_host_xb_echo_CFLAGS = $(AM_CFLAGS) $(XENSTORE_CFLAGS)
+tests_host_xb_echo_LDADD = xenbus/libensoxenbus.la util/libensoutil.la \
+	$(XENSTORE_LIBS)

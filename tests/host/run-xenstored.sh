@@ -217,6 +217,17 @@ elif [ -n "$xs_limits" ]; then
 	notok "xenstored with -E 50 -Q memory=300000 starts" "no socket within 10 s"
 fi
 
+# The xenbus core (xenbus/) through the whole handshake over shm, on a
+# daemon of its own: no other client's nodes in backend/.
+xb_echo=$(find_prog xb_echo) ||
+	notok "xb_echo builds" "compilation failed"
+if [ -n "$xb_echo" ] && start_daemon xenstored-xenbus; then
+	run_suite xb_echo xenstored-xenbus "$DPID" "$DSOCK" "$xb_echo"
+	stop_daemon xenstored-xenbus "$DPID"
+elif [ -n "$xb_echo" ]; then
+	notok "xenstored for xb_echo starts" "no socket within 10 s"
+fi
+
 # Persistence: SIGKILL under a writer, torn tails, compaction, the lock.
 # shellcheck source=tests/host/persist.sh
 . "$here/persist.sh"

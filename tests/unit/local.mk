@@ -69,3 +69,10 @@ tests_unit_test_qmp_SOURCES = tests/unit/test_qmp.c backends/kvm/qmp.c \
 tests_unit_test_qmp_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS) $(YAJL_CFLAGS) \
 	-I$(top_srcdir)/libxl
 tests_unit_test_qmp_LDADD = util/libensoutil.la $(CMOCKA_LIBS) $(YAJL_LIBS)
+
+# The xenbus core's state machine: a pure function, tested as a table.
+check_PROGRAMS += tests/unit/test_xenbus_state
+tests_unit_test_xenbus_state_SOURCES = tests/unit/test_xenbus_state.c
+tests_unit_test_xenbus_state_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS)
+tests_unit_test_xenbus_state_LDADD = xenbus/libensoxenbus.la \
+	util/libensoutil.la $(CMOCKA_LIBS)

@@ -1,0 +1,231 @@
+/*
+ * xenbus/xenbus.h: the device-backend core that blkback, netback and
+ * consoled share.  The one public header of xenbus/; the rest is internal.
+ *
+ * Two halves:
+ *
+ *  - The core follows the xenbus handshake (xen/io/xenbus.h) for every
+ *    device of one type under <root>/backend/<type>/<domid>/<devid> and
+ *    calls an engine (struct xenbus_engine) at the four moments a backend
+ *    must act: probe, connect, disconnect, remove.  The engine does the
+ *    device's work (rings, disks, taps); the core writes the backend's
+ *    state node and nothing else of the handshake.
+ *  - A transport (struct xenbus_transport) gives the engine guest memory
+ *    and notifications: Xen's grant tables and event channels, or a
+ *    shared-memory stand-in (memfd pages, eventfds) that runs on any host.
+ *    An engine written against these calls runs on both unchanged.
+ *
+ * Threads: none are started here; the caller's event loop (util/evloop)
+ * drives everything from the xenstore handle's fd and the event-channel
+ * fds the engine adds.  (Debian's libxenstore runs a reader thread of its
+ * own behind xs_watch; nothing of ours runs on it.)  Not thread-safe.
+ *
+ * Errors: every call returns 0 or a negative errno.  The detail is logged
+ * once (elog) where it is known: by the engine through xenbus_dev_error(),
+ * which also leaves it in the device's backend `error` node for the
+ * toolstack, or by the core when an engine operation failed without one.
+ * A failing device goes Closed; the core goes on serving the others.
+ *
+ * Trust: the frontend's nodes (its state, ring-ref, event-channel, ...)
+ * are written by the guest and are hostile until checked; the backend's
+ * nodes are the toolstack's.  The core checks the frontend's state and
+ * that the backend's `frontend` path lies in the domain the backend
+ * directory names; the engine checks what it reads itself (the readers
+ * below parse strictly).
+ *
+ * The calls go one way: xenbus/ includes nothing of libxl/.  See
+ * docs/design/xenbus.md for the states, the tables and the isolation plan.
+ */
+#ifndef ENSO_XENBUS_H
+#define ENSO_XENBUS_H
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct xs_handle;
+struct evloop;
+struct xenbus;			/* the core: one device type */
+struct xenbus_dev;		/* one device, owned by the core */
+struct xenbus_transport;	/* guest memory and notifications */
+struct xenbus_evtchn;		/* one bound event channel */
+
+/* The protocol's states, as written in the `state` nodes. */
+enum xenbus_state {
+	XENBUS_UNKNOWN = 0,
+	XENBUS_INITIALISING = 1,
+	XENBUS_INITWAIT = 2,
+	XENBUS_INITIALISED = 3,
+	XENBUS_CONNECTED = 4,
+	XENBUS_CLOSING = 5,
+	XENBUS_CLOSED = 6,
+	XENBUS_RECONFIGURING = 7,
+	XENBUS_RECONFIGURED = 8,
+};
+
+/* "InitWait" and so on; "invalid" outside the enum. */
+const char *xenbus_state_name(int state);
+
+/* ---- the engine: one device type's work --------------------------------
+ *
+ * A static table filled with designated initializers.  The core calls,
+ * for one device, in this order (the middle pair repeats for each time
+ * the frontend connects):
+ *
+ *   probe       the backend directory appeared.  Write the features the
+ *               frontend reads before it connects (xenbus_dev_write);
+ *               keep per-device state with xenbus_dev_set_priv.  0: the
+ *               backend goes InitWait.  Failure: Closed.
+ *   connect     the frontend is Initialised (or Connected).  Read its
+ *               ring-ref / event-channel, map, bind, add fds to the loop,
+ *               write what the frontend reads once connected.  0: the
+ *               backend goes Connected.  Failure: the engine has undone
+ *               whatever it did in this call; the backend goes Closed.
+ *   disconnect  the frontend is Closing or Closed, gone, restarted, or
+ *               hostile: unmap and unbind everything connect made.
+ *               Called only after a connect that succeeded.  Cannot fail.
+ *   remove      the backend directory is gone (or the core closes):
+ *               free what probe made.  Called only after a probe that
+ *               succeeded, and after disconnect when connected.
+ *
+ * The core writes the backend's `state` node; engines never do.
+ */
+struct xenbus_engine {
+	const char *type;	/* "vbd", "vif", "console": backend/<type>/ */
+	int (*probe)(struct xenbus_dev *dev);
+	int (*connect)(struct xenbus_dev *dev);
+	void (*disconnect)(struct xenbus_dev *dev);
+	void (*remove)(struct xenbus_dev *dev);
+};
+
+/* ---- the core ----------------------------------------------------------- */
+
+struct xenbus_args {
+	/* Borrowed, and the core's while it is open: it watches on it and
+	 * reads every watch event that arrives there. */
+	struct xs_handle *xs;
+	/* Borrowed: the core adds xs_fileno(xs); engines add their fds. */
+	struct evloop *loop;
+	struct xenbus_transport *transport;	/* borrowed */
+	const struct xenbus_engine *engine;
+	void *engine_data;	/* for the engine: xenbus_engine_data() */
+	/* The backend domain's home; NULL: "/local/domain/0". */
+	const char *root;
+};
+
+/* Watches <root>/backend/<type>/ and takes up every device already there
+ * on the first turn of the loop.  flags: 0 (others: -EINVAL). */
+int xenbus_open(const struct xenbus_args *args, unsigned flags,
+		struct xenbus **out);
+/* Disconnects and removes every device (their backend nodes stay as they
+ * are), unwatches and leaves the loop.  NULL is fine. */
+void xenbus_close(struct xenbus *xb);
+/* Reads the watch events pending on the handle and acts on them; the
+ * loop calls it on xs_fileno(xs).  For a caller that drives the fd
+ * itself.  0, or the first error of a watch that could not be read. */
+int xenbus_dispatch(struct xenbus *xb);
+/* Devices the core holds now (any state). */
+unsigned xenbus_device_count(const struct xenbus *xb);
+
+/* ---- a device, for the engine ------------------------------------------ */
+
+enum xenbus_side { XENBUS_BACKEND, XENBUS_FRONTEND };
+
+uint32_t xenbus_dev_domid(const struct xenbus_dev *dev);	/* frontend's */
+const char *xenbus_dev_id(const struct xenbus_dev *dev);	/* "51712" */
+const char *xenbus_dev_path(const struct xenbus_dev *dev,
+			    enum xenbus_side side);
+enum xenbus_state xenbus_dev_state(const struct xenbus_dev *dev);
+struct xenbus_transport *xenbus_dev_transport(const struct xenbus_dev *dev);
+struct evloop *xenbus_dev_loop(const struct xenbus_dev *dev);
+void *xenbus_engine_data(const struct xenbus_dev *dev);
+void *xenbus_dev_priv(const struct xenbus_dev *dev);
+void xenbus_dev_set_priv(struct xenbus_dev *dev, void *priv);
+
+/* <side path>/<key> into *value (malloc'd, the caller frees).  -ENOENT
+ * when absent; other -errno when the store fails. */
+int xenbus_dev_read(const struct xenbus_dev *dev, enum xenbus_side side,
+		    const char *key, char **value);
+/* A whole decimal number no greater than max: -ENOENT when absent,
+ * -EINVAL when not a number, -ERANGE above max. */
+int xenbus_dev_read_uint(const struct xenbus_dev *dev, enum xenbus_side side,
+			 const char *key, unsigned long long max,
+			 unsigned long long *out);
+/* Writes <backend path>/<key>. */
+int xenbus_dev_write(const struct xenbus_dev *dev, const char *key,
+		     const char *value);
+/* Says why the device fails: logs "<type> <domid>/<devid>: WHAT" once,
+ * writes WHAT to the backend's `error` node, and returns rc, for
+ *   return xenbus_dev_error(dev, -EINVAL, "ring-ref: %s", why); */
+int xenbus_dev_error(struct xenbus_dev *dev, int rc, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+/* ---- the transport -------------------------------------------------------
+ *
+ * Guest memory by grant reference, and event channels.  One transport
+ * serves every device of a core.  On Xen, refs are grant references and
+ * ports event-channel ports of the frontend domain; on shm, refs are page
+ * indexes into the memfd the test frontend registered for its domid, and
+ * ports name eventfd pairs it registered.  What the frontend wrote is
+ * checked here too: a ref or port the domain never granted gives -EINVAL
+ * (shm) or whatever the hypervisor says (Xen), never a crash.
+ */
+#define XENBUS_PAGE_SIZE 4096u
+
+/* Opens libxengnttab and libxenevtchn.  Needs Xen (/dev/xen/...). */
+int xenbus_transport_xen_open(unsigned flags, struct xenbus_transport **out);
+/* The stand-in: no domain is granted anything until the test frontend
+ * registers it below. */
+int xenbus_transport_shm_open(unsigned flags, struct xenbus_transport **out);
+/* Frees the transport; every mapping and channel must be gone first
+ * (xenbus_close sees to the engines').  NULL is fine. */
+void xenbus_transport_close(struct xenbus_transport *t);
+const char *xenbus_transport_name(const struct xenbus_transport *t);
+
+/* Maps count refs of domid as one contiguous range at *addr. */
+int xenbus_map(struct xenbus_transport *t, uint32_t domid,
+	       const uint32_t *refs, uint32_t count, bool writable,
+	       void **addr);
+/* Unmaps a range xenbus_map gave. */
+int xenbus_unmap(struct xenbus_transport *t, void *addr, uint32_t count);
+
+/* One grant copy: len bytes between local and the granted page ref at
+ * offset (offset + len <= XENBUS_PAGE_SIZE). */
+struct xenbus_copy {
+	uint32_t ref;
+	uint16_t offset, len;
+	void *local;
+	bool to_guest;		/* local -> guest; else guest -> local */
+};
+/* Copies every segment; -EINVAL before any copy when one is out of its
+ * page, else the first failure. */
+int xenbus_copy(struct xenbus_transport *t, uint32_t domid,
+		const struct xenbus_copy *segs, uint32_t count);
+
+/* Binds the frontend's port; each channel has its own fd, readable when
+ * the frontend kicked. */
+int xenbus_bind(struct xenbus_transport *t, uint32_t domid,
+		uint32_t remote_port, struct xenbus_evtchn **out);
+void xenbus_unbind(struct xenbus_evtchn *ch);	/* NULL is fine */
+int xenbus_evtchn_fd(const struct xenbus_evtchn *ch);
+/* Takes the kicks that made the fd readable and re-arms the channel;
+ * call it when the fd is readable (on Xen the read blocks otherwise),
+ * before looking at the ring, so that no kick is lost. */
+int xenbus_evtchn_ack(struct xenbus_evtchn *ch);
+int xenbus_notify(struct xenbus_evtchn *ch);
+
+/* The shm stand-in's "hypervisor", for the test frontend.  Both take
+ * copies of the fds (the caller keeps its own).  grant: the pages of
+ * memfd are domid's refs 0..npages-1.  port: a channel of domid whose
+ * kicks to the backend arrive on to_backend and whose notifications go
+ * to to_frontend (eventfds).  -EINVAL on a transport that is not shm. */
+int xenbus_shm_grant(struct xenbus_transport *t, uint32_t domid, int memfd,
+		     uint32_t npages);
+int xenbus_shm_port(struct xenbus_transport *t, uint32_t domid, uint32_t port,
+		    int to_backend, int to_frontend);
+/* Mappings and channels alive now: a test's proof that nothing leaked. */
+int xenbus_shm_live(const struct xenbus_transport *t, unsigned *maps,
+		    unsigned *channels);
+
+#endif
