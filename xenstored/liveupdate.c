@@ -31,6 +31,7 @@
 #include <unistd.h>
 
 #include "core.h"
+#include "persist.h"	/* put32, get32 */
 
 #define HANDOVER_ENV "ENSO_XENSTORED_HANDOVER_FD"
 #define MAX_ARGS 64
@@ -65,11 +66,6 @@ bool liveupdate_pending(void)
 	return lu.pending;
 }
 
-static int reply(struct req *r, const char *text)
-{
-	return buf_add_str0(&r->reply, text);
-}
-
 static bool txns_open(void)
 {
 	struct conn *c;
@@ -97,11 +93,11 @@ int liveupdate_control(struct req *r, const char **argv, int argc)
 	int i, rc;
 
 	if (argc == 0)
-		return reply(r, lu.pending ? "BUSY" : lu.binary ? "OK" : "none");
+		return buf_add_str0(&r->reply, lu.pending ? "BUSY" : lu.binary ? "OK" : "none");
 	for (i = 0; i < argc; i++) {
 		if (!strcmp(argv[i], "-f") && i + 1 < argc) {
 			if (access(argv[++i], X_OK))
-				return reply(r, "the new binary is not an executable file");
+				return buf_add_str0(&r->reply, "the new binary is not an executable file");
 			rc = set_string(&lu.binary, argv[i]);
 			if (rc)
 				return rc;
@@ -120,43 +116,30 @@ int liveupdate_control(struct req *r, const char **argv, int argc)
 			free(lu.cmdline);
 			lu.binary = lu.cmdline = NULL;
 			lu.pending = false;
-			return reply(r, "OK");
+			return buf_add_str0(&r->reply, "OK");
 		} else if (!strcmp(argv[i], "-b") || !strcmp(argv[i], "-d")) {
-			return reply(r, "a binary sent in pieces is for a xenstore stub domain; give this daemon a file (-f)");
+			return buf_add_str0(&r->reply, "a binary sent in pieces is for a xenstore stub domain; give this daemon a file (-f)");
 		} else {
 			return -EINVAL;
 		}
 	}
 	if (!start)
-		return reply(r, "OK");
+		return buf_add_str0(&r->reply, "OK");
 	if (!lu.binary)
-		return reply(r, "no new binary named yet (live-update -f FILE)");
+		return buf_add_str0(&r->reply, "no new binary named yet (live-update -f FILE)");
 	if (!persist_on())
-		return reply(r, "live update needs the store on disk; this daemon runs with --no-persist");
+		return buf_add_str0(&r->reply, "live update needs the store on disk; this daemon runs with --no-persist");
 	if (access(lu.binary, X_OK))
-		return reply(r, "the new binary is not an executable file");
+		return buf_add_str0(&r->reply, "the new binary is not an executable file");
 	if (txns_open() && !force)
-		return reply(r, "BUSY");
+		return buf_add_str0(&r->reply, "BUSY");
 	lu.pending = true;
 	elog(ELOG_INFO, "live update to %s requested by conn %u", lu.binary,
 	     r->conn->id);
-	return reply(r, "OK");
+	return buf_add_str0(&r->reply, "OK");
 }
 
 /* ---- handing over ---- */
-
-static void put32(uint8_t *p, uint32_t v)
-{
-	memcpy(p, &v, 4);
-}
-
-static uint32_t get32(const uint8_t *p)
-{
-	uint32_t v;
-
-	memcpy(&v, p, 4);
-	return v;
-}
 
 /* A queued message's unsent bytes: the new process queues them whole. */
 static int add_unsent(void *arg, const char *msg, uint32_t len, uint32_t sent)
