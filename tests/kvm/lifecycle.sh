@@ -32,130 +32,25 @@
 set -u
 
 here=$(cd "$(dirname "$0")" && pwd)
-top=$(cd "$here/../.." && pwd)
-build=${1:-$top}
-case $build in /*) ;; *) build=$PWD/$build ;; esac
+KVM_SUITE=kvm-lifecycle KVM_TMP_TAG=enso-kvmlc KVM_ROOT_WHY="the KVM backend runs QEMU"
+# shellcheck source=tests/kvm/common.sh
+. "$here/common.sh"
 
 BOOT_TIMEOUT=${KVM_TEST_BOOT_TIMEOUT:-150}
 # How long the monitor may take to clean up (it sweeps every 2 s).
 CLEAN_TIMEOUT=20
 
-failed=0
-passed=0
-ok() { echo "ok - kvm-lifecycle: $1"; passed=$((passed + 1)); }
-notok() { echo "not ok - kvm-lifecycle: $1: $2"; failed=$((failed + 1)); }
-# Its locals start with _: CONDITION is eval'd text that names the
-# caller's variables ($dn...), which a local would hide.
-check() { # check NAME WHY-IF-FAILED CONDITION...
-	local _title=$1 _why=$2
-	shift 2
-	if "$@"; then ok "$_title"; else notok "$_title" "$_why"; fi
-}
-diag() { echo "# $*" >&2; }
-
-xl=$build/xl/xl
-xsd=$build/xenstored/xenstored
-missing=()
-[ -x "$xl" ] || missing+=("xl ($xl; build Enso first)")
-[ -x "$xsd" ] || missing+=("xenstored ($xsd; build Enso first)")
-command -v qemu-system-x86_64 >/dev/null || missing+=("qemu-system-x86_64 (apt-get install qemu-system-x86)")
-for p in xenstore-read xenstore-write xenstore-ls xenstore-list; do
-	command -v $p >/dev/null || missing+=("$p (apt-get install xenstore-utils)")
-done
-command -v python3 >/dev/null || missing+=("python3")
-[ "$(id -u)" -eq 0 ] || missing+=("root (the KVM backend runs QEMU)")
-if [ ${#missing[@]} -gt 0 ]; then
-	for m in "${missing[@]}"; do
-		echo "not ok - kvm-lifecycle: prerequisites: missing $m"
-	done
-	exit 1
-fi
-
-TMP=$(mktemp -d "${TMPDIR:-/tmp}/enso-kvmlc.XXXXXX")
-if [ "$build" = "$top" ]; then
-	logs_out=${KVM_TEST_LOGS:-${TMPDIR:-/tmp}/enso-kvm-lifecycle-logs}
-else
-	logs_out=${KVM_TEST_LOGS:-$build/test-logs/kvm-lifecycle}
-fi
-export XENSTORED_PATH=$TMP/xs.sock
-export ENSO_RUNDIR=$TMP/run ENSO_LIBDIR=$TMP/lib ENSO_LOGDIR=$TMP/log
-mkdir -p "$ENSO_RUNDIR" "$ENSO_LIBDIR" "$ENSO_LOGDIR" "$TMP/out"
-xsd_pid=""
-names=()
-
-# Processes of this suite that may outlive their parent: QEMUs (their
-# command line names $TMP) and the detached monitor (our ENSO_RUNDIR).
-our_stray_pids() {
-	local d pid comm
-	for d in /proc/[0-9]*; do
-		pid=${d#/proc/}
-		[ "$pid" = $$ ] && continue
-		[ "$pid" = "$BASHPID" ] && continue
-		comm=$(cat "$d/comm" 2>/dev/null) || continue
-		case $comm in bash | sh | sleep | timeout | cat | grep | tr) continue ;; esac
-		[ "$pid" = "$xsd_pid" ] && continue
-		if { tr '\0' '\n' <"$d/cmdline"; } 2>/dev/null | grep -qF "$TMP/"; then
-			echo "$pid"
-		elif { tr '\0' '\n' <"$d/environ"; } 2>/dev/null | grep -qxF "ENSO_RUNDIR=$TMP/run"; then
-			echo "$pid"
-		fi
-	done
-}
-
 monitor_pid() { cat "$ENSO_RUNDIR/monitor.pid" 2>/dev/null; }
-
-cleanup() {
-	local n p
-	trap - EXIT INT TERM
+# A stopped monitor must not outlive the suite.
+suite_cleanup() {
+	local p
 	p=$(monitor_pid)
 	[ -n "$p" ] && kill -CONT "$p" 2>/dev/null
-	for n in "${names[@]}"; do
-		if "$xl" domid "$n" >/dev/null 2>&1; then
-			timeout 30 "$xl" destroy "$n" >/dev/null 2>&1
-		fi
-	done
-	sleep 0.5
-	for p in $(our_stray_pids); do
-		diag "cleanup: killing leftover $(cat /proc/$p/comm 2>/dev/null) (pid $p)"
-		kill -KILL "$p" 2>/dev/null
-	done
-	[ -n "$xsd_pid" ] && kill "$xsd_pid" 2>/dev/null && wait "$xsd_pid" 2>/dev/null
-	mkdir -p "$logs_out" 2>/dev/null &&
-		rm -rf "${logs_out:?}"/* &&
-		cp -r "$ENSO_LOGDIR" "$logs_out/enso-log" 2>/dev/null &&
-		cp -r "$TMP/out" "$logs_out/xl-output" 2>/dev/null &&
-		cp "$TMP"/*.cfg "$TMP"/xenstored*.log "$logs_out/" 2>/dev/null
-	rm -rf "$TMP"
-}
-trap cleanup EXIT
-trap 'notok "suite" "interrupted by a signal"; exit 130' INT TERM
-
-wait_for() { # wait_for TIMEOUT CMD...: every 0.2 s until CMD succeeds
-	local limit=$1 t0
-	shift
-	t0=$(date +%s)
-	while :; do
-		"$@" && return 0
-		[ $(($(date +%s) - t0)) -ge "$limit" ] && return 1
-		sleep 0.2
-	done
 }
 
 # ---- the guest image and xenstored -------------------------------------------
-img=$TMP/img
-if ! "$top/scripts/guest-image.sh" "$img" >"$TMP/out/guest-image.log" 2>&1; then
-	notok "guest image" "scripts/guest-image.sh failed: $(tail -n 3 "$TMP/out/guest-image.log" | tr '\n' ' ')"
-	exit 1
-fi
+guest_image || exit 1
 
-# The same command line each time: a restart is on the same socket with the
-# same options (xenstored's persistence keeps the store across it).
-XSD_ARGS=(-N -D --socket "$TMP/xs.sock")
-start_xenstored() {
-	"$xsd" "${XSD_ARGS[@]}" >>"$TMP/xenstored.log" 2>&1 &
-	xsd_pid=$!
-	wait_for 10 test -S "$TMP/xs.sock" && wait_for 5 xenstore-read / >/dev/null 2>&1
-}
 if ! start_xenstored; then
 	notok "xenstored" "did not start on $TMP/xs.sock: $(tail -n 3 "$TMP/xenstored.log" | tr '\n' ' ')"
 	exit 1
@@ -239,7 +134,7 @@ kill_xl() { # kill_xl SIGNAL: sends it, waits for xl, sets XL_RC
 # One create of a domain, to have the monitor running before the first
 # stopped create (xl create starts it, and a paused create costs no boot).
 warm=$(write_cfg enso-lc-warm)
-names+=(enso-lc-warm)
+kvm_domains+=(enso-lc-warm)
 "$xl" create -p "$warm" >"$TMP/out/create-warm.out" 2>&1 ||
 	diag "warm-up create failed: $(tr '\n' '|' <"$TMP/out/create-warm.out")"
 "$xl" destroy enso-lc-warm >/dev/null 2>&1
@@ -251,7 +146,7 @@ check "xl create starts the host's monitor" "no live pid in $ENSO_RUNDIR/monitor
 points="records-written after-qemu-start domain-built before-unpause"
 for point in $points; do
 	dn=enso-lc-k-$point
-	names+=("$dn")
+	kvm_domains+=("$dn")
 	cfg=$(write_cfg "$dn")
 	monitor_stop
 	if ! start_stopped "$point" "$TMP/out/create-$dn.out" create "$cfg"; then
@@ -278,7 +173,7 @@ done
 # ---- 1b. create killed with SIGKILL: the monitor cleans up -------------------------
 for point in $points; do
 	dn=enso-lc-m-$point
-	names+=("$dn")
+	kvm_domains+=("$dn")
 	cfg=$(write_cfg "$dn")
 	if ! start_stopped "$point" "$TMP/out/create-$dn.out" create "$cfg"; then
 		notok "create stopped at $point" "xl did not reach it: $(tr '\n' '|' <"$TMP/out/create-$dn.out")"
@@ -302,7 +197,7 @@ check "the monitor says what it cleaned up" \
 
 # ---- 1c. a create that completed stays -----------------------------------------------
 dn=enso-lc-created
-names+=("$dn")
+kvm_domains+=("$dn")
 cfg=$(write_cfg "$dn")
 if start_stopped created "$TMP/out/create-$dn.out" create -p "$cfg"; then
 	kill_xl KILL
@@ -324,7 +219,7 @@ else
 fi
 
 dn=enso-lc-created-int
-names+=("$dn")
+kvm_domains+=("$dn")
 cfg=$(write_cfg "$dn")
 if start_stopped created "$TMP/out/create-$dn.out" create -p "$cfg"; then
 	kill_xl INT
@@ -342,7 +237,7 @@ fi
 for sig in INT TERM; do
 	for point in records-written after-qemu-start before-unpause; do
 		dn=enso-lc-$sig-$point
-		names+=("$dn")
+		kvm_domains+=("$dn")
 		cfg=$(write_cfg "$dn")
 		monitor_stop # what is removed, xl removes
 		if ! start_stopped "$point" "$TMP/out/create-$dn.out" create "$cfg"; then
@@ -368,7 +263,7 @@ done
 for point in destroy-marked destroy-backend-done; do
 	for who in xl monitor; do
 		dn=enso-lc-d-$who-$point
-		names+=("$dn")
+		kvm_domains+=("$dn")
 		cfg=$(write_cfg "$dn")
 		if ! "$xl" create -p "$cfg" >"$TMP/out/create-$dn.out" 2>&1; then
 			notok "destroy killed at $point ($who)" "xl create -p failed: $(tr '\n' '|' <"$TMP/out/create-$dn.out")"
@@ -403,7 +298,7 @@ done
 
 # ---- 2. xenstored killed with -9 while a guest runs -------------------------------------
 G=enso-lc-store
-names+=("$G")
+kvm_domains+=("$G")
 cfg=$(write_cfg "$G")
 conlog=$ENSO_LOGDIR/console/$G.log
 ticks() { grep -aoE 'ENSO-TICK n=[0-9]+' "$conlog" 2>/dev/null | tail -n 1 | sed 's/.*n=//'; }
@@ -500,7 +395,7 @@ fi
 # monitor adopts the first and destroys the second, with the store's state
 # (records) or without it (a scan of what the backend runs).
 D1=enso-lc-done H1=enso-lc-half
-names+=("$D1" "$H1")
+kvm_domains+=("$D1" "$H1")
 cfg=$(write_cfg $D1)
 "$xl" create -p "$cfg" >"$TMP/out/create-$D1.out" 2>&1 ||
 	diag "create -p $D1 failed: $(tr '\n' '|' <"$TMP/out/create-$D1.out")"

@@ -30,132 +30,29 @@
 set -u
 
 here=$(cd "$(dirname "$0")" && pwd)
-top=$(cd "$here/../.." && pwd)
-build=${1:-$top}
-case $build in /*) ;; *) build=$PWD/$build ;; esac
+KVM_SUITE=kvm KVM_TMP_TAG=enso-kvm KVM_ROOT_WHY="the KVM backend runs QEMU and makes taps"
+# shellcheck source=tests/kvm/common.sh
+. "$here/common.sh"
 
 BOOT_TIMEOUT=${KVM_TEST_BOOT_TIMEOUT:-150}
-
-failed=0
-passed=0
-ok() { echo "ok - kvm: $1"; passed=$((passed + 1)); }
-notok() { echo "not ok - kvm: $1: $2"; failed=$((failed + 1)); }
-check() { # check NAME WHY-IF-FAILED CONDITION...
-	local name=$1 why=$2
-	shift 2
-	if "$@"; then ok "$name"; else notok "$name" "$why"; fi
-}
-diag() { echo "# $*" >&2; }
 now() { date +%s.%N; }
 elapsed() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.1f", b - a }'; }
 t_suite=$(now)
 
-# ---- what the suite needs ------------------------------------------------
-xl=$build/xl/xl
-xsd=$build/xenstored/xenstored
-missing=()
-[ -x "$xl" ] || missing+=("xl ($xl; build Enso first)")
-[ -x "$xsd" ] || missing+=("xenstored ($xsd; build Enso first)")
-command -v qemu-system-x86_64 >/dev/null || missing+=("qemu-system-x86_64 (apt-get install qemu-system-x86)")
-for p in xenstore-read xenstore-ls xenstore-list; do
-	command -v $p >/dev/null || missing+=("$p (apt-get install xenstore-utils)")
-done
-command -v python3 >/dev/null || missing+=("python3")
-[ "$(id -u)" -eq 0 ] || missing+=("root (the KVM backend runs QEMU and makes taps)")
-if [ ${#missing[@]} -gt 0 ]; then
-	for m in "${missing[@]}"; do
-		echo "not ok - kvm: prerequisites: missing $m"
-	done
-	exit 1
-fi
-
-TMP=$(mktemp -d "${TMPDIR:-/tmp}/enso-kvm.XXXXXX")
-# In-tree builds keep the logs out of the source tree.
-if [ "$build" = "$top" ]; then
-	logs_out=${KVM_TEST_LOGS:-${TMPDIR:-/tmp}/enso-kvm-logs}
-else
-	logs_out=${KVM_TEST_LOGS:-$build/test-logs/kvm}
-fi
-xsd_pid=""
+# Background readers (xl console) the suite started.
 bg_pids=()
-guests=()
-
-export XENSTORED_PATH=$TMP/xs.sock
-export ENSO_RUNDIR=$TMP/run ENSO_LIBDIR=$TMP/lib ENSO_LOGDIR=$TMP/log
-mkdir -p "$ENSO_RUNDIR" "$ENSO_LIBDIR" "$ENSO_LOGDIR" "$TMP/out"
-
-# Processes this suite started that may outlive their parent: QEMUs (their
-# command line names files under $TMP) and Enso's detached monitors (they
-# carry our ENSO_RUNDIR in their environment).
-our_stray_pids() {
-	local d pid comm
-	for d in /proc/[0-9]*; do
-		pid=${d#/proc/}
-		[ "$pid" = $$ ] && continue
-		[ "$pid" = "$BASHPID" ] && continue
-		comm=$(cat "$d/comm" 2>/dev/null) || continue
-		case $comm in bash | sh | sleep | timeout | cat | grep | tr) continue ;; esac
-		[ "$pid" = "$xsd_pid" ] && continue
-		if { tr '\0' '\n' <"$d/cmdline"; } 2>/dev/null | grep -qF "$TMP/"; then
-			echo "$pid"
-		elif { tr '\0' '\n' <"$d/environ"; } 2>/dev/null | grep -qxF "ENSO_RUNDIR=$TMP/run"; then
-			echo "$pid"
-		fi
-	done
-}
-
-cleanup() {
-	local g p
-	trap - EXIT INT TERM
+suite_cleanup() {
+	local p
 	for p in "${bg_pids[@]}"; do kill "$p" 2>/dev/null; done
-	for g in "${guests[@]}"; do
-		if "$xl" domid "$g" >/dev/null 2>&1; then
-			timeout 30 "$xl" destroy "$g" >/dev/null 2>&1
-		fi
-	done
-	sleep 0.5
-	for p in $(our_stray_pids); do
-		diag "cleanup: killing leftover $(cat /proc/$p/comm 2>/dev/null) (pid $p)"
-		kill -KILL "$p" 2>/dev/null
-	done
-	[ -n "$xsd_pid" ] && kill "$xsd_pid" 2>/dev/null && wait "$xsd_pid" 2>/dev/null
-	mkdir -p "$logs_out" 2>/dev/null &&
-		rm -rf "${logs_out:?}"/* &&
-		cp -r "$ENSO_LOGDIR" "$logs_out/enso-log" 2>/dev/null &&
-		cp -r "$TMP/out" "$logs_out/xl-output" 2>/dev/null &&
-		cp "$TMP"/*.cfg "$TMP/xenstored.log" "$logs_out/" 2>/dev/null
-	rm -rf "$TMP"
-}
-trap cleanup EXIT
-trap 'notok "suite" "interrupted by a signal"; exit 130' INT TERM
-
-# wait_for TIMEOUT CMD...: poll CMD every 0.5 s until it succeeds.
-wait_for() {
-	local limit=$1 t0
-	shift
-	t0=$(date +%s)
-	while :; do
-		"$@" && return 0
-		[ $(($(date +%s) - t0)) -ge "$limit" ] && return 1
-		sleep 0.5
-	done
 }
 
 # ---- the guest image -------------------------------------------------------
-img=$TMP/img
 t0=$(now)
-if ! "$top/scripts/guest-image.sh" "$img" >"$TMP/out/guest-image.log" 2>&1; then
-	notok "guest image" "scripts/guest-image.sh failed: $(tail -n 3 "$TMP/out/guest-image.log" | tr '\n' ' ')"
-	exit 1
-fi
-[ -s "$img/vmlinuz" ] && [ -s "$img/initrd.gz" ] ||
-	{ notok "guest image" "no vmlinuz/initrd.gz in $img"; exit 1; }
+guest_image || exit 1
 ok "guest image built ($(elapsed "$t0") s)"
 
 # ---- xenstored ---------------------------------------------------------------
-"$xsd" -N -D --socket "$TMP/xs.sock" >"$TMP/xenstored.log" 2>&1 &
-xsd_pid=$!
-if ! wait_for 10 test -S "$TMP/xs.sock" || ! wait_for 5 xenstore-read / >/dev/null 2>&1; then
+if ! start_xenstored; then
 	notok "xenstored" "did not start on $TMP/xs.sock: $(tail -n 3 "$TMP/xenstored.log" | tr '\n' ' ')"
 	exit 1
 fi
@@ -265,7 +162,7 @@ create() {
 	"$xl" -v create "$cfg" >"$TMP/out/create-$name.out" 2>"$TMP/out/create-$name.err"
 	CREATE_RC=$?
 	CREATE_OUT=$(cat "$TMP/out/create-$name.out" "$TMP/out/create-$name.err")
-	guests+=("$name")
+	kvm_domains+=("$name")
 	T_CREATED[$name]=$(now)
 }
 declare -A T_CREATED=() T_BOOTED=() DOMID=() QPID=()
@@ -792,7 +689,7 @@ if listed $R; then
 	rc=$?
 	check "xl rename" "rc=$rc: $(tr '\n' '|' <"$TMP/out/rename.out"); domid of the new name '$(domid_of $R-renamed)', old name listed: $(listed $R && echo yes || echo no)" \
 		eval '[ $rc -eq 0 ] && [ "$(domid_of $R-renamed)" = "$id" ] && not_listed $R'
-	listed $R-renamed && R=$R-renamed && guests+=("$R")
+	listed $R-renamed && R=$R-renamed && kvm_domains+=("$R")
 	uuid=$(uuid_of "$id")
 	qpid=$(xenstore-read "/libxl/$id/qemu-pid" 2>/dev/null)
 	diag "$R: domid $id uuid ${uuid:-?} qemu ${qpid:-?}; nodes before destroy: $(xs_nodes_of "$id" "$uuid" | wc -l)"
