@@ -44,6 +44,21 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* xen/io/ring.h, for the engines' rings and their test frontends: it
+ * leaves its barriers to the includer (under the default interface
+ * version it calls them mb, rmb and wmb).  Included here once, so that no
+ * engine spells them again. */
+#ifndef mb
+#define mb() __atomic_thread_fence(__ATOMIC_SEQ_CST)
+#endif
+#ifndef rmb
+#define rmb() __atomic_thread_fence(__ATOMIC_ACQUIRE)
+#endif
+#ifndef wmb
+#define wmb() __atomic_thread_fence(__ATOMIC_RELEASE)
+#endif
+#include <xen/io/ring.h>
+
 struct xs_handle;
 struct evloop;
 struct xenbus;			/* the core: one device type */
@@ -159,6 +174,22 @@ int xenbus_dev_write(const struct xenbus_dev *dev, const char *key,
  * writes WHAT to the backend's `error` node, and returns rc, for
  *   return xenbus_dev_error(dev, -EINVAL, "ring-ref: %s", why); */
 int xenbus_dev_error(struct xenbus_dev *dev, int rc, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+/* Writes several <backend path>/<key> nodes in one store transaction
+ * (retried while the store says EAGAIN), so that the frontend sees all of
+ * them or none: what a backend publishes when it connects. */
+struct xenbus_node {
+	const char *key, *value;
+};
+int xenbus_dev_write_nodes(const struct xenbus_dev *dev,
+			   const struct xenbus_node *nodes, unsigned count);
+/* The frontend broke the protocol while connected (a ring index that
+ * overruns the ring, ...): says WHAT as xenbus_dev_error does, calls the
+ * engine's disconnect, and moves the backend through Closing to Closed.
+ * The frontend may come back through Initialising.  For the engine's own
+ * callbacks (ring kicks, I/O completions) of a connected device; after it,
+ * the engine touches nothing that connect made. */
+void xenbus_dev_fail(struct xenbus_dev *dev, int rc, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 
 /* ---- the transport -------------------------------------------------------

@@ -26,18 +26,6 @@
 
 #include <xenstore.h>
 
-/* ring.h's barriers are the includer's to give (under the default
- * interface version it calls them mb/rmb/wmb). */
-#define mb() __atomic_thread_fence(__ATOMIC_SEQ_CST)
-#define rmb() __atomic_thread_fence(__ATOMIC_ACQUIRE)
-#define wmb() __atomic_thread_fence(__ATOMIC_RELEASE)
-#include <xen/io/ring.h>
-#ifndef xen_mb
-#define xen_mb() mb()
-#define xen_rmb() rmb()
-#define xen_wmb() wmb()
-#endif
-
 #include "enso-util.h"
 #include "xenbus/xenbus.h"
 
