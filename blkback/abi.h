@@ -13,7 +13,7 @@
 
 #include <stdint.h>
 
-#include "xenbus/xenbus.h"	/* xen/io/ring.h with its barriers */
+#include "blkback/blkback.h"	/* and xen/io/ring.h, its barriers */
 
 #include <xen/io/blkif.h>
 
@@ -21,7 +21,8 @@ enum blk_abi { BLK_ABI_64, BLK_ABI_32 };
 
 /* Segments of one request: what blkif.h allows indirectly, capped by what
  * this backend advertises (feature-max-indirect-segments). */
-#define BLK_MAX_SEGMENTS 256u
+_Static_assert(BLKBACK_MAX_INDIRECT_SEGMENTS <= XENBUS_MAP_MAX,
+	       "one request's data pages map as one range");
 #define BLK_SECTOR 512u
 #define BLK_SECTORS_PER_PAGE (XENBUS_PAGE_SIZE / BLK_SECTOR)
 /* blkif_request_segment is 8 bytes in both ABIs: 512 to a page. */

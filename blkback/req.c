@@ -67,9 +67,9 @@ static int start_rw(struct blk_queue *q, const struct blk_req *r,
 {
 	struct blk_dev *bd = q->bd;
 	struct xenbus_dev *dev = bd->dev;
-	struct blkif_request_segment segbuf[BLK_MAX_SEGMENTS];
+	struct blkif_request_segment segbuf[BLKBACK_MAX_INDIRECT_SEGMENTS];
 	const struct blkif_request_segment *seg = r->seg;
-	uint32_t refs[BLK_MAX_SEGMENTS];
+	uint32_t refs[BLKBACK_MAX_INDIRECT_SEGMENTS];
 	struct io_uring_sqe *sqe[2];
 	bool barrier = r->op == BLKIF_OP_WRITE_BARRIER;
 	unsigned i, n = r->nr_segments;

@@ -214,7 +214,10 @@ int xenbus_transport_shm_open(unsigned flags, struct xenbus_transport **out);
 void xenbus_transport_close(struct xenbus_transport *t);
 const char *xenbus_transport_name(const struct xenbus_transport *t);
 
-/* Maps count refs of domid as one contiguous range at *addr. */
+/* Maps count refs of domid as one contiguous range at *addr; count is
+ * 1..XENBUS_MAP_MAX (a ring is at most 16 pages, one block request's data
+ * at most 256: blkback's feature-max-indirect-segments), else -EINVAL. */
+#define XENBUS_MAP_MAX 256u
 int xenbus_map(struct xenbus_transport *t, uint32_t domid,
 	       const uint32_t *refs, uint32_t count, bool writable,
 	       void **addr);
