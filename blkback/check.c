@@ -40,12 +40,12 @@ int blk_check_req(const struct blk_req *r, const struct blk_limits *lim,
 	case BLKIF_OP_FLUSH_DISKCACHE:
 		return BLKIF_RSP_OKAY;
 	case BLKIF_OP_DISCARD:
-		if (!lim->discard)
-			return refuse(why, "discard not offered",
-				      BLKIF_RSP_EOPNOTSUPP);
 		if (lim->readonly)
 			return refuse(why, "discard on a read-only disk",
 				      BLKIF_RSP_ERROR);
+		if (!lim->discard)
+			return refuse(why, "discard not offered",
+				      BLKIF_RSP_EOPNOTSUPP);
 		if (!inside(lim, r->sector, r->nr_sectors))
 			return refuse(why, "discard past the end of the disk",
 				      BLKIF_RSP_ERROR);
