@@ -105,18 +105,26 @@ int xenbus_dev_write(const struct xenbus_dev *dev, const char *key,
 	return 0;
 }
 
-int xenbus_dev_error(struct xenbus_dev *dev, int rc, const char *fmt, ...)
+static int dev_verror(struct xenbus_dev *dev, int rc, const char *fmt,
+		      va_list ap)
 {
 	char what[256];
-	va_list ap;
 
-	va_start(ap, fmt);
 	vsnprintf(what, sizeof(what), fmt, ap);
-	va_end(ap);
 	elog(ELOG_ERR, "%s %s: %s", dev->xb->engine->type, dev->key, what);
 	/* The toolstack reads why; if the store fails too, the log has it. */
 	(void)xenbus_dev_write(dev, "error", what);
 	dev->error_said = true;
+	return rc;
+}
+
+int xenbus_dev_error(struct xenbus_dev *dev, int rc, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	dev_verror(dev, rc, fmt, ap);
+	va_end(ap);
 	return rc;
 }
 
@@ -210,13 +218,11 @@ abort:
 
 void xenbus_dev_fail(struct xenbus_dev *dev, int rc, const char *fmt, ...)
 {
-	char what[256];
 	va_list ap;
 
 	va_start(ap, fmt);
-	vsnprintf(what, sizeof(what), fmt, ap);
+	dev_verror(dev, rc, fmt, ap);
 	va_end(ap);
-	xenbus_dev_error(dev, rc, "%s", what);
 	if (dev->connected) {
 		dev->connected = false;
 		dev->xb->engine->disconnect(dev);
