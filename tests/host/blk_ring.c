@@ -78,7 +78,7 @@ void bf_connect(struct bf_dev *d, enum bf_abi abi, unsigned order,
 		unsigned nq)
 {
 	unsigned pages = 1u << order, i, p;
-	char pre[16] = "", key[48];
+	char pre[24] = "", key[64];
 
 	d->abi = abi;
 	d->order = order;
