@@ -105,18 +105,26 @@ int xenbus_dev_write(const struct xenbus_dev *dev, const char *key,
 	return 0;
 }
 
-int xenbus_dev_error(struct xenbus_dev *dev, int rc, const char *fmt, ...)
+static int dev_verror(struct xenbus_dev *dev, int rc, const char *fmt,
+		      va_list ap)
 {
 	char what[256];
-	va_list ap;
 
-	va_start(ap, fmt);
 	vsnprintf(what, sizeof(what), fmt, ap);
-	va_end(ap);
 	elog(ELOG_ERR, "%s %s: %s", dev->xb->engine->type, dev->key, what);
 	/* The toolstack reads why; if the store fails too, the log has it. */
 	(void)xenbus_dev_write(dev, "error", what);
 	dev->error_said = true;
+	return rc;
+}
+
+int xenbus_dev_error(struct xenbus_dev *dev, int rc, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	dev_verror(dev, rc, fmt, ap);
+	va_end(ap);
 	return rc;
 }
 
@@ -167,4 +175,58 @@ int xenbus_dev_check_frontend(struct xenbus_dev *dev, const char *fe)
 					"frontend-id is not %u (the domain of %s)",
 					dev->domid, dev->be_path);
 	return 0;
+}
+
+int xenbus_dev_write_nodes(const struct xenbus_dev *dev,
+			   const struct xenbus_node *nodes, unsigned count)
+{
+	struct xs_handle *xs = dev->xb->xs;
+	char path[512];
+	unsigned tries, i;
+	int rc;
+
+	for (tries = 0; tries < 8; tries++) {
+		xs_transaction_t t = xs_transaction_start(xs);
+
+		if (t == XBT_NULL)
+			return errno ? -errno : -EIO;
+		for (i = 0; i < count; i++) {
+			const char *v = nodes[i].value;
+
+			if ((size_t)snprintf(path, sizeof(path), "%s/%s",
+					     dev->be_path, nodes[i].key) >=
+			    sizeof(path)) {
+				rc = -ENAMETOOLONG;
+				goto abort;
+			}
+			if (!xs_write(xs, t, path, v, strlen(v))) {
+				rc = errno ? -errno : -EIO;
+				goto abort;
+			}
+		}
+		if (xs_transaction_end(xs, t, false))
+			return 0;
+		if (errno != EAGAIN)
+			return errno ? -errno : -EIO;
+		continue;
+abort:
+		xs_transaction_end(xs, t, true);
+		return rc;
+	}
+	return -EAGAIN;
+}
+
+void xenbus_dev_fail(struct xenbus_dev *dev, int rc, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	dev_verror(dev, rc, fmt, ap);
+	va_end(ap);
+	if (dev->connected) {
+		dev->connected = false;
+		dev->xb->engine->disconnect(dev);
+	}
+	xenbus_dev_set_state(dev, XENBUS_CLOSING);
+	xenbus_dev_set_state(dev, XENBUS_CLOSED);
 }

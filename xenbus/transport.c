@@ -8,9 +8,6 @@
 
 #include "xenbus/private.h"
 
-/* Rings of Xen's blkif/netif are at most 2^4 pages; a little headroom. */
-#define MAP_MAX 64u
-
 int xenbus_transport_new(size_t size, const struct xenbus_transport_ops *ops,
 			 unsigned flags, struct xenbus_transport **out)
 {
@@ -40,7 +37,7 @@ int xenbus_map(struct xenbus_transport *t, uint32_t domid,
 	       void **addr)
 {
 	*addr = NULL;
-	if (count == 0 || count > MAP_MAX)
+	if (count == 0 || count > XENBUS_MAP_MAX)
 		return -EINVAL;
 	return t->ops->map(t, domid, refs, count, writable, addr);
 }

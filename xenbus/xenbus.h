@@ -44,6 +44,21 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* xen/io/ring.h, for the engines' rings and their test frontends: it
+ * leaves its barriers to the includer (under the default interface
+ * version it calls them mb, rmb and wmb).  Included here once, so that no
+ * engine spells them again. */
+#ifndef mb
+#define mb() __atomic_thread_fence(__ATOMIC_SEQ_CST)
+#endif
+#ifndef rmb
+#define rmb() __atomic_thread_fence(__ATOMIC_ACQUIRE)
+#endif
+#ifndef wmb
+#define wmb() __atomic_thread_fence(__ATOMIC_RELEASE)
+#endif
+#include <xen/io/ring.h>
+
 struct xs_handle;
 struct evloop;
 struct xenbus;			/* the core: one device type */
@@ -160,6 +175,22 @@ int xenbus_dev_write(const struct xenbus_dev *dev, const char *key,
  *   return xenbus_dev_error(dev, -EINVAL, "ring-ref: %s", why); */
 int xenbus_dev_error(struct xenbus_dev *dev, int rc, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
+/* Writes several <backend path>/<key> nodes in one store transaction
+ * (retried while the store says EAGAIN), so that the frontend sees all of
+ * them or none: what a backend publishes when it connects. */
+struct xenbus_node {
+	const char *key, *value;
+};
+int xenbus_dev_write_nodes(const struct xenbus_dev *dev,
+			   const struct xenbus_node *nodes, unsigned count);
+/* The frontend broke the protocol while connected (a ring index that
+ * overruns the ring, ...): says WHAT as xenbus_dev_error does, calls the
+ * engine's disconnect, and moves the backend through Closing to Closed.
+ * The frontend may come back through Initialising.  For the engine's own
+ * callbacks (ring kicks, I/O completions) of a connected device; after it,
+ * the engine touches nothing that connect made. */
+void xenbus_dev_fail(struct xenbus_dev *dev, int rc, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
 
 /* ---- the transport -------------------------------------------------------
  *
@@ -183,7 +214,10 @@ int xenbus_transport_shm_open(unsigned flags, struct xenbus_transport **out);
 void xenbus_transport_close(struct xenbus_transport *t);
 const char *xenbus_transport_name(const struct xenbus_transport *t);
 
-/* Maps count refs of domid as one contiguous range at *addr. */
+/* Maps count refs of domid as one contiguous range at *addr; count is
+ * 1..XENBUS_MAP_MAX (a ring is at most 16 pages, one block request's data
+ * at most 256: blkback's feature-max-indirect-segments), else -EINVAL. */
+#define XENBUS_MAP_MAX 256u
 int xenbus_map(struct xenbus_transport *t, uint32_t domid,
 	       const uint32_t *refs, uint32_t count, bool writable,
 	       void **addr);

@@ -33,8 +33,22 @@ EXTRA_DIST += tests/host/run-xenstored.sh tests/host/xenstore_utils.sh \
 
 # The xenbus core's handshake, driven by a frontend of the test's own over
 # the shm transport (no Xen): tests/host/xb_echo.c.
+# xbtest.c is what the engines' host tests share: the toolstack's and the
+# frontends' side, the backend's loop.
+XBTEST = tests/host/xbtest.c tests/host/xbtest.h
 check_PROGRAMS += tests/host/xb_echo
-tests_host_xb_echo_SOURCES = tests/host/xb_echo.c
+tests_host_xb_echo_SOURCES = tests/host/xb_echo.c $(XBTEST)
 tests_host_xb_echo_CFLAGS = $(AM_CFLAGS) $(XENSTORE_CFLAGS)
 tests_host_xb_echo_LDADD = xenbus/libensoxenbus.la util/libensoutil.la \
 	$(XENSTORE_LIBS)
+
+# blkback's engine served to a blkif frontend of the test's own, a real
+# temporary file as the disk: tests/host/blk_front.c.
+check_PROGRAMS += tests/host/blk_front
+tests_host_blk_front_SOURCES = tests/host/blk_front.c tests/host/blk_ring.c \
+	tests/host/blk_ring.h $(XBTEST)
+tests_host_blk_front_CFLAGS = $(AM_CFLAGS) $(XENSTORE_CFLAGS) \
+	$(LIBURING_CFLAGS)
+tests_host_blk_front_LDADD = blkback/libensoblkback.la \
+	xenbus/libensoxenbus.la util/libensoutil.la $(XENSTORE_LIBS) \
+	$(LIBURING_LIBS)

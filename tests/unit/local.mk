@@ -76,3 +76,12 @@ tests_unit_test_xenbus_state_SOURCES = tests/unit/test_xenbus_state.c
 tests_unit_test_xenbus_state_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS)
 tests_unit_test_xenbus_state_LDADD = xenbus/libensoxenbus.la \
 	util/libensoutil.la $(CMOCKA_LIBS)
+
+# blkback's ring in both ABIs and its request checks: pure, hand-made slots.
+check_PROGRAMS += tests/unit/test_blkback_req
+tests_unit_test_blkback_req_SOURCES = tests/unit/test_blkback_req.c
+tests_unit_test_blkback_req_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS) \
+	$(LIBURING_CFLAGS)
+tests_unit_test_blkback_req_LDADD = blkback/libensoblkback.la \
+	xenbus/libensoxenbus.la util/libensoutil.la $(XENSTORE_LIBS) \
+	$(LIBURING_LIBS) $(CMOCKA_LIBS)
