@@ -104,7 +104,7 @@ static int kvm_create(struct enso_ctx *ctx, const struct backend_create *in,
 	const struct enso_domain_config *c = in->cfg;
 	struct argv a = { 0 };
 	char *dir = kvm_domain_dir(ctx, *domid), *qemu_log = NULL, *console_log = NULL;
-	char *console_dir = NULL, warn[256] = "";
+	char *console_dir = NULL, warn[256] = "", note[1024] = "";
 	/* QEMU boots the ELF libxl unpacked when it has a PVH entry (it
 	 * starts at once, where the bzImage would decompress itself under
 	 * emulation); else the kernel as given. */
@@ -128,12 +128,14 @@ static int kvm_create(struct enso_ctx *ctx, const struct backend_create *in,
 		exl_fail(err, rc, "creating %s: %s", dir, strerror(-rc));
 		goto out;
 	}
-	kvm_build_argv(ctx, c, *domid, dir, console_log, kernel, &a);
+	kvm_build_argv(ctx, c, *domid, dir, console_log, kernel, &a, note,
+		       sizeof(note));
 	if (a.oom) {
 		rc = -ENOMEM;
 		goto out;
 	}
-	rc = kvm_spawn_qemu(&a, qemu_log, err);
+	/* The disks' fallbacks go first in QEMU's log. */
+	rc = kvm_spawn_qemu(&a, qemu_log, note, err);
 	if (rc)
 		goto fail;	/* a QEMU half started may be left */
 	rc = rt_test_stop(ctx, "after-qemu-start", err);

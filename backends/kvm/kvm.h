@@ -66,8 +66,9 @@ int kvm_qmp_call(struct qmp *q, uint32_t domid, const char *cmd,
 /* One command on a connection of its own to qmp.sock; *ret optional. */
 int kvm_qmp_run(struct enso_ctx *ctx, uint32_t domid, const char *cmd,
 		const char *args, yajl_val *ret, struct enso_error *err);
-/* Runs QEMU's argv a, output to log_path; its last line if it fails. */
-int kvm_spawn_qemu(struct argv *a, const char *log_path,
+/* Runs QEMU's argv a, output to log_path after note (may be NULL); its
+ * last line if it fails. */
+int kvm_spawn_qemu(struct argv *a, const char *log_path, const char *note,
 		   struct enso_error *err);
 /* The domain's QEMU by its command line (no pid file yet), or 0. */
 pid_t kvm_find_qemu_by_cmdline(struct enso_ctx *ctx, uint32_t domid);
@@ -89,10 +90,13 @@ void kvm_argv_free(struct argv *a);
 /* Refuses c's Xen-only settings, and files that cannot be read. */
 int kvm_check_config(const struct enso_domain_config *c,
 		     struct enso_error *err);
-/* QEMU's command line for c, its sockets in dir; a->oom on failure. */
+/* QEMU's command line for c, its sockets in dir; a->oom on failure.  note
+ * (note_len bytes, NUL-terminated) gets a line for each disk served a
+ * slower way than io_uring with O_DIRECT, and why. */
 void kvm_build_argv(struct enso_ctx *ctx, const struct enso_domain_config *c,
 		    uint32_t domid, const char *dir, const char *console_log,
-		    const char *kernel, struct argv *a);
+		    const char *kernel, struct argv *a, char *note,
+		    size_t note_len);
 
 /* ---- vCPU hotplug (vcpus.c) ---- */
 /* Backend op set_vcpus: QEMU's CPU hotplug until count are plugged. */

@@ -120,7 +120,7 @@ static void log_tail(const char *path, char *out, size_t len)
 	fclose(f);
 }
 
-int kvm_spawn_qemu(struct argv *a, const char *log_path,
+int kvm_spawn_qemu(struct argv *a, const char *log_path, const char *note,
 		   struct enso_error *err)
 {
 	int status, logfd;
@@ -131,6 +131,12 @@ int kvm_spawn_qemu(struct argv *a, const char *log_path,
 	if (logfd < 0)
 		return exl_fail(err, -errno, "opening %s: %s", log_path,
 				strerror(errno));
+	if (note && *note) {
+		/* Best effort: the log is for reading, QEMU runs without it. */
+		ssize_t w = write(logfd, note, strlen(note));
+
+		(void)w;
+	}
 	pid = fork();
 	if (pid < 0) {
 		close(logfd);

@@ -365,6 +365,21 @@ if wait_for 60 in_log $A ENSO-DISK-WRITE; then
 else
 	notok "virtio-blk: disk check" "no ENSO-DISK-WRITE line in $(conlog $A) (no /dev/vda in the guest?)"
 fi
+# How QEMU does the disk's I/O: io_uring with O_DIRECT where the file system
+# takes O_DIRECT (dd oflag=direct says) and the kernel has io_uring, else
+# the fallback, said in QEMU's log.
+drive=$(for p in $(qemus_with "$TMP/disk.img"); do tr '\0' '\n' <"/proc/$p/cmdline"; done | grep -m1 "^file=$TMP/disk.img,")
+qlog=$ENSO_LOGDIR/qemu-$A.log
+if dd if=/dev/zero of="$TMP/direct-probe" bs=4096 count=1 oflag=direct 2>/dev/null; then
+	check "virtio-blk: O_DIRECT where the file system takes it (cache=none)" "drive '$drive'" \
+		eval '[[ $drive == *,cache=none,* ]]'
+else
+	check "virtio-blk: the page cache where the file system refuses O_DIRECT, said in QEMU's log" "drive '$drive'; log: $(head -n 3 "$qlog" | tr '\n' '|')" \
+		eval '[[ $drive == *,cache=writeback,* ]] && grep -q "takes no O_DIRECT here" "$qlog"'
+fi
+check "virtio-blk: io_uring, or QEMU's threads with the reason in its log" "drive '$drive'; log: $(head -n 3 "$qlog" | tr '\n' '|')" \
+	eval '[[ $drive == *,aio=io_uring ]] || { [[ $drive == *,aio=threads ]] && grep -q "offers no io_uring" "$qlog"; }'
+rm -f "$TMP/direct-probe"
 
 # ---- A: mem-set -------------------------------------------------------------------------
 wait_for 20 tick_above $A 2 >/dev/null
