@@ -65,7 +65,7 @@ static int xen_map(struct xenbus_transport *t, uint32_t domid,
 		   void **addr)
 {
 	struct xen *x = (struct xen *)t;
-	uint32_t r[64];		/* transport.c's MAP_MAX */
+	uint32_t r[XENBUS_MAP_MAX];	/* xenbus_map checked count */
 	uint32_t i;
 
 	if (count > ARRAY_SIZE(r))
