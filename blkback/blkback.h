@@ -11,8 +11,11 @@
  * EOPNOTSUPP), and a frontend that breaks the ring itself is closed.
  * See docs/design/blkback.md.
  *
- * Threads: none.  The device's io_uring eventfd and each queue's event
- * channel fd go into the core's loop.  Not thread-safe.
+ * Processes: each connected device is served by a worker process of its
+ * own, forked at connect, holding only that device's rings, channels,
+ * disk and io_uring, with the privileges dropped; the daemon keeps
+ * xenstore and the handshake and never maps a ring.  Threads: none.  The
+ * daemon's loop holds each worker's socket and pidfd.  Not thread-safe.
  * Errors: negative errno; what failed is said once, by xenbus_dev_error.
  */
 #ifndef ENSO_BLKBACK_H
@@ -39,7 +42,14 @@ struct blkback {
 	 * at least 1). */
 	unsigned max_queues;
 	unsigned max_ring_page_order;
-	struct blkback_stats stats;	/* counted by the engine */
+	/* Who a device's worker process runs as when the daemon is root
+	 * (docs/design/blkback.md); NULL: "nobody".  Not root: the worker
+	 * keeps the daemon's ids and takes PR_SET_NO_NEW_PRIVS only. */
+	const char *user;
+	/* Counted by the engine.  requests, errors and unsupported are
+	 * counted in each device's worker and are not seen here; broken is
+	 * the daemon's (a worker says so). */
+	struct blkback_stats stats;
 };
 
 /* The "vbd" engine; pass a struct blkback as its engine_data. */

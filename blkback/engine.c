@@ -3,10 +3,11 @@
  *
  *   probe       open params (disk.c); write the features -> InitWait
  *   connect     read the frontend's protocol, queues, ring order, ring
- *               refs and event channels; map and bind every queue; the
- *               io_uring and its eventfd into the loop; write sectors,
- *               info, sector-size, physical-sector-size in one transaction
- *   disconnect  wait for the I/O in flight, unmap, unbind
+ *               refs and event channels; start the device's worker
+ *               (worker.c), which maps and binds every queue and serves
+ *               them; once it says so, write sectors, info, sector-size,
+ *               physical-sector-size in one transaction
+ *   disconnect  the worker finishes the I/O in flight and exits; reaped
  *   remove      close the disk
  */
 #include <errno.h>
@@ -43,6 +44,7 @@ static int blk_probe(struct xenbus_dev *dev)
 	bd->dev = dev;
 	bd->bb = xenbus_engine_data(dev);
 	bd->io.efd = -1;
+	bd->pidfd = bd->sock = -1;
 	rc = blk_disk_open(dev, &bd->disk);
 	if (rc < 0) {
 		free(bd);
@@ -125,22 +127,6 @@ static int read_queue(struct xenbus_dev *dev, unsigned nq, unsigned qi,
 	return read_fe(dev, key, UINT32_MAX, ~0u, &k->port);
 }
 
-static void stop_all(struct blk_dev *bd)
-{
-	unsigned i;
-
-	if (bd->io.open) {
-		evloop_del(xenbus_dev_loop(bd->dev), bd->io.efd);
-		blk_io_close(&bd->io, blk_req_io_done);
-	}
-	for (i = 0; i < bd->nq; i++)
-		blk_queue_stop(&bd->q[i]);
-	free(bd->q);
-	bd->q = NULL;
-	bd->nq = 0;
-	bd->broken = NULL;
-}
-
 static int publish(struct blk_dev *bd)
 {
 	const struct blk_disk *d = &bd->disk;
@@ -164,12 +150,15 @@ static int publish(struct blk_dev *bd)
 	return xenbus_dev_write_nodes(bd->dev, nodes, ARRAY_SIZE(nodes));
 }
 
+/* Reads what the worker needs of the frontend (the store is the
+ * daemon's), starts the worker, and publishes once it serves. */
 static int blk_connect(struct xenbus_dev *dev)
 {
 	struct blk_dev *bd = xenbus_dev_priv(dev);
-	struct queue_keys *keys = NULL;
+	struct blk_msg_connect conn = { 0 };
+	struct queue_keys k;
 	char *proto = NULL;
-	unsigned nq, order, i, slots;
+	unsigned nq, order = 0, i;
 	int rc;
 
 	rc = xenbus_dev_read(dev, XENBUS_FRONTEND, "protocol", &proto);
@@ -189,61 +178,34 @@ static int blk_connect(struct xenbus_dev *dev)
 		rc = read_fe(dev, "ring-page-order", max_order(bd->bb), 0, &order);
 	if (rc < 0)
 		return rc;
-	keys = calloc(nq, sizeof(*keys));
-	bd->q = calloc(nq, sizeof(*bd->q));
-	if (!keys || !bd->q) {
-		rc = xenbus_dev_error(dev, -ENOMEM, "out of memory");
-		goto fail;
-	}
+	conn.abi = bd->abi;
+	conn.nq = nq;
+	conn.order = order;
 	for (i = 0; i < nq; i++) {
-		rc = read_queue(dev, nq, i, order, &keys[i]);
+		rc = read_queue(dev, nq, i, order, &k);
 		if (rc < 0)
-			goto fail;
+			return rc;
+		memcpy(conn.refs[i], k.refs, sizeof(conn.refs[i]));
+		conn.ports[i] = k.port;
 	}
-	slots = nq * blk_abi_ring_size(bd->abi, 1u << order);
-	rc = blk_io_open(&bd->io, slots < 64 ? 64 : slots > 1024 ? 1024 : slots);
-	if (rc == 0)
-		rc = evloop_add(xenbus_dev_loop(dev), bd->io.efd, EPOLLIN,
-				blk_dev_on_io, bd);
-	if (rc < 0) {
-		xenbus_dev_error(dev, rc, "io_uring: %s", strerror(-rc));
-		goto fail;
-	}
-	for (i = 0; i < nq; i++) {
-		rc = blk_queue_start(bd, &bd->q[i], keys[i].refs, 1u << order,
-				     keys[i].port);
-		if (rc < 0)
-			goto fail;
-		bd->nq = i + 1;
-	}
+	rc = blk_worker_start(bd, &conn);
+	if (rc < 0)
+		return rc;
 	rc = publish(bd);
 	if (rc < 0) {
-		xenbus_dev_error(dev, rc, "writing sectors and info: %s",
-				 strerror(-rc));
-		goto fail;
+		blk_worker_stop(bd);
+		return xenbus_dev_error(dev, rc, "writing sectors and info: %s",
+					strerror(-rc));
 	}
-	elog(ELOG_INFO, "vbd %u/%s: connected, %s, %u queue%s of %u page%s",
+	elog(ELOG_INFO, "vbd %u/%s: connected, %s, %u queue%s of %u page%s, worker pid %d",
 	     xenbus_dev_domid(dev), xenbus_dev_id(dev), blk_abi_name(bd->abi),
-	     nq, nq > 1 ? "s" : "", 1u << order, order ? "s" : "");
-	/* Requests the frontend queued before we listened. */
-	for (i = 0; i < nq && !bd->broken; i++)
-		blk_queue_run(&bd->q[i]);
-	if (bd->broken) {
-		rc = xenbus_dev_error(dev, -EPROTO, "%s", bd->broken);
-		bd->broken = NULL;
-		goto fail;
-	}
-	free(keys);
+	     nq, nq > 1 ? "s" : "", 1u << order, order ? "s" : "", bd->pid);
 	return 0;
-fail:
-	stop_all(bd);
-	free(keys);
-	return rc;
 }
 
 static void blk_disconnect(struct xenbus_dev *dev)
 {
-	stop_all(xenbus_dev_priv(dev));
+	blk_worker_stop(xenbus_dev_priv(dev));
 }
 
 static void blk_remove(struct xenbus_dev *dev)

@@ -5,9 +5,9 @@
  *
  * With --transport=shm nothing grants it guest memory from outside this
  * process: it probes devices (features, InitWait) and stops there, which
- * is what a smoke test of the daemon on a host without Xen can see.  The
- * per-device worker process of docs/design/xenbus.md is not built yet:
- * every device is served in this one process (docs/design/blkback.md).
+ * is what a smoke test of the daemon on a host without Xen can see.  Each
+ * connected device is served by a worker process of its own
+ * (blkback/worker.c), which runs as --user (nobody) when this is root.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -26,7 +26,7 @@
 
 struct options {
 	bool shm, foreground;
-	const char *pid_file;
+	const char *pid_file, *user;
 	unsigned queues, order;
 };
 
@@ -44,6 +44,8 @@ static void usage(FILE *to)
 "  -q, --max-queues=N        multi-queue-max-queues (1..%u, default %u)\n"
 "  -o, --max-ring-order=N    max-ring-page-order (0..%u, default %u)\n"
 "      --pid-file=FILE       write the daemon's pid to FILE\n"
+"  -u, --user=NAME           each device's worker process runs as NAME\n"
+"                            (when started as root; default nobody)\n"
 "  -v, --verbose             log debug messages\n"
 "  -h, --help                print this help and exit\n",
 		BLKBACK_MAX_QUEUES, BLKBACK_MAX_QUEUES,
@@ -73,13 +75,14 @@ static int parse_options(int argc, char **argv, struct options *o)
 		{ "max-queues", required_argument, NULL, 'q' },
 		{ "max-ring-order", required_argument, NULL, 'o' },
 		{ "pid-file", required_argument, NULL, OPT_PID_FILE },
+		{ "user", required_argument, NULL, 'u' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	int opt;
 
-	while ((opt = getopt_long(argc, argv, "T:iq:o:vh", longopts, NULL)) !=
+	while ((opt = getopt_long(argc, argv, "T:iq:o:u:vh", longopts, NULL)) !=
 	       -1) {
 		switch (opt) {
 		case 'T':
@@ -105,6 +108,9 @@ static int parse_options(int argc, char **argv, struct options *o)
 			break;
 		case OPT_PID_FILE:
 			o->pid_file = optarg;
+			break;
+		case 'u':
+			o->user = optarg;
 			break;
 		case 'v':
 			elog_set_level(ELOG_DEBUG);
@@ -173,6 +179,7 @@ static int serve(struct daemon *d, const struct options *o, int ready_fd)
 	}
 	d->bb.max_queues = o->queues;
 	d->bb.max_ring_page_order = o->order;
+	d->bb.user = o->user;
 	rc = evloop_add(d->loop, d->sigfd, EPOLLIN, on_signal, d);
 	if (rc == 0)
 		rc = xenbus_open(&(struct xenbus_args){ .xs = d->xs,

@@ -9,7 +9,12 @@
  *   io.c      io_uring, its eventfd in the daemon's loop
  *   ring.c    a queue: its shared ring, event channel, slots, responses
  *   req.c     one request: segments, grant maps, I/O submitted and done
- *   engine.c  probe, connect, disconnect, remove (xenbus/xenbus.h)
+ *   engine.c  probe, connect, disconnect, remove (xenbus/xenbus.h): the
+ *             daemon's side, xenstore and the handshake
+ *   worker.c  the device's process: forked at connect, holds the rings
+ *   msg.c     the typed, size-checked messages between the two
+ *
+ * io.c, ring.c and req.c run only in the worker.
  */
 #ifndef ENSO_BLKBACK_PRIVATE_H
 #define ENSO_BLKBACK_PRIVATE_H
@@ -45,6 +50,49 @@ int blk_check_segs(uint64_t sector, const struct blkif_request_segment *seg,
 		   const char **why);
 /* Indirect pages that hold nr_segments segments. */
 unsigned blk_indirect_pages(unsigned nr_segments);
+
+/* ---- msg.c: daemon <-> worker ------------------------------------------
+ * Over a SOCK_SEQPACKET socketpair, one message a packet: a header, then
+ * the fixed struct of its type.  A packet whose length is not its type's,
+ * or of a type the receiver does not take, ends the worker. */
+#define BLK_MSG_TEXT 200
+
+enum blk_msg_type {
+	BLK_MSG_CONNECT = 1,	/* daemon -> worker: blk_msg_connect */
+	BLK_MSG_DISCONNECT,	/* daemon -> worker: (empty) */
+	BLK_MSG_CONNECTED,	/* worker -> daemon: (empty) */
+	BLK_MSG_FAILED,		/* worker -> daemon: blk_msg_error */
+	BLK_MSG_BROKEN,		/* worker -> daemon: blk_msg_error */
+	BLK_MSG_MAX,
+};
+
+struct blk_msg_hdr {
+	uint32_t type, len;	/* len: of the body after the header */
+};
+
+/* What the daemon read of the frontend, for the worker to map and bind. */
+struct blk_msg_connect {
+	uint32_t abi;		/* enum blk_abi */
+	uint32_t nq, order;
+	uint32_t refs[BLKBACK_MAX_QUEUES][1u << BLKBACK_MAX_RING_PAGE_ORDER];
+	uint32_t ports[BLKBACK_MAX_QUEUES];
+};
+
+struct blk_msg_error {
+	int32_t err;		/* negative errno */
+	char text[BLK_MSG_TEXT];	/* NUL-terminated (checked) */
+};
+
+/* The body size of each type; -1 for a type that is not one. */
+long blk_msg_size(uint32_t type);
+/* Sends one message (body: blk_msg_size(type) bytes).  0 or -errno. */
+int blk_msg_send(int sock, uint32_t type, const void *body);
+int blk_msg_send_error(int sock, uint32_t type, int err, const char *text);
+/* Receives one message into body (room for the largest): its type, 0 on
+ * EOF, -EAGAIN when none waits (a non-blocking call), -EBADMSG for a
+ * packet that is not a message (wrong size, unknown type, text not
+ * terminated), else -errno. */
+int blk_msg_recv(int sock, void *body, size_t room, bool nonblock);
 
 /* ---- disk.c ------------------------------------------------------------- */
 struct blk_disk {
@@ -120,9 +168,16 @@ struct blk_queue {
 };
 
 struct blk_dev {
-	struct xenbus_dev *dev;
+	struct xenbus_dev *dev;	/* the worker reads it, never the store */
 	struct blkback *bb;
 	struct blk_disk disk;
+	/* The daemon's side of the worker: its pid (0: none), its pidfd
+	 * and its end of the socketpair, both in the daemon's loop. */
+	int pid, pidfd, sock;
+	/* The worker's side: its own loop, its end of the socketpair, and
+	 * the first failure said (blk_say) before it replies. */
+	struct evloop *loop;
+	char why[BLK_MSG_TEXT];
 	enum blk_abi abi;
 	struct blk_io io;
 	struct blk_queue *q;
@@ -131,6 +186,19 @@ struct blk_dev {
 	 * found it unwinds (what: why). */
 	const char *broken;
 };
+
+/* worker.c, the daemon's side.  Forks the device's worker, gives it
+ * conn and waits (up to BLK_WORKER_WAIT_MS) for it to map, bind, drop
+ * its privileges and say connected; says why it fails
+ * (xenbus_dev_error) and leaves no process behind. */
+#define BLK_WORKER_WAIT_MS 10000
+int blk_worker_start(struct blk_dev *bd, const struct blk_msg_connect *conn);
+/* Tells the worker to disconnect, waits for it to finish its I/O and
+ * exit (SIGKILL after BLK_WORKER_WAIT_MS), reaps it.  Safe with none. */
+void blk_worker_stop(struct blk_dev *bd);
+/* The worker's side: the first failure's text into bd->why; rc back. */
+int blk_say(struct blk_dev *bd, int rc, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
 
 /* ring.c */
 int blk_queue_start(struct blk_dev *bd, struct blk_queue *q,

@@ -40,7 +40,7 @@ int blk_queue_start(struct blk_dev *bd, struct blk_queue *q,
 	q->free = q->slots;
 	rc = xenbus_map(t, xenbus_dev_domid(dev), refs, pages, true, &q->sring);
 	if (rc < 0) {
-		xenbus_dev_error(dev, rc, "queue %u: ring-ref %u: cannot map: %s",
+		blk_say(bd, rc, "queue %u: ring-ref %u: cannot map: %s",
 				 q->idx, refs[0], strerror(-rc));
 		goto free;
 	}
@@ -49,14 +49,14 @@ int blk_queue_start(struct blk_dev *bd, struct blk_queue *q,
 	q->ring.nr_ents = n;	/* the ABI's slots, not this host's */
 	rc = xenbus_bind(t, xenbus_dev_domid(dev), port, &q->ch);
 	if (rc < 0) {
-		xenbus_dev_error(dev, rc, "queue %u: event-channel %u: cannot bind: %s",
+		blk_say(bd, rc, "queue %u: event-channel %u: cannot bind: %s",
 				 q->idx, port, strerror(-rc));
 		goto unmap;
 	}
-	rc = evloop_add(xenbus_dev_loop(dev), xenbus_evtchn_fd(q->ch), EPOLLIN,
+	rc = evloop_add(bd->loop, xenbus_evtchn_fd(q->ch), EPOLLIN,
 			on_kick, q);
 	if (rc < 0) {
-		xenbus_dev_error(dev, rc, "queue %u: event loop: %s", q->idx,
+		blk_say(bd, rc, "queue %u: event loop: %s", q->idx,
 				 strerror(-rc));
 		goto unbind;
 	}
@@ -79,7 +79,7 @@ void blk_queue_stop(struct blk_queue *q)
 
 	if (!q->slots)
 		return;
-	evloop_del(xenbus_dev_loop(dev), xenbus_evtchn_fd(q->ch));
+	evloop_del(q->bd->loop, xenbus_evtchn_fd(q->ch));
 	xenbus_unbind(q->ch);
 	xenbus_unmap(xenbus_dev_transport(dev), q->sring, q->pages);
 	free(q->slots);
@@ -165,16 +165,6 @@ void blk_queue_run(struct blk_queue *q)
 			return;	/* the completions run the ring again */
 		RING_FINAL_CHECK_FOR_REQUESTS(&q->ring, more);
 	} while (more);
-}
-
-bool blk_dev_check_broken(struct blk_dev *bd)
-{
-	if (!bd->broken)
-		return false;
-	bd->bb->stats.broken++;
-	xenbus_dev_fail(bd->dev, -EPROTO, "%s: closing a broken frontend",
-			bd->broken);
-	return true;
 }
 
 static void on_kick(void *arg, uint32_t events)

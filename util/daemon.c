@@ -117,3 +117,38 @@ int daemon_write_pid(const char *path)
 	fclose(f);
 	return 0;
 }
+
+static int cmp_int(const void *a, const void *b)
+{
+	int x = *(const int *)a, y = *(const int *)b;
+
+	return (x > y) - (x < y);
+}
+
+int close_fds_except(const int *keep, unsigned n)
+{
+	int *k = malloc((n + 1) * sizeof(*k));
+	unsigned i, m = 0;
+	int from = 3;
+
+	if (!k)
+		return -ENOMEM;
+	for (i = 0; i < n; i++)
+		if (keep[i] >= 3)
+			k[m++] = keep[i];
+	qsort(k, m, sizeof(*k), cmp_int);
+	/* The gaps between the kept ones, then everything above them. */
+	for (i = 0; i < m; i++) {
+		if (k[i] > from && close_range((unsigned)from,
+					       (unsigned)k[i] - 1, 0) < 0)
+			goto fail;
+		from = k[i] + 1;
+	}
+	if (close_range((unsigned)from, ~0u, 0) < 0)
+		goto fail;
+	free(k);
+	return 0;
+fail:
+	free(k);
+	return -errno;
+}

@@ -102,6 +102,10 @@ int daemon_ready(int ready_fd);
 void daemon_detach_stdio(void);
 /* Writes getpid() to path; logs and returns -errno on failure. */
 int daemon_write_pid(const char *path);
+/* Closes every fd of the process but 0, 1, 2 and the n in keep (any
+ * order; negative ones are ignored): what a forked child that must hold
+ * only what it was given does first.  0 or -errno. */
+int close_fds_except(const int *keep, unsigned n);
 
 /* ---- small parsers ----------------------------------------------------- */
 /* Parses a whole decimal unsigned number with no sign, spaces or junk;

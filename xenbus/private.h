@@ -87,6 +87,10 @@ struct xenbus_transport_ops {
 	int (*ack)(struct xenbus_evtchn *ch);
 	int (*notify)(struct xenbus_evtchn *ch);
 	void (*close)(struct xenbus_transport *t);
+	/* In a forked worker: keep only domid's, close the rest (keep's
+	 * fds stay), reopen what is not usable across fork. */
+	int (*worker)(struct xenbus_transport *t, uint32_t domid,
+		      const int *keep, unsigned nkeep);
 };
 
 /* Each implementation embeds these first. */

@@ -174,6 +174,14 @@ static int shm_map(struct xenbus_transport *t, uint32_t domid,
 			return rc;
 		}
 	}
+	/* As a gntdev mapping: not copied into a child this process forks
+	 * (another device's worker must not hold this ring). */
+	if (madvise(base, len, MADV_DONTFORK) < 0) {
+		int rc = -errno;
+
+		munmap(base, len);
+		return rc;
+	}
 	s->maps++;
 	*addr = base;
 	return 0;
@@ -285,21 +293,63 @@ static int shm_notify(struct xenbus_evtchn *ch)
 	return 0;
 }
 
+static void drop_domain(struct shm_domain *d)
+{
+	size_t j;
+
+	for (j = 0; j < d->nports; j++) {
+		close(d->ports[j].to_backend);
+		close(d->ports[j].to_frontend);
+	}
+	free(d->ports);
+	close(d->memfd);
+}
+
 static void shm_close(struct xenbus_transport *t)
 {
 	struct shm *s = shm_of(t);
-	size_t i, j;
+	size_t i;
 
-	for (i = 0; i < s->ndoms; i++) {
-		for (j = 0; j < s->doms[i].nports; j++) {
-			close(s->doms[i].ports[j].to_backend);
-			close(s->doms[i].ports[j].to_frontend);
-		}
-		free(s->doms[i].ports);
-		close(s->doms[i].memfd);
-	}
+	for (i = 0; i < s->ndoms; i++)
+		drop_domain(&s->doms[i]);
 	free(s->doms);
 	free(s);
+}
+
+/* The domain's memfd and ports stay (they are the worker's "hypervisor");
+ * every other domain's go, and every fd not kept. */
+static int shm_worker(struct xenbus_transport *t, uint32_t domid,
+		      const int *keep, unsigned nkeep)
+{
+	struct shm *s = shm_of(t);
+	struct shm_domain *d;
+	size_t i, j = 0;
+	int *fds, rc;
+
+	for (i = 0; i < s->ndoms; i++)
+		if (s->doms[i].domid == domid)
+			s->doms[j++] = s->doms[i];
+		else
+			drop_domain(&s->doms[i]);
+	s->ndoms = j;
+	s->maps = s->channels = 0;	/* the parent's, not ours */
+	d = find_domain(s, domid);
+	fds = calloc(nkeep + 1 + 2 * (d ? d->nports : 0), sizeof(*fds));
+	if (!fds)
+		return -ENOMEM;
+	for (i = 0; i < nkeep; i++)
+		fds[i] = keep[i];
+	j = nkeep;
+	if (d) {
+		fds[j++] = d->memfd;
+		for (i = 0; i < d->nports; i++) {
+			fds[j++] = d->ports[i].to_backend;
+			fds[j++] = d->ports[i].to_frontend;
+		}
+	}
+	rc = close_fds_except(fds, (unsigned)j);
+	free(fds);
+	return rc;
 }
 
 const struct xenbus_transport_ops xenbus_shm_ops = {
@@ -313,4 +363,5 @@ const struct xenbus_transport_ops xenbus_shm_ops = {
 	.ack = shm_ack,
 	.notify = shm_notify,
 	.close = shm_close,
+	.worker = shm_worker,
 };

@@ -32,6 +32,12 @@ const char *xenbus_transport_name(const struct xenbus_transport *t)
 	return t->ops->name;
 }
 
+int xenbus_transport_worker(struct xenbus_transport *t, uint32_t domid,
+			    const int *keep, unsigned nkeep)
+{
+	return t->ops->worker(t, domid, keep, nkeep);
+}
+
 int xenbus_map(struct xenbus_transport *t, uint32_t domid,
 	       const uint32_t *refs, uint32_t count, bool writable,
 	       void **addr)

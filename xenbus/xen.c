@@ -6,7 +6,8 @@
  * Each bound channel has its own xenevtchn handle, hence its own fd: the
  * engine polls one fd per device, and a per-device worker can keep only
  * its own (docs/design/xenbus.md).  Handles are not usable across fork:
- * a worker opens its own.
+ * a worker opens its own (xen_worker), and each channel's handle is
+ * restricted to its frontend's domain.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -64,7 +65,7 @@ static int xen_map(struct xenbus_transport *t, uint32_t domid,
 		   void **addr)
 {
 	struct xen *x = (struct xen *)t;
-	uint32_t r[64];		/* transport.c's MAP_MAX */
+	uint32_t r[XENBUS_MAP_MAX];	/* xenbus_map checked count */
 	uint32_t i;
 
 	if (count > ARRAY_SIZE(r))
@@ -145,6 +146,15 @@ static int xen_bind(struct xenbus_transport *t, uint32_t domid,
 		return rc;
 	}
 	c->port = (evtchn_port_t)p;
+	/* The handle is this one channel's: it serves domid alone, so that
+	 * a worker holding it can bind nothing of another domain. */
+	if (xenevtchn_restrict(c->xce, (domid_t)domid) < 0) {
+		rc = neg_errno();
+		xenevtchn_unbind(c->xce, c->port);
+		xenevtchn_close(c->xce);
+		free(c);
+		return rc;
+	}
 	*out = &c->ch;
 	return 0;
 }
@@ -191,6 +201,26 @@ static void xen_close(struct xenbus_transport *t)
 	free(x);
 }
 
+/* The parent's grant handle is not usable across fork, and closing it
+ * through the library would run the parent's teardown: its fd goes with
+ * the others, its memory is left (the worker _exits), and a new handle is
+ * opened for the worker alone.  Channels are bound after this, each with
+ * a handle of its own (xen_bind). */
+static int xen_worker(struct xenbus_transport *t, uint32_t domid,
+		      const int *keep, unsigned nkeep)
+{
+	struct xen *x = (struct xen *)t;
+	int rc;
+
+	(void)domid;
+	x->xgt = NULL;
+	rc = close_fds_except(keep, nkeep);
+	if (rc < 0)
+		return rc;
+	x->xgt = xengnttab_open(NULL, 0);
+	return x->xgt ? 0 : neg_errno();
+}
+
 static const struct xenbus_transport_ops xen_ops = {
 	.name = "xen",
 	.map = xen_map,
@@ -202,4 +232,5 @@ static const struct xenbus_transport_ops xen_ops = {
 	.ack = xen_ack,
 	.notify = xen_notify,
 	.close = xen_close,
+	.worker = xen_worker,
 };

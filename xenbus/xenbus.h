@@ -213,6 +213,19 @@ int xenbus_transport_shm_open(unsigned flags, struct xenbus_transport **out);
  * (xenbus_close sees to the engines').  NULL is fine. */
 void xenbus_transport_close(struct xenbus_transport *t);
 const char *xenbus_transport_name(const struct xenbus_transport *t);
+/* In a child forked to serve one device of domid, before it maps or binds
+ * anything: closes every fd of the process but 0-2, the nkeep in keep and
+ * what the transport needs for domid, and leaves the transport serving
+ * domid alone.  Xen's handles are not usable across fork: the parent's
+ * grant handle is let go of (not closed through the library, whose
+ * state is the parent's) and a new one opened; each channel bound after
+ * this opens its own event-channel handle, restricted to domid.  shm:
+ * every other domain's memfd and ports are closed.  Nothing the parent
+ * mapped is in the child (mappings are MADV_DONTFORK on shm, as Xen's
+ * gntdev mappings are not copied on fork).  0 or -errno; on failure the
+ * child must exit. */
+int xenbus_transport_worker(struct xenbus_transport *t, uint32_t domid,
+			    const int *keep, unsigned nkeep);
 
 /* Maps count refs of domid as one contiguous range at *addr; count is
  * 1..XENBUS_MAP_MAX (a ring is at most 16 pages, one block request's data

@@ -10,7 +10,10 @@
  * the file itself; a batch of requests behind one kick; FLUSH, barriers,
  * DISCARD; a reconnect with the data still there; multi-queue; a read-only
  * cdrom that refuses writes; every hostile request of docs/design/blkback.md,
- * each followed by a second device that still serves correct data.
+ * each followed by a second device that still serves correct data; each
+ * connected device in a worker process of its own (found as a child of
+ * this program named "vbd <domid>/<devid>"), unprivileged, and one
+ * killed -9 is one device Closed that may reconnect.
  *
  * Prints "ok - blkback: ..." / "not ok - blkback: ...: why".
  */
@@ -20,6 +23,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <dirent.h>
+#include <pwd.h>
+#include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -113,6 +119,91 @@ static void check_roundtrip(struct bf_dev *d, unsigned qi, const char *path,
 		  name, "write %d, read %d, checksums %s", w, r,
 		  sum(buf, len) == sum(back, len) ? "match but the file differs"
 						  : "differ");
+}
+
+/* ---- the device's worker process ----------------------------------------
+ * This program is the daemon: a device's worker is a child of it whose
+ * name (comm) is "vbd <domid>/<devid>" (blkback/worker.c). */
+
+/* A line of /proc/<pid>/status ("Uid", ...), its value; "" if none. */
+static const char *proc_status(int pid, const char *key)
+{
+	static char val[256];
+	char path[64], line[256];
+	size_t n = strlen(key);
+	FILE *f;
+
+	val[0] = '\0';
+	snprintf(path, sizeof(path), "/proc/%d/status", pid);
+	f = fopen(path, "re");
+	while (f && fgets(line, sizeof(line), f))
+		if (!strncmp(line, key, n) && line[n] == ':') {
+			snprintf(val, sizeof(val), "%s", line + n + 1 + strspn(line + n + 1, "\t "));
+			val[strcspn(val, "\n")] = '\0';
+			break;
+		}
+	if (f)
+		fclose(f);
+	return val;
+}
+
+/* The worker serving d (a child of ours with its name), or 0. */
+static int worker_of(const struct bf_dev *d)
+{
+	char want[32], path[64], comm[32];
+	struct dirent *e;
+	DIR *dir = opendir("/proc");
+	int found = 0;
+
+	snprintf(want, 16, "vbd %u/%s", d->g->domid, strrchr(d->be, '/') + 1);
+	while (dir && !found && (e = readdir(dir))) {
+		int pid = atoi(e->d_name);
+		FILE *f;
+
+		if (pid <= 0 || atoi(proc_status(pid, "PPid")) != getpid())
+			continue;
+		snprintf(path, sizeof(path), "/proc/%d/comm", pid);
+		f = fopen(path, "re");
+		if (f && fgets(comm, sizeof(comm), f)) {
+			comm[strcspn(comm, "\n")] = '\0';
+			found = strcmp(comm, want) ? 0 : pid;
+		}
+		if (f)
+			fclose(f);
+	}
+	if (dir)
+		closedir(dir);
+	return found;
+}
+
+/* What the worker's fds are: sockets, epolls, and whether one is path. */
+static void worker_fds(int pid, const char *path, unsigned *sockets,
+		       unsigned *epolls, bool *holds)
+{
+	char dirpath[64], link[512], to[512];
+	struct dirent *e;
+	DIR *dir;
+
+	*sockets = *epolls = 0;
+	*holds = false;
+	snprintf(dirpath, sizeof(dirpath), "/proc/%d/fd", pid);
+	dir = opendir(dirpath);
+	while (dir && (e = readdir(dir))) {
+		ssize_t n;
+
+		if (e->d_name[0] == '.')
+			continue;
+		snprintf(link, sizeof(link), "%s/%s", dirpath, e->d_name);
+		n = readlink(link, to, sizeof(to) - 1);
+		if (n < 0)
+			continue;
+		to[n] = '\0';
+		*sockets += !strncmp(to, "socket:", 7);
+		*epolls += !strcmp(to, "anon_inode:[eventpoll]");
+		*holds |= !strcmp(to, path);
+	}
+	if (dir)
+		closedir(dir);
 }
 
 /* ---- scenarios ---------------------------------------------------------- */
@@ -256,7 +347,7 @@ static void multiqueue(struct bf_dev *a, const char *path)
 	xbt_wait_state(a->be, XENBUS_INITWAIT);
 	bf_connect(a, BF_ABI_64, 0, 2);
 	xbt_check_state(a->be, XENBUS_CONNECTED, "multi-queue: 2 queues (queue-N/) -> Connected");
-	xbt_check_live(2, 2, "multi-queue: two rings mapped, two channels bound");
+	xbt_check_live(0, 0, "multi-queue: the daemon maps no ring (its worker does)");
 	fill_random(buf, 4 * 4096);
 	st = bf_rw(a, 1, true, 200, 4, false, buf);
 	st = st ? st : bf_rw(a, 0, false, 200, 4, false, back);
@@ -390,13 +481,19 @@ static void hostile(struct bf_dev *a, const char *path)
 		  "%llu closed", (unsigned long long)bb.stats.broken);
 
 	/* A producer index a ring and more ahead: the frontend is broken. */
+	int wa = worker_of(a), wb = worker_of(good);
+
+	/* Set, then kicked: the worker runs beside us and must see it. */
 	bf_set_req_prod(a, 0, a->q[0].req_prod_pvt + a->q[0].nr_ents + 5);
-	bf_push(a, 0);
-	bf_set_req_prod(a, 0, a->q[0].req_prod_pvt + a->q[0].nr_ents + 5);
+	bf_kick(a, 0);
 	xbt_check_refused(a->be, "req_prod overruns the ring",
 			  "hostile: req_prod more than a ring ahead -> device Closed, error says so");
 	xbt_check(bb.stats.broken == 1, "hostile: counted as one broken frontend",
 		  "%llu", (unsigned long long)bb.stats.broken);
+	xbt_check(wa > 0 && wb > 0 && worker_of(a) == 0 && worker_of(good) == wb,
+		  "hostile: only the broken device's worker is gone (the other's serves on)",
+		  "workers before %d, %d; after %d, %d", wa, wb, worker_of(a),
+		  worker_of(good));
 	check_roundtrip(good, 0, good_path, 500, 11, false,
 			"hostile: after the broken one is closed, the other device serves");
 	xbt_write(a->fe, "state", "%d", XENBUS_INITIALISING);
@@ -404,6 +501,86 @@ static void hostile(struct bf_dev *a, const char *path)
 	bf_connect(a, BF_ABI_64, 0, 1);
 	xbt_check_state(a->be, XENBUS_CONNECTED, "hostile: the closed frontend may come back through Initialising");
 	check_roundtrip(a, 0, path, 1000, 4, false, "hostile: and is served again");
+	xbt_check(worker_of(a) > 0 && worker_of(a) != wa,
+		  "hostile: by a new worker", "worker %d, was %d", worker_of(a), wa);
+}
+
+/* Each connected device in a process of its own, with what it needs and
+ * no more, unprivileged; one killed is one device Closed. */
+static void isolation(struct bf_dev *a, const char *path)
+{
+	struct passwd *pw = getpwnam("nobody");
+	int wa = worker_of(a), wb = worker_of(good);
+	char want_uid[64], want_gid[64], err[256];
+	unsigned socks, epolls;
+	bool holds_own, holds_other;
+	int st;
+
+	xbt_check(wa > 0 && wb > 0 && wa != wb && wa != getpid() && wb != getpid(),
+		  "isolation: each connected device has a worker process of its own",
+		  "workers %d and %d, the daemon %d", wa, wb, getpid());
+	xbt_check_live(0, 0, "isolation: the daemon maps no ring and binds no channel");
+	if (geteuid() == 0 && pw)
+		snprintf(want_uid, sizeof(want_uid), "%u\t%u\t%u\t%u",
+			 (unsigned)pw->pw_uid, (unsigned)pw->pw_uid,
+			 (unsigned)pw->pw_uid, (unsigned)pw->pw_uid);
+	else
+		snprintf(want_uid, sizeof(want_uid), "%u\t%u\t%u\t%u",
+			 (unsigned)geteuid(), (unsigned)geteuid(),
+			 (unsigned)geteuid(), (unsigned)geteuid());
+	xbt_check(!strcmp(proc_status(wa, "Uid"), want_uid),
+		  geteuid() == 0 ? "isolation: the worker runs as nobody (real, effective, saved, fs uid)"
+				 : "isolation: the worker keeps the (unprivileged) daemon's uid",
+		  "Uid \"%s\", wanted \"%s\"", proc_status(wa, "Uid"), want_uid);
+	if (geteuid() == 0 && pw) {
+		snprintf(want_gid, sizeof(want_gid), "%u\t%u\t%u\t%u",
+			 (unsigned)pw->pw_gid, (unsigned)pw->pw_gid,
+			 (unsigned)pw->pw_gid, (unsigned)pw->pw_gid);
+		xbt_check(!strcmp(proc_status(wa, "Gid"), want_gid) &&
+				  !proc_status(wa, "Groups")[0],
+			  "isolation: its gid is nobody's, no supplementary groups",
+			  "Gid \"%s\", Groups \"%s\"", proc_status(wa, "Gid"),
+			  proc_status(wa, "Groups"));
+		xbt_check(!strcmp(proc_status(wa, "CapEff"), "0000000000000000") &&
+				  !strcmp(proc_status(wa, "CapPrm"), "0000000000000000"),
+			  "isolation: no capabilities", "CapEff %s, CapPrm %s",
+			  proc_status(wa, "CapEff"), proc_status(wa, "CapPrm"));
+	}
+	xbt_check(!strcmp(proc_status(wa, "NoNewPrivs"), "1"),
+		  "isolation: the worker has NoNewPrivs", "NoNewPrivs \"%s\"",
+		  proc_status(wa, "NoNewPrivs"));
+	worker_fds(wa, good_path, &socks, &epolls, &holds_other);
+	worker_fds(wa, path, &socks, &epolls, &holds_own);
+	xbt_check(socks == 1 && epolls == 1 && holds_own && !holds_other,
+		  "isolation: the worker holds one socket (the daemon's, not xenstore's), its own loop, its disk and not the other's",
+		  "%u sockets, %u epolls, own disk %d, other disk %d", socks,
+		  epolls, holds_own, holds_other);
+
+	/* kill -9 of one device's worker. */
+	kill(wa, SIGKILL);
+	xbt_wait_state(a->be, XENBUS_CLOSED);
+	snprintf(err, sizeof(err), "%s", xbt_read(a->be, "error"));
+	xbt_check(xbt_state(a->be) == XENBUS_CLOSED && strstr(err, "worker") &&
+			  strstr(err, "killed by signal 9"),
+		  "kill -9 of a worker: its device goes Closed, the error names the death",
+		  "state %s, error \"%s\"", xenbus_state_name(xbt_state(a->be)), err);
+	xbt_check(xenbus_device_count(xbt_core) == 3 && worker_of(good) == wb &&
+			  xbt_state(good->be) == XENBUS_CONNECTED,
+		  "kill -9 of a worker: the daemon and the other device's worker live on",
+		  "%u devices, other worker %d (was %d)",
+		  xenbus_device_count(xbt_core), worker_of(good), wb);
+	check_roundtrip(good, 0, good_path, 600, 11, false,
+			"kill -9 of a worker: the other device serves correct data");
+	xbt_write(a->fe, "state", "%d", XENBUS_INITIALISING);
+	xbt_check_state(a->be, XENBUS_INITWAIT, "kill -9 of a worker: the device may come back (InitWait)");
+	bf_connect(a, BF_ABI_64, 0, 1);
+	xbt_check_state(a->be, XENBUS_CONNECTED, "kill -9 of a worker: connected again");
+	xbt_check(worker_of(a) > 0 && worker_of(a) != wa,
+		  "kill -9 of a worker: served by a new worker", "worker %d, was %d",
+		  worker_of(a), wa);
+	st = bf_rw(a, 0, false, 1000, 4, false, back);
+	xbt_check(st == 0 && sum(back, 4 * 4096) == file_sum(path, 1000, 4 * 4096),
+		  "kill -9 of a worker: the new worker serves the data", "status %d", st);
 }
 
 int main(void)
@@ -458,6 +635,7 @@ int main(void)
 	good = &b;
 	good_path = pb;
 	hostile(&a, pa);
+	isolation(&a, pa);
 
 	xs_rm(xbt_xs, XBT_NULL, "/local/domain/0/backend/vbd");
 	xbt_check(xbt_no_devices(), "remove: backend/vbd gone -> every device dropped",

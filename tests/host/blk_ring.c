@@ -147,14 +147,18 @@ void bf_set_req_prod(struct bf_dev *d, unsigned qi, uint32_t prod)
 	__atomic_store_n(idx(&d->q[qi], 0), prod, __ATOMIC_RELEASE);
 }
 
-void bf_push(struct bf_dev *d, unsigned qi)
+void bf_kick(struct bf_dev *d, unsigned qi)
 {
-	struct bf_queue *q = &d->q[qi];
 	uint64_t one = 1;
 
-	bf_set_req_prod(d, qi, q->req_prod_pvt);
-	if (write(q->kick, &one, sizeof(one)) != sizeof(one))
+	if (write(d->q[qi].kick, &one, sizeof(one)) != sizeof(one))
 		perror("# kick");
+}
+
+void bf_push(struct bf_dev *d, unsigned qi)
+{
+	bf_set_req_prod(d, qi, d->q[qi].req_prod_pvt);
+	bf_kick(d, qi);
 }
 
 static bool has_response(const void *arg)

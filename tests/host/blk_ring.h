@@ -72,6 +72,8 @@ void bf_connect(struct bf_dev *d, enum bf_abi abi, unsigned order,
 void bf_put(struct bf_dev *d, unsigned qi, const struct bf_req *r);
 /* Publishes the requests and kicks the backend. */
 void bf_push(struct bf_dev *d, unsigned qi);
+/* Kicks the backend, publishing nothing. */
+void bf_kick(struct bf_dev *d, unsigned qi);
 /* Waits (running the backend) for the next response; false after 5 s. */
 bool bf_wait(struct bf_dev *d, unsigned qi, struct bf_rsp *rsp);
 /* One request, start to end: its status, or 99 when no answer came, 98
