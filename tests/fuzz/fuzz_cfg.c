@@ -8,19 +8,18 @@
  * create takes them on its command line.
  */
 #include <stdint.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "enso/libxl.h"
+#include "config_common.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct enso_error err = { "" };
-	struct enso_domain_config c, back;
-	char *a = NULL, *b = NULL, *ovbuf = NULL;
+	struct enso_domain_config c;
+	char *ovbuf = NULL;
 	const char *ov[9] = { NULL };
 	const uint8_t *nul = memchr(data, '\0', size);
 	size_t len = nul ? (size_t)(nul - data) : size;
@@ -48,22 +47,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		enso_config_dispose(&c);	/* idempotent after a failure */
 		return 0;
 	}
-	if (enso_config_to_json(&c, true, &a))
-		goto out;	/* out of memory */
-	if (enso_config_from_json(a, &back, &err)) {
-		fprintf(stderr, "our own JSON does not read back: %s\n%s",
-			err.msg, a);
-		abort();
-	}
-	if (!enso_config_to_json(&back, true, &b) && strcmp(a, b)) {
-		fprintf(stderr, "round trip differs\n--- first\n%s--- second\n%s",
-			a, b);
-		abort();
-	}
-	enso_config_dispose(&back);
-out:
-	free(a);
-	free(b);
+	fuzz_config_roundtrip(&c);
 	enso_config_dispose(&c);
 	return 0;
 }

@@ -69,9 +69,9 @@ objs() { local s; for s in $1; do objname "$s"; done | tr '\n' ' '; }
 	echo "LIBS := $pkglibs"
 	echo "UTIL := $(objs "$util_src")"
 	echo "XS := $(objs "$xs_src tests/fuzz/xs_common.c")"
-	echo "XL := $(objs "$xl_src")"
+	echo "XL := $(objs "$xl_src tests/fuzz/config_common.c")"
 	echo "all: $(for n in "${all[@]}"; do printf 'bin/fuzz_%s ' "$n"; done)"
-	for src in $util_src $xs_src $xl_src tests/fuzz/xs_common.c; do
+	for src in $util_src $xs_src $xl_src tests/fuzz/xs_common.c tests/fuzz/config_common.c; do
 		printf '%s: %s Makefile %s\n\t$(CC) $(CFLAGS) $(LIBCOV) -c $< -o $@\n' \
 			"$(objname "$src")" "$root/$src" "$here/nocov.txt"
 	done
