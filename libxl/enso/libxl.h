@@ -430,6 +430,42 @@ int enso_domain_config(struct enso_ctx *ctx, uint32_t domid,
 		       struct enso_domain_config *out, struct enso_error *err);
 /* Seconds since the domain was created (dom0: the host's uptime), or -1. */
 long enso_domain_uptime(struct enso_ctx *ctx, uint32_t domid);
+
+/*
+ * Disks of a running domain (xl block-attach, block-list, block-detach).
+ *
+ * attach: the disk is served and the guest can see it before this
+ * returns (on Xen: the backend has opened the disk, and a running guest's
+ * frontend has connected; one that does not within 10 s fails the
+ * attach, and nothing is left behind; a paused guest connects when it
+ * runs).  The domain's stored config gains the disk, so that a reboot
+ * keeps it.  -EEXIST if its vdev is taken.
+ *
+ * detach: the guest is asked to let go; one that does not within 10 s
+ * (force: at once) loses the disk anyway, and err says so while the
+ * call returns 0.  vdev: "xvdb", or its number.  -ENOENT if the domain
+ * has no such disk.
+ */
+struct enso_diskinfo {
+	uint32_t devid;		/* the vdev's xen-vbd-interface(7) number */
+	char *vdev;		/* as the config wrote it */
+	uint32_t backend_id;	/* the domain serving it (0) */
+	uint32_t frontend_id;	/* the domain it belongs to */
+	int state;		/* backend's xenbus state; -1 if none */
+	int evtchn;		/* the frontend's event channel; -1 if none */
+	int ring_ref;		/* the frontend's (first) ring-ref; -1 if none */
+	char *backend_path;	/* NULL where the disk has no xenstore backend */
+	struct enso_disk disk;	/* what the config says */
+};
+int enso_disk_attach(struct enso_ctx *ctx, uint32_t domid,
+		     const struct enso_disk *disk, struct enso_error *err);
+int enso_disk_detach(struct enso_ctx *ctx, uint32_t domid, const char *vdev,
+		     bool force, struct enso_error *err);
+/* In devid order; *out NULL and *n 0 for a domain with none. */
+int enso_disk_list(struct enso_ctx *ctx, uint32_t domid,
+		   struct enso_diskinfo **out, size_t *n,
+		   struct enso_error *err);
+void enso_diskinfo_list_free(struct enso_diskinfo *list, size_t n);
 int enso_host_info(struct enso_ctx *ctx, struct enso_host_info *out,
 		   struct enso_error *err);
 
