@@ -22,6 +22,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "enso-util.h"
 #include "libxl/runtime.h"
 
 /* How often every domain is asked anyway, should an event be missed, and
@@ -300,18 +301,8 @@ static int lock_path(struct enso_ctx *ctx, char *out, size_t len)
 bool enso_monitor_running(struct enso_ctx *ctx)
 {
 	char path[512];
-	bool held = false;
-	int fd;
 
-	if (lock_path(ctx, path, sizeof(path)))
-		return false;
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return false;
-	if (flock(fd, LOCK_SH | LOCK_NB) < 0 && errno == EWOULDBLOCK)
-		held = true;
-	close(fd);
-	return held;
+	return lock_path(ctx, path, sizeof(path)) == 0 && pid_file_locked(path);
 }
 
 int enso_domain_monitor_add(struct enso_ctx *ctx, uint32_t domid,
@@ -462,18 +453,11 @@ int enso_monitor_run(struct enso_ctx *ctx, volatile sig_atomic_t *stop,
 	if (rc)
 		return exl_fail(err, rc, "%s/monitor.pid: path too long",
 				ctx->run_dir);
-	lock = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+	lock = pid_file_lock(path, (long)getpid());
 	if (lock < 0)
-		return exl_fail(err, -errno, "%s: %s", path, strerror(errno));
-	if (flock(lock, LOCK_EX | LOCK_NB) < 0) {
-		rc = exl_fail(err, errno == EWOULDBLOCK ? -EALREADY : -errno,
-			      "%s: %s", path, errno == EWOULDBLOCK ?
-			      "another monitor runs on this host" : strerror(errno));
-		close(lock);
-		return rc;
-	}
-	if (ftruncate(lock, 0) == 0)
-		dprintf(lock, "%ld\n", (long)getpid());
+		return exl_fail(err, lock, "%s: %s", path, lock == -EALREADY ?
+				"another monitor runs on this host" :
+				strerror(-lock));
 	if (!set_watches(ctx)) {
 		rc = exl_fail(err, -errno, "watching /libxl and @releaseDomain: %s",
 			      strerror(errno));

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -116,6 +117,35 @@ int daemon_write_pid(const char *path)
 	fprintf(f, "%ld\n", (long)getpid());
 	fclose(f);
 	return 0;
+}
+
+int pid_file_lock(const char *path, long pid)
+{
+	int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+
+	if (fd < 0)
+		return -errno;
+	if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+		int e = errno == EWOULDBLOCK ? EALREADY : errno;
+
+		close(fd);
+		return -e;
+	}
+	if (ftruncate(fd, 0) == 0)
+		dprintf(fd, "%ld\n", pid);
+	return fd;
+}
+
+bool pid_file_locked(const char *path)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	bool held;
+
+	if (fd < 0)
+		return false;
+	held = flock(fd, LOCK_SH | LOCK_NB) < 0 && errno == EWOULDBLOCK;
+	close(fd);
+	return held;
 }
 
 static int cmp_int(const void *a, const void *b)

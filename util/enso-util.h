@@ -102,6 +102,13 @@ int daemon_ready(int ready_fd);
 void daemon_detach_stdio(void);
 /* Writes getpid() to path; logs and returns -errno on failure. */
 int daemon_write_pid(const char *path);
+/* One process per pid file: takes an exclusive flock on path (created
+ * 0644), which a fork inherits and which goes with the last holder, and
+ * writes pid into it.  The fd (close-on-exec) to keep open, -EALREADY if
+ * another process holds it, or -errno. */
+int pid_file_lock(const char *path, long pid);
+/* Whether a live process holds path's lock (pid_file_lock). */
+bool pid_file_locked(const char *path);
 /* Closes every fd of the process but 0, 1, 2 and the n in keep (any
  * order; negative ones are ignored): what a forked child that must hold
  * only what it was given does first.  0 or -errno. */
