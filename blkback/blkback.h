@@ -28,6 +28,12 @@
 #define BLKBACK_MAX_QUEUES 4u
 #define BLKBACK_MAX_RING_PAGE_ORDER 4u	/* 16 pages a ring */
 #define BLKBACK_MAX_INDIRECT_SEGMENTS 256u
+/* The directory the daemon serves by default, <dom0>/backend/enso-vbd/:
+ * not backend/vbd/, which Linux's xen-blkback claims whenever it is
+ * loaded (udev loads it on a Debian dom0), binding the frontend's event
+ * channel before we could.  Frontends follow their `backend` node and do
+ * not mind the name.  libxl writes the same (backends/xen/vbd.c). */
+#define BLKBACK_DIR "enso-vbd"
 
 struct blkback_stats {
 	uint64_t requests;	/* answered, whatever the status */

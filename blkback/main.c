@@ -10,6 +10,7 @@
  * (blkback/worker.c), which runs as --user (nobody) when this is root.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
@@ -26,7 +27,7 @@
 
 struct options {
 	bool shm, foreground;
-	const char *pid_file, *user;
+	const char *pid_file, *log_file, *user, *dir;
 	unsigned queues, order;
 };
 
@@ -41,14 +42,18 @@ static void usage(FILE *to)
 "  -T, --transport=xen|shm   guest memory through Xen (default) or the\n"
 "                            shared-memory stand-in (tests: probe only)\n"
 "  -i, --interactive         stay in the foreground, log to stderr\n"
+"  -d, --backend-dir=NAME    serve backend/NAME/ (default %s; vbd is\n"
+"                            what Linux's xen-blkback serves)\n"
 "  -q, --max-queues=N        multi-queue-max-queues (1..%u, default %u)\n"
 "  -o, --max-ring-order=N    max-ring-page-order (0..%u, default %u)\n"
-"      --pid-file=FILE       write the daemon's pid to FILE\n"
+"      --pid-file=FILE       write the daemon's pid to FILE, locked: one\n"
+"                            daemon per pid file\n"
+"      --log-file=FILE       log to FILE (appended), not syslog\n"
 "  -u, --user=NAME           each device's worker process runs as NAME\n"
 "                            (when started as root; default nobody)\n"
 "  -v, --verbose             log debug messages\n"
 "  -h, --help                print this help and exit\n",
-		BLKBACK_MAX_QUEUES, BLKBACK_MAX_QUEUES,
+		BLKBACK_DIR, BLKBACK_MAX_QUEUES, BLKBACK_MAX_QUEUES,
 		BLKBACK_MAX_RING_PAGE_ORDER, BLKBACK_MAX_RING_PAGE_ORDER);
 }
 
@@ -68,13 +73,15 @@ static int number(const char *opt, const char *arg, unsigned min,
 
 static int parse_options(int argc, char **argv, struct options *o)
 {
-	enum { OPT_PID_FILE = 256 };
+	enum { OPT_PID_FILE = 256, OPT_LOG_FILE };
 	static const struct option longopts[] = {
 		{ "transport", required_argument, NULL, 'T' },
 		{ "interactive", no_argument, NULL, 'i' },
+		{ "backend-dir", required_argument, NULL, 'd' },
 		{ "max-queues", required_argument, NULL, 'q' },
 		{ "max-ring-order", required_argument, NULL, 'o' },
 		{ "pid-file", required_argument, NULL, OPT_PID_FILE },
+		{ "log-file", required_argument, NULL, OPT_LOG_FILE },
 		{ "user", required_argument, NULL, 'u' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
@@ -82,7 +89,7 @@ static int parse_options(int argc, char **argv, struct options *o)
 	};
 	int opt;
 
-	while ((opt = getopt_long(argc, argv, "T:iq:o:u:vh", longopts, NULL)) !=
+	while ((opt = getopt_long(argc, argv, "T:id:q:o:u:vh", longopts, NULL)) !=
 	       -1) {
 		switch (opt) {
 		case 'T':
@@ -96,6 +103,14 @@ static int parse_options(int argc, char **argv, struct options *o)
 		case 'i':
 			o->foreground = true;
 			break;
+		case 'd':
+			if (!*optarg || strchr(optarg, '/')) {
+				fprintf(stderr, "enso-blkback: --backend-dir takes a name without '/', not '%s'\n",
+					optarg);
+				return -EINVAL;
+			}
+			o->dir = optarg;
+			break;
 		case 'q':
 			if (number("--max-queues", optarg, 1,
 				   BLKBACK_MAX_QUEUES, &o->queues) < 0)
@@ -108,6 +123,9 @@ static int parse_options(int argc, char **argv, struct options *o)
 			break;
 		case OPT_PID_FILE:
 			o->pid_file = optarg;
+			break;
+		case OPT_LOG_FILE:
+			o->log_file = optarg;
 			break;
 		case 'u':
 			o->user = optarg;
@@ -136,7 +154,7 @@ struct daemon {
 	struct xs_handle *xs;
 	struct xenbus_transport *tp;
 	struct xenbus *xb;
-	int sigfd;
+	int sigfd, pid_fd;
 	bool stop;
 	struct blkback bb;
 };
@@ -186,17 +204,25 @@ static int serve(struct daemon *d, const struct options *o, int ready_fd)
 							.loop = d->loop,
 							.transport = d->tp,
 							.engine = &blkback_engine,
+							.dir = o->dir,
 							.engine_data = &d->bb },
 				 0, &d->xb);
 	if (rc < 0) {
-		elog(ELOG_ERR, "cannot watch backend/vbd: %s", strerror(-rc));
+		elog(ELOG_ERR, "cannot watch backend/%s: %s", o->dir, strerror(-rc));
 		return rc;
 	}
-	if (o->pid_file && daemon_write_pid(o->pid_file) < 0)
-		return -EIO;
+	if (o->pid_file) {
+		d->pid_fd = pid_file_lock(o->pid_file, (long)getpid());
+		if (d->pid_fd < 0) {
+			elog(ELOG_ERR, "%s: %s", o->pid_file,
+			     d->pid_fd == -EALREADY ? "another enso-blkback holds it"
+						    : strerror(-d->pid_fd));
+			return d->pid_fd;
+		}
+	}
 	if (ready_fd >= 0)
 		daemon_ready(ready_fd);
-	elog(ELOG_INFO, "serving backend/vbd over %s",
+	elog(ELOG_INFO, "serving backend/%s over %s", o->dir,
 	     xenbus_transport_name(d->tp));
 	while (!d->stop) {
 		rc = evloop_run_once(d->loop, -1);
@@ -208,11 +234,24 @@ static int serve(struct daemon *d, const struct options *o, int ready_fd)
 	return 0;
 }
 
+/* stderr, where elog writes by default, appended to path. */
+static int log_to_file(const char *path)
+{
+	int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
+
+	if (fd < 0)
+		return -errno;
+	dup2(fd, STDERR_FILENO);
+	close(fd);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
-	struct options o = { .queues = BLKBACK_MAX_QUEUES,
+	struct options o = { .dir = BLKBACK_DIR,
+			     .queues = BLKBACK_MAX_QUEUES,
 			     .order = BLKBACK_MAX_RING_PAGE_ORDER };
-	struct daemon d = { .sigfd = -1 };
+	struct daemon d = { .sigfd = -1, .pid_fd = -1 };
 	int ready_fd = -1, rc;
 
 	elog_open("enso-blkback", ELOG_INFO);
@@ -221,8 +260,9 @@ int main(int argc, char **argv)
 	if (!o.foreground) {
 		if (daemon_fork(&ready_fd) < 0)
 			return 1;
-		elog_to_syslog();
 		daemon_detach_stdio();
+		if (!o.log_file || log_to_file(o.log_file) < 0)
+			elog_to_syslog();
 	}
 	rc = serve(&d, &o, ready_fd);
 	xenbus_close(d.xb);
@@ -232,5 +272,7 @@ int main(int argc, char **argv)
 	evloop_free(d.loop);
 	if (d.sigfd >= 0)
 		close(d.sigfd);
+	if (d.pid_fd >= 0)
+		close(d.pid_fd);
 	return rc < 0 ? 1 : 0;
 }

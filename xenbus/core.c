@@ -27,13 +27,14 @@ int xenbus_open(const struct xenbus_args *a, unsigned flags,
 		struct xenbus **out)
 {
 	const struct xenbus_engine *e = a->engine;
+	const char *dir = a->dir ? a->dir : e ? e->type : NULL;
 	struct xenbus *xb;
 	int rc;
 
 	*out = NULL;
-	if (flags || !a->xs || !a->loop || !a->transport || !e || !e->type ||
+	if (flags || !a->xs || !a->loop || !a->transport || !e || !dir ||
 	    !e->probe || !e->connect || !e->disconnect || !e->remove ||
-	    !*e->type || strchr(e->type, '/'))
+	    !*dir || strchr(dir, '/'))
 		return -EINVAL;
 	xb = calloc(1, sizeof(*xb));
 	if (!xb)
@@ -45,7 +46,7 @@ int xenbus_open(const struct xenbus_args *a, unsigned flags,
 	xb->engine_data = a->engine_data;
 	hmap_init(&xb->devs);
 	if (asprintf(&xb->base, "%s/backend/%s",
-		     a->root ? a->root : "/local/domain/0", e->type) < 0) {
+		     a->root ? a->root : "/local/domain/0", dir) < 0) {
 		xb->base = NULL;
 		rc = -ENOMEM;
 		goto out;

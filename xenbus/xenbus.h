@@ -127,6 +127,12 @@ struct xenbus_args {
 	void *engine_data;	/* for the engine: xenbus_engine_data() */
 	/* The backend domain's home; NULL: "/local/domain/0". */
 	const char *root;
+	/* The directory under <root>/backend/ served; NULL: the engine's
+	 * type.  Another name lets a user-space backend serve devices that
+	 * the kernel's backend of the same protocol (xen-blkback, which
+	 * claims every backend/vbd/ device) leaves alone, as QEMU's qdisk
+	 * does. */
+	const char *dir;
 };
 
 /* Watches <root>/backend/<type>/ and takes up every device already there
