@@ -76,6 +76,11 @@ struct backend_ops {
 	 * (KVM): nobody else writes its entries, and what xl list says of
 	 * it comes from the host. */
 	bool dom0_is_host;
+	/* The config's disks are attached through device_attach once the
+	 * domain is built and its records written, before it runs (Xen:
+	 * PV devices, found by the guest in xenstore).  false: create takes
+	 * them itself (KVM: on QEMU's command line). */
+	bool devices_after_build;
 
 	/* Builds the domain, paused, under *domid (see hv_allocates_domid).
 	 * The backend adds the nodes only it knows (console/tty, store
@@ -176,17 +181,18 @@ struct backend_ops {
 	int (*debug_keys)(struct enso_ctx *ctx, const char *keys,
 			  struct enso_error *err);
 
-	/* ---- room for what comes next (the device and migration issues):
-	 * NULL in every backend today; libxl's callers are to answer
-	 * -ENOSYS naming the hypervisor while an op is NULL, as vcpu.c does
-	 * for the Xen-only ones. ---- */
+	/* ---- devices, and room for what comes next (migration): libxl's
+	 * callers answer -ENOSYS naming the hypervisor while an op is
+	 * NULL, as vcpu.c does for the Xen-only ones. ---- */
 
-	/* Devices of a running domain.  attach: libxl has written the
-	 * device's backend and frontend nodes; the backend connects it
-	 * (Xen: its user-space backend serves it; KVM: QMP device_add) and
-	 * returns once the guest can see it.  detach: the guest is asked to
-	 * let go, and after timeout_ms (force: at once) it is taken away;
-	 * libxl removes the nodes after. */
+	/* Devices of a domain (Xen today; KVM's are on QEMU's command
+	 * line).  attach: the backend serves the device and returns once a
+	 * running guest sees it (a paused one: once it is served); on
+	 * failure nothing of it is left.  Xen writes the xenbus nodes
+	 * itself (backends/xen/vbd.c): they are its protocol.  detach: the
+	 * guest is asked to let go, and after timeout_ms (force: at once)
+	 * the device is taken away anyway; 0 either way, with err saying
+	 * so when it was forced by the timeout. */
 	int (*device_attach)(struct enso_ctx *ctx, uint32_t domid,
 			     const struct backend_device *dev,
 			     struct enso_error *err);

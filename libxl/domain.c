@@ -316,6 +316,12 @@ int enso_domain_create(struct enso_ctx *ctx,
 		if (rc)
 			goto out;
 	}
+	rc = rt_devices_attach(ctx, id, &c, err);
+	if (rc)
+		goto out;
+	rc = step(ctx, "devices-attached", err);
+	if (rc)
+		goto out;
 	rc = step(ctx, "before-unpause", err);
 	if (rc)
 		goto out;

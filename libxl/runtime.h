@@ -101,6 +101,13 @@ int rt_create_prepare(struct enso_ctx *ctx,
 		      struct backend_create *out, struct enso_error *err);
 void rt_create_release(struct backend_create *in);
 
+/* device.c: the config's disks attached through the backend's
+ * device_attach, when it takes them after the build (devices_after_build);
+ * on failure err names the domain and the disk. */
+int rt_devices_attach(struct enso_ctx *ctx, uint32_t domid,
+		      const struct enso_domain_config *c,
+		      struct enso_error *err);
+
 /* The config a domain runs with, as JSON in lib_dir. */
 int rt_config_store(struct enso_ctx *ctx, uint32_t domid,
 		    const struct enso_domain_config *cfg,

@@ -52,12 +52,15 @@ static int check_config(const struct enso_domain_config *c,
 	if (c->ramdisk && access(c->ramdisk, R_OK))
 		return exl_fail(err, -errno, "%s: ramdisk %s: %s", c->name,
 				c->ramdisk, strerror(errno));
-	/* PV devices need their backends (blkback, netback): not a guest
-	 * that boots without the disk it was given. */
-	if (c->ndisks)
-		return exl_fail(err, -ENOSYS,
-				"%s: disk=: PV disks on Xen need Enso's blkback, not written yet",
-				c->name);
+	/* PV devices need their backends: not a guest that boots without
+	 * the disk or network it was given.  Disks are attached (vbd.c)
+	 * once the domain is built; what cannot be served is said now. */
+	for (size_t i = 0; i < c->ndisks; i++) {
+		int rc = xen_vbd_check(c->name, &c->disks[i], err);
+
+		if (rc)
+			return rc;
+	}
 	if (c->nnics)
 		return exl_fail(err, -ENOSYS,
 				"%s: vif=: PV network on Xen needs Enso's netback, not written yet",

@@ -160,6 +160,9 @@ int xen_destroy_domid(struct enso_ctx *ctx, struct xen_backend *xb,
 {
 	int tries, rc = -EBUSY;
 
+	/* The disk backend lets go of the guest's grants as soon as it
+	 * sees this; a domain whose pages are still mapped lingers. */
+	xen_vbd_remove_all(ctx, domid);
 	/* Xen answers EBUSY while it tears a domain down in steps (it
 	 * preempts itself); upstream retries too. */
 	for (tries = 0; tries < 200; tries++) {
@@ -514,6 +517,7 @@ static void xen_close(struct enso_ctx *ctx)
 const struct backend_ops backend_xen = {
 	.name = "xen",
 	.hv_allocates_domid = true,	/* xc_domain_create picks it */
+	.devices_after_build = true,	/* PV devices: xenstore nodes */
 	.create = xen_create,
 	.records_ready = xen_introduce,
 	.destroy = xen_destroy,
@@ -539,4 +543,6 @@ const struct backend_ops backend_xen = {
 	.sched_set = xen_sched_set,
 	.console_read = xen_console_read,
 	.debug_keys = xen_debug_keys,
+	.device_attach = xen_device_attach,
+	.device_detach = xen_device_detach,
 };

@@ -84,6 +84,16 @@ int xen_introduce(struct enso_ctx *ctx, uint32_t domid, struct enso_error *err);
 /* xen.c: destroy, retrying while Xen says busy; -ENOENT if it is gone.
  * Removes what create() wrote in xenstore when libxl never wrote the
  * domain's records (a create that failed half-way). */
+/* vbd.c: disks, served by enso-blkback. */
+int xen_vbd_check(const char *name, const struct enso_disk *d,
+		  struct enso_error *err);
+int xen_device_attach(struct enso_ctx *ctx, uint32_t domid,
+		      const struct backend_device *dev, struct enso_error *err);
+int xen_device_detach(struct enso_ctx *ctx, uint32_t domid,
+		      const struct backend_device *dev, bool force,
+		      int timeout_ms, struct enso_error *err);
+void xen_vbd_remove_all(struct enso_ctx *ctx, uint32_t domid);
+
 int xen_destroy_domid(struct enso_ctx *ctx, struct xen_backend *xb,
 		      uint32_t domid, struct enso_error *err);
 
