@@ -61,8 +61,9 @@ make_skeleton() {
 	for applet in $("$busybox" --list-full); do
 		[ -e "$root/$applet" ] || ln -s /usr/bin/busybox "$root/$applet"
 	done
-	printf 'root:x:0:0:root:/root:/bin/sh\n' >"$root/etc/passwd"
-	printf 'root:x:0:\ntty:x:5:\n' >"$root/etc/group"
+	# nobody: what enso-blkback's per-device workers run as.
+	printf 'root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/bin/false\n' >"$root/etc/passwd"
+	printf 'root:x:0:\ntty:x:5:\nnogroup:x:65534:\n' >"$root/etc/group"
 }
 
 # copy_host_file ROOT PATH: copy a host file (dereferenced) to the same path.
@@ -203,8 +204,9 @@ copy_xenstore_clients() {
 domu=$RIG_OUT/domu-root
 make_skeleton "$domu"
 install -m 0755 "$RIG_DIR/domu-init" "$domu/init"
+install -m 0755 "$RIG_DIR/domu-disk" "$domu/rig-disk"
 copy_xenstore_clients "$domu"
-copy_modules "$domu" -- xen-blkfront xen-netfront
+copy_modules "$domu" -- xen-blkfront xen-netfront ext4
 copy_libs "$domu"
 pack "$domu" "$RIG_OUT/domu-initrd.gz"
 rig_log "domU initrd: $RIG_OUT/domu-initrd.gz ($(du -h "$RIG_OUT/domu-initrd.gz" | cut -f1))"
@@ -219,6 +221,9 @@ ln -s ../run "$dom0/var/run" # /run is a tmpfs at boot; dom0-init makes /run/xen
 
 copy_modules "$dom0" xen-evtchn xen-gntdev xen-gntalloc xen-privcmd xenfs \
 	-- xen-blkback xen-netback xen-blkfront xen-netfront
+
+# e2fsck: checks what a guest made on a disk Enso served
+copy_host_file "$dom0" /usr/sbin/e2fsck
 
 # upstream's tools: interoperability peers and benchmark anchors
 mkdir -p "$dom0$xenlib"
