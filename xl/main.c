@@ -52,6 +52,13 @@ const struct xl_cmd xl_cmds[] = {
 	  "<Domain> <MemMB['b'[bytes]|'k'[KB]|'m'[MB]|'g'[GB]|'t'[TB]]>" },
 	{ "mem-max", main_memmax, "Set the maximum amount reservation for a domain",
 	  "<Domain> <MemMB['b'[bytes]|'k'[KB]|'m'[MB]|'g'[GB]|'t'[TB]]>" },
+	{ "block-attach", main_blockattach, "Create a new virtual block device",
+	  "<Domain> <disk-spec-component(s)>..." },
+	{ "block-list", main_blocklist, "List virtual block devices for a domain",
+	  "<Domain(s)>" },
+	{ "block-detach", main_blockdetach, "Destroy a domain's virtual block device",
+	  "[-f] <Domain> <DevId>\n"
+	  "  -f  Force the detach (the guest is not asked)" },
 	{ "vcpu-set", main_vcpuset, "Set the number of active VCPUs allowed for the domain",
 	  "<Domain> <vCPUs>" },
 	{ "vcpu-list", main_vcpulist, "List the VCPUs for all/some domains",

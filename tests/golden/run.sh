@@ -5,6 +5,8 @@
 #                     the JSON survives from_json -> to_json unchanged
 #   bad/NAME.cfg   -> cfgcheck prints exactly bad/NAME.err (exit 1)
 #   NAME.args      (optional) KEY=VALUE overrides, one a line
+#   golden-xl      xl block-attach/-list/-detach: what they refuse before
+#                  reaching xenstored (usage, a bad disk spec or DevId)
 #   robustness     garbage (NUL-free, so that the parser reads it: the error
 #                  must name a line), truncated files, deep nesting, a 10 MB
 #                  line, malformed JSON: a clear error, never a crash
@@ -143,6 +145,68 @@ foo foo: not a vdev
 0 0: not a vdev
 d1048576 d1048576: not a vdev
 EOT
+
+# ---- xl block-attach, block-list, block-detach: argument checks ---------
+# What they refuse before reaching xenstored: usage, the disk spec, the
+# DevId.  XENSTORED_PATH names no socket, so a command that tried the
+# store would say "cannot reach xenstored" instead and fail the check.
+# What needs the store (the table, attach, detach) is not tested here.
+xl="$build/xl/xl"
+if [ ! -x "$xl" ]; then
+	say_fail "golden-xl: $xl is not built"
+else
+	# xl_run ARGS...: $rc, $tmp/out, $tmp/err
+	xl_run() {
+		XENSTORED_PATH="$tmp/no-xenstored.sock" "$xl" "$@" \
+			>"$tmp/out" 2>"$tmp/err"
+		rc=$?
+	}
+	# xl_usage CMD ARGS...: the command's usage on stderr, exit 1
+	xl_usage() {
+		local cmd=$1
+		shift
+		xl_run "$cmd" "$@"
+		if [ $rc -ne 1 ]; then
+			say_fail "golden-xl: $cmd${*:+ $*}: usage: exit $rc, wanted 1"
+		elif ! grep -q "^Usage: xl \[-v\] $cmd " "$tmp/err"; then
+			say_fail "golden-xl: $cmd${*:+ $*}: usage: stderr: $(head -c 200 "$tmp/err" | tr '\n' ' ')"
+		else
+			say_ok "golden-xl: $cmd${*:+ $*}: usage, exit 1"
+		fi
+	}
+	# xl_says WANT-RC WANT-STDERR ARGS...: exactly that on stderr, nothing on stdout
+	xl_says() {
+		local want_rc=$1 want=$2
+		shift 2
+		xl_run "$@"
+		if [ $rc -ne "$want_rc" ]; then
+			say_fail "golden-xl: $*: exit $rc, wanted $want_rc: $(head -c 200 "$tmp/err" | tr '\n' ' ')"
+		elif [ "$(cat "$tmp/err")" != "$want" ] || [ -s "$tmp/out" ]; then
+			say_fail "golden-xl: $*: stderr '$(head -c 200 "$tmp/err" | tr '\n' ' ')', wanted '$want'"
+		else
+			say_ok "golden-xl: $*: exit $want_rc${want:+, \"$want\"}"
+		fi
+	}
+	xl_usage block-attach
+	xl_usage block-attach 0
+	xl_usage block-attach -x 0 /srv/d.img,raw,xvdb
+	xl_usage block-list
+	xl_usage block-list -x 0
+	xl_usage block-detach
+	xl_usage block-detach 0
+	xl_usage block-detach 0 xvdb xvdc
+	xl_usage block-detach -x 0 xvdb
+	xl_says 1 "xl: block-attach: vdev 'notavdev' is not a virtual device name (xvda, hda, sda, d0p1 or a number)" \
+		block-attach 0 vdev=notavdev,target=/srv/d.img
+	xl_says 1 "xl: block-attach: unknown parameter 'colour'" \
+		block-attach 0 vdev=xvdb colour=blue target=/srv/d.img
+	xl_says 1 "xl: block-attach: vdev missing (the guest's name for the disk, e.g. xvda)" \
+		block-attach 0 target=/srv/d.img,vdev=xvdb
+	# the components of one spec, joined: -N checks it and attaches nothing
+	xl_says 0 "" -N block-attach 0 /srv/d.img raw xvdb rw
+	xl_says 1 "Error: Device notavdev not connected." block-detach 0 notavdev
+	xl_says 1 "Error: Device xvd not connected." block-detach -f 0 xvd
+fi
 
 # ---- robustness: a one-line error naming the file, or success; no crash --
 # expect_error FILE NAME [cfgcheck options]: must exit 1 with one line

@@ -1,0 +1,193 @@
+/*
+ * xl block-attach, block-list, block-detach: the disks of a running
+ * domain, in upstream xl's arguments, words and table.  What can be
+ * checked without the store (the disk spec, the DevId) is checked before
+ * xl_open, as vcpu-pin does with its maps.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "xl/xl.h"
+
+/* The library's message, or the errno's when it left none (-ENOMEM). */
+static void say_error(const char *cmd, const struct enso_error *err, int rc)
+{
+	fprintf(stderr, "xl: %s: %s\n", cmd,
+		err->msg[0] ? err->msg : strerror(-rc));
+}
+
+/* Upstream's words for a DevId that names no device, or one the domain
+ * does not have. */
+static int not_connected(const char *devid)
+{
+	fprintf(stderr, "Error: Device %s not connected.\n", devid);
+	return 1;
+}
+
+/*
+ * The command's options (-h; -f where force is given) and its argument
+ * count: at least min, at most max (0: no limit).  -1 to go on, or the
+ * exit status, the usage printed.
+ */
+static int block_args(int argc, char **argv, const char *cmd, int min,
+		      int max, bool *force)
+{
+	int opt, n;
+
+	while ((opt = xl_getopt(argc, argv, force ? "+hf" : "+h", cmd)) != -1) {
+		if (opt == 'f' && force)
+			*force = true;
+		else
+			return opt == 'h' ? 0 : 1;	/* usage printed */
+	}
+	n = argc - optind;
+	if (n < min || (max && n > max)) {
+		xl_usage_of(cmd);
+		return 1;
+	}
+	return -1;
+}
+
+/* The disk spec's parts, joined with ",": one malloc'd string. */
+static char *join_spec(int n, char **parts)
+{
+	size_t len = 1;
+	char *spec;
+	int i;
+
+	for (i = 0; i < n; i++)
+		len += strlen(parts[i]) + 1;
+	spec = malloc(len);
+	if (!spec)
+		return NULL;
+	spec[0] = '\0';
+	for (i = 0; i < n; i++) {
+		if (i)
+			strcat(spec, ",");
+		strcat(spec, parts[i]);
+	}
+	return spec;
+}
+
+int main_blockattach(int argc, char **argv)
+{
+	struct enso_error err = { "" };
+	struct enso_disk disk;
+	struct enso_ctx *ctx;
+	uint32_t domid;
+	char *spec;
+	int rc;
+
+	rc = block_args(argc, argv, "block-attach", 2, 0, NULL);
+	if (rc >= 0)
+		return rc;
+	spec = join_spec(argc - optind - 1, argv + optind + 1);
+	if (!spec) {
+		fprintf(stderr, "xl: block-attach: %s\n", strerror(ENOMEM));
+		return 1;
+	}
+	rc = enso_disk_parse(spec, &disk, &err);
+	free(spec);
+	if (rc) {
+		say_error("block-attach", &err, rc);
+		return 1;
+	}
+	/* -N: the spec is checked, nothing is attached (Enso prints no
+	 * disk JSON, and the domain is not looked up). */
+	if (xl_dry_run) {
+		enso_disk_dispose(&disk);
+		return 0;
+	}
+	rc = 1;
+	ctx = xl_open();
+	if (ctx) {
+		if (xl_domid(ctx, argv[optind], &domid) == 0) {
+			rc = enso_disk_attach(ctx, domid, &disk, &err);
+			if (rc)
+				say_error("block-attach", &err, rc);
+		}
+		enso_ctx_close(ctx);
+	}
+	enso_disk_dispose(&disk);
+	return rc ? 1 : 0;
+}
+
+int main_blocklist(int argc, char **argv)
+{
+	struct enso_diskinfo *list;
+	struct enso_ctx *ctx;
+	uint32_t domid;
+	size_t n, i;
+	int a, rc;
+
+	rc = block_args(argc, argv, "block-list", 1, 0, NULL);
+	if (rc >= 0)
+		return rc;
+	ctx = xl_open();
+	if (!ctx)
+		return 1;
+	rc = 0;
+	printf("%-5s %-3s %-6s %-5s %-6s %-8s %-30s\n", "Vdev", "BE", "handle",
+	       "state", "evt-ch", "ring-ref", "BE-path");
+	/* An unknown domain is said and skipped; the status says it too. */
+	for (a = optind; a < argc; a++) {
+		struct enso_error err = { "" };
+		int r;
+
+		fflush(stdout);	/* the rows so far before any message */
+		if (xl_domid(ctx, argv[a], &domid)) {
+			rc = 1;
+			continue;
+		}
+		r = enso_disk_list(ctx, domid, &list, &n, &err);
+		if (r) {
+			say_error("block-list", &err, r);
+			rc = 1;
+			continue;
+		}
+		/* upstream's columns: Vdev is the devid, handle the domain */
+		for (i = 0; i < n; i++)
+			printf("%-5d %-3d %-6d %-5d %-6d %-8d %-30s\n",
+			       (int)list[i].devid, (int)list[i].backend_id,
+			       (int)list[i].frontend_id, list[i].state,
+			       list[i].evtchn, list[i].ring_ref,
+			       list[i].backend_path ? list[i].backend_path : "-");
+		enso_diskinfo_list_free(list, n);
+	}
+	enso_ctx_close(ctx);
+	return rc;
+}
+
+int main_blockdetach(int argc, char **argv)
+{
+	struct enso_error err = { "" };
+	struct enso_ctx *ctx;
+	bool force = false;
+	const char *devid;
+	uint32_t domid, number;
+	int rc;
+
+	rc = block_args(argc, argv, "block-detach", 2, 2, &force);
+	if (rc >= 0)
+		return rc;
+	devid = argv[optind + 1];
+	if (enso_vdev_to_number(devid, &number))
+		return not_connected(devid);
+	ctx = xl_open();
+	if (!ctx)
+		return 1;
+	rc = 1;
+	if (xl_domid(ctx, argv[optind], &domid) == 0) {
+		rc = enso_disk_detach(ctx, domid, devid, force, &err);
+		if (rc == -ENOENT)
+			not_connected(devid);
+		else if (rc)
+			say_error("block-detach", &err, rc);
+		else if (err.msg[0])	/* detached, forced after a timeout */
+			fprintf(stderr, "xl: block-detach: %s\n", err.msg);
+	}
+	enso_ctx_close(ctx);
+	return rc ? 1 : 0;
+}
