@@ -173,7 +173,10 @@ worker_main(struct blk_dev *bd, int sock, const struct cred *cred)
 
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
-	snprintf(name, sizeof(name), "vbd %u/%s", xenbus_dev_domid(bd->dev),
+	/* No '/': the kernel names each event channel's irq handler
+	 * "evtchn:<comm>" in /proc, and warns (a WARN, fatal under
+	 * panic_on_warn) at a name with a slash. */
+	snprintf(name, sizeof(name), "vbd.%u.%s", xenbus_dev_domid(bd->dev),
 		 xenbus_dev_id(bd->dev));
 	prctl(PR_SET_NAME, name, 0, 0, 0);
 	bd->sock = sock;

@@ -12,7 +12,7 @@
  * cdrom that refuses writes; every hostile request of docs/design/blkback.md,
  * each followed by a second device that still serves correct data; each
  * connected device in a worker process of its own (found as a child of
- * this program named "vbd <domid>/<devid>"), unprivileged, and one
+ * this program named "vbd.<domid>.<devid>"), unprivileged, and one
  * killed -9 is one device Closed that may reconnect.
  *
  * Prints "ok - blkback: ..." / "not ok - blkback: ...: why".
@@ -123,7 +123,7 @@ static void check_roundtrip(struct bf_dev *d, unsigned qi, const char *path,
 
 /* ---- the device's worker process ----------------------------------------
  * This program is the daemon: a device's worker is a child of it whose
- * name (comm) is "vbd <domid>/<devid>" (blkback/worker.c). */
+ * name (comm) is "vbd.<domid>.<devid>" (blkback/worker.c). */
 
 /* A line of /proc/<pid>/status ("Uid", ...), its value; "" if none. */
 static const char *proc_status(int pid, const char *key)
@@ -155,7 +155,7 @@ static int worker_of(const struct bf_dev *d)
 	DIR *dir = opendir("/proc");
 	int found = 0;
 
-	snprintf(want, 16, "vbd %u/%s", d->g->domid, strrchr(d->be, '/') + 1);
+	snprintf(want, 16, "vbd.%u.%s", d->g->domid, strrchr(d->be, '/') + 1);
 	while (dir && !found && (e = readdir(dir))) {
 		int pid = atoi(e->d_name);
 		FILE *f;

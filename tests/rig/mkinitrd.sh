@@ -206,7 +206,8 @@ make_skeleton "$domu"
 install -m 0755 "$RIG_DIR/domu-init" "$domu/init"
 install -m 0755 "$RIG_DIR/domu-disk" "$domu/rig-disk"
 copy_xenstore_clients "$domu"
-copy_modules "$domu" -- xen-blkfront xen-netfront ext4
+# ext4 (which mounts ext2) loads the crc32c hash at every mount.
+copy_modules "$domu" -- xen-blkfront xen-netfront crc32c_generic ext4
 copy_libs "$domu"
 pack "$domu" "$RIG_OUT/domu-initrd.gz"
 rig_log "domU initrd: $RIG_OUT/domu-initrd.gz ($(du -h "$RIG_OUT/domu-initrd.gz" | cut -f1))"
