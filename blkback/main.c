@@ -176,6 +176,16 @@ static int serve(struct daemon *d, const struct options *o, int ready_fd)
 	sigset_t set;
 	int rc;
 
+	/* First: a second daemon must not touch the devices. */
+	if (o->pid_file) {
+		d->pid_fd = pid_file_lock(o->pid_file, (long)getpid());
+		if (d->pid_fd < 0) {
+			elog(ELOG_ERR, "%s: %s", o->pid_file,
+			     d->pid_fd == -EALREADY ? "another enso-blkback holds it"
+						    : strerror(-d->pid_fd));
+			return d->pid_fd;
+		}
+	}
 	sigemptyset(&set);
 	sigaddset(&set, SIGTERM);
 	sigaddset(&set, SIGINT);
@@ -210,15 +220,6 @@ static int serve(struct daemon *d, const struct options *o, int ready_fd)
 	if (rc < 0) {
 		elog(ELOG_ERR, "cannot watch backend/%s: %s", o->dir, strerror(-rc));
 		return rc;
-	}
-	if (o->pid_file) {
-		d->pid_fd = pid_file_lock(o->pid_file, (long)getpid());
-		if (d->pid_fd < 0) {
-			elog(ELOG_ERR, "%s: %s", o->pid_file,
-			     d->pid_fd == -EALREADY ? "another enso-blkback holds it"
-						    : strerror(-d->pid_fd));
-			return d->pid_fd;
-		}
 	}
 	if (ready_fd >= 0)
 		daemon_ready(ready_fd);

@@ -255,7 +255,7 @@ static int vbd_wait(struct enso_ctx *ctx, const struct vbd_paths *p,
 
 static bool domain_paused(struct enso_ctx *ctx, uint32_t domid)
 {
-	struct xen_backend *xb = rt_backend_data(ctx);
+	struct xen_backend *xb = xen_backend(ctx, NULL);	/* opened if not yet */
 	xc_domaininfo_t di;
 
 	return xb && xc_domain_getinfolist(xb->xch, domid, 1, &di) == 1 &&

@@ -154,9 +154,11 @@ run_suite() {
 }
 
 # blkback_daemon SOCK: enso-blkback -T shm probes a vbd the toolstack
-# writes (InitWait, its features) and exits cleanly on SIGTERM.
+# writes under its own directory, backend/enso-vbd (InitWait, its
+# features), refuses a second daemon on its pid file, and exits cleanly on
+# SIGTERM.
 blkback_daemon() {
-	local sock=$1 bin pid i st img be=/local/domain/0/backend/vbd/3/768
+	local sock=$1 bin pid i st img out be=/local/domain/0/backend/enso-vbd/3/768
 	bin=$(cd "$(dirname "$XENSTORED")/.." && pwd)/blkback/enso-blkback
 	if [ ! -x "$bin" ] || ! command -v xenstore-write >/dev/null; then
 		notok "enso-blkback: probes a vbd" "$bin or xenstore-write missing"
@@ -164,7 +166,7 @@ blkback_daemon() {
 	fi
 	img=$TMP/blkd.img
 	truncate -s 8M "$img"
-	XENSTORED_PATH=$sock "$bin" -i -T shm >"$TMP/blkback.log" 2>&1 &
+	XENSTORED_PATH=$sock "$bin" -i -T shm --pid-file="$TMP/blkback.pid" >"$TMP/blkback.log" 2>&1 &
 	pid=$!
 	pids+=("$pid")
 	XENSTORED_PATH=$sock xenstore-write \
@@ -183,7 +185,13 @@ blkback_daemon() {
 		notok "enso-blkback -T shm: probes a vbd (InitWait, features)" "state '$st'"
 		sed 's/^/#   /' "$TMP/blkback.log" >&2
 	fi
-	XENSTORED_PATH=$sock xenstore-rm /local/domain/0/backend/vbd /local/domain/3 2>/dev/null
+	out=$(XENSTORED_PATH=$sock timeout 10 "$bin" -i -T shm --pid-file="$TMP/blkback.pid" 2>&1)
+	if [ $? = 1 ] && echo "$out" | grep -q "another enso-blkback holds it"; then
+		ok "enso-blkback: a second daemon on the same pid file refuses to start"
+	else
+		notok "enso-blkback: a second daemon on the same pid file refuses to start" "$(echo "$out" | tail -n 1)"
+	fi
+	XENSTORED_PATH=$sock xenstore-rm /local/domain/0/backend/enso-vbd /local/domain/3 2>/dev/null
 	stop_daemon blkback "$pid"
 }
 
