@@ -54,14 +54,14 @@ static int blk_probe(struct xenbus_dev *dev)
 	snprintf(order, sizeof(order), "%u", max_order(bd->bb));
 	snprintf(queues, sizeof(queues), "%u", max_queues(bd->bb));
 	snprintf(gran, sizeof(gran), "%u", bd->disk.discard_granularity);
-	/* Not offered: feature-persistent (every request maps and unmaps
-	 * its pages) and discard-secure. */
+	/* Not offered: discard-secure. */
 	const struct xenbus_node features[] = {
 		{ "feature-max-indirect-segments", segs },
 		{ "max-ring-page-order", order },
 		{ "multi-queue-max-queues", queues },
 		{ "feature-flush-cache", "1" },
 		{ "feature-barrier", "1" },
+		{ "feature-persistent", "1" },
 		{ "feature-discard", bd->disk.lim.discard ? "1" : "0" },
 		{ "discard-granularity", gran },
 		{ "discard-alignment", "0" },
@@ -158,7 +158,7 @@ static int blk_connect(struct xenbus_dev *dev)
 	struct blk_msg_connect conn = { 0 };
 	struct queue_keys k;
 	char *proto = NULL;
-	unsigned nq, order = 0, i;
+	unsigned nq, order = 0, persistent = 0, i;
 	int rc;
 
 	rc = xenbus_dev_read(dev, XENBUS_FRONTEND, "protocol", &proto);
@@ -176,11 +176,14 @@ static int blk_connect(struct xenbus_dev *dev)
 		rc = xenbus_dev_error(dev, -EINVAL, "multi-queue-num-queues: 0");
 	if (rc == 0)
 		rc = read_fe(dev, "ring-page-order", max_order(bd->bb), 0, &order);
+	if (rc == 0)
+		rc = read_fe(dev, "feature-persistent", 1, 0, &persistent);
 	if (rc < 0)
 		return rc;
 	conn.abi = bd->abi;
 	conn.nq = nq;
 	conn.order = order;
+	conn.persistent = persistent;
 	for (i = 0; i < nq; i++) {
 		rc = read_queue(dev, nq, i, order, &k);
 		if (rc < 0)
@@ -197,9 +200,10 @@ static int blk_connect(struct xenbus_dev *dev)
 		return xenbus_dev_error(dev, rc, "writing sectors and info: %s",
 					strerror(-rc));
 	}
-	elog(ELOG_INFO, "vbd %u/%s: connected, %s, %u queue%s of %u page%s, worker pid %d",
+	elog(ELOG_INFO, "vbd %u/%s: connected, %s, %u queue%s of %u page%s%s, worker pid %d",
 	     xenbus_dev_domid(dev), xenbus_dev_id(dev), blk_abi_name(bd->abi),
-	     nq, nq > 1 ? "s" : "", 1u << order, order ? "s" : "", bd->pid);
+	     nq, nq > 1 ? "s" : "", 1u << order, order ? "s" : "",
+	     persistent ? ", persistent grants" : "", bd->pid);
 	return 0;
 }
 

@@ -9,6 +9,7 @@
  *   io.c      io_uring, its eventfd in the daemon's loop
  *   ring.c    a queue: its shared ring, event channel, slots, responses
  *   req.c     one request: segments, grant maps, I/O submitted and done
+ *   pgrant.c  a queue's persistent grants: pages mapped once, kept
  *   engine.c  probe, connect, disconnect, remove (xenbus/xenbus.h): the
  *             daemon's side, xenstore and the handshake
  *   worker.c  the device's process: forked at connect, holds the rings
@@ -76,6 +77,7 @@ struct blk_msg_connect {
 	uint32_t nq, order;
 	uint32_t refs[BLKBACK_MAX_QUEUES][1u << BLKBACK_MAX_RING_PAGE_ORDER];
 	uint32_t ports[BLKBACK_MAX_QUEUES];
+	uint32_t persistent;	/* the frontend said feature-persistent */
 };
 
 struct blk_msg_error {
@@ -153,6 +155,16 @@ struct blk_slot {
 	struct iovec *iov;	/* per request, freed when done */
 };
 
+/* pgrant.c: the persistent grants of a queue. */
+#define BLK_PGRANT_MAX 1056u
+struct blk_pgrants {
+	struct blk_pgrant {
+		uint32_t gref;
+		void *page;	/* NULL: a free entry */
+	} *e;
+	unsigned n, cap;
+};
+
 struct blk_queue {
 	struct blk_dev *bd;
 	unsigned idx;
@@ -165,6 +177,7 @@ struct blk_queue {
 	bool barrier;		/* a barrier runs: take no more */
 	bool waiting;		/* a barrier waits for those in flight */
 	bool dirty;		/* responses written, not yet pushed */
+	struct blk_pgrants pgrants;	/* used when bd->persistent */
 };
 
 struct blk_dev {
@@ -179,6 +192,7 @@ struct blk_dev {
 	struct evloop *loop;
 	char why[BLK_MSG_TEXT];
 	enum blk_abi abi;
+	bool persistent;	/* data pages through the queues' pgrants */
 	struct blk_io io;
 	struct blk_queue *q;
 	unsigned nq;
@@ -222,5 +236,12 @@ void blk_req_start(struct blk_queue *q, const struct blk_req *r,
 		   struct blk_slot *s);
 /* One completion of the io_uring (data: the slot). */
 void blk_req_io_done(void *data, int res);
+
+/* pgrant.c: the page of gref, mapped now or at an earlier request.
+ * -ENOSPC: the table is full (map it for this request only); -EFAULT: it
+ * does not map writable; -ENOMEM. */
+int blk_pgrant_get(struct blk_queue *q, uint32_t gref, void **page);
+/* Unmaps every page; the table is empty again. */
+void blk_pgrant_clear(struct blk_queue *q);
 
 #endif

@@ -61,6 +61,25 @@ static int fetch_indirect(struct blk_queue *q, const struct blk_req *r,
 	return BLKIF_RSP_OKAY;
 }
 
+/* The data pages through the queue's persistent grants: iov[i] set from
+ * each page.  -ENOSPC when one is not there and the table is full. */
+static int pages_persistent(struct blk_queue *q, const uint32_t *refs,
+			    unsigned n, void **pages, const char **why)
+{
+	for (unsigned i = 0; i < n; i++) {
+		int rc = blk_pgrant_get(q, refs[i], &pages[i]);
+
+		if (rc == -ENOSPC)
+			return rc;
+		if (rc < 0) {
+			*why = rc == -EFAULT ? "a persistent grant does not map writable"
+					     : "out of memory";
+			return rc;
+		}
+	}
+	return 0;
+}
+
 /* READ, WRITE, WRITE_BARRIER with data, INDIRECT. */
 static int start_rw(struct blk_queue *q, const struct blk_req *r,
 		    struct blk_slot *s, bool write, const char **why)
@@ -70,6 +89,7 @@ static int start_rw(struct blk_queue *q, const struct blk_req *r,
 	struct blkif_request_segment segbuf[BLKBACK_MAX_INDIRECT_SEGMENTS];
 	const struct blkif_request_segment *seg = r->seg;
 	uint32_t refs[BLKBACK_MAX_INDIRECT_SEGMENTS];
+	void *pages[BLKBACK_MAX_INDIRECT_SEGMENTS];
 	struct io_uring_sqe *sqe[2];
 	bool barrier = r->op == BLKIF_OP_WRITE_BARRIER;
 	unsigned i, n = r->nr_segments;
@@ -88,22 +108,30 @@ static int start_rw(struct blk_queue *q, const struct blk_req *r,
 		return status;
 	for (i = 0; i < n; i++)
 		refs[i] = seg[i].gref;
-	/* A read writes the guest's pages; a write only reads them. */
-	if (xenbus_map(xenbus_dev_transport(dev), xenbus_dev_domid(dev), refs,
-		       n, !write, &s->map) < 0) {
-		s->map = NULL;
-		*why = "a grant ref does not map";
+	status = bd->persistent ? pages_persistent(q, refs, n, pages, why)
+				: -ENOSPC;
+	if (status != 0 && status != -ENOSPC)
 		return BLKIF_RSP_ERROR;
+	if (status == -ENOSPC) {
+		/* This request's pages for this request: a read writes the
+		 * guest's pages, a write only reads them. */
+		if (xenbus_map(xenbus_dev_transport(dev), xenbus_dev_domid(dev),
+			       refs, n, !write, &s->map) < 0) {
+			s->map = NULL;
+			*why = "a grant ref does not map";
+			return BLKIF_RSP_ERROR;
+		}
+		s->nmap = n;
+		for (i = 0; i < n; i++)
+			pages[i] = (char *)s->map + (size_t)i * XENBUS_PAGE_SIZE;
 	}
-	s->nmap = n;
 	s->iov = calloc(n, sizeof(*s->iov));
 	if (!s->iov || blk_io_get(&bd->io, sqe, barrier ? 2 : 1) < 0) {
 		*why = "out of memory or io_uring entries";
 		return BLKIF_RSP_ERROR;
 	}
 	for (i = 0; i < n; i++) {
-		s->iov[i].iov_base = (char *)s->map +
-				     (size_t)i * XENBUS_PAGE_SIZE +
+		s->iov[i].iov_base = (char *)pages[i] +
 				     (size_t)seg[i].first_sect * BLK_SECTOR;
 		s->iov[i].iov_len = (size_t)(seg[i].last_sect -
 					     seg[i].first_sect + 1) *

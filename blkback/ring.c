@@ -80,6 +80,7 @@ void blk_queue_stop(struct blk_queue *q)
 	if (!q->slots)
 		return;
 	evloop_del(q->bd->loop, xenbus_evtchn_fd(q->ch));
+	blk_pgrant_clear(q);
 	xenbus_unbind(q->ch);
 	xenbus_unmap(xenbus_dev_transport(dev), q->sring, q->pages);
 	free(q->slots);

@@ -102,6 +102,7 @@ static int start(struct blk_dev *bd, const struct blk_msg_connect *c)
 	int rc;
 
 	bd->abi = (enum blk_abi)c->abi;
+	bd->persistent = c->persistent != 0;
 	bd->q = calloc(c->nq, sizeof(*bd->q));
 	if (!bd->q)
 		return blk_say(bd, -ENOMEM, "out of memory");

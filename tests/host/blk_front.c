@@ -220,8 +220,8 @@ static void handshake(struct bf_dev *a)
 		  "probe: features written (indirect 256, order 4, 4 queues, flush, barrier, discard)",
 		  "max-indirect-segments \"%s\"",
 		  xbt_read(a->be, "feature-max-indirect-segments"));
-	xbt_check(!xbt_read(a->be, "feature-persistent")[0],
-		  "probe: persistent grants are not offered (not built)",
+	xbt_check(!strcmp(xbt_read(a->be, "feature-persistent"), "1"),
+		  "probe: persistent grants offered",
 		  "feature-persistent \"%s\"", xbt_read(a->be, "feature-persistent"));
 	bf_connect(a, BF_ABI_64, 0, 1);
 	xbt_check_state(a->be, XENBUS_CONNECTED, "connect: x86_64-abi, one page -> Connected");
@@ -335,6 +335,68 @@ static void reconnect(struct bf_dev *a, const char *path)
 	st = bf_rw(a, 0, false, 1000, 11, false, back);
 	xbt_check(st == 0 && sum(back, 11 * 4096) == before,
 		  "reconnect: the data written before is still there", "status %d", st);
+}
+
+/* The worker's mappings of guest memory (the shm guest's memfd). */
+static unsigned guest_maps(int pid)
+{
+	char path[64], line[512];
+	unsigned n = 0;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/maps", pid);
+	f = fopen(path, "re");
+	while (f && fgets(line, sizeof(line), f))
+		n += strstr(line, "memfd:xbt-guest") != NULL;
+	if (f)
+		fclose(f);
+	return n;
+}
+
+/* The frontend closes and comes back, saying feature-persistent or not. */
+static void reopen(struct bf_dev *a, bool persistent)
+{
+	xbt_write(a->fe, "state", "%d", XENBUS_CLOSING);
+	xbt_wait_state(a->be, XENBUS_CLOSING);
+	xbt_write(a->fe, "state", "%d", XENBUS_CLOSED);
+	xbt_wait_state(a->be, XENBUS_CLOSED);
+	xbt_write(a->fe, "state", "%d", XENBUS_INITIALISING);
+	xbt_wait_state(a->be, XENBUS_INITWAIT);
+	a->persistent = persistent;
+	bf_connect(a, BF_ABI_64, 0, 1);
+}
+
+/* feature-persistent: the data pages are mapped at their first use and
+ * kept, so requests that reuse them (bf_rw always uses the device's first
+ * data pages) map nothing more; the data is right through them. */
+static void persistent(struct bf_dev *a, const char *path)
+{
+	unsigned base, first, later;
+	int pid, i, st = 0;
+
+	reopen(a, true);
+	xbt_check_state(a->be, XENBUS_CONNECTED, "persistent: a frontend saying feature-persistent -> Connected");
+	pid = worker_of(a);
+	base = guest_maps(pid);
+	check_roundtrip(a, 0, path, 2000, 11, false,
+			"persistent: direct WRITE+READ of 11 pages through kept grants");
+	check_roundtrip(a, 0, path, 4096, 256, true,
+			"persistent: indirect WRITE+READ of 256 pages through kept grants");
+	first = guest_maps(pid);
+	for (i = 0; i < 20 && st == 0; i++)
+		st = bf_rw(a, 0, false, 4096, 256, true, back);
+	later = guest_maps(pid);
+	xbt_check(pid > 0 && st == 0 && first > base && later == first,
+		  "persistent: the pages stay mapped after their requests, 20 more requests map nothing more",
+		  "worker %d: guest mappings %u at connect, %u after the first requests, %u after 20 more (status %d)",
+		  pid, base, first, later, st);
+	reopen(a, false);
+	xbt_check_state(a->be, XENBUS_CONNECTED, "persistent: back to a frontend without it");
+	st = bf_rw(a, 0, false, 4096, 11, false, back);
+	later = guest_maps(worker_of(a));
+	xbt_check(st == 0 && later == base,
+		  "persistent: without it, nothing stays mapped past a request",
+		  "status %d, guest mappings %u (ring only: %u)", st, later, base);
 }
 
 static void multiqueue(struct bf_dev *a, const char *path)
@@ -622,6 +684,7 @@ int main(void)
 	reconnect(&a, pa);
 	data(&a, pa, "x86_32-abi");
 	multiqueue(&a, pa);
+	persistent(&a, pa);
 
 	if (bf_add(&r, &g1, 51728, SPAN, SPAN, 20, r_extra) < 0 ||
 	    bf_add(&b, &g2, 51712, 0, SPAN, 10, b_extra) < 0) {

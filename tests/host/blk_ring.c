@@ -110,6 +110,7 @@ void bf_connect(struct bf_dev *d, enum bf_abi abi, unsigned order,
 		  abi == BF_ABI_32 ? "x86_32-abi" : "x86_64-abi");
 	xbt_write(d->fe, "ring-page-order", "%u", order);
 	xbt_write(d->fe, "multi-queue-num-queues", "%u", nq);
+	xbt_write(d->fe, "feature-persistent", "%d", d->persistent);
 	xbt_write(d->fe, "state", "%d", XENBUS_INITIALISED);
 }
 

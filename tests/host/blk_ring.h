@@ -33,6 +33,7 @@ struct bf_dev {
 	uint32_t lo, span;
 	enum bf_abi abi;
 	unsigned nq, order;
+	bool persistent;	/* bf_connect says feature-persistent */
 	struct bf_queue q[BF_MAX_QUEUES];
 	uint64_t next_id;
 };
