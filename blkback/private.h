@@ -10,6 +10,7 @@
  *   ring.c    a queue: its shared ring, event channel, slots, responses
  *   req.c     one request: segments, grant maps, I/O submitted and done
  *   pgrant.c  a queue's persistent grants: pages mapped once, kept
+ *   seccomp.c the system calls a serving worker may still make
  *   engine.c  probe, connect, disconnect, remove (xenbus/xenbus.h): the
  *             daemon's side, xenstore and the handshake
  *   worker.c  the device's process: forked at connect, holds the rings
@@ -236,6 +237,10 @@ void blk_req_start(struct blk_queue *q, const struct blk_req *r,
 		   struct blk_slot *s);
 /* One completion of the io_uring (data: the slot). */
 void blk_req_io_done(void *data, int res);
+
+/* seccomp.c: from now on the worker may only serve (see there): 0, or
+ * -errno (-ENOSYS: no filter for this architecture). */
+int blk_seccomp_install(void);
 
 /* pgrant.c: the page of gref, mapped now or at an earlier request.
  * -ENOSPC: the table is full (map it for this request only); -EFAULT: it

@@ -201,6 +201,16 @@ worker_main(struct blk_dev *bd, int sock, const struct cred *cred)
 		rc = drop_privileges(bd, cred);
 	if (rc == 0)
 		rc = evloop_add(bd->loop, sock, EPOLLIN, on_daemon, bd);
+	if (rc == 0) {
+		rc = blk_seccomp_install();
+		if (rc == -ENOSYS) {
+			elog(ELOG_WARN, "vbd %u/%s: worker: no seccomp filter on this architecture",
+			     xenbus_dev_domid(bd->dev), xenbus_dev_id(bd->dev));
+			rc = 0;
+		} else if (rc < 0) {
+			blk_say(bd, rc, "seccomp filter: %s", strerror(-rc));
+		}
+	}
 	if (rc < 0) {
 		blk_msg_send_error(sock, BLK_MSG_FAILED, rc,
 				   bd->why[0] ? bd->why : strerror(-rc));

@@ -611,6 +611,12 @@ static void isolation(struct bf_dev *a, const char *path)
 	xbt_check(!strcmp(proc_status(wa, "NoNewPrivs"), "1"),
 		  "isolation: the worker has NoNewPrivs", "NoNewPrivs \"%s\"",
 		  proc_status(wa, "NoNewPrivs"));
+	/* 2: a filter (blkback/seccomp.c); it serves under it throughout. */
+	xbt_check(!strcmp(proc_status(wa, "Seccomp"), "2") &&
+			  !strcmp(proc_status(wa, "Seccomp_filters"), "1"),
+		  "isolation: the worker serves under its seccomp filter",
+		  "Seccomp \"%s\", Seccomp_filters \"%s\"",
+		  proc_status(wa, "Seccomp"), proc_status(wa, "Seccomp_filters"));
 	worker_fds(wa, good_path, &socks, &epolls, &holds_other);
 	worker_fds(wa, path, &socks, &epolls, &holds_own);
 	xbt_check(socks == 1 && epolls == 1 && holds_own && !holds_other,
