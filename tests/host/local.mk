@@ -54,7 +54,8 @@ tests_host_blk_front_LDADD = blkback/libensoblkback.la \
 	$(LIBURING_LIBS)
 
 # consoled's daemon served to PV console guests of the test's own over the
-# shm transport (no Xen): tests/host/console_front.c.
+# shm transport (no Xen): tests/host/console_front.c, run by consoled.sh.
+EXTRA_DIST += tests/host/consoled.sh
 check_PROGRAMS += tests/host/console_front
 tests_host_console_front_SOURCES = tests/host/console_front.c $(XBTEST)
 tests_host_console_front_CFLAGS = $(AM_CFLAGS) $(XENSTORE_CFLAGS)
