@@ -249,6 +249,16 @@ static void on_timer(void *arg, uint32_t events)
 
 /* ---- start and stop -------------------------------------------------------- */
 
+static int add_timer(struct daemon *dm, int *fd, evloop_fn *fn)
+{
+	*fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+	if (*fd < 0 || evloop_add(dm->loop, *fd, EPOLLIN, fn, dm)) {
+		elog(ELOG_ERR, "cannot make a timer: %s", strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
 int daemon_open(struct daemon *dm)
 {
 	hmap_init(&dm->consoles);
@@ -262,13 +272,8 @@ int daemon_open(struct daemon *dm)
 		elog(ELOG_ERR, "cannot watch the xenstore connection");
 		return -1;
 	}
-	dm->timer_fd = timerfd_create(CLOCK_MONOTONIC,
-				      TFD_NONBLOCK | TFD_CLOEXEC);
-	if (dm->timer_fd < 0 ||
-	    evloop_add(dm->loop, dm->timer_fd, EPOLLIN, on_timer, dm)) {
-		elog(ELOG_ERR, "cannot make a timer: %s", strerror(errno));
+	if (add_timer(dm, &dm->timer_fd, on_timer))
 		return -1;
-	}
 	/* Both fire once at once: the first scan serves the domains that
 	 * were there before us. */
 	if (!set_domain_watches(dm)) {
@@ -276,13 +281,8 @@ int daemon_open(struct daemon *dm)
 		     strerror(errno));
 		return -1;
 	}
-	dm->store_fd = timerfd_create(CLOCK_MONOTONIC,
-				      TFD_NONBLOCK | TFD_CLOEXEC);
-	if (dm->store_fd < 0 ||
-	    evloop_add(dm->loop, dm->store_fd, EPOLLIN, on_store_timer, dm)) {
-		elog(ELOG_ERR, "cannot make a timer: %s", strerror(errno));
+	if (add_timer(dm, &dm->store_fd, on_store_timer))
 		return -1;
-	}
 	store_timer(dm, STORE_CHECK_MS);
 	return 0;
 }
