@@ -5,7 +5,8 @@
  * Life of a console: console_new() when the domain appears under
  * /local/domain, with a watch on its console directory; console_refresh()
  * on every event of that watch connects once ring-ref and port are there
- * (grant map, else foreign map; bind; pty; log; console/tty), and
+ * (grant map, else frame map; bind; pty; log; console/tty: guest memory
+ * and the channel through the xenbus transport), and
  * reconnects if they change; console_release() when the domain is gone.
  *
  * The guest writes the out ring and its in_cons, and may write garbage in
@@ -25,9 +26,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <xenevtchn.h>
-#include <xenforeignmemory.h>
-#include <xengnttab.h>
 #include <xenstore.h>
 #include <xen/grant_table.h>
 #include <xen/io/console.h>
@@ -67,9 +65,8 @@ static void full_barrier(void)
 
 static void notify(struct console *c)
 {
-	if (c->local_port >= 0)
-		xenevtchn_notify(c->dm->xce,
-				 (evtchn_port_t)c->local_port);
+	if (c->ch)
+		xenbus_notify(c->ch);
 }
 
 /* Reads a node under the console's directory (NULL if absent). */
@@ -80,14 +77,6 @@ static char *read_node(struct console *c, const char *name)
 
 	snprintf(path, sizeof(path), "%s/%s", c->path, name);
 	return xs_read(c->dm->xs, XBT_NULL, path, &len);
-}
-
-struct console *console_by_port(struct daemon *dm, int port)
-{
-	char key[12];
-
-	snprintf(key, sizeof(key), "%d", port);
-	return hmap_get(&dm->ports, key);
 }
 
 /* ---- the pty ------------------------------------------------------------ */
@@ -308,60 +297,71 @@ static void unmap_ring(struct console *c)
 	if (!c->intf)
 		return;
 	if (c->grant_mapped)
-		xengnttab_unmap(c->dm->xgt, c->intf, 1);
+		xenbus_unmap(c->dm->tp, c->intf, 1);
 	else
-		xenforeignmemory_unmap(c->dm->xfm, c->intf, 1);
+		xenbus_unmap_frame(c->dm->tp, c->intf);
 	c->intf = NULL;
 }
 
+/* The reserved grant first, as upstream; the frame in ring-ref when the
+ * guest has not set that grant up (and frames can be mapped here). */
 static int map_ring(struct console *c, unsigned long long ref)
 {
 	struct daemon *dm = c->dm;
-	xen_pfn_t pfn = (xen_pfn_t)ref;
-	int err;
+	const uint32_t gref = GNTTAB_RESERVED_CONSOLE;
+	void *addr;
+	int rc;
 
-	c->intf = xengnttab_map_grant_ref(dm->xgt,
-					  c->domid, GNTTAB_RESERVED_CONSOLE,
-					  PROT_READ | PROT_WRITE);
-	if (c->intf) {
+	rc = xenbus_map(dm->tp, c->domid, &gref, 1, true, &addr);
+	if (rc == 0) {
+		c->intf = addr;
 		c->grant_mapped = true;
 		return 0;
 	}
-	err = errno;
-	if (dm->xfm && (unsigned long long)pfn == ref) {
-		c->intf = xenforeignmemory_map(dm->xfm, c->domid,
-					       PROT_READ | PROT_WRITE, 1,
-					       &pfn, NULL);
-		if (c->intf) {
+	if (dm->frames) {
+		rc = xenbus_map_frame(dm->tp, c->domid, ref, true, &addr);
+		if (rc == 0) {
+			c->intf = addr;
 			c->grant_mapped = false;
 			return 0;
 		}
-		err = errno;
 	}
 	elog(ELOG_ERR, "domain %u: cannot map its console page (grant %d, frame %llu): %s",
-	     c->domid, GNTTAB_RESERVED_CONSOLE, ref, strerror(err));
-	return -(err ? err : EINVAL);
+	     c->domid, GNTTAB_RESERVED_CONSOLE, ref, strerror(-rc));
+	return rc;
+}
+
+/* The channel's fd is readable when the guest kicked: take the kick
+ * first (so that none is lost), then the ring. */
+static void on_evtchn(void *arg, uint32_t events)
+{
+	struct console *c = arg;
+	int rc;
+
+	(void)events;
+	rc = xenbus_evtchn_ack(c->ch);
+	if (rc < 0)
+		elog(ELOG_DEBUG, "domain %u: event channel: %s", c->domid,
+		     strerror(-rc));
+	console_ring_io(c);
 }
 
 static int bind_port(struct console *c, uint32_t remote)
 {
-	xenevtchn_port_or_error_t p;
-	int err;
+	int rc;
 
-	p = xenevtchn_bind_interdomain(c->dm->xce,
-				       c->domid, remote);
-	if (p < 0) {
-		err = errno ? errno : EINVAL;
+	rc = xenbus_bind(c->dm->tp, c->domid, remote, &c->ch);
+	if (rc < 0) {
 		elog(ELOG_ERR, "domain %u: cannot bind its console event channel %u: %s",
-		     c->domid, remote, strerror(err));
-		return -err;
+		     c->domid, remote, strerror(-rc));
+		return rc;
 	}
-	c->local_port = p;
-	snprintf(c->portkey, sizeof(c->portkey), "%d", p);
-	if (hmap_put(&c->dm->ports, c->portkey, c)) {
-		xenevtchn_unbind(c->dm->xce, p);
-		c->local_port = -1;
-		return -ENOMEM;
+	rc = evloop_add(c->dm->loop, xenbus_evtchn_fd(c->ch), EPOLLIN,
+			on_evtchn, c);
+	if (rc) {
+		xenbus_unbind(c->ch);
+		c->ch = NULL;
+		return rc < 0 ? rc : -ENOMEM;
 	}
 	return 0;
 }
@@ -380,11 +380,10 @@ void console_disconnect(struct console *c, bool remove_tty)
 		c->slave = -1;
 	}
 	c->ev = 0;
-	if (c->local_port >= 0) {
-		hmap_del(&c->dm->ports, c->portkey);
-		xenevtchn_unbind(c->dm->xce,
-				 (evtchn_port_t)c->local_port);
-		c->local_port = -1;
+	if (c->ch) {
+		evloop_del(c->dm->loop, xenbus_evtchn_fd(c->ch));
+		xenbus_unbind(c->ch);
+		c->ch = NULL;
 	}
 	unmap_ring(c);
 	glog_close(&c->log);
@@ -558,7 +557,6 @@ struct console *console_new(struct daemon *dm, unsigned domid)
 		return NULL;
 	c->dm = dm;
 	c->domid = domid;
-	c->local_port = -1;
 	c->master = c->slave = -1;
 	glog_init(&c->log);
 	buf_init(&c->pending);

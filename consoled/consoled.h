@@ -2,9 +2,16 @@
  * consoled: Enso's PV console backend for Xen.  Internal header.
  *
  * One process, one thread, one epoll loop (util/evloop).  The daemon holds
- * one xenstore connection, one event-channel handle and one grant-table
- * handle; each guest's primary console is a `struct console`: its ring
- * page, its bound event channel, a pty pair and, if asked, a log file.
+ * one xenstore connection and reaches guest memory and event channels
+ * through a xenbus transport (xenbus/xenbus.h: Xen's grant tables and
+ * event channels, or the shared-memory stand-in of the host tests); each
+ * guest's primary console is a `struct console`: its ring page, its bound
+ * event channel (an fd of its own in the loop), a pty pair and, if asked,
+ * a log file.
+ *
+ * main.c is the program (options, fork, signals); daemon.c, console.c,
+ * glog.c and ring.c are the daemon, which a host test runs in its own
+ * process over the shm transport (tests/host/console_front.c).
  *
  * Ownership: the daemon owns every console; a console owns its mapping,
  * port, pty fds and log fd, and gives them all back in console_disconnect().
@@ -19,11 +26,9 @@
 #include <time.h>
 
 #include "enso-util.h"
+#include "xenbus/xenbus.h"
 
 struct xs_handle;
-struct xenevtchn_handle;
-struct xengntdev_handle;
-struct xenforeignmemory_handle;
 struct xencons_interface;
 
 enum log_what { LOG_NONE, LOG_GUEST, LOG_ALL };
@@ -66,18 +71,22 @@ void glog_stamp(char *buf, size_t size, time_t now);
 /* Pure: DIR/guest-NAME.log with NAME made safe; NULL on ENOMEM. */
 char *glog_path(const char *dir, const char *name, unsigned domid);
 
-/* ---- the daemon (main.c) ---------------------------------------------- */
+/* ---- the daemon (daemon.c) -------------------------------------------- */
 struct daemon {
 	struct options opt;
-	struct evloop *loop;
+	struct evloop *loop;		/* the caller's */
+	struct xenbus_transport *tp;	/* the caller's */
+	/* Frames can be mapped (xenbus_frames_open succeeded). */
+	bool frames;
+	/* Also rescan on any change under /local/domain: where nothing
+	 * introduces domains (no hypervisor: the shm transport), the
+	 * toolstack's nodes are the only sign of one. */
+	bool watch_domain_dir;
 	struct xs_handle *xs;
-	struct xenevtchn_handle *xce;
-	struct xengntdev_handle *xgt;
-	struct xenforeignmemory_handle *xfm;
 	struct hmap consoles;	/* by decimal domid */
-	struct hmap ports;	/* by decimal local port */
 	int timer_fd;		/* retries of failed connections */
-	int signal_fd;		/* SIGTERM, SIGINT: stop; SIGHUP: reopen logs */
+	int signal_fd;		/* main.c's: SIGTERM, SIGINT: stop; SIGHUP:
+				 * reopen logs */
 	/* xenstored: checked every few seconds while connected (a dead
 	 * connection wakes nobody); retried with backoff while it is gone,
 	 * the consoles staying connected meanwhile */
@@ -87,12 +96,22 @@ struct daemon {
 	bool stop;
 };
 
+/* dm->opt, dm->loop and dm->tp set, every fd -1: connects to xenstored,
+ * adds its fd and the timers to the loop, watches for domains.  0, or -1
+ * (said; daemon_close undoes what was done). */
+int daemon_open(struct daemon *dm);
+/* Serves what is there: a console for every domain under /local/domain,
+ * released when gone.  The domain watches call it too. */
+void daemon_rescan(struct daemon *dm);
+/* Releases every console, closes the store and the timers (not the loop,
+ * the transport or signal_fd, which are the caller's). */
+void daemon_close(struct daemon *dm);
+
 /* ---- one guest's console (console.c) ---------------------------------- */
 struct console {
 	struct daemon *dm;
 	unsigned domid;
 	char key[12];		/* decimal domid: the key in dm->consoles */
-	char portkey[12];	/* decimal local port: the key in dm->ports */
 	char token[16];		/* the xenstore watch token, "c<domid>" */
 	char *path;		/* /local/domain/<domid>/console */
 	bool watching;		/* the watch on path is set */
@@ -104,7 +123,7 @@ struct console {
 	bool grant_mapped;	/* else foreign-mapped */
 	unsigned long long ring_ref;
 	uint32_t remote_port;
-	int local_port;		/* -1: unbound */
+	struct xenbus_evtchn *ch;	/* NULL: unbound */
 	int master, slave;	/* the pty; we hold the slave so that the
 				 * master never sees a hangup */
 	char tty[64];
@@ -136,7 +155,6 @@ void console_ring_io(struct console *c);
 void console_disconnect(struct console *c, bool remove_tty);
 /* The domain is gone: disconnect, unwatch, free. */
 void console_release(struct console *c);
-struct console *console_by_port(struct daemon *dm, int port);
 /* The timer fired: retry the connections that are due. */
 void console_retry_due(struct daemon *dm);
 /* Arms dm->timer_fd for the earliest retry, or disarms it. */

@@ -3,8 +3,14 @@
  * of every guest: ring <-> pty, and a log file per guest if asked.
  *
  * Options follow upstream xenconsoled's names.  The daemon forks and the
- * parent returns only once the child is serving; Xen's handles and the
- * xenstore connection are opened in the child, which uses them.
+ * parent returns only once the child is serving; the transport (Xen's
+ * grant and event-channel handles) and the xenstore connection are opened
+ * in the child, which uses them.  The daemon itself is daemon.c's.
+ *
+ * With --transport=shm nothing grants it guest memory from outside this
+ * process (as enso-blkback's): it finds domains, fails to map their pages
+ * and retries, which is what a smoke test on a host without Xen sees; the
+ * host test runs the daemon in its own process (tests/host/console_front.c).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -16,19 +22,11 @@
 #include <sys/epoll.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
-#include <sys/timerfd.h>
 #include <unistd.h>
-
-#include <xenevtchn.h>
-#include <xenforeignmemory.h>
-#include <xengnttab.h>
-#include <xenstore.h>
 
 #include "consoled.h"
 
 #define DEFAULT_LOG_DIR "/var/log/enso/console"
-/* Domain ids at and above this are reserved (DOMID_FIRST_RESERVED). */
-#define DOMID_LIMIT 0x7FF0U
 
 static void usage(FILE *to)
 {
@@ -45,13 +43,16 @@ static void usage(FILE *to)
 "                             (default " DEFAULT_LOG_DIR ")\n"
 "  -t, --timestamp=none|guest prefix each guest log line with the time\n"
 "      --pid-file=FILE        write the daemon's pid to FILE\n"
+"  -T, --transport=xen|shm    guest memory through Xen (default) or the\n"
+"                             shared-memory stand-in (tests: no Xen needed)\n"
 "  -v, --verbose              log debug messages\n"
 "  -h, --help                 print this help and exit\n"
 "\n"
 "SIGHUP reopens the guest logs (after rotation).\n");
 }
 
-static int parse_options(int argc, char **argv, struct options *o)
+static int parse_options(int argc, char **argv, struct options *o,
+			 bool *shm)
 {
 	enum { OPT_LOG = 256, OPT_LOG_DIR, OPT_PID_FILE };
 	static const struct option longopts[] = {
@@ -60,13 +61,14 @@ static int parse_options(int argc, char **argv, struct options *o)
 		{ "log-dir", required_argument, NULL, OPT_LOG_DIR },
 		{ "timestamp", required_argument, NULL, 't' },
 		{ "pid-file", required_argument, NULL, OPT_PID_FILE },
+		{ "transport", required_argument, NULL, 'T' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	int opt;
 
-	while ((opt = getopt_long(argc, argv, "it:vh", longopts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "it:T:vh", longopts, NULL)) != -1) {
 		switch (opt) {
 		case 'i':
 			o->interactive = true;
@@ -109,6 +111,14 @@ static int parse_options(int argc, char **argv, struct options *o)
 		case OPT_PID_FILE:
 			o->pid_file = optarg;
 			break;
+		case 'T':
+			if (strcmp(optarg, "xen") && strcmp(optarg, "shm")) {
+				fprintf(stderr, "consoled: --transport takes xen or shm, not '%s'\n",
+					optarg);
+				return -EINVAL;
+			}
+			*shm = !strcmp(optarg, "shm");
+			break;
 		case 'v':
 			elog_set_level(ELOG_DEBUG);
 			break;
@@ -127,251 +137,6 @@ static int parse_options(int argc, char **argv, struct options *o)
 		return -EINVAL;
 	}
 	return 0;
-}
-
-/* Is this a Xen control domain?  Says why not in `why`. */
-/* ---- domains come and go ------------------------------------------------- */
-
-/* Brings the console set in line with /local/domain and with what xenstored
- * says is introduced: new domains get a console, vanished ones are
- * released. */
-static void rescan(struct daemon *dm)
-{
-	unsigned int n = 0, i;
-	unsigned long long id;
-	struct console *c;
-	char **ents;
-	size_t pos = 0;
-
-	ents = xs_directory(dm->xs, XBT_NULL, "/local/domain", &n);
-	if (!ents && errno != ENOENT) {
-		elog(ELOG_WARN, "cannot list /local/domain: %s",
-		     strerror(errno));
-		return;
-	}
-	while ((c = hmap_next(&dm->consoles, &pos)))
-		c->seen = false;
-	for (i = 0; i < n; i++) {
-		char key[24];
-
-		if (parse_uint(ents[i], DOMID_LIMIT - 1, &id) || id == 0)
-			continue;
-		snprintf(key, sizeof(key), "%llu", id);
-		c = hmap_get(&dm->consoles, key);
-		if (!c)
-			c = console_new(dm, (unsigned)id);
-		if (c)
-			c->seen = true;
-		else
-			elog(ELOG_ERR, "domain %llu: out of memory", id);
-	}
-	free(ents);
-	pos = 0;
-	while ((c = hmap_next(&dm->consoles, &pos))) {
-		if (!c->seen) {
-			console_release(c);	/* its slot only tombstoned */
-			continue;
-		}
-		if (xs_is_domain_introduced(dm->xs, c->domid))
-			c->introduced = true;
-		else if (c->introduced)
-			console_release(c);	/* dead, nodes or not */
-	}
-}
-
-static void on_xenstore(void *arg, uint32_t events);
-
-/* xenstored by its socket; the xenbus device only where there is no
- * socket at all (a store in a stub domain): with dom0's xenstored down, a
- * request through the device waits in the kernel for good. */
-static struct xs_handle *open_store(void)
-{
-	const char *path = getenv("XENSTORED_PATH");
-	const char *dir = getenv("XENSTORED_RUNDIR");
-	struct xs_handle *h = xs_open(XS_OPEN_SOCKETONLY);
-	char sock[512];
-	int e = errno;
-
-	/* libxenstore's own rule for where the socket is */
-	snprintf(sock, sizeof(sock), "%s", path ? path : "");
-	if (!path)
-		snprintf(sock, sizeof(sock), "%s/socket",
-			 dir ? dir : "/var/run/xenstored");
-	if (!h && access(sock, F_OK) < 0 && errno == ENOENT)
-		return xs_open(0);
-	if (!h)
-		errno = e;
-	return h;
-}
-
-#define STORE_CHECK_MS 2000
-#define STORE_BACKOFF_MIN_MS 100
-#define STORE_BACKOFF_MAX_MS 5000
-
-static void store_timer(struct daemon *dm, int ms)
-{
-	struct itimerspec its = { { 0, 0 },
-				  { ms / 1000, (long)(ms % 1000) * 1000000L } };
-
-	timerfd_settime(dm->store_fd, 0, &its, NULL);
-}
-
-static bool set_domain_watches(struct daemon *dm)
-{
-	/* Both fire once at once: that scan serves what is there. */
-	return xs_watch(dm->xs, "@introduceDomain", "domains") &&
-	       xs_watch(dm->xs, "@releaseDomain", "domains");
-}
-
-/* libxenstore has closed a connection xenstored dropped: the consoles
- * stay connected (rings and ptys do not need the store); the store's
- * events are lost until it is back, and a new connection is tried with
- * backoff.  Said once. */
-static void store_gone(struct daemon *dm)
-{
-	if (dm->store_lost)
-		return;
-	elog(ELOG_ERR, "xenstored is gone (its connection closed): consoles stay connected; reconnecting");
-	evloop_del(dm->loop, xs_fileno(dm->xs));
-	dm->store_lost = true;
-	dm->backoff_ms = STORE_BACKOFF_MIN_MS;
-	store_timer(dm, dm->backoff_ms);
-}
-
-/* A new connection: watches set again (a restarted xenstored has lost
- * every socket client's), then a scan of whatever store came back, with
- * its state or empty. */
-static void store_reconnect(struct daemon *dm)
-{
-	struct xs_handle *h = open_store(), *old = dm->xs;
-	struct console *c;
-	size_t pos = 0;
-
-	if (!h) {
-		dm->backoff_ms = dm->backoff_ms * 2 > STORE_BACKOFF_MAX_MS ?
-			STORE_BACKOFF_MAX_MS : dm->backoff_ms * 2;
-		store_timer(dm, dm->backoff_ms);
-		return;
-	}
-	dm->xs = h;
-	xs_close(old);
-	if (evloop_add(dm->loop, xs_fileno(h), EPOLLIN, on_xenstore, dm) ||
-	    !set_domain_watches(dm)) {
-		elog(ELOG_WARN, "xenstored answered but its watches cannot be set (%s): trying again",
-		     strerror(errno));
-		evloop_del(dm->loop, xs_fileno(h));
-		store_timer(dm, dm->backoff_ms);
-		return;
-	}
-	while ((c = hmap_next(&dm->consoles, &pos)))
-		c->watching = xs_watch(dm->xs, c->path, c->token);
-	dm->store_lost = false;
-	elog(ELOG_INFO, "xenstored is back: watches set again, re-scanning");
-	rescan(dm);
-	store_timer(dm, STORE_CHECK_MS);
-}
-
-static void on_store_timer(void *arg, uint32_t events)
-{
-	struct daemon *dm = arg;
-	uint64_t ticks;
-
-	(void)events;
-	if (read(dm->store_fd, &ticks, sizeof(ticks)) < 0 && errno != EAGAIN)
-		return;
-	if (dm->store_lost) {
-		store_reconnect(dm);
-		return;
-	}
-	/* A dead connection makes no fd readable: ask, the way the event
-	 * handler does (it handles whatever is queued, and notices the
-	 * connection gone). */
-	on_xenstore(dm, 0);
-	if (!dm->store_lost)
-		store_timer(dm, STORE_CHECK_MS);
-}
-
-static void on_xenstore(void *arg, uint32_t events)
-{
-	struct daemon *dm = arg;
-	bool scan = false;
-	char **w;
-
-	(void)events;
-	while ((w = xs_check_watch(dm->xs))) {
-		const char *token = w[XS_WATCH_TOKEN];
-
-		if (!strcmp(token, "domains")) {
-			scan = true;
-		} else if (token[0] == 'c') {
-			struct console *c = hmap_get(&dm->consoles, token + 1);
-
-			/* A stale event of a released domain finds nothing. */
-			if (c)
-				console_refresh(c);
-		}
-		free(w);
-	}
-	if (errno != EAGAIN) {
-		store_gone(dm);
-		return;
-	}
-	if (scan)
-		rescan(dm);
-}
-
-static void on_evtchn(void *arg, uint32_t events)
-{
-	struct daemon *dm = arg;
-	xenevtchn_port_or_error_t port;
-	struct console *c;
-
-	(void)events;
-	while ((port = xenevtchn_pending(dm->xce)) >= 0) {
-		c = console_by_port(dm, port);
-		if (c) {
-			console_ring_io(c);
-			/* A console dropped on the way has unbound it. */
-			if (c->local_port == port)
-				xenevtchn_unmask(dm->xce, (evtchn_port_t)port);
-		}
-	}
-}
-
-void daemon_schedule_retry(struct daemon *dm)
-{
-	struct itimerspec its = { { 0, 0 }, { 0, 0 } };
-	struct console *c;
-	size_t pos = 0;
-	bool any = false;
-
-	while ((c = hmap_next(&dm->consoles, &pos))) {
-		if (!c->failed || c->failed_for_good || c->intf)
-			continue;
-		if (!any || c->retry_at.tv_sec < its.it_value.tv_sec ||
-		    (c->retry_at.tv_sec == its.it_value.tv_sec &&
-		     c->retry_at.tv_nsec < its.it_value.tv_nsec))
-			its.it_value = c->retry_at;
-		any = true;
-	}
-	/* Zero disarms; a due time in the past fires at once. */
-	if (any && !its.it_value.tv_sec && !its.it_value.tv_nsec)
-		its.it_value.tv_nsec = 1;
-	timerfd_settime(dm->timer_fd, TFD_TIMER_ABSTIME, &its, NULL);
-}
-
-static void on_timer(void *arg, uint32_t events)
-{
-	struct daemon *dm = arg;
-	uint64_t ticks;
-
-	(void)events;
-	if (read(dm->timer_fd, &ticks, sizeof(ticks)) < 0 && errno != EAGAIN)
-		elog(ELOG_WARN, "retry timer: %s", strerror(errno));
-	/* Without a store there is nothing to read: the watches set again
-	 * on reconnection bring every console's nodes back. */
-	if (!dm->store_lost)
-		console_retry_due(dm);
 }
 
 static void on_signal(void *arg, uint32_t events)
@@ -394,53 +159,37 @@ static void on_signal(void *arg, uint32_t events)
 	}
 }
 
-/* ---- start and stop -------------------------------------------------------- */
+/* Guest memory and event channels: Xen's, or the stand-in's.  Frames
+ * (a console page without its reserved grant) are Xen's alone. */
+static int open_transport(struct daemon *dm, bool shm)
+{
+	int rc;
 
-static int open_handles(struct daemon *dm)
+	if (shm) {
+		rc = xenbus_transport_shm_open(0, &dm->tp);
+		if (rc < 0)
+			elog(ELOG_ERR, "cannot open the shm transport: %s",
+			     strerror(-rc));
+		return rc;
+	}
+	rc = xenbus_transport_xen_open(0, &dm->tp);
+	if (rc < 0) {
+		elog(ELOG_ERR, "cannot open the grant table device (/dev/xen/gntdev): %s",
+		     strerror(-rc));
+		return rc;
+	}
+	rc = xenbus_frames_open(dm->tp);
+	dm->frames = rc == 0;
+	if (rc < 0)
+		elog(ELOG_WARN, "no foreign mapping (%s): consoles need their reserved grant",
+		     strerror(-rc));
+	return 0;
+}
+
+static int open_signals(struct daemon *dm)
 {
 	sigset_t mask;
-	int fd;
 
-	dm->xs = open_store();
-	if (!dm->xs) {
-		elog(ELOG_ERR, "cannot connect to xenstored: %s",
-		     strerror(errno));
-		return -1;
-	}
-	dm->xce = xenevtchn_open(NULL, 0);
-	if (!dm->xce) {
-		elog(ELOG_ERR, "cannot open the event channel device (/dev/xen/evtchn): %s",
-		     strerror(errno));
-		return -1;
-	}
-	dm->xgt = xengnttab_open(NULL, 0);
-	if (!dm->xgt) {
-		elog(ELOG_ERR, "cannot open the grant table device (/dev/xen/gntdev): %s",
-		     strerror(errno));
-		return -1;
-	}
-	dm->xfm = xenforeignmemory_open(NULL, 0);
-	if (!dm->xfm)
-		elog(ELOG_WARN, "no foreign mapping (%s): consoles need their reserved grant",
-		     strerror(errno));
-
-	fd = xenevtchn_fd(dm->xce);
-	if (fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK) < 0 ||
-	    evloop_add(dm->loop, fd, EPOLLIN, on_evtchn, dm)) {
-		elog(ELOG_ERR, "cannot watch the event channel device");
-		return -1;
-	}
-	if (evloop_add(dm->loop, xs_fileno(dm->xs), EPOLLIN, on_xenstore, dm)) {
-		elog(ELOG_ERR, "cannot watch the xenstore connection");
-		return -1;
-	}
-	dm->timer_fd = timerfd_create(CLOCK_MONOTONIC,
-				      TFD_NONBLOCK | TFD_CLOEXEC);
-	if (dm->timer_fd < 0 ||
-	    evloop_add(dm->loop, dm->timer_fd, EPOLLIN, on_timer, dm)) {
-		elog(ELOG_ERR, "cannot make a timer: %s", strerror(errno));
-		return -1;
-	}
 	sigemptyset(&mask);
 	sigaddset(&mask, SIGTERM);
 	sigaddset(&mask, SIGINT);
@@ -452,44 +201,15 @@ static int open_handles(struct daemon *dm)
 		elog(ELOG_ERR, "cannot take signals: %s", strerror(errno));
 		return -1;
 	}
-	/* Both fire once at once: the first scan serves the domains that
-	 * were there before us. */
-	if (!set_domain_watches(dm)) {
-		elog(ELOG_ERR, "cannot watch @introduceDomain/@releaseDomain: %s",
-		     strerror(errno));
-		return -1;
-	}
-	dm->store_fd = timerfd_create(CLOCK_MONOTONIC,
-				      TFD_NONBLOCK | TFD_CLOEXEC);
-	if (dm->store_fd < 0 ||
-	    evloop_add(dm->loop, dm->store_fd, EPOLLIN, on_store_timer, dm)) {
-		elog(ELOG_ERR, "cannot make a timer: %s", strerror(errno));
-		return -1;
-	}
-	store_timer(dm, STORE_CHECK_MS);
 	return 0;
 }
 
-static void close_handles(struct daemon *dm)
+static void close_all(struct daemon *dm)
 {
-	struct console *c;
-	size_t pos = 0;
-
-	while ((c = hmap_next(&dm->consoles, &pos)))
-		console_release(c);
-	hmap_fini(&dm->consoles);
-	hmap_fini(&dm->ports);
+	daemon_close(dm);	/* every console: before the transport */
+	xenbus_transport_close(dm->tp);
 	if (dm->signal_fd >= 0)
 		close(dm->signal_fd);
-	if (dm->timer_fd >= 0)
-		close(dm->timer_fd);
-	if (dm->store_fd >= 0)
-		close(dm->store_fd);
-	xenforeignmemory_close(dm->xfm);
-	xengnttab_close(dm->xgt);
-	xenevtchn_close(dm->xce);
-	if (dm->xs)
-		xs_close(dm->xs);
 	evloop_free(dm->loop);
 }
 
@@ -504,11 +224,12 @@ int main(int argc, char **argv)
 	};
 	char why[256];
 	int ready_fd = -1, rc;
+	bool shm = false;
 
 	elog_open("consoled", ELOG_INFO);
-	if (parse_options(argc, argv, &dm.opt))
+	if (parse_options(argc, argv, &dm.opt, &shm))
 		return 2;
-	if (!xen_control_domain(why, sizeof(why))) {
+	if (!shm && !xen_control_domain(why, sizeof(why))) {
 		fprintf(stderr, "consoled: %s; nothing to serve\n", why);
 		return 1;
 	}
@@ -528,23 +249,22 @@ int main(int argc, char **argv)
 			return 1;
 		}
 	}
-	hmap_init(&dm.consoles);
-	hmap_init(&dm.ports);
 	dm.loop = evloop_new();
 	if (!dm.loop) {
 		elog(ELOG_ERR, "out of memory at start");
 		return 1;
 	}
-	if (open_handles(&dm)) {
-		close_handles(&dm);
+	dm.watch_domain_dir = shm;
+	if (daemon_open(&dm) || open_transport(&dm, shm) || open_signals(&dm)) {
+		close_all(&dm);
 		return 1;
 	}
 	if (dm.opt.pid_file && daemon_write_pid(dm.opt.pid_file)) {
-		close_handles(&dm);
+		close_all(&dm);
 		return 1;
 	}
 	/* Serve what is there before telling anyone we are up. */
-	rescan(&dm);
+	daemon_rescan(&dm);
 	elog(ELOG_INFO, "serving consoles%s%s", dm.opt.log != LOG_NONE ?
 	     ", logging to " : "", dm.opt.log != LOG_NONE ? dm.opt.log_dir : "");
 	if (!dm.opt.interactive) {
@@ -563,6 +283,6 @@ int main(int argc, char **argv)
 	}
 	if (dm.opt.pid_file)
 		unlink(dm.opt.pid_file);
-	close_handles(&dm);
+	close_all(&dm);
 	return 0;
 }

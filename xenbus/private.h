@@ -86,6 +86,11 @@ struct xenbus_transport_ops {
 	int (*fd)(const struct xenbus_evtchn *ch);
 	int (*ack)(struct xenbus_evtchn *ch);
 	int (*notify)(struct xenbus_evtchn *ch);
+	/* Frames (xenbus_map_frame): NULL where there are none (shm). */
+	int (*frames_open)(struct xenbus_transport *t);
+	int (*map_frame)(struct xenbus_transport *t, uint32_t domid,
+			 uint64_t frame, bool writable, void **addr);
+	int (*unmap_frame)(struct xenbus_transport *t, void *addr);
 	void (*close)(struct xenbus_transport *t);
 	/* In a forked worker: keep only domid's, close the rest (keep's
 	 * fds stay), reopen what is not usable across fork. */

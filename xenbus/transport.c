@@ -94,3 +94,25 @@ int xenbus_notify(struct xenbus_evtchn *ch)
 {
 	return ch->t->ops->notify(ch);
 }
+
+int xenbus_frames_open(struct xenbus_transport *t)
+{
+	return t->ops->frames_open ? t->ops->frames_open(t) : -EOPNOTSUPP;
+}
+
+int xenbus_map_frame(struct xenbus_transport *t, uint32_t domid,
+		     uint64_t frame, bool writable, void **addr)
+{
+	*addr = NULL;
+	if (!t->ops->map_frame)
+		return -EOPNOTSUPP;
+	return t->ops->map_frame(t, domid, frame, writable, addr);
+}
+
+int xenbus_unmap_frame(struct xenbus_transport *t, void *addr)
+{
+	if (!addr)
+		return 0;
+	return t->ops->unmap_frame ? t->ops->unmap_frame(t, addr)
+				   : -EOPNOTSUPP;
+}

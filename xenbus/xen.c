@@ -7,7 +7,8 @@
  * engine polls one fd per device, and a per-device worker can keep only
  * its own (docs/design/xenbus.md).  Handles are not usable across fork:
  * a worker opens its own (xen_worker), and each channel's handle is
- * restricted to its frontend's domain.
+ * restricted to its frontend's domain.  Frames (libxenforeignmemory) only
+ * for a caller that asks: consoled's primary console page.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -15,6 +16,7 @@
 #include <sys/mman.h>
 
 #include <xenevtchn.h>
+#include <xenforeignmemory.h>
 #include <xengnttab.h>
 
 #include "xenbus/private.h"
@@ -22,6 +24,8 @@
 struct xen {
 	struct xenbus_transport t;
 	xengnttab_handle *xgt;
+	/* xenbus_frames_open's, else NULL: only consoled asks for it */
+	xenforeignmemory_handle *xfm;
 };
 
 struct xen_evtchn {
@@ -193,10 +197,45 @@ static int xen_notify(struct xenbus_evtchn *ch)
 	return xenevtchn_notify(c->xce, c->port) < 0 ? neg_errno() : 0;
 }
 
+static int xen_frames_open(struct xenbus_transport *t)
+{
+	struct xen *x = (struct xen *)t;
+
+	if (!x->xfm)
+		x->xfm = xenforeignmemory_open(NULL, 0);
+	return x->xfm ? 0 : neg_errno();
+}
+
+static int xen_map_frame(struct xenbus_transport *t, uint32_t domid,
+			 uint64_t frame, bool writable, void **addr)
+{
+	struct xen *x = (struct xen *)t;
+	xen_pfn_t pfn = (xen_pfn_t)frame;
+
+	if (!x->xfm)
+		return -EOPNOTSUPP;
+	if ((uint64_t)pfn != frame)
+		return -EINVAL;
+	*addr = xenforeignmemory_map(x->xfm, domid,
+				     PROT_READ | (writable ? PROT_WRITE : 0),
+				     1, &pfn, NULL);
+	return *addr ? 0 : neg_errno();
+}
+
+static int xen_unmap_frame(struct xenbus_transport *t, void *addr)
+{
+	struct xen *x = (struct xen *)t;
+
+	if (!x->xfm)
+		return -EOPNOTSUPP;
+	return xenforeignmemory_unmap(x->xfm, addr, 1) < 0 ? neg_errno() : 0;
+}
+
 static void xen_close(struct xenbus_transport *t)
 {
 	struct xen *x = (struct xen *)t;
 
+	xenforeignmemory_close(x->xfm);
 	xengnttab_close(x->xgt);
 	free(x);
 }
@@ -214,6 +253,7 @@ static int xen_worker(struct xenbus_transport *t, uint32_t domid,
 
 	(void)domid;
 	x->xgt = NULL;
+	x->xfm = NULL;	/* let go of as the grant handle is; not reopened */
 	rc = close_fds_except(keep, nkeep);
 	if (rc < 0)
 		return rc;
@@ -231,6 +271,9 @@ static const struct xenbus_transport_ops xen_ops = {
 	.fd = xen_fd,
 	.ack = xen_ack,
 	.notify = xen_notify,
+	.frames_open = xen_frames_open,
+	.map_frame = xen_map_frame,
+	.unmap_frame = xen_unmap_frame,
 	.close = xen_close,
 	.worker = xen_worker,
 };

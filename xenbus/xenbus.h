@@ -243,6 +243,25 @@ int xenbus_map(struct xenbus_transport *t, uint32_t domid,
 /* Unmaps a range xenbus_map gave. */
 int xenbus_unmap(struct xenbus_transport *t, void *addr, uint32_t count);
 
+/* Guest memory by frame number instead of grant reference: the one page
+ * a domain's builder set up before the guest had a grant table of its own
+ * (its console ring; upstream's xenconsoled reaches it through the
+ * reserved grant GNTTAB_RESERVED_CONSOLE and falls back to the frame the
+ * toolstack wrote in console/ring-ref).  consoled's primary console is
+ * the only user; added for it, nothing else of the transport changed.
+ *
+ * xenbus_frames_open makes the two calls below usable: on Xen it opens
+ * libxenforeignmemory (privcmd) once, and a transport that never calls it
+ * holds no such handle (blkback does not; a forked worker loses it as it
+ * loses the grant handle).  shm has no frames: -EOPNOTSUPP from all three.
+ * xenbus_map_frame maps one page, read-write or read-only; unmap it with
+ * xenbus_unmap_frame (not xenbus_unmap: they are different mappings on
+ * Xen).  0 or -errno; without xenbus_frames_open, -EOPNOTSUPP. */
+int xenbus_frames_open(struct xenbus_transport *t);
+int xenbus_map_frame(struct xenbus_transport *t, uint32_t domid,
+		     uint64_t frame, bool writable, void **addr);
+int xenbus_unmap_frame(struct xenbus_transport *t, void *addr);
+
 /* One grant copy: len bytes between local and the granted page ref at
  * offset (offset + len <= XENBUS_PAGE_SIZE). */
 struct xenbus_copy {

@@ -52,3 +52,12 @@ tests_host_blk_front_CFLAGS = $(AM_CFLAGS) $(XENSTORE_CFLAGS) \
 tests_host_blk_front_LDADD = blkback/libensoblkback.la \
 	xenbus/libensoxenbus.la util/libensoutil.la $(XENSTORE_LIBS) \
 	$(LIBURING_LIBS)
+
+# consoled's daemon served to PV console guests of the test's own over the
+# shm transport (no Xen): tests/host/console_front.c, run by consoled.sh.
+EXTRA_DIST += tests/host/consoled.sh
+check_PROGRAMS += tests/host/console_front
+tests_host_console_front_SOURCES = tests/host/console_front.c $(XBTEST)
+tests_host_console_front_CFLAGS = $(AM_CFLAGS) $(XENSTORE_CFLAGS)
+tests_host_console_front_LDADD = consoled/libensoconsoled.la \
+	xenbus/libensoxenbus.la util/libensoutil.la $(XENSTORE_LIBS)

@@ -282,6 +282,11 @@ elif [ -n "$blk_front" ]; then
 	notok "xenstored for blk_front starts" "no socket within 10 s"
 fi
 
+# consoled over shm: tests/host/consoled.sh.
+# shellcheck source=tests/host/consoled.sh
+. "$here/consoled.sh"
+consoled_tests
+
 # Persistence: SIGKILL under a writer, torn tails, compaction, the lock.
 # shellcheck source=tests/host/persist.sh
 . "$here/persist.sh"

@@ -11,9 +11,10 @@
 #   - libxl never asks which hypervisor it runs on: ENSO_HV_* appears only
 #     in ctx.c, which chooses the backend and names it;
 #   - no file of backends/ is over 650 lines (one concern per file);
-#   - xenbus/ (the device-backend core) and blkback/ (an engine on it)
-#     include nothing of libxl/ or backends/, and none of their files is
-#     over 600 lines; blkback/ reaches the core only through xenbus.h.
+#   - xenbus/ (the device-backend core), blkback/ (an engine on it) and
+#     consoled/ (on its transport) include nothing of libxl/ or backends/,
+#     and none of their files is over 600 lines; blkback/ and consoled/
+#     reach the core only through xenbus.h.
 set -u
 root=${1:-$(cd "$(dirname "$0")/../.." && pwd)}
 cd "$root" || exit 1
@@ -49,7 +50,7 @@ done)
 check "no file of backends/ is over 650 lines" "$found"
 
 # The device-backend core and the engines on it: below libxl, small files.
-for d in xenbus blkback; do
+for d in xenbus blkback consoled; do
 	found=$(grep -nE '#include[[:space:]]+[<"](enso/|libxl|backends/)' $d/*.[ch])
 	check "$d/ includes nothing of libxl/ or backends/ (calls go one way)" "$found"
 	found=$(for f in $d/*.[ch]; do
@@ -59,7 +60,9 @@ for d in xenbus blkback; do
 	check "no file of $d/ is over 600 lines" "$found"
 done
 
-found=$(grep -nE '#include[[:space:]]+"xenbus/' blkback/*.[ch] | grep -v '"xenbus/xenbus.h"')
-check "blkback/ sees the xenbus core only through xenbus/xenbus.h" "$found"
+for d in blkback consoled; do
+	found=$(grep -nE '#include[[:space:]]+"xenbus/' $d/*.[ch] | grep -v '"xenbus/xenbus.h"')
+	check "$d/ sees the xenbus core only through xenbus/xenbus.h" "$found"
+done
 
 exit $failed
