@@ -8,7 +8,8 @@
 #         qemu-system-xen), side by side in one boot of the Xen rig
 #         (scenario bench/rig/70-bench-blk, whose header says the method);
 #   KVM   Enso's disk path against libvirt's default for the same guest and
-#         raw file, both on QEMU's TCG (bench/kvm-blk.sh).
+#         raw file, both on QEMU's TCG (bench/kvm.sh --blk; method in
+#         bench/blk/kvm-part.sh).
 #
 # Prints each figure (medians over the rounds), the ratios enso/kernel,
 # enso/qdisk and enso/libvirt, the targets, and the command.
@@ -20,6 +21,8 @@
 #   RIG_BENCH_BLK_ORDER=enso,kernel,qdisk,qdisk,kernel,enso   the rounds
 #   RIG_BENCH_BLK_RUNTIME=8          seconds per fio job (after 1 s ramp)
 #   RIG_BENCH_BLK_MB=256             the disk file, in dom0's tmpfs
+#   BENCH_BLK_ORDER=enso,libvirt,libvirt,enso   the KVM rounds
+#   BENCH_BLK_RUNTIME=8 BENCH_BLK_MB=256        the same, for KVM
 #   BENCH_BLK_XEN=1 BENCH_BLK_KVM=1  0 skips that half
 #   RIG_TIMEOUT=3600 RIG_OUT         as for tests/rig/boot.sh
 #
@@ -95,7 +98,7 @@ if [ "${BENCH_BLK_XEN:-1}" != 0 ]; then
 fi
 if [ "${BENCH_BLK_KVM:-1}" != 0 ]; then
 	set +e
-	"$root/bench/kvm-blk.sh" "$build" >>"$raw"
+	"$root/bench/kvm.sh" --blk "$build" >>"$raw"
 	[ $? = 0 ] || rc=1
 	set -e
 fi
