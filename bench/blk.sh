@@ -73,15 +73,8 @@ if [ "${BENCH_BLK_XEN:-1}" != 0 ]; then
 	destdir="$build/bench-destdir"
 	rm -rf "$destdir"
 	make -s -C "$build" install DESTDIR="$destdir" >/dev/null
-	args=""
-	for v in ORDER RUNTIME MB; do
-		eval "val=\${RIG_BENCH_BLK_$v:-}"
-		[ -n "$val" ] || continue
-		case $val in *[!A-Za-z0-9,+]*) echo "bench/blk.sh: RIG_BENCH_BLK_$v='$val': letters, digits and commas only" >&2; exit 2 ;; esac
-		k=$(echo "$v" | tr '[:upper:]' '[:lower:]')
-		args="$args rig.bench_blk_$k=$val"
-		env_shown="$env_shown RIG_BENCH_BLK_$v=$val"
-	done
+	. "$root/bench/rig-args.sh"
+	rig_bench_args bench/blk.sh RIG_BENCH_BLK_ ORDER RUNTIME MB
 	set +e
 	# dom0_mem=1024M (the later word wins over boot.sh's 768M): the file,
 	# QEMU and the guest's bigger image live in dom0's memory.

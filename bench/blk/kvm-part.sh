@@ -6,9 +6,9 @@
 #
 # The guest: scripts/guest-image.sh's kernel and initramfs with a second
 # cpio archive appended (the kernel unpacks both, the later over the
-# earlier): fio with its libraries, bench/blk/guest as /rig-bench, and an
-# /init that loads the image's modules, prints ENSO-GUEST-BOOTED and runs
-# /rig-bench on /dev/vda.  512 MiB (fio's libraries unpack to some 85 MB).
+# earlier): fio with its libraries and bench/blk/guest as /rig-bench, which
+# the image's /init runs on enso.bench=1, on /dev/vda.  512 MiB (fio's
+# libraries unpack to some 85 MB).
 #
 # The disk: one raw file of BENCH_BLK_MB (256) MiB, zero-filled, in
 # BENCH_OUT, attached as each toolstack does by default: Enso's xl.cfg
@@ -30,21 +30,6 @@ ov=$TMP/blk-overlay
 mkdir -p "$ov/usr/bin" "$ov/etc"
 cp -L "$fio_bin" "$ov/usr/bin/fio"
 install -m 0755 "$root/bench/blk/guest" "$ov/rig-bench"
-cat >"$ov/init" <<'INIT'
-#!/bin/sh
-# bench/kvm.sh --blk: the guest's /init (bench/blk/kvm-part.sh).
-export PATH=/bin:/sbin:/usr/bin:/usr/sbin
-mount -t proc proc /proc
-mount -t sysfs sysfs /sys
-mount -t devtmpfs devtmpfs /dev 2>/dev/null
-exec </dev/console >/dev/console 2>&1
-while read -r m; do
-	insmod "/lib/modules/$m" || echo "enso-guest: insmod $m failed"
-done </lib/modules/load-order
-echo "ENSO-GUEST-BOOTED"
-exec /bin/sh /rig-bench
-INIT
-chmod 755 "$ov/init"
 ldd "$fio_bin" | awk '$2 == "=>" && $3 ~ /^\// { print $3 } $1 ~ /^\// { print $1 }' | sort -u |
 	while read -r l; do
 		mkdir -p "$ov$(dirname "$l")"
@@ -75,7 +60,7 @@ for side in ${BLK_ORDER//,/ }; do
 	n=$((n + 1))
 	btag=$side-$n
 	name=$tag-blk$n
-	EXTRA="rig.blk_dev=vda rig.blk_tag=$btag rig.blk_runtime=$BLK_RT"
+	EXTRA="enso.bench=1 rig.blk_dev=vda rig.blk_tag=$btag rig.blk_runtime=$BLK_RT"
 	sync
 	echo 3 >/proc/sys/vm/drop_caches
 	create "$side" "$name"
