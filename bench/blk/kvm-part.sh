@@ -1,4 +1,5 @@
 # shellcheck shell=bash
+# shellcheck disable=SC2034,SC2154 # variables of bench/kvm.sh, which sources this
 # bench/blk/kvm-part.sh: `bench/kvm.sh --blk` (bench/blk.sh's KVM half),
 # sourced by bench/kvm.sh once its setup is done (libvirt and Enso's
 # xenstored running, the guest image built); it uses that script's
