@@ -55,15 +55,8 @@ else
 	rm -rf "$destdir"
 	make -s -C "$build" install DESTDIR="$destdir" >/dev/null
 
-	args="" env_shown=""
-	for v in RUNS PHASES OTHERS MEMORY BG_MEMORY BG_LOAD; do
-		eval "val=\${RIG_BENCH_$v:-}"
-		[ -n "$val" ] || continue
-		case $val in *[!A-Za-z0-9,+]*) echo "bench/create.sh: RIG_BENCH_$v='$val': letters, digits and commas only" >&2; exit 2 ;; esac
-		k=$(echo "$v" | tr '[:upper:]' '[:lower:]')
-		args="$args rig.bench_$k=$val"
-		env_shown="$env_shown RIG_BENCH_$v=$val"
-	done
+	. "$root/bench/rig-args.sh"
+	rig_bench_args bench/create.sh RIG_BENCH_ RUNS PHASES OTHERS MEMORY BG_MEMORY BG_LOAD
 
 	set +e
 	# bootscrub=1: Xen scrubs free memory at boot, not in the background

@@ -10,6 +10,17 @@
 #     keeps resident besides QEMU), with 0 and with K domains running.
 #
 #   sudo bench/kvm.sh [BUILD_DIR]
+#   sudo bench/kvm.sh --blk [BUILD_DIR]
+#
+# --blk (bench/blk.sh's KVM half): instead, the disk I/O the same guest gets
+# from one raw file through each toolstack's default disk path (Enso's xl.cfg
+# disk; libvirt's <disk> with no cache or io attribute), measured by fio in
+# the guest (bench/blk/guest; fio and its libraries are appended to the
+# guest's initramfs as a second cpio archive), BENCH_BLK_ORDER rounds
+# (enso,libvirt,libvirt,enso), one domain per round.  Prints one
+# bench-blk-run line per job on stdout (bench/blk.sh reads them) and the
+# disk options each side gave QEMU as bench-blk-info lines.
+#   BENCH_BLK_RUNTIME=8 BENCH_BLK_MB=256   seconds per job, the file's size
 #
 # BUILD_DIR holds the built tree (xl/xl, xenstored/xenstored); default build/
 # when it holds a build, else the top of the repository (an in-tree build).
@@ -32,6 +43,11 @@ set -uo pipefail
 export LC_ALL=C
 
 root=$(cd "$(dirname "$0")/.." && pwd)
+BLK=""
+if [ "${1:-}" = --blk ]; then
+	BLK=1
+	shift
+fi
 if [ $# -ge 1 ]; then
 	build=$1
 elif [ -x "$root/build/xl/xl" ]; then
@@ -52,7 +68,7 @@ URI=qemu:///system
 xl=$build/xl/xl
 xsd=$build/xenstored/xenstored
 template=$root/bench/kvm/domain.xml.in
-cmdline="$0${1:+ $1}"
+cmdline="$0${BLK:+ --blk}${1:+ $1}"
 
 say() { echo "bench/kvm.sh: $*" >&2; }
 die() {
@@ -352,6 +368,7 @@ start_xenstored() {
 
 # ---- the guest -------------------------------------------------------------------------------
 img=$OUT/img
+INITRD=initrd.gz EXTRA="" DISK="" GUEST_MB=256
 build_image() {
 	"$root/scripts/guest-image.sh" "$img" >"$OUT/guest-image.log" 2>&1 ||
 		die "scripts/guest-image.sh failed: $(fail_log "$OUT/guest-image.log")"
@@ -363,18 +380,21 @@ enso_cfg() { # enso_cfg NAME -> path of its xl.cfg
 	local f=$E/$1.cfg
 	cat >"$f" <<-EOF
 		name = "$1"
-		memory = 256
+		memory = $GUEST_MB
 		vcpus = 1
 		kernel = "$img/vmlinuz"
-		ramdisk = "$img/initrd.gz"
-		extra = "console=hvc0 quiet"
+		ramdisk = "$img/$INITRD"
+		extra = "console=hvc0 quiet${EXTRA:+ $EXTRA}"
 	EOF
+	[ -z "$BLK" ] || echo "disk = [ 'format=raw, vdev=xvda, access=rw, target=$DISK' ]" >>"$f"
 	echo "$f"
 }
 lv_xml() { # lv_xml NAME -> path of its domain XML
 	local f=$L/$1.xml
-	sed -e "s|@NAME@|$1|" -e "s|@KERNEL@|$img/vmlinuz|" -e "s|@INITRD@|$img/initrd.gz|" \
-		-e "s|@SERIAL@|$L/$1.console|" "$template" >"$f"
+	local disk=""
+	[ -z "$BLK" ] || disk="<disk type='file' device='disk'><driver name='qemu' type='raw'/><source file='$DISK'/><target dev='vda' bus='virtio'/></disk>"
+	sed -e "s|@NAME@|$1|" -e "s|@KERNEL@|$img/vmlinuz|" -e "s|@INITRD@|$img/$INITRD|" \
+		-e "s|@SERIAL@|$L/$1.console|" -e "s|@EXTRA@|${EXTRA:+ $EXTRA}|" -e "s|@DISK@|$disk|" -e "s|@MEM@|$GUEST_MB|" "$template" >"$f"
 	echo "$f"
 }
 enso_console() { echo "$E/log/console/$1.log"; }
@@ -443,6 +463,10 @@ foreign_start=$(foreign_qemus)
 	say "note: $foreign_start other QEMU process(es) run on this machine: the figures share the CPUs with them"
 start_xenstored
 start_libvirt
+if [ -n "$BLK" ]; then
+	. "$root/bench/blk/kvm-part.sh"
+	exit 0
+fi
 : >"$OUT/memory-detail.txt"
 foreign_max=$foreign_start
 

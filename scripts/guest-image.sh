@@ -18,6 +18,8 @@
 #   - starts busybox acpid: the ACPI power button (PWRF) runs `poweroff -f`,
 #     so QMP system_powerdown (xl shutdown) powers the guest off;
 #   - kernel command line words:
+#       enso.bench=1   run /rig-bench, which a benchmark appended to the
+#                      image (bench/kvm.sh --blk), instead of what follows
 #       enso.crash=1   panic right after the boot marker (echo c > sysrq-trigger)
 #       enso.reboot=1  `reboot -f` 2 s after the boot marker. With a disk it
 #                      reboots once only: a marker written at 8 MiB into
@@ -156,6 +158,12 @@ cmdline=$(cat /proc/cmdline)
 has() { case " $cmdline " in *" $1 "*) return 0 ;; esac; return 1; }
 
 echo "ENSO-GUEST-BOOTED"
+
+# A benchmark's guest side, appended to this image as /rig-bench
+# (bench/kvm.sh --blk).
+if has enso.bench=1 && [ -f /rig-bench ]; then
+	exec /bin/sh /rig-bench
+fi
 
 if has enso.crash=1; then
 	echo "ENSO-CRASHING"

@@ -12,6 +12,12 @@
 #                   the scenarios.
 #
 # Usage: mkinitrd.sh [DESTDIR]     (or ENSO_DESTDIR=DESTDIR mkinitrd.sh)
+#
+# Benchmarks add what only they need, so that the test images stay lean:
+#   RIG_DOMU_ADD / RIG_DOM0_ADD   host files, space-separated, each SRC or
+#                   SRC:DEST (default DEST: the same path), copied into the
+#                   image with the libraries they need (bench/blk.sh: fio)
+#   RIG_DOM0_MODULES  more optional kernel modules for dom0 (e.g. loop)
 # DESTDIR is a `make install DESTDIR=...` tree (usr/local/{bin,sbin,lib});
 # it is copied in as-is. Without one the image has upstream's tools only.
 # Needs fetch.sh to have run (it is called if the cache is empty).
@@ -201,6 +207,19 @@ copy_xenstore_clients() {
 	done
 }
 
+# add_files ROOT SPECS: RIG_DOMU_ADD / RIG_DOM0_ADD (above).
+add_files() {
+	local root=$1 spec src dst
+	# shellcheck disable=SC2086 # a list
+	for spec in $2; do
+		src=${spec%%:*}
+		dst=${spec#*:}
+		[ -e "$src" ] || rig_die "$src (in RIG_DOMU_ADD or RIG_DOM0_ADD) does not exist"
+		mkdir -p "$(dirname "$root$dst")"
+		cp -L "$src" "$root$dst"
+	done
+}
+
 # --- the domU image -------------------------------------------------------------
 domu=$RIG_OUT/domu-root
 make_skeleton "$domu"
@@ -209,6 +228,7 @@ install -m 0755 "$RIG_DIR/domu-disk" "$domu/rig-disk"
 copy_xenstore_clients "$domu"
 # ext4 (which mounts ext2) loads the crc32c hash at every mount.
 copy_modules "$domu" -- xen-blkfront xen-netfront crc32c_generic ext4
+add_files "$domu" "${RIG_DOMU_ADD:-}"
 copy_libs "$domu"
 pack "$domu" "$RIG_OUT/domu-initrd.gz"
 rig_log "domU initrd: $RIG_OUT/domu-initrd.gz ($(du -h "$RIG_OUT/domu-initrd.gz" | cut -f1))"
@@ -237,8 +257,9 @@ mkdir -p "$dom0"/var/lib/xen "$dom0"/var/log/xen/console "$dom0"/etc/xen "$dom0"
 ln -s ../run "$dom0/var/run" # /run is a tmpfs at boot; dom0-init makes /run/xen
 : >"$dom0/etc/xen/xl.conf"
 
+# shellcheck disable=SC2086 # a list
 copy_modules "$dom0" xen-evtchn xen-gntdev xen-gntalloc xen-privcmd xenfs \
-	-- xen-blkback xen-netback xen-blkfront xen-netfront
+	-- xen-blkback xen-netback xen-blkfront xen-netfront ${RIG_DOM0_MODULES:-}
 
 # e2fsck: checks what a guest made on a disk Enso served
 copy_host_file "$dom0" /usr/sbin/e2fsck
@@ -247,6 +268,8 @@ copy_host_file "$dom0" /usr/sbin/e2fsck
 mkdir -p "$dom0$xenlib"
 cp -a "$xenlib/bin" "$xenlib/lib" "$dom0$xenlib/"
 copy_xenstore_clients "$dom0"
+
+add_files "$dom0" "${RIG_DOM0_ADD:-}"
 
 # the project's install tree, as-is
 if [ -n "$destdir" ]; then

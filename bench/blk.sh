@@ -1,0 +1,105 @@
+#!/usr/bin/env bash
+# bench/blk.sh: the disk I/O a guest gets from Enso's backends against the
+# anchors, with fio inside the guest: 4 KiB random read and write IOPS at
+# queue depth 1 and 32, and 1 MiB sequential read and write throughput.
+#
+#   Xen   Enso's enso-blkback against Linux's xen-blkback (dom0's module,
+#         the nodes written by the scenario) and QEMU's qdisk (Debian's
+#         qemu-system-xen), side by side in one boot of the Xen rig
+#         (scenario bench/rig/70-bench-blk, whose header says the method);
+#   KVM   Enso's disk path against libvirt's default for the same guest and
+#         raw file, both on QEMU's TCG (bench/kvm.sh --blk; method in
+#         bench/blk/kvm-part.sh).
+#
+# Prints each figure (medians over the rounds), the ratios enso/kernel,
+# enso/qdisk and enso/libvirt, the targets, and the command.
+#
+#   bench/blk.sh [BUILD_DIR]         (default build/; run as root)
+#   bench/blk.sh --report RAW        the tables again from a run's raw lines
+#                                    (BUILD_DIR/bench-blk.txt)
+#
+#   RIG_BENCH_BLK_ORDER=enso,kernel,qdisk,qdisk,kernel,enso   the rounds
+#   RIG_BENCH_BLK_RUNTIME=8          seconds per fio job (after 1 s ramp)
+#   RIG_BENCH_BLK_MB=256             the disk file, in dom0's tmpfs
+#   BENCH_BLK_ORDER=enso,libvirt,libvirt,enso   the KVM rounds
+#   BENCH_BLK_RUNTIME=8 BENCH_BLK_MB=256        the same, for KVM
+#   BENCH_BLK_XEN=1 BENCH_BLK_KVM=1  0 skips that half
+#   RIG_TIMEOUT=3600 RIG_OUT         as for tests/rig/boot.sh
+#
+# fio (Debian's) goes into the rig's guest image, and qemu-system-xen's
+# QEMU and the loop module into dom0's, only for this benchmark
+# (tests/rig/mkinitrd.sh's RIG_DOMU_ADD, RIG_DOM0_ADD, RIG_DOM0_MODULES):
+# the test images stay as they are.  Missing packages are installed with
+# apt-get; nothing fetched is committed.
+set -euo pipefail
+export LC_ALL=C
+root=$(cd "$(dirname "$0")/.." && pwd)
+
+report() {
+	awk -f "$root/bench/blk/report.awk" "$1"
+}
+
+if [ "${1:-}" = --report ]; then
+	report "${2:?bench/blk.sh --report RAW}"
+	exit 0
+fi
+
+build=${1:-$root/build}
+case $build in /*) ;; *) build=$PWD/$build ;; esac
+rig_out=${RIG_OUT:-$root/tests/rig/out}
+raw=$build/bench-blk.txt
+for f in xl/xl xenstored/xenstored blkback/enso-blkback; do
+	if [ ! -x "$build/$f" ]; then
+		echo "bench/blk.sh: build first: no $build/$f (tests/run, or configure and make in $build)" >&2
+		exit 2
+	fi
+done
+[ "$(id -u)" -eq 0 ] || { echo "bench/blk.sh: run as root" >&2; exit 2; }
+
+need() { # need PACKAGE FILE
+	[ -e "$2" ] && return 0
+	echo "bench/blk.sh: installing $1 (for $2)" >&2
+	DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "$1" >&2 ||
+		{ apt-get update >&2 && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "$1" >&2; }
+	[ -e "$2" ] || { echo "bench/blk.sh: $2 still missing after installing $1" >&2; exit 2; }
+}
+
+: >"$raw"
+rc=0
+env_shown=""
+if [ "${BENCH_BLK_XEN:-1}" != 0 ]; then
+	need fio /usr/bin/fio
+	need qemu-system-xen /usr/libexec/xen-qemu-system-i386
+	destdir="$build/bench-destdir"
+	rm -rf "$destdir"
+	make -s -C "$build" install DESTDIR="$destdir" >/dev/null
+	. "$root/bench/rig-args.sh"
+	rig_bench_args bench/blk.sh RIG_BENCH_BLK_ ORDER RUNTIME MB
+	set +e
+	# dom0_mem=1024M (the later word wins over boot.sh's 768M): the file,
+	# QEMU and the guest's bigger image live in dom0's memory.
+	RIG_SCENARIO_DIR="$root/bench/rig" RIG_SCENARIOS=70-bench-blk \
+		RIG_XEN_ARGS="bootscrub=1 dom0_mem=1024M${RIG_XEN_ARGS:+ $RIG_XEN_ARGS}" \
+		RIG_DOMU_ADD="/usr/bin/fio $root/bench/blk/guest:/rig-bench" \
+		RIG_DOM0_ADD="/usr/libexec/xen-qemu-system-i386" RIG_DOM0_MODULES=loop \
+		RIG_TIMEOUT=${RIG_TIMEOUT:-3600} RIG_OUT="$rig_out" \
+		RIG_DOM0_ARGS="$args" ENSO_DESTDIR="$destdir" \
+		"$root/tests/rig/boot.sh" >&2
+	rc=$?
+	set -e
+	tr -d '\r' <"$rig_out/serial.log" | sed -n 's/.*\(bench-blk-run .*\)/\1/p' >>"$raw" || true
+fi
+if [ "${BENCH_BLK_KVM:-1}" != 0 ]; then
+	set +e
+	"$root/bench/kvm.sh" --blk "$build" >>"$raw"
+	[ $? = 0 ] || rc=1
+	set -e
+fi
+if [ ! -s "$raw" ]; then
+	echo "bench/blk.sh: no results (see $rig_out/serial.log)" >&2
+	exit 1
+fi
+report "$raw"
+echo "raw lines: $raw"
+echo "command:${env_shown} bench/blk.sh${1:+ $1}"
+exit $rc
