@@ -49,8 +49,29 @@ static int fetch_indirect(struct blk_queue *q, const struct blk_req *r,
 	struct xenbus_dev *dev = q->bd->dev;
 	struct xenbus_transport *t = xenbus_dev_transport(dev);
 	unsigned pages = blk_indirect_pages(r->nr_segments);
+	const size_t per_page = XENBUS_PAGE_SIZE / sizeof(*seg);
 	void *p;
 
+	/* A frontend with persistent grants keeps its indirect pages too
+	 * (Linux's does): taken from the table, no map per request. */
+	if (q->bd->persistent) {
+		unsigned i, left = r->nr_segments;
+
+		for (i = 0; i < pages; i++, left -= (unsigned)per_page) {
+			size_t n = left < per_page ? left : per_page;
+			int rc = blk_pgrant_get(q, r->indirect_grefs[i], &p);
+
+			if (rc == -ENOSPC)
+				break;	/* mapped for this request below */
+			if (rc < 0) {
+				*why = "an indirect page does not map";
+				return BLKIF_RSP_ERROR;
+			}
+			memcpy(seg + i * per_page, p, n * sizeof(*seg));
+		}
+		if (i == pages)
+			return BLKIF_RSP_OKAY;
+	}
 	if (xenbus_map(t, xenbus_dev_domid(dev), r->indirect_grefs, pages,
 		       false, &p) < 0) {
 		*why = "an indirect page does not map";
