@@ -119,12 +119,10 @@ if [ "${RIG_NO_BUILD:-0}" != 1 ]; then
 		setup_fail "no usr/local/sbin/xenstored in the install tree $destdir"
 	fi
 	t=$SECONDS
-	for f in fetch.sh fetch32.sh; do
-		if ! "$RIG_DIR/$f" >>"$build_log" 2>&1; then
-			tail -n 5 "$build_log" >&2
-			setup_fail "$f failed: $(grep 'rig: error' "$build_log" | tail -n1)"
-		fi
-	done
+	if ! "$RIG_DIR/fetch.sh" >>"$build_log" 2>&1; then
+		tail -n 5 "$build_log" >&2
+		setup_fail "fetch.sh failed: $(grep 'rig: error' "$build_log" | tail -n1)"
+	fi
 	if ! "$RIG_DIR/mkinitrd.sh" ${destdir:+"$destdir"} >>"$build_log" 2>&1; then
 		tail -n 5 "$build_log" >&2
 		setup_fail "mkinitrd.sh failed: $(grep 'rig: error' "$build_log" | tail -n1)"

@@ -37,7 +37,6 @@ if [ -z "$kver" ] || [ ! -s "$RIG_CACHE/vmlinuz" ]; then
 	"$RIG_DIR/fetch.sh"
 	kver=$(rig_cached_kver)
 fi
-"$RIG_DIR/fetch32.sh"	# at once when cached
 kmods=$RIG_CACHE/linux/lib/modules/$kver
 [ -f "$kmods/modules.dep" ] || rig_die "$kmods/modules.dep missing (rerun fetch.sh with RIG_REFETCH=1)"
 
@@ -233,22 +232,6 @@ copy_libs "$domu"
 pack "$domu" "$RIG_OUT/domu-initrd.gz"
 rig_log "domU initrd: $RIG_OUT/domu-initrd.gz ($(du -h "$RIG_OUT/domu-initrd.gz" | cut -f1))"
 
-# --- the 32-bit domU image (fetch32.sh: i386 kernel and busybox) ------------------
-# The disk checks in a guest whose blkfront speaks the x86_32-abi ring.
-# No xenstore clients: they are 64-bit (domu-init says its write failed).
-domu32=$RIG_OUT/domu32-root
-(
-	busybox=$RIG_CACHE/busybox32
-	kver=$(cat "$RIG_CACHE/kernel32-version")
-	kmods=$RIG_CACHE/linux32/lib/modules/$kver
-	make_skeleton "$domu32"
-	install -m 0755 "$RIG_DIR/domu-init" "$domu32/init"
-	install -m 0755 "$RIG_DIR/domu-disk" "$domu32/rig-disk"
-	copy_modules "$domu32" -- xen-blkfront crc32c_generic ext4
-	pack "$domu32" "$RIG_OUT/domu32-initrd.gz"
-)
-rig_log "32-bit domU initrd: $RIG_OUT/domu32-initrd.gz ($(du -h "$RIG_OUT/domu32-initrd.gz" | cut -f1))"
-
 # --- the dom0 image -------------------------------------------------------------
 dom0=$RIG_OUT/dom0-root
 make_skeleton "$dom0"
@@ -282,8 +265,6 @@ copy_libs "$dom0"
 mkdir -p "$dom0/rig/scenarios"
 cp "$RIG_CACHE/vmlinuz" "$dom0/rig/vmlinuz"
 cp "$RIG_OUT/domu-initrd.gz" "$dom0/rig/domu-initrd.gz"
-cp "$RIG_CACHE/vmlinuz32" "$dom0/rig/vmlinuz32"
-cp "$RIG_OUT/domu32-initrd.gz" "$dom0/rig/domu32-initrd.gz"
 cp "$RIG_DIR/domu.cfg" "$dom0/rig/domu.cfg"
 cp "$RIG_DIR/lib.sh" "$dom0/rig/lib.sh"
 for f in "$RIG_SCENARIO_DIR"/*; do
