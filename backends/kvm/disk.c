@@ -40,7 +40,7 @@
 #include "backends/backend.h"
 
 /* How long attach waits for a running guest to take up the device. */
-#define ATTACH_SEEN_MS 15000
+#define ATTACH_SEEN_MS 10000
 
 struct disk_ids {
 	char dev[32], node[32], qdev_path[80];
@@ -119,6 +119,17 @@ static char *node_args(const char *node)
 	return jdone(g);
 }
 
+/* What the format node and its file node both say: -drive's readonly=
+ * and cache= give them the same. */
+static void node_access(yajl_gen g, bool ro, bool direct)
+{
+	jbool(g, "read-only", ro);
+	jkey(g, "cache");
+	yajl_gen_map_open(g);
+	jbool(g, "direct", direct);
+	yajl_gen_map_close(g);
+}
+
 static char *blockdev_args(const struct enso_disk *d, const char *node,
 			   const char *cache, const char *aio)
 {
@@ -130,21 +141,13 @@ static char *blockdev_args(const struct enso_disk *d, const char *node,
 		return NULL;
 	jstr(g, "driver", kvm_disk_format(d));
 	jstr(g, "node-name", node);
-	jbool(g, "read-only", ro);
-	jkey(g, "cache");
-	yajl_gen_map_open(g);
-	jbool(g, "direct", direct);
-	yajl_gen_map_close(g);
+	node_access(g, ro, direct);
 	jkey(g, "file");
 	yajl_gen_map_open(g);
 	jstr(g, "driver", "file");
 	jstr(g, "filename", d->target);
 	jstr(g, "aio", aio);
-	jbool(g, "read-only", ro);
-	jkey(g, "cache");
-	yajl_gen_map_open(g);
-	jbool(g, "direct", direct);
-	yajl_gen_map_close(g);
+	node_access(g, ro, direct);
 	yajl_gen_map_close(g);
 	return jdone(g);
 }
