@@ -452,7 +452,8 @@ int kvm_device_detach(struct enso_ctx *ctx, uint32_t domid,
 	rc = kvm_qmp_call(q, domid, "device_del", args, NULL, err);
 	if (rc)
 		goto out;
-	rc = wait_deleted(q, ids.dev, force ? 0 : timeout_ms);
+	/* -f does not wait at all, not even for an event already read. */
+	rc = force ? 0 : wait_deleted(q, ids.dev, timeout_ms);
 	if (rc < 0) {
 		rc = exl_fail(err, rc, "domain %u: QEMU went away during the unplug",
 			      domid);

@@ -478,6 +478,36 @@ check "block-detach: block-list and the stored config (xl list -l) have it no mo
 	"block-list row '$(block_row)'; in list -l: $(in_config && echo yes || echo no)" \
 	eval '[ -z "$(block_row)" ] && ! in_config'
 
+# -f: QEMU cannot take a device from the guest, so nothing is waited for and
+# the request stays pending: xl says so, the config loses the disk at once.
+# This guest ejects it anyway; the node that leaves behind goes with the
+# next block-attach of xvdb.
+added() { [ "$(count_in_log $A "ENSO-DISK-ADDED ${hot_vd:-?} serial=xvdb")" -ge "$1" ]; }
+removed() { [ "$(count_in_log $A "ENSO-DISK-REMOVED ${hot_vd:-?}")" -ge "$1" ]; }
+"$xl" block-attach $A "format=raw,vdev=xvdb,access=rw,target=$hot" >"$TMP/out/block-attach-2.out" 2>&1
+rc=$?
+check "block-attach $A xvdb again after the detach: the guest sees it again" \
+	"rc=$rc: $(tr '\n' '|' <"$TMP/out/block-attach-2.out"); console: $(grep -aoE 'ENSO-DISK-[A-Z]+[^\r]*' "$(conlog $A)" | tr '\n' '|')" \
+	eval '[ $rc -eq 0 ] && wait_for 60 added 2'
+"$xl" block-detach -f $A xvdb >"$TMP/out/block-detach-f.out" 2>&1
+rc=$?
+check "block-detach -f: 0 at once, saying on stderr that the guest keeps the disk until it ejects it; the config loses it" \
+	"rc=$rc: $(tr '\n' '|' <"$TMP/out/block-detach-f.out"); in list -l: $(in_config && echo yes || echo no)" \
+	eval '[ $rc -eq 0 ] && grep -q "unplug request stays pending" "$TMP/out/block-detach-f.out" && ! in_config && [ -z "$(block_row)" ]'
+check "block-detach -f: the guest ejects it later all the same (QEMU kept the request)" \
+	"console: $(grep -aoE 'ENSO-DISK-[A-Z]+[^\r]*' "$(conlog $A)" | tr '\n' '|')" \
+	eval 'wait_for 30 removed 2 && wait_for 10 eval "! qemu_block_has"'
+"$xl" block-attach $A "format=raw,vdev=xvdb,access=rw,target=$hot" >"$TMP/out/block-attach-3.out" 2>&1
+rc=$?
+check "block-attach of xvdb after a forced detach replaces the node left behind" \
+	"rc=$rc: $(tr '\n' '|' <"$TMP/out/block-attach-3.out")" \
+	eval '[ $rc -eq 0 ] && wait_for 60 added 3 && qemu_block_has'
+"$xl" block-detach $A xvdb >"$TMP/out/block-detach-3.out" 2>&1
+rc=$?
+check "block-detach after it leaves QEMU nothing of the disk" \
+	"rc=$rc: $(tr '\n' '|' <"$TMP/out/block-detach-3.out"); nodes: $(qmp "$idA" query-named-block-nodes | grep -o '"node-name": "[^"]*"' | tr '\n' ' ')" \
+	eval '[ $rc -eq 0 ] && wait_for 30 removed 3 && ! nodes_have && ! qemu_has_file'
+
 # ---- A: mem-set -------------------------------------------------------------------------
 wait_for 20 tick_above $A 2 >/dev/null
 mt0=$(tick_mem $A)
