@@ -26,7 +26,8 @@
  * the guest keeps the disk (and QEMU the file open) until it ejects it or
  * the domain ends; libxl drops the disk from the stored config, so the
  * domain's next boot has none.  The node a late eject leaves behind is
- * deleted by the next block-attach or block-detach of that vdev.
+ * deleted by the next block-attach of that vdev (or a detach that finds
+ * the device gone), or goes with the domain.
  */
 #include <errno.h>
 #include <stdio.h>
