@@ -30,6 +30,10 @@
 #       ENSO-DISK-WRITE md5=<written> readback=<read back>
 #   - then prints every second forever
 #       ENSO-TICK n=<n> memtotal=<MemTotal in kB> cpus=<online CPUs>
+#     first saying each virtio disk plugged in or out since the last tick
+#     (xl block-attach / block-detach):
+#       ENSO-DISK-ADDED vd<X> serial=<serial> md5=<md5 of its first MiB>
+#       ENSO-DISK-REMOVED vd<X>
 #     first onlining any hot-added vCPU the kernel left offline (what a
 #     udev rule does on a distribution; busybox has none), printing
 #       ENSO-CPU-ONLINE cpu<N>
@@ -223,10 +227,30 @@ online_new_cpus() {
 	done
 }
 
+# Virtio disks plugged in or out while the guest runs.
+vdisks() { echo $(cd /sys/block && ls -d vd* 2>/dev/null); }
+known_disks=" $(vdisks) "
+watch_disks() {
+	local now d i
+	now=" $(vdisks) "
+	for d in $now; do
+		case $known_disks in *" $d "*) continue ;; esac
+		i=0
+		while [ ! -b "/dev/$d" ] && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
+		echo "ENSO-DISK-ADDED $d serial=$(cat "/sys/block/$d/serial" 2>/dev/null) md5=$(dd if="/dev/$d" bs=1048576 count=1 2>/dev/null | md5sum | cut -d' ' -f1)"
+	done
+	for d in $known_disks; do
+		case $now in *" $d "*) continue ;; esac
+		echo "ENSO-DISK-REMOVED $d"
+	done
+	known_disks=$now
+}
+
 n=0
 while :; do
 	n=$((n + 1))
 	online_new_cpus
+	watch_disks
 	mt=$(sed -n 's/^MemTotal: *\([0-9]*\) kB/\1/p' /proc/meminfo)
 	cpus=$(grep -c ^processor /proc/cpuinfo)
 	echo "ENSO-TICK n=$n memtotal=$mt cpus=$cpus"

@@ -81,9 +81,9 @@ void kvm_argv_free(struct argv *a)
 	free(a->v);
 }
 
-static const char *qemu_format(enum enso_disk_format f)
+const char *kvm_disk_format(const struct enso_disk *d)
 {
-	switch (f) {
+	switch (d->format) {
 	case ENSO_DISK_FORMAT_QCOW: return "qcow";
 	case ENSO_DISK_FORMAT_QCOW2: return "qcow2";
 	case ENSO_DISK_FORMAT_VHD: return "vpc";
@@ -145,6 +145,19 @@ static char *guest_cmdline(const char *cmdline)
 	return out;
 }
 
+int kvm_check_disk(const char *who, const struct enso_disk *d,
+		   struct enso_error *err)
+{
+	if (d->backend)
+		return exl_fail(err, -EINVAL,
+				"%s: disk %s: backend=%s names a driver domain, which is Xen-only",
+				who, d->vdev, d->backend);
+	if (d->target && access(d->target, d->readwrite ? R_OK | W_OK : R_OK))
+		return exl_fail(err, -errno, "%s: disk %s: %s: %s", who,
+				d->vdev, d->target, strerror(errno));
+	return 0;
+}
+
 int kvm_check_config(const struct enso_domain_config *c,
 		     struct enso_error *err)
 {
@@ -165,16 +178,10 @@ int kvm_check_config(const struct enso_domain_config *c,
 		return exl_fail(err, -errno, "%s: ramdisk %s: %s", c->name,
 				c->ramdisk, strerror(errno));
 	for (i = 0; i < c->ndisks; i++) {
-		const struct enso_disk *d = &c->disks[i];
+		int rc = kvm_check_disk(c->name, &c->disks[i], err);
 
-		if (d->backend)
-			return exl_fail(err, -EINVAL,
-					"%s: disk %s: backend=%s names a driver domain, which is Xen-only",
-					c->name, d->vdev, d->backend);
-		if (d->target && access(d->target, d->readwrite ? R_OK | W_OK : R_OK))
-			return exl_fail(err, -errno, "%s: disk %s: %s: %s",
-					c->name, d->vdev, d->target,
-					strerror(errno));
+		if (rc)
+			return rc;
 	}
 	if (c->cpus_soft.nmaps)
 		return exl_fail(err, -EINVAL,
@@ -227,8 +234,8 @@ static bool have_io_uring(void)
  * that refuses O_DIRECT (tmpfs) gets the page cache, and a kernel without
  * io_uring QEMU's threads; each fallback leaves a line in note.
  */
-static void disk_io(const struct enso_disk *d, const char **cache,
-		    const char **aio, char *note, size_t len)
+void kvm_disk_io(const struct enso_disk *d, const char **cache,
+		 const char **aio, char *note, size_t len)
 {
 	bool rw = d->readwrite && !d->is_cdrom;
 	int fd = open(d->target, (rw ? O_RDWR : O_RDONLY) | O_DIRECT | O_CLOEXEC);
@@ -305,10 +312,10 @@ void kvm_build_argv(struct enso_ctx *ctx, const struct enso_domain_config *c,
 		const char *cache, *aio;
 
 		if (d->target) {
-			disk_io(d, &cache, &aio, note, note_len);
+			kvm_disk_io(d, &cache, &aio, note, note_len);
 			arg(a, "-drive");
 			arg(a, "file=%s,format=%s,if=none,id=disk%zu%s,cache=%s,aio=%s",
-			    file ? file : "", qemu_format(d->format), i,
+			    file ? file : "", kvm_disk_format(d), i,
 			    d->readwrite && !d->is_cdrom ? "" : ",readonly=on",
 			    cache, aio);
 		} else {
@@ -316,11 +323,28 @@ void kvm_build_argv(struct enso_ctx *ctx, const struct enso_domain_config *c,
 			arg(a, "if=none,id=disk%zu,readonly=on", i);
 		}
 		free(file);
-		arg(a, "-device");
-		if (d->is_cdrom)
+		if (d->is_cdrom) {
+			arg(a, "-device");
 			arg(a, "ide-cd,drive=disk%zu,bus=ide.%zu", i, i % 6);
-		else
-			arg(a, "virtio-blk-pci,drive=disk%zu,serial=%s", i, d->vdev);
+			continue;
+		}
+		/* A root port of its own, as a hot-plugged disk has: q35's
+		 * pcie.0 unplugs nothing, and block-detach finds the disk by
+		 * its id (disk.c). */
+		arg(a, "-device");
+		arg(a, "pcie-root-port,id=" KVM_DISK_PORT "%u,chassis=%zu",
+		    d->vdev_number, KVM_HOTPLUG_PORTS + 1 + i);
+		arg(a, "-device");
+		arg(a, "virtio-blk-pci,bus=" KVM_DISK_PORT "%u,id=" KVM_DISK_DEV "%u,drive=disk%zu,serial=%s",
+		    d->vdev_number, d->vdev_number, i, d->vdev);
+	}
+	/* Free PCIe root ports for xl block-attach (disk.c), as libvirt
+	 * leaves spare ones: q35 plugs a device only into a port that was
+	 * there at boot. */
+	for (i = 0; i < KVM_HOTPLUG_PORTS; i++) {
+		arg(a, "-device");
+		arg(a, "pcie-root-port,id=" KVM_HOTPLUG_PORT "%zu,chassis=%zu", i,
+		    i + 1);
 	}
 	for (i = 0; i < c->nnics; i++) {
 		const struct enso_nic *n = &c->nics[i];

@@ -15,8 +15,8 @@
  *    on_crash.
  *
  * This file holds the lifecycle and the ops table; the command line is
- * cmdline.c's, QEMU's process and QMP sockets qemu.c's, vcpu-set vcpus.c's
- * and vCPU affinity affinity.c's.
+ * cmdline.c's, QEMU's process and QMP sockets qemu.c's, vcpu-set vcpus.c's,
+ * vCPU affinity affinity.c's and block-attach/-detach disk.c's.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -523,4 +523,6 @@ const struct backend_ops backend_kvm = {
 	.vcpu_list = kvm_vcpu_list,
 	.vcpu_pin = kvm_vcpu_pin,
 	.node_cpus = kvm_node_cpus,
+	.device_attach = kvm_device_attach,
+	.device_detach = kvm_device_detach,
 };

@@ -41,6 +41,8 @@ yajl_val qmp_next_event(struct qmp *q, int timeout_ms, int *rc);
 #define QMP_EVENTS_MAX 1024
 const char *qmp_event_name(yajl_val ev);
 int qmp_fd(const struct qmp *q);
+/* CLOCK_MONOTONIC in ms, for deadlines of waits on QMP. */
+long long qmp_now_ms(void);
 void qmp_close(struct qmp *q);
 
 /* ---- the domain's QEMU process and QMP sockets (qemu.c) ---- */
@@ -90,6 +92,26 @@ void kvm_argv_free(struct argv *a);
 /* Refuses c's Xen-only settings, and files that cannot be read. */
 int kvm_check_config(const struct enso_domain_config *c,
 		     struct enso_error *err);
+/* A disk QEMU can serve, for create and block-attach (who: the domain). */
+struct enso_disk;
+int kvm_check_disk(const char *who, const struct enso_disk *d,
+		   struct enso_error *err);
+/* QEMU's block driver for d's format ("raw", "qcow2"...). */
+const char *kvm_disk_format(const struct enso_disk *d);
+/* How QEMU does d's I/O: cache "none" (O_DIRECT) or "writeback", aio
+ * "io_uring" or "threads"; a line for each fallback appended to note. */
+void kvm_disk_io(const struct enso_disk *d, const char **cache,
+		 const char **aio, char *note, size_t len);
+/* Device ids of a virtio disk numbered devid (its vdev number): the
+ * device KVM_DISK_DEV<devid>, the root port a config disk sits on
+ * KVM_DISK_PORT<devid>, the block node block-attach adds
+ * KVM_DISK_NODE<devid>; and KVM_HOTPLUG_PORTS free root ports,
+ * KVM_HOTPLUG_PORT0.., for block-attach. */
+#define KVM_DISK_DEV "vbd"
+#define KVM_DISK_PORT "vbd-port"
+#define KVM_DISK_NODE "enso-vbd"
+#define KVM_HOTPLUG_PORT "hotplug-port"
+#define KVM_HOTPLUG_PORTS 4
 /* QEMU's command line for c, its sockets in dir; a->oom on failure.  note
  * (note_len bytes, NUL-terminated) gets a line for each disk served a
  * slower way than io_uring with O_DIRECT, and why. */
@@ -97,6 +119,15 @@ void kvm_build_argv(struct enso_ctx *ctx, const struct enso_domain_config *c,
 		    uint32_t domid, const char *dir, const char *console_log,
 		    const char *kernel, struct argv *a, char *note,
 		    size_t note_len);
+
+/* ---- disks of a running domain (disk.c): backend ops device_attach and
+ * device_detach ---- */
+struct backend_device;
+int kvm_device_attach(struct enso_ctx *ctx, uint32_t domid,
+		      const struct backend_device *dev, struct enso_error *err);
+int kvm_device_detach(struct enso_ctx *ctx, uint32_t domid,
+		      const struct backend_device *dev, bool force,
+		      int timeout_ms, struct enso_error *err);
 
 /* ---- vCPU hotplug (vcpus.c) ---- */
 /* Backend op set_vcpus: QEMU's CPU hotplug until count are plugged. */

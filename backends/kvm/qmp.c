@@ -51,6 +51,11 @@ static long long now_ms(void)
 	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+long long qmp_now_ms(void)
+{
+	return now_ms();
+}
+
 int qmp_fd(const struct qmp *q)
 {
 	return q->fd;

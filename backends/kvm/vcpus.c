@@ -38,14 +38,6 @@ struct cpu_slot {
 	bool online;		/* what cpu/N/availability is to say */
 };
 
-static long long mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* Names QEMU gives us go into the JSON we send back: plain ones only. */
 static bool plain_name(const char *s)
 {
@@ -234,7 +226,7 @@ static int write_availability(struct enso_ctx *ctx, uint32_t domid,
 static int wait_unplugged(struct qmp *q, uint32_t domid, struct cpu_slot *s,
 			  uint32_t n)
 {
-	long long deadline = mono_ms() + VCPU_UNPLUG_TIMEOUT_MS;
+	long long deadline = qmp_now_ms() + VCPU_UNPLUG_TIMEOUT_MS;
 
 	for (;;) {
 		yajl_val hp = NULL, list, ev;
@@ -266,7 +258,7 @@ static int wait_unplugged(struct qmp *q, uint32_t domid, struct cpu_slot *s,
 				first = (int)i;
 		}
 		yajl_tree_free(hp);
-		if (first < 0 || rc || mono_ms() >= deadline)
+		if (first < 0 || rc || qmp_now_ms() >= deadline)
 			return first;
 		ev = qmp_next_event(q, 200, &rc);
 		if (ev)

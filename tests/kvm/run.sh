@@ -21,7 +21,7 @@
 #
 # Five guest boots in all (one reboots once), several checks per guest:
 #   A  memory=maxmem=512, vcpus=1, maxvcpus=2, a disk: console, list,
-#      list -l, disk, mem-set, vcpu-set (CPU hotplug), mem-max,
+#      list -l, disk, block-attach/-list/-detach (hotplug), mem-set, vcpu-set (CPU hotplug), mem-max,
 #      pause/unpause, shutdown -w
 #   B  cpus="nodes:0,^0" (its vCPU thread on node 0's CPUs but 0), killed from
 #      outside (kill -9 of its QEMU)
@@ -380,6 +380,133 @@ fi
 check "virtio-blk: io_uring, or QEMU's threads with the reason in its log" "drive '$drive'; log: $(head -n 3 "$qlog" | tr '\n' '|')" \
 	eval '[[ $drive == *,aio=io_uring ]] || { [[ $drive == *,aio=threads ]] && grep -q "offers no io_uring" "$qlog"; }'
 rm -f "$TMP/direct-probe"
+
+# ---- A: block-attach, block-list, block-detach (disk hotplug) ---------------------------
+# qmp DOMID CMD: QEMU's reply to CMD on the domain's QMP socket, as JSON.
+qmp() {
+	python3 - "$ENSO_RUNDIR/qemu/$1/qmp.sock" "$2" <<'PY'
+import json, socket, sys
+s = socket.socket(socket.AF_UNIX)
+s.settimeout(10)
+s.connect(sys.argv[1])
+f = s.makefile("rw")
+f.readline()
+for cmd in ("qmp_capabilities", sys.argv[2]):
+    f.write(json.dumps({"execute": cmd, "id": cmd}) + "\n")
+    f.flush()
+    while True:
+        r = json.loads(f.readline())
+        if r.get("id") == cmd:
+            break
+print(json.dumps(r))
+PY
+}
+idA=${DOMID[$A]:-x}
+hot=$TMP/hot.img
+hot_devid=51728	# xvdb
+new_disk "$hot"
+dd if=/dev/urandom of="$hot" bs=1M count=1 conv=notrunc 2>/dev/null
+hot_md5=$(dd if="$hot" bs=1M count=1 2>/dev/null | md5sum | cut -d' ' -f1)
+# QEMU holds $hot open / its query-block names the hot-plugged disk.
+qemu_has_file() { ls -l "/proc/${QPID[$A]:-x}/fd" 2>/dev/null | grep -qF -- "$hot"; }
+qemu_block_has() { qmp "$idA" query-block | grep -qE "/vbd$hot_devid/|\"enso-vbd$hot_devid\""; }
+nodes_have() { qmp "$idA" query-named-block-nodes | grep -qF "\"enso-vbd$hot_devid\""; }
+in_config() { "$xl" list -l 2>/dev/null | grep -qF -- "$hot"; }
+block_row() { "$xl" block-list $A 2>/dev/null | awk -v d=$hot_devid 'NR > 1 && $1 == d'; }
+
+"$xl" block-attach $A "format=raw,vdev=xvdb,access=rw,target=$TMP/no-such.img" >"$TMP/out/block-attach-missing.out" 2>&1
+rc=$?
+check "block-attach of a missing file fails and leaves QEMU no node" \
+	"rc=$rc: $(tr '\n' '|' <"$TMP/out/block-attach-missing.out")" \
+	eval '[ $rc -ne 0 ] && grep -q "no-such.img" "$TMP/out/block-attach-missing.out" && ! nodes_have && ! in_config'
+
+t0=$(now)
+"$xl" block-attach $A "format=raw,vdev=xvdb,access=rw,target=$hot" >"$TMP/out/block-attach.out" 2>&1
+rc=$?
+diag "block-attach: rc=$rc after $(elapsed "$t0") s"
+check "block-attach $A xvdb on KVM succeeds" "rc=$rc: $(tr '\n' '|' <"$TMP/out/block-attach.out")" eval '[ $rc -eq 0 ]'
+if [ $rc -eq 0 ] && wait_for 60 grep -qaE "ENSO-DISK-ADDED vd[a-z]+ serial=xvdb " "$(conlog $A)"; then
+	line=$(grep -aoE "ENSO-DISK-ADDED vd[a-z]+ serial=xvdb md5=[0-9a-f]*" "$(conlog $A)" | tail -n 1)
+	hot_vd=${line#ENSO-DISK-ADDED }; hot_vd=${hot_vd%% *}
+	guest_md5=${line##*md5=}
+	diag "block-attach: the guest sees $hot_vd, md5 $guest_md5 (file: $hot_md5)"
+	check "block-attach: the running guest sees a new virtio disk (serial xvdb) holding the file's data" \
+		"guest's $hot_vd first MiB md5 '$guest_md5', the file's $hot_md5" eval '[ "$guest_md5" = "$hot_md5" ]'
+else
+	hot_vd=""
+	notok "block-attach: the running guest sees a new virtio disk (serial xvdb) holding the file's data" \
+		"no ENSO-DISK-ADDED ... serial=xvdb line in $(conlog $A): $(grep -aoE 'ENSO-DISK-[A-Z]+[^\r]*' "$(conlog $A)" | tr '\n' '|')"
+fi
+cache_want='"direct": false'
+dd if=/dev/zero of="$TMP/direct-probe" bs=4096 count=1 oflag=direct 2>/dev/null && cache_want='"direct": true'
+rm -f "$TMP/direct-probe"
+blk=$(qmp "$idA" query-block)
+check "block-attach: QEMU serves it from the file, with the command line's cache choice ($cache_want)" \
+	"query-block: $(echo "$blk" | head -c 600)" \
+	eval 'qemu_has_file && echo "$blk" | python3 -c "
+import json, sys
+want = sys.argv[1].endswith(\"true\")
+for b in json.load(sys.stdin)[\"return\"]:
+    i = b.get(\"inserted\", {})
+    if i.get(\"node-name\") == \"enso-vbd$hot_devid\" and i.get(\"file\") == sys.argv[2]:
+        sys.exit(0 if i[\"cache\"][\"direct\"] == want and not i[\"ro\"] else 1)
+sys.exit(1)
+" "$cache_want" "$hot"'
+check "block-list $A shows xvdb ($hot_devid)" "block-list: $("$xl" block-list $A 2>&1 | tr '\n' '|')" \
+	eval '[ -n "$(block_row)" ]'
+check "xl list -l: the stored config has the attached disk" "no $hot in xl list -l" in_config
+"$xl" block-attach $A "format=raw,vdev=xvdb,access=rw,target=$hot" >"$TMP/out/block-attach-again.out" 2>&1
+rc=$?
+check "block-attach of a vdev the domain has is refused" "rc=$rc: $(tr '\n' '|' <"$TMP/out/block-attach-again.out")" \
+	eval '[ $rc -ne 0 ]'
+
+t0=$(now)
+"$xl" block-detach $A xvdb >"$TMP/out/block-detach.out" 2>&1
+rc=$?
+t_detach=$(elapsed "$t0")
+diag "block-detach: rc=$rc after $t_detach s: $(tr '\n' '|' <"$TMP/out/block-detach.out")"
+check "block-detach $A xvdb: the guest ejects it within the timeout (not forced)" \
+	"rc=$rc after $t_detach s: $(tr '\n' '|' <"$TMP/out/block-detach.out")" \
+	eval '[ $rc -eq 0 ] && [ ! -s "$TMP/out/block-detach.out" ]'
+check "block-detach: the guest reports the disk gone" \
+	"no ENSO-DISK-REMOVED ${hot_vd:-?} in $(conlog $A): $(grep -aoE 'ENSO-DISK-[A-Z]+[^\r]*' "$(conlog $A)" | tr '\n' '|')" \
+	eval '[ -n "$hot_vd" ] && wait_for 30 in_log $A "ENSO-DISK-REMOVED $hot_vd"'
+check "block-detach: QEMU lists it no more (query-block, named nodes) and has closed the file" \
+	"query-block: $(qmp "$idA" query-block | head -c 400); fds: $(ls -l "/proc/${QPID[$A]:-x}/fd" 2>/dev/null | grep -F -- "$hot")" \
+	eval '! qemu_block_has && ! nodes_have && ! qemu_has_file'
+check "block-detach: block-list and the stored config (xl list -l) have it no more" \
+	"block-list row '$(block_row)'; in list -l: $(in_config && echo yes || echo no)" \
+	eval '[ -z "$(block_row)" ] && ! in_config'
+
+# -f: QEMU cannot take a device from the guest, so nothing is waited for and
+# the request stays pending: xl says so, the config loses the disk at once.
+# This guest ejects it anyway; the node that leaves behind goes with the
+# next block-attach of xvdb.
+added() { [ "$(count_in_log $A "ENSO-DISK-ADDED ${hot_vd:-?} serial=xvdb")" -ge "$1" ]; }
+removed() { [ "$(count_in_log $A "ENSO-DISK-REMOVED ${hot_vd:-?}")" -ge "$1" ]; }
+"$xl" block-attach $A "format=raw,vdev=xvdb,access=rw,target=$hot" >"$TMP/out/block-attach-2.out" 2>&1
+rc=$?
+check "block-attach $A xvdb again after the detach: the guest sees it again" \
+	"rc=$rc: $(tr '\n' '|' <"$TMP/out/block-attach-2.out"); console: $(grep -aoE 'ENSO-DISK-[A-Z]+[^\r]*' "$(conlog $A)" | tr '\n' '|')" \
+	eval '[ $rc -eq 0 ] && wait_for 60 added 2'
+"$xl" block-detach -f $A xvdb >"$TMP/out/block-detach-f.out" 2>&1
+rc=$?
+check "block-detach -f: 0 at once, saying on stderr that the guest keeps the disk until it ejects it; the config loses it" \
+	"rc=$rc: $(tr '\n' '|' <"$TMP/out/block-detach-f.out"); in list -l: $(in_config && echo yes || echo no)" \
+	eval '[ $rc -eq 0 ] && grep -q "unplug request stays pending" "$TMP/out/block-detach-f.out" && ! in_config && [ -z "$(block_row)" ]'
+check "block-detach -f: the guest ejects it later all the same (QEMU kept the request)" \
+	"console: $(grep -aoE 'ENSO-DISK-[A-Z]+[^\r]*' "$(conlog $A)" | tr '\n' '|')" \
+	eval 'wait_for 30 removed 2 && wait_for 10 eval "! qemu_block_has"'
+"$xl" block-attach $A "format=raw,vdev=xvdb,access=rw,target=$hot" >"$TMP/out/block-attach-3.out" 2>&1
+rc=$?
+check "block-attach of xvdb after a forced detach replaces the node left behind" \
+	"rc=$rc: $(tr '\n' '|' <"$TMP/out/block-attach-3.out")" \
+	eval '[ $rc -eq 0 ] && wait_for 60 added 3 && qemu_block_has'
+"$xl" block-detach $A xvdb >"$TMP/out/block-detach-3.out" 2>&1
+rc=$?
+check "block-detach after it leaves QEMU nothing of the disk" \
+	"rc=$rc: $(tr '\n' '|' <"$TMP/out/block-detach-3.out"); nodes: $(qmp "$idA" query-named-block-nodes | grep -o '"node-name": "[^"]*"' | tr '\n' ' ')" \
+	eval '[ $rc -eq 0 ] && wait_for 30 removed 3 && ! nodes_have && ! qemu_has_file'
 
 # ---- A: mem-set -------------------------------------------------------------------------
 wait_for 20 tick_above $A 2 >/dev/null
