@@ -100,6 +100,11 @@ void blk_io_reap(struct blk_io *io, blk_io_done_fn *done)
 	take(io, done);
 }
 
+unsigned blk_io_reap_now(struct blk_io *io, blk_io_done_fn *done)
+{
+	return take(io, done);
+}
+
 void blk_io_drain(struct blk_io *io, blk_io_done_fn *done)
 {
 	struct io_uring_cqe *cqe;

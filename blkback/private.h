@@ -135,6 +135,11 @@ int blk_io_submit(struct blk_io *io);
 /* Takes the eventfd's count and calls done(user_data, res) for every
  * completion there is. */
 void blk_io_reap(struct blk_io *io, blk_io_done_fn *done);
+/* The completions there are now, without the eventfd (its count is
+ * taken at the loop's next turn, which then finds none): what the kernel
+ * finished during the submission itself (data in the page cache) is
+ * answered at once, not a loop turn later.  The number taken. */
+unsigned blk_io_reap_now(struct blk_io *io, blk_io_done_fn *done);
 /* Waits until nothing is outstanding, calling done for each. */
 void blk_io_drain(struct blk_io *io, blk_io_done_fn *done);
 

@@ -161,6 +161,9 @@ void blk_queue_run(struct blk_queue *q)
 		if (!take_requests(q))
 			return;
 		blk_io_submit(&q->bd->io);
+		/* Answered in this turn if done already: a frontend waiting on
+		 * one request (queue depth 1) saves a loop turn. */
+		blk_io_reap_now(&q->bd->io, blk_req_io_done);
 		blk_queue_push(q);
 		if (q->barrier || q->waiting || !q->free)
 			return;	/* the completions run the ring again */
