@@ -336,20 +336,34 @@ out:
 	return rc;
 }
 
-static bool write_node(struct enso_ctx *ctx, xs_transaction_t t,
-		       uint32_t domid, const char *rel, const char *fmt, ...)
-	__attribute__((format(printf, 5, 6)));
-static bool write_node(struct enso_ctx *ctx, xs_transaction_t t,
-		       uint32_t domid, const char *rel, const char *fmt, ...)
-{
-	char path[128], val[64];
-	va_list ap;
+struct built_nodes {
+	uint32_t domid;
+	const struct xen_built *b;
+};
 
-	snprintf(path, sizeof(path), "/local/domain/%u/%s", domid, rel);
-	va_start(ap, fmt);
-	vsnprintf(val, sizeof(val), fmt, ap);
-	va_end(ap);
-	return rt_xs_write(ctx, t, path, val);
+static bool put_built_nodes(struct enso_ctx *ctx, xs_transaction_t t,
+			    void *arg)
+{
+	const struct built_nodes *n = arg;
+	const struct xen_built *b = n->b;
+	char home[32], store[48], console[48];
+
+	snprintf(home, sizeof(home), "/local/domain/%u", n->domid);
+	snprintf(store, sizeof(store), "%s/store", home);
+	snprintf(console, sizeof(console), "%s/console", home);
+	return xen_store_mkdir(ctx, t, store, 0, n->domid) &&
+	       xen_store_mkdir(ctx, t, console, 0, n->domid) &&
+	       xen_store_put(ctx, t, store, "port", "%u", b->store_port) &&
+	       xen_store_put(ctx, t, store, "ring-ref", "%llu",
+			     (unsigned long long)b->store_mfn) &&
+	       xen_store_put(ctx, t, console, "port", "%u", b->console_port) &&
+	       xen_store_put(ctx, t, console, "ring-ref", "%llu",
+			     (unsigned long long)b->console_mfn) &&
+	       xen_store_put(ctx, t, console, "limit", "%s",
+			     XEN_CONSOLE_LIMIT) &&
+	       xen_store_put(ctx, t, console, "type", "xenconsoled") &&
+	       xen_store_put(ctx, t, console, "output", "pty") &&
+	       xen_store_put(ctx, t, console, "tty", "%s", "");
 }
 
 /* What only the builder knows, in the domain's home: its store ring and
@@ -360,56 +374,12 @@ static bool write_node(struct enso_ctx *ctx, xs_transaction_t t,
 static int write_nodes(struct enso_ctx *ctx, uint32_t domid,
 		       const struct xen_built *b, struct enso_error *err)
 {
-	struct xs_permissions perms[2] = {
-		{ .id = 0, .perms = XS_PERM_NONE },
-		{ .id = domid, .perms = XS_PERM_READ },
-	};
-	int tries;
+	struct built_nodes n = { domid, b };
+	char who[32];
 
-	for (tries = 0; tries < 50; tries++) {
-		xs_transaction_t t = xs_transaction_start(rt_xsh(ctx));
-		char dir[64];
-		bool ok;
-
-		if (!t)
-			return exl_fail(err, -errno, "xenstore transaction: %s",
-					strerror(errno));
-		ok = write_node(ctx, t, domid, "store", "%s", "");
-		snprintf(dir, sizeof(dir), "/local/domain/%u/store", domid);
-		ok = ok && xs_set_permissions(rt_xsh(ctx), t, dir, perms, 2);
-		ok = ok && write_node(ctx, t, domid, "console", "%s", "");
-		snprintf(dir, sizeof(dir), "/local/domain/%u/console", domid);
-		ok = ok && xs_set_permissions(rt_xsh(ctx), t, dir, perms, 2);
-		ok = ok &&
-		     write_node(ctx, t, domid, "store/port", "%u", b->store_port) &&
-		     write_node(ctx, t, domid, "store/ring-ref", "%llu",
-				(unsigned long long)b->store_mfn) &&
-		     write_node(ctx, t, domid, "console/port", "%u",
-				b->console_port) &&
-		     write_node(ctx, t, domid, "console/ring-ref", "%llu",
-				(unsigned long long)b->console_mfn) &&
-		     write_node(ctx, t, domid, "console/limit", "%s",
-				XEN_CONSOLE_LIMIT) &&
-		     write_node(ctx, t, domid, "console/type", "xenconsoled") &&
-		     write_node(ctx, t, domid, "console/output", "pty") &&
-		     write_node(ctx, t, domid, "console/tty", "%s", "");
-		if (!ok) {
-			int e = errno;
-
-			xs_transaction_end(rt_xsh(ctx), t, true);
-			return exl_fail(err, -e,
-					"domain %u: writing its store and console nodes: %s",
-					domid, strerror(e));
-		}
-		if (xs_transaction_end(rt_xsh(ctx), t, false))
-			return 0;
-		if (errno != EAGAIN)
-			return exl_fail(err, -errno,
-					"domain %u: committing its store and console nodes: %s",
-					domid, strerror(errno));
-	}
-	return exl_fail(err, -EAGAIN,
-			"domain %u: xenstore stayed busy writing its nodes", domid);
+	snprintf(who, sizeof(who), "domain %u", domid);
+	return xen_store_txn(ctx, put_built_nodes, &n, who,
+			     "its store and console nodes", err);
 }
 
 /* A PV guest's memory map reaches maxmem, so that it can balloon up

@@ -17,7 +17,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -117,83 +116,51 @@ static int blkback_ensure(struct enso_ctx *ctx, struct enso_error *err)
 
 /* ---- the nodes ---- */
 
-static bool put(struct xs_handle *xs, xs_transaction_t t, const char *dir,
-		const char *key, const char *fmt, ...)
-	__attribute__((format(printf, 5, 6)));
-static bool put(struct xs_handle *xs, xs_transaction_t t, const char *dir,
-		const char *key, const char *fmt, ...)
-{
-	char path[160], value[512];
-	va_list ap;
+struct vbd_nodes {
+	uint32_t domid, devid;
+	const struct enso_disk *d;
+	const struct vbd_paths *p;
+};
 
-	va_start(ap, fmt);
-	vsnprintf(value, sizeof(value), fmt, ap);
-	va_end(ap);
-	snprintf(path, sizeof(path), "%s/%s", dir, key);
-	return xs_write(xs, t, path, value, strlen(value));
+static bool put_vbd_nodes(struct enso_ctx *ctx, xs_transaction_t t, void *arg)
+{
+	const struct vbd_nodes *n = arg;
+	const struct enso_disk *d = n->d;
+	const char *be = n->p->be, *fe = n->p->fe;
+	const char *type = d->is_cdrom ? "cdrom" : "disk";
+
+	return xen_store_mkdir(ctx, t, be, 0, n->domid) &&
+	       xen_store_put(ctx, t, be, "frontend", "%s", fe) &&
+	       xen_store_put(ctx, t, be, "frontend-id", "%u", n->domid) &&
+	       xen_store_put(ctx, t, be, "online", "1") &&
+	       xen_store_put(ctx, t, be, "removable", "%d", d->is_cdrom) &&
+	       xen_store_put(ctx, t, be, "bootable", "1") &&
+	       xen_store_put(ctx, t, be, "type", "phy") &&
+	       xen_store_put(ctx, t, be, "dev", "%s", d->vdev) &&
+	       xen_store_put(ctx, t, be, "params", "%s", d->target) &&
+	       xen_store_put(ctx, t, be, "mode", "%s", d->readwrite ? "w" : "r") &&
+	       xen_store_put(ctx, t, be, "device-type", "%s", type) &&
+	       xen_store_put(ctx, t, be, "discard-enable", "%d", d->discard != 0) &&
+	       xen_store_put(ctx, t, be, "state", "%d", 1) &&
+	       xen_store_mkdir(ctx, t, fe, n->domid, 0) &&
+	       xen_store_put(ctx, t, fe, "backend", "%s", be) &&
+	       xen_store_put(ctx, t, fe, "backend-id", "0") &&
+	       xen_store_put(ctx, t, fe, "virtual-device", "%u", n->devid) &&
+	       xen_store_put(ctx, t, fe, "device-type", "%s", type) &&
+	       xen_store_put(ctx, t, fe, "trusted", "%d", d->trusted != 0) &&
+	       xen_store_put(ctx, t, fe, "state", "%d", 1);
 }
 
-/* A directory owned by owner and readable by reader (its children, made
- * after, inherit that). */
-static bool mkdir_owned(struct xs_handle *xs, xs_transaction_t t,
-			const char *dir, uint32_t owner, uint32_t reader)
-{
-	struct xs_permissions perms[2] = {
-		{ .id = owner, .perms = XS_PERM_NONE },
-		{ .id = reader, .perms = XS_PERM_READ },
-	};
-
-	return xs_mkdir(xs, t, dir) && xs_set_permissions(xs, t, dir, perms, 2);
-}
-
+/* The backend and frontend directories, in one transaction. */
 static int vbd_write(struct enso_ctx *ctx, uint32_t domid, uint32_t devid,
 		     const struct enso_disk *d, const struct vbd_paths *p,
 		     struct enso_error *err)
 {
-	struct xs_handle *xs = rt_xsh(ctx);
-	const char *type = d->is_cdrom ? "cdrom" : "disk";
-	int tries;
+	struct vbd_nodes n = { domid, devid, d, p };
+	char who[96];
 
-	for (tries = 0; tries < 20; tries++) {
-		xs_transaction_t t = xs_transaction_start(xs);
-		bool ok;
-
-		if (t == XBT_NULL)
-			break;
-		ok = mkdir_owned(xs, t, p->be, 0, domid) &&
-		     put(xs, t, p->be, "frontend", "%s", p->fe) &&
-		     put(xs, t, p->be, "frontend-id", "%u", domid) &&
-		     put(xs, t, p->be, "online", "1") &&
-		     put(xs, t, p->be, "removable", "%d", d->is_cdrom) &&
-		     put(xs, t, p->be, "bootable", "1") &&
-		     put(xs, t, p->be, "type", "phy") &&
-		     put(xs, t, p->be, "dev", "%s", d->vdev) &&
-		     put(xs, t, p->be, "params", "%s", d->target) &&
-		     put(xs, t, p->be, "mode", "%s", d->readwrite ? "w" : "r") &&
-		     put(xs, t, p->be, "device-type", "%s", type) &&
-		     put(xs, t, p->be, "discard-enable", "%d", d->discard != 0) &&
-		     put(xs, t, p->be, "state", "%d", 1) &&
-		     mkdir_owned(xs, t, p->fe, domid, 0) &&
-		     put(xs, t, p->fe, "backend", "%s", p->be) &&
-		     put(xs, t, p->fe, "backend-id", "0") &&
-		     put(xs, t, p->fe, "virtual-device", "%u", devid) &&
-		     put(xs, t, p->fe, "device-type", "%s", type) &&
-		     put(xs, t, p->fe, "trusted", "%d", d->trusted != 0) &&
-		     put(xs, t, p->fe, "state", "%d", 1);
-		if (!ok) {
-			int e = errno ? errno : EIO;
-
-			xs_transaction_end(xs, t, true);
-			return exl_fail(err, -e, "disk %s: writing %s: %s",
-					d->vdev, p->be, strerror(e));
-		}
-		if (xs_transaction_end(xs, t, false))
-			return 0;
-		if (errno != EAGAIN)
-			break;
-	}
-	return exl_fail(err, -(errno ? errno : EIO), "disk %s: committing %s: %s",
-			d->vdev, p->be, strerror(errno ? errno : EIO));
+	snprintf(who, sizeof(who), "domain %u: disk %s", domid, d->vdev);
+	return xen_store_txn(ctx, put_vbd_nodes, &n, who, p->be, err);
 }
 
 static void vbd_remove(struct enso_ctx *ctx, const struct vbd_paths *p)
@@ -327,8 +294,8 @@ static int vbd_detach(struct enso_ctx *ctx, uint32_t domid, uint32_t devid,
 		xs_transaction_t t = xs_transaction_start(xs);
 
 		if (t != XBT_NULL) {
-			bool ok = put(xs, t, p.be, "online", "0") &&
-				  put(xs, t, p.be, "state", "%d", 5);
+			bool ok = xen_store_put(ctx, t, p.be, "online", "0") &&
+				  xen_store_put(ctx, t, p.be, "state", "%d", 5);
 
 			xs_transaction_end(xs, t, !ok);
 		}

@@ -84,6 +84,19 @@ int xen_introduce(struct enso_ctx *ctx, uint32_t domid, struct enso_error *err);
 /* xen.c: destroy, retrying while Xen says busy; -ENOENT if it is gone.
  * Removes what create() wrote in xenstore when libxl never wrote the
  * domain's records (a create that failed half-way). */
+/* store.c: a node dir/key of printf's value; a directory owned by owner,
+ * readable by reader (the nodes made in it after inherit that); and fn
+ * run in one transaction, retried while another commits first, its
+ * failures said as "<who>: writing <what>: ..." and the like. */
+bool xen_store_put(struct enso_ctx *ctx, xs_transaction_t t, const char *dir,
+		   const char *key, const char *fmt, ...)
+	__attribute__((format(printf, 5, 6)));
+bool xen_store_mkdir(struct enso_ctx *ctx, xs_transaction_t t, const char *dir,
+		     uint32_t owner, uint32_t reader);
+typedef bool xen_store_fn(struct enso_ctx *ctx, xs_transaction_t t, void *arg);
+int xen_store_txn(struct enso_ctx *ctx, xen_store_fn *fn, void *arg,
+		  const char *who, const char *what, struct enso_error *err);
+
 /* vbd.c: disks, served by enso-blkback. */
 int xen_vbd_check(const char *name, const struct enso_disk *d,
 		  struct enso_error *err);
