@@ -14,6 +14,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "enso-util.h"
 #include "libxl/runtime.h"
 
 static int need_op(struct enso_ctx *ctx, const void *op, const char *what,
@@ -537,7 +538,7 @@ int enso_domain_wait_gone(struct enso_ctx *ctx, uint32_t domid,
 			  int timeout_ms, struct enso_error *err)
 {
 	char path[64], token[32];
-	struct timespec start, now;
+	long long start;
 	int rc = 0;
 
 	snprintf(path, sizeof(path), "/local/domain/%u", domid);
@@ -545,7 +546,7 @@ int enso_domain_wait_gone(struct enso_ctx *ctx, uint32_t domid,
 	if (!xs_watch(ctx->xsh, path, token))
 		return exl_fail(err, -errno, "watching %s: %s", path,
 				strerror(errno));
-	clock_gettime(CLOCK_MONOTONIC, &start);
+	start = monotonic_ms();
 	for (;;) {
 		char *name = rt_xs_read(ctx, "/local/domain/%u/name", domid);
 		struct pollfd pfd = { .fd = xs_fileno(ctx->xsh), .events = POLLIN };
@@ -564,9 +565,7 @@ int enso_domain_wait_gone(struct enso_ctx *ctx, uint32_t domid,
 		}
 		if (!there)
 			break;
-		clock_gettime(CLOCK_MONOTONIC, &now);
-		waited = (now.tv_sec - start.tv_sec) * 1000 +
-			 (now.tv_nsec - start.tv_nsec) / 1000000;
+		waited = (long)(monotonic_ms() - start);
 		if (timeout_ms >= 0 && waited >= timeout_ms) {
 			rc = exl_fail(err, -ETIMEDOUT,
 				      "domain %u still exists after %d s", domid,

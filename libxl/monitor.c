@@ -19,7 +19,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "enso-util.h"
@@ -428,14 +427,6 @@ static void after_reconnect(struct monitor *m)
 	say(m, "re-scanned: %zu domain(s) watched", m->n);
 }
 
-static long long now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 int enso_monitor_run(struct enso_ctx *ctx, volatile sig_atomic_t *stop,
 		     enso_monitor_log_fn *log, void *opaque,
 		     void (*ready)(void *opaque), struct enso_error *err)
@@ -466,7 +457,7 @@ int enso_monitor_run(struct enso_ctx *ctx, volatile sig_atomic_t *stop,
 	scan_unknown(&m);
 	adopt_all(&m);
 	sweep(&m);
-	last_sweep = now_ms();
+	last_sweep = monotonic_ms();
 	if (ready)
 		ready(opaque);
 
@@ -492,7 +483,7 @@ int enso_monitor_run(struct enso_ctx *ctx, volatile sig_atomic_t *stop,
 				say(&m, "xenstored is back at %s: watches set again",
 				    rt_xenstored_socket());
 				after_reconnect(&m);
-				last_sweep = now_ms();
+				last_sweep = monotonic_ms();
 			} else {
 				m.backoff_ms = m.backoff_ms * 2 > MONITOR_BACKOFF_MAX_MS ?
 					MONITOR_BACKOFF_MAX_MS : m.backoff_ms * 2;
@@ -526,10 +517,10 @@ int enso_monitor_run(struct enso_ctx *ctx, volatile sig_atomic_t *stop,
 				if (m.doms[i].fd == pfds[k].fd)
 					m.doms[i].ready = true;
 		}
-		if (now_ms() - last_sweep >= MONITOR_RECHECK_MS) {
+		if (monotonic_ms() - last_sweep >= MONITOR_RECHECK_MS) {
 			check_ready(&m, true);
 			sweep(&m);
-			last_sweep = now_ms();
+			last_sweep = monotonic_ms();
 		} else {
 			check_ready(&m, false);
 		}

@@ -47,6 +47,8 @@ int evloop_mod(struct evloop *loop, int fd, uint32_t events);
 int evloop_del(struct evloop *loop, int fd);
 /* Waits up to timeout_ms (-1: forever); returns events handled or -errno. */
 int evloop_run_once(struct evloop *loop, int timeout_ms);
+/* CLOCK_MONOTONIC in milliseconds: for deadlines of bounded waits. */
+long long monotonic_ms(void);
 
 /* ---- string hash map ---------------------------------------------------
  * Keys are borrowed: the caller keeps each key alive while it is in the

@@ -1,6 +1,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <sys/epoll.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "enso-util.h"
@@ -132,4 +133,12 @@ int evloop_run_once(struct evloop *loop, int timeout_ms)
 	free_list(loop->graveyard);
 	loop->graveyard = NULL;
 	return n;
+}
+
+long long monotonic_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }

@@ -36,6 +36,7 @@
 #include <unistd.h>
 #include <yajl/yajl_gen.h>
 
+#include "enso-util.h"
 #include "backends/kvm/kvm.h"
 #include "libxl/services.h"
 #include "backends/backend.h"
@@ -283,13 +284,13 @@ static bool guest_running(struct qmp *q, uint32_t domid)
 
 static void wait_guest_sees(struct qmp *q, uint32_t domid, const char *dev)
 {
-	long long deadline = qmp_now_ms() + ATTACH_SEEN_MS;
+	long long deadline = monotonic_ms() + ATTACH_SEEN_MS;
 
 	if (!guest_running(q, domid))
 		return;
 	/* A guest without hotplug support never takes it: attach still
 	 * succeeded, QEMU serves the device. */
-	while (!guest_took_it(q, domid, dev) && qmp_now_ms() < deadline)
+	while (!guest_took_it(q, domid, dev) && monotonic_ms() < deadline)
 		usleep(100000);
 }
 
@@ -402,10 +403,10 @@ static int device_node(struct qmp *q, uint32_t domid,
 /* DEVICE_DELETED for dev within timeout_ms: 1, 0 not (yet), <0 QEMU gone. */
 static int wait_deleted(struct qmp *q, const char *dev, int timeout_ms)
 {
-	long long deadline = qmp_now_ms() + timeout_ms;
+	long long deadline = monotonic_ms() + timeout_ms;
 
 	for (;;) {
-		long long left = deadline - qmp_now_ms();
+		long long left = deadline - monotonic_ms();
 		int rc;
 		yajl_val ev = qmp_next_event(q, left > 0 ? (int)left : 0, &rc);
 		const char *id;

@@ -41,8 +41,6 @@ yajl_val qmp_next_event(struct qmp *q, int timeout_ms, int *rc);
 #define QMP_EVENTS_MAX 1024
 const char *qmp_event_name(yajl_val ev);
 int qmp_fd(const struct qmp *q);
-/* CLOCK_MONOTONIC in ms, for deadlines of waits on QMP. */
-long long qmp_now_ms(void);
 void qmp_close(struct qmp *q);
 
 /* ---- the domain's QEMU process and QMP sockets (qemu.c) ---- */

@@ -11,7 +11,6 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/un.h>
-#include <time.h>
 #include <unistd.h>
 #include <yajl/yajl_tree.h>
 
@@ -43,18 +42,6 @@ struct qmp {
 	unsigned nevents;
 };
 
-static long long now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-long long qmp_now_ms(void)
-{
-	return now_ms();
-}
 
 int qmp_fd(const struct qmp *q)
 {
@@ -124,7 +111,7 @@ static int read_message(struct qmp *q, long long deadline, yajl_val *out,
 		if (deadline < 0)
 			wait = -1;
 		else {
-			long long left = deadline - now_ms();
+			long long left = deadline - monotonic_ms();
 
 			wait = left > 0 ? (int)left : 0;
 		}
@@ -175,7 +162,7 @@ static void queue_event(struct qmp *q, yajl_val v, size_t len)
 int qmp_command(struct qmp *q, const char *cmd, const char *args_json,
 		int timeout_ms, yajl_val *ret, char *err, size_t errlen)
 {
-	long long deadline = now_ms() + timeout_ms;
+	long long deadline = monotonic_ms() + timeout_ms;
 	unsigned id = ++q->next_id;
 	char *line = NULL;
 	int len, rc;
@@ -199,7 +186,7 @@ int qmp_command(struct qmp *q, const char *cmd, const char *args_json,
 
 		/* A QEMU that never stops talking must not hold us past the
 		 * deadline: read_message waits for nothing while data flows. */
-		rc = now_ms() >= deadline ? 0 : read_message(q, deadline, &v, &vlen);
+		rc = monotonic_ms() >= deadline ? 0 : read_message(q, deadline, &v, &vlen);
 		if (rc == 0) {
 			snprintf(err, errlen, "%s: no reply from QEMU in %d ms",
 				 cmd, timeout_ms);
@@ -239,7 +226,7 @@ int qmp_command(struct qmp *q, const char *cmd, const char *args_json,
 int qmp_open_fd(int fd, int timeout_ms, struct qmp **out, char *err,
 		size_t errlen)
 {
-	long long deadline = now_ms() + timeout_ms;
+	long long deadline = monotonic_ms() + timeout_ms;
 	struct qmp *q = calloc(1, sizeof(*q));
 	yajl_val greeting;
 	int rc;
@@ -264,7 +251,7 @@ int qmp_open_fd(int fd, int timeout_ms, struct qmp **out, char *err,
 	}
 	yajl_tree_free(greeting);
 	rc = qmp_command(q, "qmp_capabilities", NULL,
-			 (int)(deadline - now_ms() > 1000 ? deadline - now_ms() : 1000),
+			 (int)(deadline - monotonic_ms() > 1000 ? deadline - monotonic_ms() : 1000),
 			 NULL, err, errlen);
 	if (rc)
 		goto fail;
@@ -280,7 +267,7 @@ int qmp_connect(const char *path, int timeout_ms, struct qmp **out,
 		char *err, size_t errlen)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	long long deadline = now_ms() + timeout_ms;
+	long long deadline = monotonic_ms() + timeout_ms;
 	int fd, rc;
 
 	if (strlen(path) >= sizeof(sa.sun_path)) {
@@ -300,14 +287,14 @@ int qmp_connect(const char *path, int timeout_ms, struct qmp **out,
 			break;
 		rc = -errno;
 		close(fd);
-		if (now_ms() >= deadline) {
+		if (monotonic_ms() >= deadline) {
 			snprintf(err, errlen, "connecting to QMP at %s: %s", path,
 				 strerror(-rc));
 			return rc;
 		}
 		usleep(20000);
 	}
-	rc = qmp_open_fd(fd, (int)(deadline - now_ms() > 0 ? deadline - now_ms() : 0),
+	rc = qmp_open_fd(fd, (int)(deadline - monotonic_ms() > 0 ? deadline - monotonic_ms() : 0),
 			 out, err, errlen);
 	if (rc) {
 		/* Name the socket, as before. */
@@ -322,7 +309,7 @@ int qmp_connect(const char *path, int timeout_ms, struct qmp **out,
  * queued event, or NULL; the caller frees it with yajl_tree_free. */
 yajl_val qmp_next_event(struct qmp *q, int timeout_ms, int *rc_out)
 {
-	long long deadline = timeout_ms < 0 ? -1 : now_ms() + timeout_ms;
+	long long deadline = timeout_ms < 0 ? -1 : monotonic_ms() + timeout_ms;
 	struct qmp_event *e;
 	yajl_val v;
 	int rc = 0;

@@ -226,7 +226,7 @@ static int write_availability(struct enso_ctx *ctx, uint32_t domid,
 static int wait_unplugged(struct qmp *q, uint32_t domid, struct cpu_slot *s,
 			  uint32_t n)
 {
-	long long deadline = qmp_now_ms() + VCPU_UNPLUG_TIMEOUT_MS;
+	long long deadline = monotonic_ms() + VCPU_UNPLUG_TIMEOUT_MS;
 
 	for (;;) {
 		yajl_val hp = NULL, list, ev;
@@ -258,7 +258,7 @@ static int wait_unplugged(struct qmp *q, uint32_t domid, struct cpu_slot *s,
 				first = (int)i;
 		}
 		yajl_tree_free(hp);
-		if (first < 0 || rc || qmp_now_ms() >= deadline)
+		if (first < 0 || rc || monotonic_ms() >= deadline)
 			return first;
 		ev = qmp_next_event(q, 200, &rc);
 		if (ev)

@@ -21,7 +21,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "backends/xen/xen.h"
@@ -177,14 +176,6 @@ static bool exists(struct enso_ctx *ctx, const char *path)
 	return v != NULL;
 }
 
-static long long now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* The backend's state; -1 when it has none (or not a number). */
 static int be_state(struct enso_ctx *ctx, const struct vbd_paths *p)
 {
@@ -204,7 +195,7 @@ static int vbd_wait(struct enso_ctx *ctx, const struct vbd_paths *p,
 		    unsigned want, bool closed_is_error, int timeout_ms,
 		    int *last)
 {
-	long long deadline = now_ms() + timeout_ms;
+	long long deadline = monotonic_ms() + timeout_ms;
 
 	for (;;) {
 		int s = be_state(ctx, p);
@@ -214,7 +205,7 @@ static int vbd_wait(struct enso_ctx *ctx, const struct vbd_paths *p,
 			return 0;
 		if (closed_is_error && s == 6)
 			return -EIO;
-		if (now_ms() >= deadline)
+		if (monotonic_ms() >= deadline)
 			return -ETIMEDOUT;
 		usleep(20 * 1000);
 	}
