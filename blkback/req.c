@@ -41,49 +41,8 @@ static void release(struct blk_slot *s)
 	s->iov = NULL;
 }
 
-/* The segment list of an indirect request, copied out of its pages.  The
- * pages are the frontend's to change: nothing is read from them twice. */
-static int fetch_indirect(struct blk_queue *q, const struct blk_req *r,
-			  struct blkif_request_segment *seg, const char **why)
-{
-	struct xenbus_dev *dev = q->bd->dev;
-	struct xenbus_transport *t = xenbus_dev_transport(dev);
-	unsigned pages = blk_indirect_pages(r->nr_segments);
-	const size_t per_page = XENBUS_PAGE_SIZE / sizeof(*seg);
-	void *p;
-
-	/* A frontend with persistent grants keeps its indirect pages too
-	 * (Linux's does): taken from the table, no map per request. */
-	if (q->bd->persistent) {
-		unsigned i, left = r->nr_segments;
-
-		for (i = 0; i < pages; i++, left -= (unsigned)per_page) {
-			size_t n = left < per_page ? left : per_page;
-			int rc = blk_pgrant_get(q, r->indirect_grefs[i], &p);
-
-			if (rc == -ENOSPC)
-				break;	/* mapped for this request below */
-			if (rc < 0) {
-				*why = "an indirect page does not map";
-				return BLKIF_RSP_ERROR;
-			}
-			memcpy(seg + i * per_page, p, n * sizeof(*seg));
-		}
-		if (i == pages)
-			return BLKIF_RSP_OKAY;
-	}
-	if (xenbus_map(t, xenbus_dev_domid(dev), r->indirect_grefs, pages,
-		       false, &p) < 0) {
-		*why = "an indirect page does not map";
-		return BLKIF_RSP_ERROR;
-	}
-	memcpy(seg, p, r->nr_segments * sizeof(*seg));
-	xenbus_unmap(t, p, pages);
-	return BLKIF_RSP_OKAY;
-}
-
-/* The data pages through the queue's persistent grants: iov[i] set from
- * each page.  -ENOSPC when one is not there and the table is full. */
+/* The pages of refs through the queue's persistent grants, into pages[].
+ * -ENOSPC when one is not there and the table is full. */
 static int pages_persistent(struct blk_queue *q, const uint32_t *refs,
 			    unsigned n, void **pages, const char **why)
 {
@@ -99,6 +58,44 @@ static int pages_persistent(struct blk_queue *q, const uint32_t *refs,
 		}
 	}
 	return 0;
+}
+
+/* The segment list of an indirect request, copied out of its pages.  The
+ * pages are the frontend's to change: nothing is read from them twice. */
+static int fetch_indirect(struct blk_queue *q, const struct blk_req *r,
+			  struct blkif_request_segment *seg, const char **why)
+{
+	struct xenbus_dev *dev = q->bd->dev;
+	struct xenbus_transport *t = xenbus_dev_transport(dev);
+	unsigned pages = blk_indirect_pages(r->nr_segments);
+	const size_t per_page = XENBUS_PAGE_SIZE / sizeof(*seg);
+	void *p, *kept[ARRAY_SIZE(r->indirect_grefs)];
+
+	/* A frontend with persistent grants keeps its indirect pages too
+	 * (Linux's does): taken from the table, no map per request; one
+	 * not there with the table full is mapped for this request below. */
+	if (q->bd->persistent) {
+		int rc = pages_persistent(q, r->indirect_grefs, pages, kept, why);
+		unsigned i, left = r->nr_segments;
+
+		if (rc == 0) {
+			for (i = 0; i < pages; i++, left -= (unsigned)per_page)
+				memcpy(seg + i * per_page, kept[i],
+				       (left < per_page ? left : per_page) *
+					       sizeof(*seg));
+			return BLKIF_RSP_OKAY;
+		}
+		if (rc != -ENOSPC)
+			return BLKIF_RSP_ERROR;
+	}
+	if (xenbus_map(t, xenbus_dev_domid(dev), r->indirect_grefs, pages,
+		       false, &p) < 0) {
+		*why = "an indirect page does not map";
+		return BLKIF_RSP_ERROR;
+	}
+	memcpy(seg, p, r->nr_segments * sizeof(*seg));
+	xenbus_unmap(t, p, pages);
+	return BLKIF_RSP_OKAY;
 }
 
 /* READ, WRITE, WRITE_BARRIER with data, INDIRECT. */
