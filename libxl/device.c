@@ -76,26 +76,24 @@ static int disk_copy(const struct enso_disk *src, struct enso_disk *dst)
 	return 0;
 }
 
-/* The domain's stored config and the index of the disk numbered devid
- * in it (-1: none). */
+/* The stored config of a domain that may have disks. */
 static int load(struct enso_ctx *ctx, uint32_t domid,
-		struct enso_domain_config *c, uint32_t devid, long *index,
-		struct enso_error *err)
+		struct enso_domain_config *c, struct enso_error *err)
 {
-	int rc;
-
 	if (domid == 0)
 		return exl_fail(err, -EINVAL, "Domain-0 has no disks of Enso's");
 	if (!rt_domain_exists(ctx, domid))
 		return exl_fail(err, -ENOENT, "domain %u does not exist", domid);
-	rc = rt_config_load(ctx, domid, c, err);
-	if (rc)
-		return rc;
-	*index = -1;
+	return rt_config_load(ctx, domid, c, err);
+}
+
+/* The index of the disk numbered devid in c; -1: none. */
+static long disk_index(const struct enso_domain_config *c, uint32_t devid)
+{
 	for (size_t i = 0; i < c->ndisks; i++)
 		if (c->disks[i].vdev_number == devid)
-			*index = (long)i;
-	return 0;
+			return (long)i;
+	return -1;
 }
 
 int enso_disk_attach(struct enso_ctx *ctx, uint32_t domid,
@@ -113,9 +111,10 @@ int enso_disk_attach(struct enso_ctx *ctx, uint32_t domid,
 		return rc;
 	if (!disk->vdev || !*disk->vdev)
 		return exl_fail(err, -EINVAL, "the disk has no vdev");
-	rc = load(ctx, domid, &c, disk->vdev_number, &at, err);
+	rc = load(ctx, domid, &c, err);
 	if (rc)
 		return rc;
+	at = disk_index(&c, disk->vdev_number);
 	if (at >= 0) {
 		rc = exl_fail(err, -EEXIST, "domain %u already has a disk %s",
 			      domid, c.disks[at].vdev);
@@ -160,9 +159,10 @@ int enso_disk_detach(struct enso_ctx *ctx, uint32_t domid, const char *vdev,
 		return rc;
 	if (enso_vdev_to_number(vdev, &devid))
 		return exl_fail(err, -EINVAL, "'%s' is not a vdev", vdev);
-	rc = load(ctx, domid, &c, devid, &at, err);
+	rc = load(ctx, domid, &c, err);
 	if (rc)
 		return rc;
+	at = disk_index(&c, devid);
 	if (at < 0) {
 		rc = exl_fail(err, -ENOENT, "domain %u has no disk %s", domid,
 			      vdev);
@@ -248,12 +248,11 @@ int enso_disk_list(struct enso_ctx *ctx, uint32_t domid,
 	struct enso_domain_config c;
 	struct enso_diskinfo *list = NULL;
 	size_t i = 0;
-	long unused;
 	int rc;
 
 	*out = NULL;
 	*n = 0;
-	rc = load(ctx, domid, &c, 0, &unused, err);
+	rc = load(ctx, domid, &c, err);
 	if (rc)
 		return rc;
 	if (c.ndisks) {
