@@ -10,7 +10,6 @@
  * (blkback/worker.c), which runs as --user (nobody) when this is root.
  */
 #include <errno.h>
-#include <fcntl.h>
 #include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
@@ -235,18 +234,6 @@ static int serve(struct daemon *d, const struct options *o, int ready_fd)
 	return 0;
 }
 
-/* stderr, where elog writes by default, appended to path. */
-static int log_to_file(const char *path)
-{
-	int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
-
-	if (fd < 0)
-		return -errno;
-	dup2(fd, STDERR_FILENO);
-	close(fd);
-	return 0;
-}
-
 int main(int argc, char **argv)
 {
 	struct options o = { .dir = BLKBACK_DIR,
@@ -262,7 +249,7 @@ int main(int argc, char **argv)
 		if (daemon_fork(&ready_fd) < 0)
 			return 1;
 		daemon_detach_stdio();
-		if (!o.log_file || log_to_file(o.log_file) < 0)
+		if (!o.log_file || log_to_file(o.log_file, 0640) < 0)
 			elog_to_syslog();
 	}
 	rc = serve(&d, &o, ready_fd);

@@ -103,6 +103,19 @@ void daemon_detach_stdio(void)
 		close(fd);
 }
 
+int log_to_file(const char *path, unsigned mode)
+{
+	int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC,
+		      (mode_t)mode);
+
+	if (fd < 0)
+		return -errno;
+	dup2(fd, STDOUT_FILENO);
+	dup2(fd, STDERR_FILENO);
+	close(fd);
+	return 0;
+}
+
 int daemon_write_pid(const char *path)
 {
 	FILE *f = fopen(path, "we");

@@ -102,6 +102,10 @@ bool json_too_deep(const char *text, int max_depth);
 int daemon_fork(int *ready_fd);
 int daemon_ready(int ready_fd);
 void daemon_detach_stdio(void);
+/* Standard output and error appended to path (made with mode), where a
+ * process with no terminal or syslog writes its log.  0 or -errno; on
+ * failure both are as they were. */
+int log_to_file(const char *path, unsigned mode);
 /* Writes getpid() to path; logs and returns -errno on failure. */
 int daemon_write_pid(const char *path);
 /* One process per pid file: takes an exclusive flock on path (created

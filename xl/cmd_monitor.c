@@ -54,14 +54,11 @@ static int redirect_to_log(void)
 		dir = "/var/log/enso";
 	mkdir_p(dir);
 	snprintf(path, sizeof(path), "%s/xl-monitor.log", dir);
-	fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+	fd = log_to_file(path, 0644);
 	if (fd < 0) {
-		fprintf(stderr, "xl monitord: %s: %s\n", path, strerror(errno));
+		fprintf(stderr, "xl monitord: %s: %s\n", path, strerror(-fd));
 		return -1;
 	}
-	dup2(fd, 1);
-	dup2(fd, 2);
-	close(fd);
 	fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
 	if (fd >= 0) {
 		dup2(fd, 0);
