@@ -97,15 +97,75 @@ typedef bool xen_store_fn(struct enso_ctx *ctx, xs_transaction_t t, void *arg);
 int xen_store_txn(struct enso_ctx *ctx, xen_store_fn *fn, void *arg,
 		  const char *who, const char *what, struct enso_error *err);
 
-/* vbd.c: disks, served by enso-blkback. */
-int xen_vbd_check(const char *name, const struct enso_disk *d,
-		  struct enso_error *err);
+/* pvdev.c: what every PV device needs of the toolstack.  A class names
+ * the backend daemon (enso-<daemon>, started on demand: <run dir>/
+ * <daemon>.pid, <log dir>/<daemon>.log, $<daemon_env> overrides the
+ * binary), its backend directory and the guest's device class. */
+struct xen_pvdev_class {
+	const char *kind;	/* "disk", "vif": for messages */
+	const char *daemon;	/* "blkback" */
+	const char *daemon_env;	/* "ENSO_BLKBACK" */
+	const char *be_dir;	/* "enso-vbd": backend/<be_dir>/<domid>/<devid> */
+	const char *fe_class;	/* "vbd": device/<fe_class>/<devid> */
+	const char *frontend;	/* "blkfront": the guest's driver, for messages */
+};
+struct xen_pvdev {
+	const struct xen_pvdev_class *cls;
+	uint32_t domid, devid;
+	char label[32];		/* "xvda", "0": how messages name it */
+	char be[128], fe[96];
+};
+/* How long the backend may take to go InitWait, and a running guest to
+ * connect (upstream waits 10 s too). */
+#define XEN_PVDEV_WAIT_MS 10000
+void xen_pvdev_init(struct xen_pvdev *p, const struct xen_pvdev_class *cls,
+		    uint32_t domid, uint32_t devid, const char *label);
+int xen_pvdev_daemon(struct enso_ctx *ctx, const struct xen_pvdev_class *cls,
+		     struct enso_error *err);
+bool xen_pvdev_exists(struct enso_ctx *ctx, const struct xen_pvdev *p);
+/* Until the backend took the device (InitWait or Connected), or, for a
+ * guest that runs, until it is Connected; bounded by XEN_PVDEV_WAIT_MS.
+ * On failure err says why (the backend's error node, a timeout naming the
+ * log or the frontend driver); the nodes are the caller's to remove. */
+int xen_pvdev_wait_taken(struct enso_ctx *ctx, const struct xen_pvdev *p,
+			 struct enso_error *err);
+int xen_pvdev_wait_connected(struct enso_ctx *ctx, const struct xen_pvdev *p,
+			     struct enso_error *err);
+/* Asks the guest to let go (online 0, state Closing) and waits for Closed,
+ * up to timeout_ms; force: not asked.  Always 0; err says when the guest
+ * did not let go.  The nodes stay: xen_pvdev_remove. */
+int xen_pvdev_close(struct enso_ctx *ctx, const struct xen_pvdev *p,
+		    bool force, int timeout_ms, struct enso_error *err);
+void xen_pvdev_remove(struct enso_ctx *ctx, const struct xen_pvdev *p);
+/* Every device of the class of a destroyed domain: the backend lets go of
+ * its grants and channels when it sees the directories gone. */
+void xen_pvdev_remove_all(struct enso_ctx *ctx,
+			  const struct xen_pvdev_class *cls, uint32_t domid);
 int xen_device_attach(struct enso_ctx *ctx, uint32_t domid,
 		      const struct backend_device *dev, struct enso_error *err);
 int xen_device_detach(struct enso_ctx *ctx, uint32_t domid,
 		      const struct backend_device *dev, bool force,
 		      int timeout_ms, struct enso_error *err);
+
+/* vbd.c: disks, served by enso-blkback. */
+int xen_vbd_check(const char *name, const struct enso_disk *d,
+		  struct enso_error *err);
+int xen_vbd_attach(struct enso_ctx *ctx, uint32_t domid, uint32_t devid,
+		   const struct enso_disk *d, struct enso_error *err);
+int xen_vbd_detach(struct enso_ctx *ctx, uint32_t domid, uint32_t devid,
+		   const struct enso_disk *d, bool force, int timeout_ms,
+		   struct enso_error *err);
 void xen_vbd_remove_all(struct enso_ctx *ctx, uint32_t domid);
+
+/* vif.c: networks, served by enso-netback on a tap libxl plumbs. */
+int xen_vif_check(const char *name, const struct enso_nic *n,
+		  struct enso_error *err);
+int xen_vif_attach(struct enso_ctx *ctx, uint32_t domid, uint32_t devid,
+		   const struct enso_nic *n, struct enso_error *err);
+int xen_vif_detach(struct enso_ctx *ctx, uint32_t domid, uint32_t devid,
+		   const struct enso_nic *n, bool force, int timeout_ms,
+		   struct enso_error *err);
+void xen_vif_remove_all(struct enso_ctx *ctx, uint32_t domid);
 
 int xen_destroy_domid(struct enso_ctx *ctx, struct xen_backend *xb,
 		      uint32_t domid, struct enso_error *err);
