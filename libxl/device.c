@@ -1,13 +1,16 @@
 /*
- * libxl/device.c: a domain's disks, at create and while it runs
- * (xl block-attach, block-list, block-detach).
+ * libxl/device.c: a domain's disks and vifs, at create and while it runs
+ * (xl block-attach / network-attach, -list, -detach).
  *
- * What both hypervisors share is here: the disk is found by its vdev
- * number, the stored config follows every change (so that a reboot or a
- * restore gets the disks the domain has now), and the backend's
- * device_attach / device_detach do the hypervisor's part.  What the
- * guest sees of a disk in xenstore (block-list's columns) is read here
- * too: a KVM disk has none of it and shows -1.
+ * What both hypervisors share is here: a device is found by its number
+ * (a disk's vdev number, a vif's devid), the stored config follows every
+ * change (so that a reboot or a restore gets the devices the domain has
+ * now), and the backend's device_attach / device_detach do the
+ * hypervisor's part.  The two kinds differ only in where the config keeps
+ * them and how one is copied: a table (struct kind) says so, and attach
+ * and detach are written once.  What the guest sees of a device in
+ * xenstore (the -list columns) is read here too: a KVM device has none of
+ * it and shows -1.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -16,7 +19,7 @@
 
 #include "libxl/runtime.h"
 
-#define DISK_DETACH_TIMEOUT_MS 10000
+#define DEVICE_DETACH_TIMEOUT_MS 10000
 
 static int need_devices(struct enso_ctx *ctx, const void *op, const char *what,
 			struct enso_error *err)
@@ -27,43 +30,17 @@ static int need_devices(struct enso_ctx *ctx, const void *op, const char *what,
 			rt_hypervisor_words(ctx));
 }
 
-static struct backend_device disk_device(const struct enso_disk *d)
-{
-	return (struct backend_device){ .kind = BACKEND_DEVICE_DISK,
-					.devid = d->vdev_number,
-					.u.disk = d };
-}
-
-/* Create: the config's disks, in order; the caller destroys the domain
- * on failure, which takes whatever was attached with it. */
-int rt_devices_attach(struct enso_ctx *ctx, uint32_t domid,
-		      const struct enso_domain_config *c,
-		      struct enso_error *err)
-{
-	int rc;
-
-	if (!c->ndisks || !ctx->ops->devices_after_build)
-		return 0;
-	rc = need_devices(ctx, (const void *)ctx->ops->device_attach,
-			  "disk=", err);
-	for (size_t i = 0; !rc && i < c->ndisks; i++) {
-		struct backend_device dev = disk_device(&c->disks[i]);
-
-		rc = ctx->ops->device_attach(ctx, domid, &dev, err);
-		if (rc)
-			exl_err_prefix(err, "%s: ", c->name);
-	}
-	return rc;
-}
-
 static int dup_str(const char *s, char **out)
 {
 	*out = s ? strdup(s) : NULL;
 	return s && !*out ? -ENOMEM : 0;
 }
 
-static int disk_copy(const struct enso_disk *src, struct enso_disk *dst)
+static int disk_copy(const void *from, void *to)
 {
+	const struct enso_disk *src = from;
+	struct enso_disk *dst = to;
+
 	*dst = *src;
 	dst->target = dst->vdev = dst->backend = dst->script = NULL;
 	if (dup_str(src->target, &dst->target) ||
@@ -76,33 +53,211 @@ static int disk_copy(const struct enso_disk *src, struct enso_disk *dst)
 	return 0;
 }
 
-/* The stored config of a domain that may have disks. */
-static int load(struct enso_ctx *ctx, uint32_t domid,
+static int nic_copy(const void *from, void *to)
+{
+	const struct enso_nic *src = from;
+	struct enso_nic *dst = to;
+
+	*dst = *src;
+	dst->bridge = dst->gatewaydev = dst->model = dst->vifname = NULL;
+	dst->script = dst->ip = dst->backend = NULL;
+	if (dup_str(src->bridge, &dst->bridge) ||
+	    dup_str(src->gatewaydev, &dst->gatewaydev) ||
+	    dup_str(src->model, &dst->model) ||
+	    dup_str(src->vifname, &dst->vifname) ||
+	    dup_str(src->script, &dst->script) ||
+	    dup_str(src->ip, &dst->ip) ||
+	    dup_str(src->backend, &dst->backend)) {
+		enso_nic_dispose(dst);
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+static void disk_dispose(void *d) { enso_disk_dispose(d); }
+static void nic_dispose(void *n) { enso_nic_dispose(n); }
+static uint32_t disk_number(const void *d)
+{
+	return ((const struct enso_disk *)d)->vdev_number;
+}
+static uint32_t nic_number(const void *n)
+{
+	return (uint32_t)((const struct enso_nic *)n)->devid;
+}
+static void **disk_array(struct enso_domain_config *c, size_t **n)
+{
+	*n = &c->ndisks;
+	return (void **)&c->disks;
+}
+static void **nic_array(struct enso_domain_config *c, size_t **n)
+{
+	*n = &c->nnics;
+	return (void **)&c->nics;
+}
+
+/* One kind of device of the stored config. */
+struct kind {
+	enum backend_device_kind kind;
+	const char *what;		/* "disk", "vif": for messages */
+	size_t size;			/* of one element */
+	void **(*array)(struct enso_domain_config *c, size_t **n);
+	uint32_t (*number)(const void *elem);
+	int (*copy)(const void *from, void *to);
+	void (*dispose)(void *elem);
+};
+
+static const struct kind disks = {
+	BACKEND_DEVICE_DISK, "disk", sizeof(struct enso_disk), disk_array,
+	disk_number, disk_copy, disk_dispose,
+};
+static const struct kind nics = {
+	BACKEND_DEVICE_NIC, "vif", sizeof(struct enso_nic), nic_array,
+	nic_number, nic_copy, nic_dispose,
+};
+
+static struct backend_device device_of(const struct kind *k, const void *e)
+{
+	struct backend_device dev = { .kind = k->kind,
+				      .devid = k->number(e) };
+
+	if (k->kind == BACKEND_DEVICE_DISK)
+		dev.u.disk = e;
+	else
+		dev.u.nic = e;
+	return dev;
+}
+
+static void *elem(const struct kind *k, struct enso_domain_config *c,
+		  size_t i)
+{
+	size_t *n;
+
+	return (char *)*k->array(c, &n) + i * k->size;
+}
+
+/* The index of the device numbered number in c; -1: none. */
+static long find(const struct kind *k, struct enso_domain_config *c,
+		 uint32_t number)
+{
+	size_t *n;
+
+	k->array(c, &n);
+	for (size_t i = 0; i < *n; i++)
+		if (k->number(elem(k, c, i)) == number)
+			return (long)i;
+	return -1;
+}
+
+/* Create: the config's disks, then its vifs, in order; the caller
+ * destroys the domain on failure, which takes whatever was attached with
+ * it. */
+int rt_devices_attach(struct enso_ctx *ctx, uint32_t domid,
+		      const struct enso_domain_config *c,
+		      struct enso_error *err)
+{
+	struct enso_domain_config *cc = (struct enso_domain_config *)c;
+	const struct kind *kinds[] = { &disks, &nics };
+	int rc = 0;
+
+	if ((!c->ndisks && !c->nnics) || !ctx->ops->devices_after_build)
+		return 0;
+	rc = need_devices(ctx, (const void *)ctx->ops->device_attach,
+			  c->ndisks ? "disk=" : "vif=", err);
+	for (size_t k = 0; !rc && k < 2; k++) {
+		size_t *n;
+
+		kinds[k]->array(cc, &n);
+		for (size_t i = 0; !rc && i < *n; i++) {
+			struct backend_device dev =
+				device_of(kinds[k], elem(kinds[k], cc, i));
+
+			rc = ctx->ops->device_attach(ctx, domid, &dev, err);
+			if (rc)
+				exl_err_prefix(err, "%s: ", c->name);
+		}
+	}
+	return rc;
+}
+
+int rt_device_config_load(struct enso_ctx *ctx, uint32_t domid,
 		struct enso_domain_config *c, struct enso_error *err)
 {
 	if (domid == 0)
-		return exl_fail(err, -EINVAL, "Domain-0 has no disks of Enso's");
+		return exl_fail(err, -EINVAL, "Domain-0 has no devices of Enso's");
 	if (!rt_domain_exists(ctx, domid))
 		return exl_fail(err, -ENOENT, "domain %u does not exist", domid);
 	return rt_config_load(ctx, domid, c, err);
 }
 
-/* The index of the disk numbered devid in c; -1: none. */
-static long disk_index(const struct enso_domain_config *c, uint32_t devid)
+/* Adds e to c's devices of kind k and attaches it; the config is stored
+ * once the backend serves it.  e is the caller's: a copy goes in. */
+static int attach(struct enso_ctx *ctx, uint32_t domid, const struct kind *k,
+		  const void *e, struct enso_domain_config *c,
+		  struct enso_error *err)
 {
-	for (size_t i = 0; i < c->ndisks; i++)
-		if (c->disks[i].vdev_number == devid)
-			return (long)i;
-	return -1;
+	struct backend_device dev;
+	void **array, *grown;
+	size_t *n;
+	int rc;
+
+	if (find(k, c, k->number(e)) >= 0)
+		return exl_fail(err, -EEXIST, "domain %u already has a %s %u",
+				domid, k->what, k->number(e));
+	array = k->array(c, &n);
+	grown = realloc(*array, (*n + 1) * k->size);
+	if (!grown)
+		return -ENOMEM;
+	*array = grown;
+	rc = k->copy(e, elem(k, c, *n));
+	if (rc)
+		return rc;
+	(*n)++;
+	dev = device_of(k, elem(k, c, *n - 1));
+	rc = ctx->ops->device_attach(ctx, domid, &dev, err);
+	if (rc)
+		return rc;
+	rc = rt_config_store(ctx, domid, c, err);
+	if (rc) {
+		struct enso_error ignored;
+
+		ctx->ops->device_detach(ctx, domid, &dev, true, 0, &ignored);
+	}
+	return rc;
+}
+
+/* Detaches c's device of kind k at index at and stores c without it. */
+static int detach(struct enso_ctx *ctx, uint32_t domid, const struct kind *k,
+		  struct enso_domain_config *c, long at, bool force,
+		  struct enso_error *err)
+{
+	struct backend_device dev = device_of(k, elem(k, c, (size_t)at));
+	void **array;
+	size_t *n;
+	int rc;
+
+	if (err)
+		err->msg[0] = '\0';
+	rc = ctx->ops->device_detach(ctx, domid, &dev, force,
+				     DEVICE_DETACH_TIMEOUT_MS, err);
+	if (rc)
+		return rc;
+	array = k->array(c, &n);
+	k->dispose(elem(k, c, (size_t)at));
+	memmove(elem(k, c, (size_t)at), elem(k, c, (size_t)at + 1),
+		(*n - (size_t)at - 1) * k->size);
+	(*n)--;
+	if (!*n) {
+		free(*array);
+		*array = NULL;
+	}
+	/* A failed store is said; the device is gone all the same. */
+	return rt_config_store(ctx, domid, c, err);
 }
 
 int enso_disk_attach(struct enso_ctx *ctx, uint32_t domid,
 		     const struct enso_disk *disk, struct enso_error *err)
 {
 	struct enso_domain_config c;
-	struct enso_disk *grown;
-	struct backend_device dev = disk_device(disk);
-	long at;
 	int rc;
 
 	rc = need_devices(ctx, (const void *)ctx->ops->device_attach,
@@ -111,35 +266,10 @@ int enso_disk_attach(struct enso_ctx *ctx, uint32_t domid,
 		return rc;
 	if (!disk->vdev || !*disk->vdev)
 		return exl_fail(err, -EINVAL, "the disk has no vdev");
-	rc = load(ctx, domid, &c, err);
+	rc = rt_device_config_load(ctx, domid, &c, err);
 	if (rc)
 		return rc;
-	at = disk_index(&c, disk->vdev_number);
-	if (at >= 0) {
-		rc = exl_fail(err, -EEXIST, "domain %u already has a disk %s",
-			      domid, c.disks[at].vdev);
-		goto out;
-	}
-	grown = realloc(c.disks, (c.ndisks + 1) * sizeof(*grown));
-	if (!grown) {
-		rc = -ENOMEM;
-		goto out;
-	}
-	c.disks = grown;
-	rc = disk_copy(disk, &c.disks[c.ndisks]);
-	if (rc)
-		goto out;
-	c.ndisks++;
-	rc = ctx->ops->device_attach(ctx, domid, &dev, err);
-	if (rc)
-		goto out;
-	rc = rt_config_store(ctx, domid, &c, err);
-	if (rc) {
-		struct enso_error ignored;
-
-		ctx->ops->device_detach(ctx, domid, &dev, true, 0, &ignored);
-	}
-out:
+	rc = attach(ctx, domid, &disks, disk, &c, err);
 	enso_config_dispose(&c);
 	return rc;
 }
@@ -148,7 +278,6 @@ int enso_disk_detach(struct enso_ctx *ctx, uint32_t domid, const char *vdev,
 		     bool force, struct enso_error *err)
 {
 	struct enso_domain_config c;
-	struct backend_device dev;
 	uint32_t devid;
 	long at;
 	int rc;
@@ -159,126 +288,89 @@ int enso_disk_detach(struct enso_ctx *ctx, uint32_t domid, const char *vdev,
 		return rc;
 	if (enso_vdev_to_number(vdev, &devid))
 		return exl_fail(err, -EINVAL, "'%s' is not a vdev", vdev);
-	rc = load(ctx, domid, &c, err);
+	rc = rt_device_config_load(ctx, domid, &c, err);
 	if (rc)
 		return rc;
-	at = disk_index(&c, devid);
-	if (at < 0) {
+	at = find(&disks, &c, devid);
+	if (at < 0)
 		rc = exl_fail(err, -ENOENT, "domain %u has no disk %s", domid,
 			      vdev);
-		goto out;
-	}
-	if (err)
-		err->msg[0] = '\0';
-	dev = disk_device(&c.disks[at]);
-	rc = ctx->ops->device_detach(ctx, domid, &dev, force,
-				     DISK_DETACH_TIMEOUT_MS, err);
-	if (rc)
-		goto out;
-	enso_disk_dispose(&c.disks[at]);
-	memmove(&c.disks[at], &c.disks[at + 1],
-		(c.ndisks - (size_t)at - 1) * sizeof(c.disks[0]));
-	c.ndisks--;
-	rc = rt_config_store(ctx, domid, &c, err);
-out:
+	else
+		rc = detach(ctx, domid, &disks, &c, at, force, err);
 	enso_config_dispose(&c);
 	return rc;
 }
 
-/* A number the guest or backend wrote; -1 when absent or not one. */
-static int read_int(struct enso_ctx *ctx, const char *dir, const char *key)
-{
-	char *s = rt_xs_read(ctx, "%s/%s", dir, key), *end;
-	long v = -1;
-
-	if (s && *s) {
-		v = strtol(s, &end, 10);
-		if (*end || v < 0 || v > 0x7fffffff)
-			v = -1;
-	}
-	free(s);
-	return (int)v;
-}
-
-static int diskinfo_fill(struct enso_ctx *ctx, uint32_t domid,
-			 const struct enso_disk *d, struct enso_diskinfo *o)
-{
-	char fe[96];
-	int rc = disk_copy(d, &o->disk);
-
-	if (rc)
-		return rc;
-	o->devid = d->vdev_number;
-	o->vdev = o->disk.vdev;
-	o->frontend_id = domid;
-	o->state = o->evtchn = o->ring_ref = -1;
-	snprintf(fe, sizeof(fe), "/local/domain/%u/device/vbd/%u", domid,
-		 o->devid);
-	o->backend_path = rt_xs_read(ctx, "%s/backend", fe);
-	if (o->backend_path && !*o->backend_path) {
-		free(o->backend_path);
-		o->backend_path = NULL;
-	}
-	if (o->backend_path)
-		o->state = read_int(ctx, o->backend_path, "state");
-	o->evtchn = read_int(ctx, fe, "event-channel");
-	if (o->evtchn < 0)	/* multi-queue: the first queue's */
-		o->evtchn = read_int(ctx, fe, "queue-0/event-channel");
-	o->ring_ref = read_int(ctx, fe, "ring-ref");
-	if (o->ring_ref < 0)
-		o->ring_ref = read_int(ctx, fe, "ring-ref0");
-	if (o->ring_ref < 0)
-		o->ring_ref = read_int(ctx, fe, "queue-0/ring-ref");
-	if (o->ring_ref < 0)
-		o->ring_ref = read_int(ctx, fe, "queue-0/ring-ref0");
-	return 0;
-}
-
-static int cmp_devid(const void *a, const void *b)
-{
-	const struct enso_diskinfo *x = a, *y = b;
-
-	return (x->devid > y->devid) - (x->devid < y->devid);
-}
-
-int enso_disk_list(struct enso_ctx *ctx, uint32_t domid,
-		   struct enso_diskinfo **out, size_t *n,
-		   struct enso_error *err)
+int enso_nic_attach(struct enso_ctx *ctx, uint32_t domid,
+		    const struct enso_nic *nic, struct enso_error *err)
 {
 	struct enso_domain_config c;
-	struct enso_diskinfo *list = NULL;
-	size_t i = 0;
+	struct enso_nic n = *nic;
 	int rc;
 
-	*out = NULL;
-	*n = 0;
-	rc = load(ctx, domid, &c, err);
+	rc = need_devices(ctx, (const void *)ctx->ops->device_attach,
+			  "network-attach", err);
 	if (rc)
 		return rc;
-	if (c.ndisks) {
-		list = calloc(c.ndisks, sizeof(*list));
-		if (!list)
-			rc = -ENOMEM;
+	rc = rt_device_config_load(ctx, domid, &c, err);
+	if (rc)
+		return rc;
+	if (n.devid < 0) {	/* upstream's: one past the highest */
+		n.devid = 0;
+		for (size_t i = 0; i < c.nnics; i++)
+			if (c.nics[i].devid >= n.devid)
+				n.devid = c.nics[i].devid + 1;
 	}
-	for (; !rc && i < c.ndisks; i++)
-		rc = diskinfo_fill(ctx, domid, &c.disks[i], &list[i]);
+	rt_nic_fill_mac(&n);
+	rc = attach(ctx, domid, &nics, &n, &c, err);
 	enso_config_dispose(&c);
-	if (rc) {
-		enso_diskinfo_list_free(list, i);
-		return exl_fail(err, rc, "domain %u: listing its disks: %s",
-				domid, strerror(-rc));
-	}
-	qsort(list, i, sizeof(*list), cmp_devid);
-	*out = list;
-	*n = i;
-	return 0;
+	return rc;
 }
 
-void enso_diskinfo_list_free(struct enso_diskinfo *list, size_t n)
+/* The vif that id names: its devid, or its MAC (upstream tells them
+ * apart by a ':'); -1: none. */
+static long nic_by_id(const struct enso_domain_config *c, const char *id)
 {
-	for (size_t i = 0; list && i < n; i++) {
-		enso_disk_dispose(&list[i].disk);
-		free(list[i].backend_path);
+	uint8_t mac[6];
+	char *end;
+	long devid;
+
+	if (strchr(id, ':')) {
+		if (exl_mac_parse(id, mac))
+			return -1;
+		for (size_t i = 0; i < c->nnics; i++)
+			if (!memcmp(c->nics[i].mac, mac, 6))
+				return (long)i;
+		return -1;
 	}
-	free(list);
+	devid = strtol(id, &end, 10);
+	if (!*id || *end || devid < 0 || devid > 65535)
+		return -1;
+	for (size_t i = 0; i < c->nnics; i++)
+		if (c->nics[i].devid == devid)
+			return (long)i;
+	return -1;
+}
+
+int enso_nic_detach(struct enso_ctx *ctx, uint32_t domid, const char *id,
+		    bool force, struct enso_error *err)
+{
+	struct enso_domain_config c;
+	long at;
+	int rc;
+
+	rc = need_devices(ctx, (const void *)ctx->ops->device_detach,
+			  "network-detach", err);
+	if (rc)
+		return rc;
+	rc = rt_device_config_load(ctx, domid, &c, err);
+	if (rc)
+		return rc;
+	at = nic_by_id(&c, id);
+	if (at < 0)
+		rc = exl_fail(err, -ENOENT, "domain %u has no vif %s", domid, id);
+	else
+		rc = detach(ctx, domid, &nics, &c, at, force, err);
+	enso_config_dispose(&c);
+	return rc;
 }

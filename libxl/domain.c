@@ -178,16 +178,20 @@ static void fill_defaults(struct enso_domain_config *c)
 		c->uuid[8] = (uint8_t)((c->uuid[8] & 0x3f) | 0x80);
 		c->uuid_set = true;
 	}
-	for (i = 0; i < c->nnics; i++) {
-		if (c->nics[i].mac_set)
-			continue;
-		c->nics[i].mac[0] = 0x00;
-		c->nics[i].mac[1] = 0x16;
-		c->nics[i].mac[2] = 0x3e;
-		random_fill(&c->nics[i].mac[3], 3);
-		c->nics[i].mac[3] &= 0x7f;
-		c->nics[i].mac_set = true;
-	}
+	for (i = 0; i < c->nnics; i++)
+		rt_nic_fill_mac(&c->nics[i]);
+}
+
+void rt_nic_fill_mac(struct enso_nic *n)
+{
+	if (n->mac_set)
+		return;
+	n->mac[0] = 0x00;	/* Xen's OUI, as upstream gives */
+	n->mac[1] = 0x16;
+	n->mac[2] = 0x3e;
+	random_fill(&n->mac[3], 3);
+	n->mac[3] &= 0x7f;
+	n->mac_set = true;
 }
 
 /* The Xen create's intent, before the hypervisor chooses the id:

@@ -82,8 +82,6 @@ int exl_affinity_parse_list(char **specs, size_t n, bool per_vcpu,
 void exl_affinity_dispose(struct enso_affinity *a);
 int exl_uuid_parse(const char *s, uint8_t out[16]);
 void exl_uuid_format(const uint8_t u[16], char out[37]);
-int exl_mac_parse(const char *s, uint8_t out[6]);
-void exl_mac_format(const uint8_t m[6], char out[18]);
 int exl_action_parse(const char *s, enum enso_action *out);
 const char *exl_action_json_name(enum enso_action a);
 const char *exl_disk_backendtype_name(enum enso_disk_backendtype b);

@@ -101,12 +101,20 @@ int rt_create_prepare(struct enso_ctx *ctx,
 		      struct backend_create *out, struct enso_error *err);
 void rt_create_release(struct backend_create *in);
 
-/* device.c: the config's disks attached through the backend's
+/* device.c: the config's disks and vifs attached through the backend's
  * device_attach, when it takes them after the build (devices_after_build);
- * on failure err names the domain and the disk. */
+ * on failure err names the domain and the device. */
 int rt_devices_attach(struct enso_ctx *ctx, uint32_t domid,
 		      const struct enso_domain_config *c,
 		      struct enso_error *err);
+
+/* The stored config of a domain that may have devices: -EINVAL for
+ * Domain-0, -ENOENT for none, err saying so. */
+int rt_device_config_load(struct enso_ctx *ctx, uint32_t domid,
+			  struct enso_domain_config *c, struct enso_error *err);
+
+/* domain.c: a random MAC in Xen's OUI (00:16:3e) for a nic without one. */
+void rt_nic_fill_mac(struct enso_nic *n);
 
 /* The config a domain runs with, as JSON in lib_dir. */
 int rt_config_store(struct enso_ctx *ctx, uint32_t domid,

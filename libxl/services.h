@@ -35,6 +35,11 @@ int exl_fail(struct enso_error *err, int rc, const char *fmt, ...)
 int exl_err_prefix(struct enso_error *err, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 
+/* "00:16:3e:12:34:56": a nic's MAC as configs and xenstore write it;
+ * parse: -EINVAL unless it is exactly that form. */
+void exl_mac_format(const uint8_t m[6], char out[18]);
+int exl_mac_parse(const char *s, uint8_t out[6]);
+
 /* ---- the context ------------------------------------------------------- */
 
 /* The backend's own state (NULL until it sets it; freed by its close op,

@@ -466,6 +466,36 @@ int enso_disk_list(struct enso_ctx *ctx, uint32_t domid,
 		   struct enso_diskinfo **out, size_t *n,
 		   struct enso_error *err);
 void enso_diskinfo_list_free(struct enso_diskinfo *list, size_t n);
+
+/*
+ * Network interfaces of a running domain (xl network-attach, network-list,
+ * network-detach), on the disks' terms above: attach returns once the
+ * vif is served and its host side plumbed (bridge, or the user's
+ * script=), and a running guest connected it; the stored config follows.
+ * A nic without devid takes the next free one (upstream's rule: one past
+ * the highest), without mac a random one in 00:16:3e.  -EEXIST if its
+ * devid is taken.  detach: id is the devid or the MAC; -ENOENT if the
+ * domain has no such vif.
+ */
+struct enso_nicinfo {
+	uint32_t devid;
+	uint32_t backend_id;	/* the domain serving it (0) */
+	uint32_t frontend_id;	/* the domain it belongs to */
+	int state;		/* backend's xenbus state; -1 if none */
+	int evtchn;		/* the frontend's (first) event channel; -1 */
+	int rref_tx, rref_rx;	/* the frontend's (first) ring refs; -1 */
+	char *backend_path;	/* NULL where the vif has no xenstore backend */
+	struct enso_nic nic;	/* what the config says */
+};
+int enso_nic_attach(struct enso_ctx *ctx, uint32_t domid,
+		    const struct enso_nic *nic, struct enso_error *err);
+int enso_nic_detach(struct enso_ctx *ctx, uint32_t domid, const char *id,
+		    bool force, struct enso_error *err);
+/* In devid order; *out NULL and *n 0 for a domain with none. */
+int enso_nic_list(struct enso_ctx *ctx, uint32_t domid,
+		  struct enso_nicinfo **out, size_t *n,
+		  struct enso_error *err);
+void enso_nicinfo_list_free(struct enso_nicinfo *list, size_t n);
 int enso_host_info(struct enso_ctx *ctx, struct enso_host_info *out,
 		   struct enso_error *err);
 
