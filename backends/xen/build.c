@@ -53,18 +53,21 @@ static int check_config(const struct enso_domain_config *c,
 		return exl_fail(err, -errno, "%s: ramdisk %s: %s", c->name,
 				c->ramdisk, strerror(errno));
 	/* PV devices need their backends: not a guest that boots without
-	 * the disk or network it was given.  Disks are attached (vbd.c)
-	 * once the domain is built; what cannot be served is said now. */
+	 * the disk or network it was given.  Disks and vifs are attached
+	 * (vbd.c, vif.c) once the domain is built; what cannot be served is
+	 * said now. */
 	for (size_t i = 0; i < c->ndisks; i++) {
 		int rc = xen_vbd_check(c->name, &c->disks[i], err);
 
 		if (rc)
 			return rc;
 	}
-	if (c->nnics)
-		return exl_fail(err, -ENOSYS,
-				"%s: vif=: PV network on Xen needs Enso's netback, not written yet",
-				c->name);
+	for (size_t i = 0; i < c->nnics; i++) {
+		int rc = xen_vif_check(c->name, &c->nics[i], err);
+
+		if (rc)
+			return rc;
+	}
 	if (c->nchannels)
 		return exl_fail(err, -ENOSYS,
 				"%s: channel=: not supported by Enso's Xen backend yet",

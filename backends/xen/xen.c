@@ -163,6 +163,7 @@ int xen_destroy_domid(struct enso_ctx *ctx, struct xen_backend *xb,
 	/* The disk backend lets go of the guest's grants as soon as it
 	 * sees this; a domain whose pages are still mapped lingers. */
 	xen_vbd_remove_all(ctx, domid);
+	xen_vif_remove_all(ctx, domid);
 	/* Xen answers EBUSY while it tears a domain down in steps (it
 	 * preempts itself); upstream retries too. */
 	for (tries = 0; tries < 200; tries++) {
