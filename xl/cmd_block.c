@@ -11,64 +11,12 @@
 
 #include "xl/xl.h"
 
-/* The library's message, or the errno's when it left none (-ENOMEM). */
-static void say_error(const char *cmd, const struct enso_error *err, int rc)
-{
-	fprintf(stderr, "xl: %s: %s\n", cmd,
-		err->msg[0] ? err->msg : strerror(-rc));
-}
-
 /* Upstream's words for a DevId that names no device, or one the domain
  * does not have. */
 static int not_connected(const char *devid)
 {
 	fprintf(stderr, "Error: Device %s not connected.\n", devid);
 	return 1;
-}
-
-/*
- * The command's options (-h; -f where force is given) and its argument
- * count: at least min, at most max (0: no limit).  -1 to go on, or the
- * exit status, the usage printed.
- */
-static int block_args(int argc, char **argv, const char *cmd, int min,
-		      int max, bool *force)
-{
-	int opt, n;
-
-	while ((opt = xl_getopt(argc, argv, force ? "+hf" : "+h", cmd)) != -1) {
-		if (opt == 'f' && force)
-			*force = true;
-		else
-			return opt == 'h' ? 0 : 1;	/* usage printed */
-	}
-	n = argc - optind;
-	if (n < min || (max && n > max)) {
-		xl_usage_of(cmd);
-		return 1;
-	}
-	return -1;
-}
-
-/* The disk spec's parts, joined with ",": one malloc'd string. */
-static char *join_spec(int n, char **parts)
-{
-	size_t len = 1;
-	char *spec;
-	int i;
-
-	for (i = 0; i < n; i++)
-		len += strlen(parts[i]) + 1;
-	spec = malloc(len);
-	if (!spec)
-		return NULL;
-	spec[0] = '\0';
-	for (i = 0; i < n; i++) {
-		if (i)
-			strcat(spec, ",");
-		strcat(spec, parts[i]);
-	}
-	return spec;
 }
 
 int main_blockattach(int argc, char **argv)
@@ -80,10 +28,10 @@ int main_blockattach(int argc, char **argv)
 	char *spec;
 	int rc;
 
-	rc = block_args(argc, argv, "block-attach", 2, 0, NULL);
+	rc = xl_device_args(argc, argv, "block-attach", 2, 0, NULL);
 	if (rc >= 0)
 		return rc;
-	spec = join_spec(argc - optind - 1, argv + optind + 1);
+	spec = xl_join_spec(argc - optind - 1, argv + optind + 1);
 	if (!spec) {
 		fprintf(stderr, "xl: block-attach: %s\n", strerror(ENOMEM));
 		return 1;
@@ -91,7 +39,7 @@ int main_blockattach(int argc, char **argv)
 	rc = enso_disk_parse(spec, &disk, &err);
 	free(spec);
 	if (rc) {
-		say_error("block-attach", &err, rc);
+		xl_say_error("block-attach", &err, rc);
 		return 1;
 	}
 	/* -N: the spec is checked, nothing is attached (Enso prints no
@@ -106,7 +54,7 @@ int main_blockattach(int argc, char **argv)
 		if (xl_domid(ctx, argv[optind], &domid) == 0) {
 			rc = enso_disk_attach(ctx, domid, &disk, &err);
 			if (rc)
-				say_error("block-attach", &err, rc);
+				xl_say_error("block-attach", &err, rc);
 		}
 		enso_ctx_close(ctx);
 	}
@@ -122,7 +70,7 @@ int main_blocklist(int argc, char **argv)
 	size_t n, i;
 	int a, rc;
 
-	rc = block_args(argc, argv, "block-list", 1, 0, NULL);
+	rc = xl_device_args(argc, argv, "block-list", 1, 0, NULL);
 	if (rc >= 0)
 		return rc;
 	ctx = xl_open();
@@ -143,7 +91,7 @@ int main_blocklist(int argc, char **argv)
 		}
 		r = enso_disk_list(ctx, domid, &list, &n, &err);
 		if (r) {
-			say_error("block-list", &err, r);
+			xl_say_error("block-list", &err, r);
 			rc = 1;
 			continue;
 		}
@@ -169,7 +117,7 @@ int main_blockdetach(int argc, char **argv)
 	uint32_t domid, number;
 	int rc;
 
-	rc = block_args(argc, argv, "block-detach", 2, 2, &force);
+	rc = xl_device_args(argc, argv, "block-detach", 2, 2, &force);
 	if (rc >= 0)
 		return rc;
 	devid = argv[optind + 1];
@@ -184,7 +132,7 @@ int main_blockdetach(int argc, char **argv)
 		if (rc == -ENOENT)
 			not_connected(devid);
 		else if (rc)
-			say_error("block-detach", &err, rc);
+			xl_say_error("block-detach", &err, rc);
 		else if (err.msg[0])	/* detached, forced after a timeout */
 			fprintf(stderr, "xl: block-detach: %s\n", err.msg);
 	}

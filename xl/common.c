@@ -79,3 +79,57 @@ int xl_getopt(int argc, char **argv, const char *opts, const char *cmd)
 	}
 	return opt;
 }
+
+/* ---- the device commands (cmd_block.c, cmd_network.c) ---- */
+
+/* The library's message, or the errno's when it left none (-ENOMEM). */
+void xl_say_error(const char *cmd, const struct enso_error *err, int rc)
+{
+	fprintf(stderr, "xl: %s: %s\n", cmd,
+		err->msg[0] ? err->msg : strerror(-rc));
+}
+
+/*
+ * The command's options (-h; -f where force is given) and its argument
+ * count: at least min, at most max (0: no limit).  -1 to go on, or the
+ * exit status, the usage printed.
+ */
+int xl_device_args(int argc, char **argv, const char *cmd, int min,
+		      int max, bool *force)
+{
+	int opt, n;
+
+	while ((opt = xl_getopt(argc, argv, force ? "+hf" : "+h", cmd)) != -1) {
+		if (opt == 'f' && force)
+			*force = true;
+		else
+			return opt == 'h' ? 0 : 1;	/* usage printed */
+	}
+	n = argc - optind;
+	if (n < min || (max && n > max)) {
+		xl_usage_of(cmd);
+		return 1;
+	}
+	return -1;
+}
+
+/* The disk spec's parts, joined with ",": one malloc'd string. */
+char *xl_join_spec(int n, char **parts)
+{
+	size_t len = 1;
+	char *spec;
+	int i;
+
+	for (i = 0; i < n; i++)
+		len += strlen(parts[i]) + 1;
+	spec = malloc(len);
+	if (!spec)
+		return NULL;
+	spec[0] = '\0';
+	for (i = 0; i < n; i++) {
+		if (i)
+			strcat(spec, ",");
+		strcat(spec, parts[i]);
+	}
+	return spec;
+}

@@ -59,6 +59,13 @@ const struct xl_cmd xl_cmds[] = {
 	{ "block-detach", main_blockdetach, "Destroy a domain's virtual block device",
 	  "[-f] <Domain> <DevId>\n"
 	  "  -f  Force the detach (the guest is not asked)" },
+	{ "network-attach", main_networkattach, "Create a new virtual network device",
+	  "<Domain> [type=<type>] [mac=<mac>] [bridge=<bridge>] [ip=<ip>] [script=<script>] [backend=<BackDomain>] [vifname=<name>] [rate=<rate>] [model=<model>] [accel=<accel>]" },
+	{ "network-list", main_networklist, "List virtual network interfaces for a domain",
+	  "<Domain(s)>" },
+	{ "network-detach", main_networkdetach, "Destroy a domain's virtual network device",
+	  "[-f] <Domain> <DevId|mac>\n"
+	  "  -f  Force the detach (the guest is not asked; Enso's addition)" },
 	{ "vcpu-set", main_vcpuset, "Set the number of active VCPUs allowed for the domain",
 	  "<Domain> <vCPUs>" },
 	{ "vcpu-list", main_vcpulist, "List the VCPUs for all/some domains",

@@ -33,6 +33,16 @@ int xl_parse_memory(const char *s, uint64_t *kib);
 /* getopt over a command's own options; prints usage on a bad one. */
 int xl_getopt(int argc, char **argv, const char *opts, const char *cmd);
 
+/* The device commands' shared parts: the library's message (or the
+ * errno's) as "xl: CMD: what"; the options (-h, and -f where force is
+ * given) and an argument count of min..max (max 0: no limit), -1 to go
+ * on or the exit status with the usage printed; spec parts joined with
+ * ',' (malloc'd). */
+void xl_say_error(const char *cmd, const struct enso_error *err, int rc);
+int xl_device_args(int argc, char **argv, const char *cmd, int min, int max,
+		   bool *force);
+char *xl_join_spec(int n, char **parts);
+
 int main_create(int argc, char **argv);
 int main_sched_credit(int argc, char **argv);
 int main_sched_credit2(int argc, char **argv);
@@ -53,6 +63,9 @@ int main_memmax(int argc, char **argv);
 int main_blockattach(int argc, char **argv);
 int main_blocklist(int argc, char **argv);
 int main_blockdetach(int argc, char **argv);
+int main_networkattach(int argc, char **argv);
+int main_networklist(int argc, char **argv);
+int main_networkdetach(int argc, char **argv);
 int main_vcpuset(int argc, char **argv);
 int main_vcpulist(int argc, char **argv);
 int main_vcpupin(int argc, char **argv);

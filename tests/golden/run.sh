@@ -5,7 +5,7 @@
 #                     the JSON survives from_json -> to_json unchanged
 #   bad/NAME.cfg   -> cfgcheck prints exactly bad/NAME.err (exit 1)
 #   NAME.args      (optional) KEY=VALUE overrides, one a line
-#   golden-xl      xl block-attach/-list/-detach: what they refuse before
+#   golden-xl      xl block-/network-attach/-list/-detach: what they refuse before
 #                  reaching xenstored (usage, a bad disk spec or DevId)
 #   robustness     garbage (NUL-free, so that the parser reads it: the error
 #                  must name a line), truncated files, deep nesting, a 10 MB
@@ -206,6 +206,19 @@ else
 	xl_says 0 "" -N block-attach 0 /srv/d.img raw xvdb rw
 	xl_says 1 "Error: Device notavdev not connected." block-detach 0 notavdev
 	xl_says 1 "Error: Device xvd not connected." block-detach -f 0 xvd
+	# network-attach, -list, -detach: the same before the store
+	xl_usage network-attach
+	xl_usage network-attach -x 0 bridge=xenbr0
+	xl_usage network-list
+	xl_usage network-list -x 0
+	xl_usage network-detach
+	xl_usage network-detach 0
+	xl_usage network-detach 0 1 2
+	xl_says 1 "xl: network-attach: unknown parameter 'colour'" \
+		network-attach 0 bridge=xenbr0 colour=blue
+	xl_says 1 "xl: network-attach: rate given twice" \
+		network-attach 0 rate=1Mb/s rate=2Mb/s
+	xl_says 0 "" -N network-attach 0 bridge=xenbr0 mac=00:16:3e:01:02:03 rate=10Mb/s
 fi
 
 # ---- robustness: a one-line error naming the file, or success; no crash --
