@@ -15,7 +15,7 @@ build_pkgs=(build-essential autoconf automake libtool pkg-config
 # clang and its libFuzzer runtime for the fuzz suite (tests/fuzz).
 test_pkgs=(xenstore-utils xen-utils-4.17 xen-hypervisor-4.17-amd64
 	qemu-system-x86 qemu-utils busybox-static cpio kmod iproute2
-	procps psmisc clang libclang-rt-14-dev)
+	procps psmisc clang libclang-rt-14-dev socat)
 demo_pkgs=(xenstore-utils qemu-system-x86 busybox-static cpio kmod)
 
 want=("${build_pkgs[@]}")

@@ -30,7 +30,7 @@ if [ -n "$destdir" ]; then
 	destdir=$(cd "$destdir" && pwd)
 fi
 
-rig_need_pkgs busybox-static cpio gzip kmod "xen-utils-$RIG_XEN_VER" xenstore-utils libc-bin
+rig_need_pkgs busybox-static cpio gzip kmod "xen-utils-$RIG_XEN_VER" xenstore-utils libc-bin socat
 
 kver=$(rig_cached_kver || true)
 if [ -z "$kver" ] || [ ! -s "$RIG_CACHE/vmlinuz" ]; then
@@ -224,10 +224,12 @@ domu=$RIG_OUT/domu-root
 make_skeleton "$domu"
 install -m 0755 "$RIG_DIR/domu-init" "$domu/init"
 install -m 0755 "$RIG_DIR/domu-disk" "$domu/rig-disk"
+install -m 0755 "$RIG_DIR/domu-net" "$domu/rig-net"
 copy_xenstore_clients "$domu"
 # ext4 (which mounts ext2) loads the crc32c hash at every mount.
 copy_modules "$domu" -- xen-blkfront xen-netfront crc32c_generic ext4
-add_files "$domu" "${RIG_DOMU_ADD:-}"
+# socat: the network scenario's TCP transfers (busybox's nc stops short)
+add_files "$domu" "/usr/bin/socat ${RIG_DOMU_ADD:-}"
 copy_libs "$domu"
 pack "$domu" "$RIG_OUT/domu-initrd.gz"
 rig_log "domU initrd: $RIG_OUT/domu-initrd.gz ($(du -h "$RIG_OUT/domu-initrd.gz" | cut -f1))"
@@ -241,7 +243,7 @@ ln -s ../run "$dom0/var/run" # /run is a tmpfs at boot; dom0-init makes /run/xen
 : >"$dom0/etc/xen/xl.conf"
 
 # shellcheck disable=SC2086 # a list
-copy_modules "$dom0" xen-evtchn xen-gntdev xen-gntalloc xen-privcmd xenfs \
+copy_modules "$dom0" xen-evtchn xen-gntdev xen-gntalloc xen-privcmd xenfs tun bridge \
 	-- xen-blkback xen-netback xen-blkfront xen-netfront ${RIG_DOM0_MODULES:-}
 
 # e2fsck: checks what a guest made on a disk Enso served
@@ -252,7 +254,7 @@ mkdir -p "$dom0$xenlib"
 cp -a "$xenlib/bin" "$xenlib/lib" "$dom0$xenlib/"
 copy_xenstore_clients "$dom0"
 
-add_files "$dom0" "${RIG_DOM0_ADD:-}"
+add_files "$dom0" "/usr/bin/socat ${RIG_DOM0_ADD:-}"
 
 # the project's install tree, as-is
 if [ -n "$destdir" ]; then
