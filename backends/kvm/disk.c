@@ -1,7 +1,8 @@
 /*
  * Disks of a running KVM domain: the backend ops device_attach and
  * device_detach (xl block-attach, block-detach; libxl/device.c keeps the
- * stored config in step).  Ids come from the disk's vdev number N: the
+ * stored config in step); NICs go on to nic.c, which shares the spare
+ * root ports, the JSON builders and the unplug wait below.  Ids come from the disk's vdev number N: the
  * device KVM_DISK_DEV<N> ("vbd51728"), the block node block-attach adds
  * KVM_DISK_NODE<N>, so that detach finds both again.
  *
@@ -58,16 +59,6 @@ static void disk_ids(uint32_t devid, struct disk_ids *ids)
 		 "/machine/peripheral/%s/virtio-backend", ids->dev);
 }
 
-static int not_disk(uint32_t domid, const struct backend_device *dev,
-		    struct enso_error *err)
-{
-	if (dev->kind == BACKEND_DEVICE_DISK)
-		return 0;
-	return exl_fail(err, -ENOSYS,
-			"domain %u: NIC hot-plug is not supported on kvm yet (a vif of the config is on QEMU's command line)",
-			domid);
-}
-
 /* ---- JSON arguments, built with yajl_gen (it escapes file names) ---- */
 
 static void jkey(yajl_gen g, const char *k)
@@ -75,7 +66,7 @@ static void jkey(yajl_gen g, const char *k)
 	yajl_gen_string(g, (const unsigned char *)k, strlen(k));
 }
 
-static void jstr(yajl_gen g, const char *k, const char *v)
+void kvm_jput_str(yajl_gen g, const char *k, const char *v)
 {
 	jkey(g, k);
 	yajl_gen_string(g, (const unsigned char *)v, strlen(v));
@@ -88,7 +79,7 @@ static void jbool(yajl_gen g, const char *k, bool v)
 }
 
 /* Closes the top map; the text malloc'd, or NULL. */
-static char *jdone(yajl_gen g)
+char *kvm_jdone(yajl_gen g)
 {
 	const unsigned char *buf;
 	size_t len;
@@ -101,7 +92,7 @@ static char *jdone(yajl_gen g)
 	return s;
 }
 
-static yajl_gen jopen(void)
+yajl_gen kvm_jopen(void)
 {
 	yajl_gen g = yajl_gen_alloc(NULL);
 
@@ -113,12 +104,12 @@ static yajl_gen jopen(void)
 /* {"node-name": node}, for blockdev-del. */
 static char *node_args(const char *node)
 {
-	yajl_gen g = jopen();
+	yajl_gen g = kvm_jopen();
 
 	if (!g)
 		return NULL;
-	jstr(g, "node-name", node);
-	return jdone(g);
+	kvm_jput_str(g, "node-name", node);
+	return kvm_jdone(g);
 }
 
 /* What the format node and its file node both say: -drive's readonly=
@@ -137,36 +128,36 @@ static char *blockdev_args(const struct enso_disk *d, const char *node,
 {
 	bool ro = !d->readwrite || d->is_cdrom;
 	bool direct = !strcmp(cache, "none");
-	yajl_gen g = jopen();
+	yajl_gen g = kvm_jopen();
 
 	if (!g)
 		return NULL;
-	jstr(g, "driver", kvm_disk_format(d));
-	jstr(g, "node-name", node);
+	kvm_jput_str(g, "driver", kvm_disk_format(d));
+	kvm_jput_str(g, "node-name", node);
 	node_access(g, ro, direct);
 	jkey(g, "file");
 	yajl_gen_map_open(g);
-	jstr(g, "driver", "file");
-	jstr(g, "filename", d->target);
-	jstr(g, "aio", aio);
+	kvm_jput_str(g, "driver", "file");
+	kvm_jput_str(g, "filename", d->target);
+	kvm_jput_str(g, "aio", aio);
 	node_access(g, ro, direct);
 	yajl_gen_map_close(g);
-	return jdone(g);
+	return kvm_jdone(g);
 }
 
 static char *device_args(const struct enso_disk *d, const struct disk_ids *ids,
 			 const char *port)
 {
-	yajl_gen g = jopen();
+	yajl_gen g = kvm_jopen();
 
 	if (!g)
 		return NULL;
-	jstr(g, "driver", "virtio-blk-pci");
-	jstr(g, "id", ids->dev);
-	jstr(g, "bus", port);
-	jstr(g, "drive", ids->node);
-	jstr(g, "serial", d->vdev);
-	return jdone(g);
+	kvm_jput_str(g, "driver", "virtio-blk-pci");
+	kvm_jput_str(g, "id", ids->dev);
+	kvm_jput_str(g, "bus", port);
+	kvm_jput_str(g, "drive", ids->node);
+	kvm_jput_str(g, "serial", d->vdev);
+	return kvm_jdone(g);
 }
 
 /* blockdev-del of node; err may be NULL (a leftover that may not be). */
@@ -220,7 +211,7 @@ static yajl_val root_devices(yajl_val reply)
 }
 
 /* A hotplug root port with nothing plugged in it, into port. */
-static int free_port(struct qmp *q, uint32_t domid, char *port, size_t len,
+int kvm_free_port(struct qmp *q, uint32_t domid, char *port, size_t len,
 		     struct enso_error *err)
 {
 	yajl_val ret = NULL, devs;
@@ -230,7 +221,7 @@ static int free_port(struct qmp *q, uint32_t domid, char *port, size_t len,
 		return rc;
 	devs = root_devices(ret);
 	rc = exl_fail(err, -ENOSPC,
-		      "domain %u: all %d PCIe root ports kept for block-attach are taken; detach a disk first",
+		      "domain %u: all %d spare PCIe root ports are taken; detach a disk or a NIC first",
 		      domid, KVM_HOTPLUG_PORTS);
 	for (int i = 0; i < KVM_HOTPLUG_PORTS; i++) {
 		yajl_val pd, in;
@@ -282,7 +273,7 @@ static bool guest_running(struct qmp *q, uint32_t domid)
 	return running;
 }
 
-static void wait_guest_sees(struct qmp *q, uint32_t domid, const char *dev)
+void kvm_wait_guest_sees(struct qmp *q, uint32_t domid, const char *dev)
 {
 	long long deadline = monotonic_ms() + ATTACH_SEEN_MS;
 
@@ -321,9 +312,8 @@ int kvm_device_attach(struct enso_ctx *ctx, uint32_t domid,
 	struct qmp *q = NULL;
 	int rc;
 
-	rc = not_disk(domid, dev, err);
-	if (rc)
-		return rc;
+	if (dev->kind == BACKEND_DEVICE_NIC)
+		return kvm_nic_attach(ctx, domid, dev, err);
 	if (!d->target)
 		return exl_fail(err, -EINVAL,
 				"domain %u: disk %s: an empty cdrom cannot be plugged in on kvm",
@@ -337,7 +327,7 @@ int kvm_device_attach(struct enso_ctx *ctx, uint32_t domid,
 	rc = kvm_qmp_open(ctx, domid, "qmp.sock", &q, err);
 	if (rc)
 		return rc;
-	rc = free_port(q, domid, port, sizeof(port), err);
+	rc = kvm_free_port(q, domid, port, sizeof(port), err);
 	if (rc)
 		goto out;
 	/* A node an earlier detach left (the guest ejected late): gone now,
@@ -359,7 +349,7 @@ int kvm_device_attach(struct enso_ctx *ctx, uint32_t domid,
 		goto out;
 	}
 	log_note(ctx, domid, note);
-	wait_guest_sees(q, domid, ids.dev);
+	kvm_wait_guest_sees(q, domid, ids.dev);
 out:
 	if (rc == -ENOMEM)
 		exl_fail(err, rc, "domain %u: out of memory", domid);
@@ -401,7 +391,7 @@ static int device_node(struct qmp *q, uint32_t domid,
 }
 
 /* DEVICE_DELETED for dev within timeout_ms: 1, 0 not (yet), <0 QEMU gone. */
-static int wait_deleted(struct qmp *q, const char *dev, int timeout_ms)
+int kvm_wait_deleted(struct qmp *q, const char *dev, int timeout_ms)
 {
 	long long deadline = monotonic_ms() + timeout_ms;
 
@@ -427,15 +417,15 @@ int kvm_device_detach(struct enso_ctx *ctx, uint32_t domid,
 		      const struct backend_device *dev, bool force,
 		      int timeout_ms, struct enso_error *err)
 {
-	const char *vdev = dev->u.disk->vdev;
+	const char *vdev;
 	struct disk_ids ids;
 	struct qmp *q = NULL;
 	char *node = NULL, args[64];
 	int rc;
 
-	rc = not_disk(domid, dev, err);
-	if (rc)
-		return rc;
+	if (dev->kind == BACKEND_DEVICE_NIC)
+		return kvm_nic_detach(ctx, domid, dev, force, timeout_ms, err);
+	vdev = dev->u.disk->vdev;
 	disk_ids(dev->devid, &ids);
 	rc = kvm_qmp_open(ctx, domid, "qmp.sock", &q, err);
 	if (rc)
@@ -455,7 +445,7 @@ int kvm_device_detach(struct enso_ctx *ctx, uint32_t domid,
 	if (rc)
 		goto out;
 	/* -f does not wait at all, not even for an event already read. */
-	rc = force ? 0 : wait_deleted(q, ids.dev, timeout_ms);
+	rc = force ? 0 : kvm_wait_deleted(q, ids.dev, timeout_ms);
 	if (rc < 0) {
 		rc = exl_fail(err, rc, "domain %u: QEMU went away during the unplug",
 			      domid);
