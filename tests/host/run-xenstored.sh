@@ -287,6 +287,11 @@ fi
 . "$here/consoled.sh"
 consoled_tests
 
+# hotplug/ in a network namespace of its own: tests/host/hotplug.sh.
+# shellcheck source=tests/host/hotplug.sh
+. "$here/hotplug.sh"
+hotplug_tests
+
 # Persistence: SIGKILL under a writer, torn tails, compaction, the lock.
 # shellcheck source=tests/host/persist.sh
 . "$here/persist.sh"
