@@ -33,8 +33,6 @@ int hp_bridge_create(const char *name, char *msg, size_t msglen);
 /* Any link by name (a bridge, a tap, ...); -ENODEV when there is none,
  * which callers undoing something may take as done. */
 int hp_link_delete(const char *name, char *msg, size_t msglen);
-/* Whether a link of that name exists (0 yes, -ENODEV no, <0 error). */
-int hp_link_exists(const char *name);
 
 /* Flags of hp_tap_create; unknown flags are -EINVAL. */
 #define HP_TAP_VNET_HDR 0x1u	/* IFF_VNET_HDR: virtio-net headers */

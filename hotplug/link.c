@@ -87,6 +87,20 @@ struct nl_sock *hp_nl_open(int *rc)
 	return sk;
 }
 
+struct nl_sock *hp_nl_open_for(const char *name, int *rc, char *msg,
+			       size_t msglen)
+{
+	struct nl_sock *sk;
+
+	*rc = hp_check_name(name, msg, msglen);
+	if (*rc)
+		return NULL;
+	sk = hp_nl_open(rc);
+	if (!sk)
+		hp_fail(msg, msglen, *rc, "%s: netlink", name);
+	return sk;
+}
+
 void hp_nl_close(struct nl_sock *sk)
 {
 	if (sk)
@@ -101,15 +115,28 @@ int hp_link_get(struct nl_sock *sk, const char *name, struct rtnl_link **out)
 	return r < 0 ? hp_nl_errno(r) : 0;
 }
 
-int hp_link_exists(const char *name)
+/* A new bridge named name (create), or the link of that name deleted. */
+static int add_or_delete(const char *name, bool create, char *msg,
+			 size_t msglen)
 {
 	struct rtnl_link *l = NULL;
 	int rc;
-	struct nl_sock *sk = hp_nl_open(&rc);
+	struct nl_sock *sk = hp_nl_open_for(name, &rc, msg, msglen);
 
 	if (!sk)
 		return rc;
-	rc = hp_link_get(sk, name, &l);
+	l = create ? rtnl_link_bridge_alloc() : rtnl_link_alloc();
+	if (!l) {
+		rc = -ENOMEM;
+		goto out;
+	}
+	rtnl_link_set_name(l, name);
+	rc = hp_nl_errno(create ? rtnl_link_add(sk, l, NLM_F_CREATE | NLM_F_EXCL) :
+				  rtnl_link_delete(sk, l));
+out:
+	if (rc)
+		hp_fail(msg, msglen, rc, "%s %s",
+			create ? "creating bridge" : "deleting link", name);
 	if (l)
 		rtnl_link_put(l);
 	hp_nl_close(sk);
@@ -118,66 +145,23 @@ int hp_link_exists(const char *name)
 
 int hp_bridge_create(const char *name, char *msg, size_t msglen)
 {
-	struct rtnl_link *l = NULL;
-	struct nl_sock *sk;
-	int rc = hp_check_name(name, msg, msglen);
-
-	if (rc)
-		return rc;
-	sk = hp_nl_open(&rc);
-	if (!sk)
-		return hp_fail(msg, msglen, rc, "bridge %s: netlink", name);
-	l = rtnl_link_bridge_alloc();
-	if (!l) {
-		rc = -ENOMEM;
-		goto out;
-	}
-	rtnl_link_set_name(l, name);
-	rc = hp_nl_errno(rtnl_link_add(sk, l, NLM_F_CREATE | NLM_F_EXCL));
-out:
-	if (rc)
-		hp_fail(msg, msglen, rc, "creating bridge %s", name);
-	if (l)
-		rtnl_link_put(l);
-	hp_nl_close(sk);
-	return rc;
+	return add_or_delete(name, true, msg, msglen);
 }
 
 int hp_link_delete(const char *name, char *msg, size_t msglen)
 {
-	struct rtnl_link *l = NULL;
-	struct nl_sock *sk;
-	int rc = hp_check_name(name, msg, msglen);
-
-	if (rc)
-		return rc;
-	sk = hp_nl_open(&rc);
-	if (!sk)
-		return hp_fail(msg, msglen, rc, "link %s: netlink", name);
-	l = rtnl_link_alloc();
-	if (!l) {
-		rc = -ENOMEM;
-		goto out;
-	}
-	rtnl_link_set_name(l, name);
-	rc = hp_nl_errno(rtnl_link_delete(sk, l));
-out:
-	if (rc)
-		hp_fail(msg, msglen, rc, "deleting link %s", name);
-	if (l)
-		rtnl_link_put(l);
-	hp_nl_close(sk);
-	return rc;
+	return add_or_delete(name, false, msg, msglen);
 }
 
 /* What one change sets on a link. */
-enum change { CH_MTU, CH_MAC, CH_MASTER, CH_UP };
+enum change { CH_MTU, CH_MAC, CH_MASTER, CH_UP, CH_GET_MTU };
 struct link_change {
 	enum change what;
 	unsigned mtu;
 	const uint8_t *mac;
 	const char *master;	/* NULL: release */
 	bool up;
+	unsigned *mtu_out;	/* CH_GET_MTU: a read, no change */
 };
 
 /* Fills ch with c; a master that is missing or no bridge is said in msg
@@ -225,6 +209,8 @@ static int build_change(struct nl_sock *sk, const struct link_change *c,
 		else
 			rtnl_link_unset_flags(ch, IFF_UP);
 		break;
+	case CH_GET_MTU:
+		break;
 	}
 	return rc;
 }
@@ -235,20 +221,22 @@ static int link_change(const char *name, const struct link_change *c,
 	static const char *const what[] = {
 		[CH_MTU] = "setting the MTU of", [CH_MAC] = "setting the MAC of",
 		[CH_MASTER] = "setting the master of", [CH_UP] = "bringing up/down",
+		[CH_GET_MTU] = "reading",
 	};
 	struct rtnl_link *l = NULL, *ch = NULL;
-	struct nl_sock *sk;
 	bool said = false;
-	int rc = hp_check_name(name, msg, msglen);
+	int rc;
+	struct nl_sock *sk = hp_nl_open_for(name, &rc, msg, msglen);
 
-	if (rc)
-		return rc;
-	sk = hp_nl_open(&rc);
 	if (!sk)
-		return hp_fail(msg, msglen, rc, "link %s: netlink", name);
+		return rc;
 	rc = hp_link_get(sk, name, &l);
 	if (rc)
 		goto out;
+	if (c->what == CH_GET_MTU) {
+		*c->mtu_out = rtnl_link_get_mtu(l);
+		goto out;
+	}
 	ch = rtnl_link_alloc();
 	if (!ch) {
 		rc = -ENOMEM;
@@ -300,22 +288,7 @@ int hp_link_set_up(const char *name, bool up, char *msg, size_t msglen)
 
 int hp_link_get_mtu(const char *name, unsigned *mtu, char *msg, size_t msglen)
 {
-	struct rtnl_link *l = NULL;
-	struct nl_sock *sk;
-	int rc = hp_check_name(name, msg, msglen);
+	struct link_change c = { .what = CH_GET_MTU, .mtu_out = mtu };
 
-	if (rc)
-		return rc;
-	sk = hp_nl_open(&rc);
-	if (!sk)
-		return hp_fail(msg, msglen, rc, "link %s: netlink", name);
-	rc = hp_link_get(sk, name, &l);
-	if (rc)
-		hp_fail(msg, msglen, rc, "link %s", name);
-	else
-		*mtu = rtnl_link_get_mtu(l);
-	if (l)
-		rtnl_link_put(l);
-	hp_nl_close(sk);
-	return rc;
+	return link_change(name, &c, msg, msglen);
 }

@@ -12,6 +12,10 @@ struct rtnl_link;
 
 /* A connected NETLINK_ROUTE socket, or NULL with *rc set. */
 struct nl_sock *hp_nl_open(int *rc);
+/* The same for work on the link name: the name checked first; a failure
+ * said in msg. */
+struct nl_sock *hp_nl_open_for(const char *name, int *rc, char *msg,
+			       size_t msglen);
 void hp_nl_close(struct nl_sock *sk);
 /* libnl's NLE_* error as a negative errno. */
 int hp_nl_errno(int nle);

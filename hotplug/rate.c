@@ -154,15 +154,13 @@ int hp_rate_set(const char *dev, uint64_t bytes_per_sec, uint64_t burst,
 		char *msg, size_t msglen)
 {
 	struct nl_sock *sk;
-	int ifindex = 0, rc = hp_check_name(dev, msg, msglen);
+	int ifindex = 0, rc;
 
-	if (rc)
-		return rc;
 	if (!bytes_per_sec)
 		return hp_fail(msg, msglen, -EINVAL, "%s: rate 0", dev);
-	sk = hp_nl_open(&rc);
+	sk = hp_nl_open_for(dev, &rc, msg, msglen);
 	if (!sk)
-		return hp_fail(msg, msglen, rc, "%s: netlink", dev);
+		return rc;
 	rc = dev_index(sk, dev, &ifindex);
 	if (rc) {
 		hp_fail(msg, msglen, rc, "rate limit on %s", dev);
@@ -198,14 +196,11 @@ out:
 
 int hp_rate_clear(const char *dev, char *msg, size_t msglen)
 {
-	struct nl_sock *sk;
-	int ifindex = 0, rc = hp_check_name(dev, msg, msglen);
+	int ifindex = 0, rc;
+	struct nl_sock *sk = hp_nl_open_for(dev, &rc, msg, msglen);
 
-	if (rc)
-		return rc;
-	sk = hp_nl_open(&rc);
 	if (!sk)
-		return hp_fail(msg, msglen, rc, "%s: netlink", dev);
+		return rc;
 	rc = dev_index(sk, dev, &ifindex);
 	if (!rc)
 		rc = ingress_qdisc(sk, ifindex, false);

@@ -101,6 +101,16 @@ yajl_gen kvm_jopen(void)
 	return g;
 }
 
+char *kvm_id_args(const char *id)
+{
+	yajl_gen g = kvm_jopen();
+
+	if (!g)
+		return NULL;
+	kvm_jput_str(g, "id", id);
+	return kvm_jdone(g);
+}
+
 /* {"node-name": node}, for blockdev-del. */
 static char *node_args(const char *node)
 {
@@ -160,18 +170,23 @@ static char *device_args(const struct enso_disk *d, const struct disk_ids *ids,
 	return kvm_jdone(g);
 }
 
-/* blockdev-del of node; err may be NULL (a leftover that may not be). */
-static int node_del(struct qmp *q, uint32_t domid, const char *node,
-		    struct enso_error *err)
+int kvm_qmp_take(struct qmp *q, uint32_t domid, const char *cmd, char *args,
+		 struct enso_error *err)
 {
-	char *args = node_args(node);
 	int rc;
 
 	if (!args)
 		return exl_fail(err, -ENOMEM, "domain %u: out of memory", domid);
-	rc = kvm_qmp_call(q, domid, "blockdev-del", args, NULL, err);
+	rc = kvm_qmp_call(q, domid, cmd, args, NULL, err);
 	free(args);
 	return rc;
+}
+
+/* blockdev-del of node; err may be NULL (a leftover that may not be). */
+static int node_del(struct qmp *q, uint32_t domid, const char *node,
+		    struct enso_error *err)
+{
+	return kvm_qmp_take(q, domid, "blockdev-del", node_args(node), err);
 }
 
 /* ---- QEMU's PCI tree (query-pci) ---- */
@@ -391,7 +406,7 @@ static int device_node(struct qmp *q, uint32_t domid,
 }
 
 /* DEVICE_DELETED for dev within timeout_ms: 1, 0 not (yet), <0 QEMU gone. */
-int kvm_wait_deleted(struct qmp *q, const char *dev, int timeout_ms)
+static int wait_deleted(struct qmp *q, const char *dev, int timeout_ms)
 {
 	long long deadline = monotonic_ms() + timeout_ms;
 
@@ -413,6 +428,29 @@ int kvm_wait_deleted(struct qmp *q, const char *dev, int timeout_ms)
 	}
 }
 
+int kvm_unplug(struct qmp *q, uint32_t domid, const char *id, bool force,
+	       int timeout_ms, const char *who, const char *keeps,
+	       struct enso_error *err)
+{
+	int rc = kvm_qmp_take(q, domid, "device_del", kvm_id_args(id), err);
+
+	if (rc)
+		return rc;
+	/* -f does not wait at all, not even for an event already read. */
+	rc = force ? 0 : wait_deleted(q, id, timeout_ms);
+	if (rc < 0)
+		return exl_fail(err, rc, "domain %u: QEMU went away during the unplug",
+				domid);
+	if (rc == 0)
+		exl_fail(err, 0,
+			 "domain %u: %s: %s; QEMU cannot take a PCI device from the guest, so the unplug request stays pending and the guest keeps %s until it ejects it or the domain ends. It is gone from the domain's config.",
+			 domid, who,
+			 force ? "forced: not waiting for the guest" :
+				 "the guest did not eject it in time",
+			 keeps);
+	return rc;
+}
+
 int kvm_device_detach(struct enso_ctx *ctx, uint32_t domid,
 		      const struct backend_device *dev, bool force,
 		      int timeout_ms, struct enso_error *err)
@@ -420,7 +458,7 @@ int kvm_device_detach(struct enso_ctx *ctx, uint32_t domid,
 	const char *vdev;
 	struct disk_ids ids;
 	struct qmp *q = NULL;
-	char *node = NULL, args[64];
+	char *node = NULL, who[48];
 	int rc;
 
 	if (dev->kind == BACKEND_DEVICE_NIC)
@@ -440,22 +478,10 @@ int kvm_device_detach(struct enso_ctx *ctx, uint32_t domid,
 	}
 	if (rc)
 		goto out;
-	snprintf(args, sizeof(args), "{\"id\":\"%s\"}", ids.dev);
-	rc = kvm_qmp_call(q, domid, "device_del", args, NULL, err);
-	if (rc)
-		goto out;
-	/* -f does not wait at all, not even for an event already read. */
-	rc = force ? 0 : kvm_wait_deleted(q, ids.dev, timeout_ms);
-	if (rc < 0) {
-		rc = exl_fail(err, rc, "domain %u: QEMU went away during the unplug",
-			      domid);
-	} else if (rc == 0) {
-		exl_fail(err, 0,
-			 "domain %u: disk %s: %s; QEMU cannot take a PCI device from the guest, so the unplug request stays pending and the guest keeps the disk (QEMU the file) until it ejects it or the domain ends. It is gone from the domain's config.",
-			 domid, vdev,
-			 force ? "forced: not waiting for the guest" :
-				 "the guest did not eject it in time");
-	} else {
+	snprintf(who, sizeof(who), "disk %s", vdev);
+	rc = kvm_unplug(q, domid, ids.dev, force, timeout_ms, who,
+			"the disk (QEMU the file)", err);
+	if (rc == 1) {
 		rc = 0;
 		/* A node of block-attach's goes; a drive of the config's
 		 * command line went with its device. */

@@ -132,15 +132,25 @@ int kvm_device_detach(struct enso_ctx *ctx, uint32_t domid,
  * escapes names): a map opened, string members, closed into a malloc'd
  * text (NULL: out of memory); a free one of the KVM_HOTPLUG_PORTS root
  * ports into port (-ENOSPC when all are taken); a running guest given
- * time to take up device dev; DEVICE_DELETED for dev within timeout_ms (1,
- * 0 not yet, <0 QEMU gone). */
+ * time to take up device dev. */
 yajl_gen kvm_jopen(void);
 void kvm_jput_str(yajl_gen g, const char *k, const char *v);
 char *kvm_jdone(yajl_gen g);
+/* Runs cmd with args (malloc'd, freed here; NULL: out of memory, said). */
+int kvm_qmp_take(struct qmp *q, uint32_t domid, const char *cmd, char *args,
+		 struct enso_error *err);
+/* {"id": id}, for device_del and netdev_del. */
+char *kvm_id_args(const char *id);
 int kvm_free_port(struct qmp *q, uint32_t domid, char *port, size_t len,
 		  struct enso_error *err);
 void kvm_wait_guest_sees(struct qmp *q, uint32_t domid, const char *dev);
-int kvm_wait_deleted(struct qmp *q, const char *dev, int timeout_ms);
+/* device_del of device id, and DEVICE_DELETED awaited for timeout_ms
+ * (force: not at all): 1 gone; 0 still the guest's, the request pending,
+ * err saying so of who ("disk xvdb") and what the guest keeps; <0 failed
+ * (QEMU refused it, or went away). */
+int kvm_unplug(struct qmp *q, uint32_t domid, const char *id, bool force,
+	       int timeout_ms, const char *who, const char *keeps,
+	       struct enso_error *err);
 
 /* ---- NICs (nic.c) ----
  * A NIC's QEMU ids from its devid: the netdev KVM_NIC_NET<devid> (a tap

@@ -95,29 +95,34 @@ static char *device_args(const char *id, const char *net, const char *port,
 	return kvm_jdone(g);
 }
 
-/* {"id": id}: for device_del and netdev_del. */
-static int del_by_id(struct qmp *q, uint32_t domid, const char *cmd,
-		     const char *id, struct enso_error *err)
+/* QEMU still has a device of that id (qom-list of its peripherals). */
+static bool device_exists(struct qmp *q, uint32_t domid, const char *id)
 {
-	yajl_gen g = kvm_jopen();
-	char *args;
-	int rc;
+	yajl_val ret = NULL, list;
+	bool found = true;	/* when QEMU cannot say: as if it were */
 
-	if (g)
-		kvm_jput_str(g, "id", id);
-	args = g ? kvm_jdone(g) : NULL;
-	if (!args)
-		return exl_fail(err, -ENOMEM, "domain %u: out of memory", domid);
-	rc = kvm_qmp_call(q, domid, cmd, args, NULL, err);
-	free(args);
-	return rc;
+	if (kvm_qmp_call(q, domid, "qom-list",
+			 "{\"path\":\"/machine/peripheral\"}", &ret, NULL))
+		return found;
+	list = kvm_jget(ret, "return", NULL);
+	if (list && YAJL_IS_ARRAY(list)) {
+		found = false;
+		for (size_t i = 0; i < list->u.array.len && !found; i++) {
+			const char *name = kvm_jstr(kvm_jget(list->u.array.values[i],
+							     "name", NULL));
+
+			found = name && !strcmp(name, id);
+		}
+	}
+	yajl_tree_free(ret);
+	return found;
 }
 
 int kvm_nic_attach(struct enso_ctx *ctx, uint32_t domid,
 		   const struct backend_device *dev, struct enso_error *err)
 {
 	const struct enso_nic *n = dev->u.nic;
-	char who[32], net[32], id[32], port[32], tap[IFNAMSIZ], *args = NULL;
+	char who[32], net[32], id[32], port[32], tap[IFNAMSIZ];
 	struct enso_error undo;
 	struct qmp *q = NULL;
 	int rc;
@@ -135,30 +140,23 @@ int kvm_nic_attach(struct enso_ctx *ctx, uint32_t domid,
 	rc = kvm_free_port(q, domid, port, sizeof(port), err);
 	if (rc)
 		goto out;
-	args = netdev_args(net, tap);
-	rc = args ? kvm_qmp_call(q, domid, "netdev_add", args, NULL, err) :
-		    -ENOMEM;
-	free(args);
+	rc = kvm_qmp_take(q, domid, "netdev_add", netdev_args(net, tap), err);
 	if (rc)
 		goto out;
 	rc = rt_vif_plumb(ctx, domid, n, NULL, true, err);
 	if (rc) {
-		del_by_id(q, domid, "netdev_del", net, NULL);
+		kvm_qmp_take(q, domid, "netdev_del", kvm_id_args(net), NULL);
 		goto out;
 	}
-	args = device_args(id, net, port, n->mac);
-	rc = args ? kvm_qmp_call(q, domid, "device_add", args, NULL, err) :
-		    -ENOMEM;
-	free(args);
+	rc = kvm_qmp_take(q, domid, "device_add",
+			  device_args(id, net, port, n->mac), err);
 	if (rc) {
 		rt_vif_unplumb(ctx, domid, n, NULL, false, &undo);
-		del_by_id(q, domid, "netdev_del", net, NULL);
+		kvm_qmp_take(q, domid, "netdev_del", kvm_id_args(net), NULL);
 		goto out;
 	}
 	kvm_wait_guest_sees(q, domid, id);
 out:
-	if (rc == -ENOMEM)
-		exl_fail(err, rc, "domain %u: out of memory", domid);
 	if (rc)
 		exl_err_prefix(err, "vif %d: ", n->devid);
 	qmp_close(q);
@@ -170,7 +168,8 @@ int kvm_nic_detach(struct enso_ctx *ctx, uint32_t domid,
 		   int timeout_ms, struct enso_error *err)
 {
 	const struct enso_nic *n = dev->u.nic;
-	char net[32], id[32];
+	char net[32], id[32], who[32];
+	struct enso_error unplug = { "" };
 	struct qmp *q = NULL;
 	int rc;
 
@@ -180,31 +179,23 @@ int kvm_nic_detach(struct enso_ctx *ctx, uint32_t domid,
 	if (rc)
 		return rc;
 	/* A device already gone (a late eject after a detach that timed
-	 * out) answers DeviceNotFound: its netdev and tap still go. */
-	rc = del_by_id(q, domid, "device_del", id, NULL);
-	if (!rc)
-		rc = force ? 0 : kvm_wait_deleted(q, id, timeout_ms);
-	else
+	 * out) is refused by device_del: its netdev and tap still go. */
+	snprintf(who, sizeof(who), "vif %d", n->devid);
+	rc = kvm_unplug(q, domid, id, force, timeout_ms, who,
+			"the NIC (its tap stays plumbed)", &unplug);
+	if (rc < 0 && !device_exists(q, domid, id))
 		rc = 1;
-	if (rc < 0) {
-		rc = exl_fail(err, rc, "domain %u: QEMU went away during the unplug",
-			      domid);
-	} else if (rc == 0) {
-		exl_fail(err, 0,
-			 "domain %u: %s; QEMU cannot take a PCI device from the guest, so the unplug request stays pending and the guest keeps the NIC (its tap stays plumbed) until it ejects it or the domain ends. It is gone from the domain's config.",
-			 domid, force ? "forced: not waiting for the guest" :
-					"the guest did not eject it in time");
-	} else {
-		/* The tap goes with QEMU's netdev; the undo runs a user's
-		 * script and finds the built-in plumbing gone already. */
-		rc = del_by_id(q, domid, "netdev_del", net, NULL);
-		rc = rc == 0 || rc == -ENOENT ? 0 : rc;
-		if (!rc)
-			rc = rt_vif_unplumb(ctx, domid, n, NULL, true, err);
-		else
-			exl_fail(err, rc, "domain %u: netdev_del %s failed",
-				 domid, net);
+	if (rc <= 0) {
+		if (err)
+			*err = unplug;
+		goto out;
 	}
+	/* The tap goes with QEMU's netdev (one already gone refuses: no
+	 * matter, the undo deletes a tap that is left); the undo runs a
+	 * user's script and finds the built-in plumbing gone already. */
+	kvm_qmp_take(q, domid, "netdev_del", kvm_id_args(net), NULL);
+	rc = rt_vif_unplumb(ctx, domid, n, NULL, true, err);
+out:
 	if (rc)
 		exl_err_prefix(err, "vif %d: ", n->devid);
 	qmp_close(q);
