@@ -36,6 +36,18 @@ int rt_vif_name(uint32_t domid, const struct enso_nic *n, char *out,
 	return 0;
 }
 
+/* rt_vif_name, the failure said in err. */
+static int vif_dev(uint32_t domid, const struct enso_nic *n,
+		   char dev[IFNAMSIZ], struct enso_error *err)
+{
+	int rc = rt_vif_name(domid, n, dev, IFNAMSIZ);
+
+	if (rc)
+		exl_fail(err, rc, "domain %u: vif %d: name %s: longer than %d characters",
+			 domid, n->devid, n->vifname, IFNAMSIZ - 1);
+	return rc;
+}
+
 /* xl.conf's vif defaults (ENSO_XL_CONF moves the file, for tests); a file
  * that is missing is all defaults. */
 static int read_xl_conf(struct enso_xl_conf *x, struct enso_error *err)
@@ -132,12 +144,11 @@ int rt_vif_tap_create(struct enso_ctx *ctx, uint32_t domid,
 		      struct enso_error *err)
 {
 	char dev[IFNAMSIZ], msg[sizeof(err->msg)] = "";
-	int rc = rt_vif_name(domid, n, dev, sizeof(dev));
+	int rc = vif_dev(domid, n, dev, err);
 
 	(void)ctx;
 	if (rc)
-		return exl_fail(err, rc, "domain %u: vif %d: name %s: longer than %d characters",
-				domid, n->devid, n->vifname, IFNAMSIZ - 1);
+		return rc;
 	rc = hp_tap_create(dev, HP_TAP_VNET_HDR |
 				(multi_queue ? HP_TAP_MULTI_QUEUE : 0),
 			   msg, sizeof(msg));
@@ -152,13 +163,11 @@ int rt_vif_plumb(struct enso_ctx *ctx, uint32_t domid,
 {
 	char dev[IFNAMSIZ], msg[sizeof(err->msg)] = "";
 	char *script = NULL, *bridge = NULL;
-	int rc = rt_vif_name(domid, n, dev, sizeof(dev));
+	int rc = vif_dev(domid, n, dev, err);
 
 	(void)ctx;
-	if (rc)
-		return exl_fail(err, rc, "domain %u: vif %d: name %s: longer than %d characters",
-				domid, n->devid, n->vifname, IFNAMSIZ - 1);
-	rc = resolve(n, &script, &bridge, err);
+	if (!rc)
+		rc = resolve(n, &script, &bridge, err);
 	if (rc)
 		goto out;
 	if (script) {
@@ -194,13 +203,11 @@ int rt_vif_unplumb(struct enso_ctx *ctx, uint32_t domid,
 {
 	char dev[IFNAMSIZ], msg[sizeof(err->msg)] = "";
 	char *script = NULL, *bridge = NULL;
-	int rc = rt_vif_name(domid, n, dev, sizeof(dev)), r;
+	int rc = vif_dev(domid, n, dev, err), r;
 
 	(void)ctx;
-	if (rc)
-		return exl_fail(err, rc, "domain %u: vif %d: name %s: longer than %d characters",
-				domid, n->devid, n->vifname, IFNAMSIZ - 1);
-	rc = resolve(n, &script, &bridge, err);
+	if (!rc)
+		rc = resolve(n, &script, &bridge, err);
 	if (rc)
 		goto out;
 	/* The limit is Enso's, whoever plumbed: cleared either way. */
