@@ -63,7 +63,8 @@ static int ingress_qdisc(struct nl_sock *sk, int ifindex, bool add)
 		return -ENOMEM;
 	rtnl_tc_set_ifindex(TC_CAST(q), ifindex);
 	rtnl_tc_set_parent(TC_CAST(q), TC_H_INGRESS);
-	rtnl_tc_set_handle(TC_CAST(q), TC_HANDLE(0xffff, 0));
+	/* ffff:0, the ingress qdisc's handle (libnl's TC_HANDLE shifts an int). */
+	rtnl_tc_set_handle(TC_CAST(q), 0xffff0000u);
 	rc = rtnl_tc_set_kind(TC_CAST(q), "ingress");
 	if (!rc)
 		rc = add ? rtnl_qdisc_add(sk, q, NLM_F_CREATE | NLM_F_EXCL) :

@@ -147,7 +147,7 @@ static int collect(pid_t pid, int fd, long long deadline, struct output *o,
 int hp_script_run(const char *const *argv, const char *const *env,
 		  int timeout_ms, int *status, char *msg, size_t msglen)
 {
-	struct output *o = calloc(1, sizeof(*o));
+	struct output *o = NULL;
 	char last[768];
 	char **envp = NULL;
 	int pipefd[2] = { -1, -1 }, null = -1, st = 0, rc;
@@ -159,6 +159,7 @@ int hp_script_run(const char *const *argv, const char *const *env,
 		return hp_fail(msg, msglen, -EINVAL,
 			       "script %s: not an absolute path",
 			       argv && argv[0] ? argv[0] : "(none)");
+	o = calloc(1, sizeof(*o));
 	envp = o ? make_env(env) : NULL;
 	null = open("/dev/null", O_RDONLY | O_CLOEXEC);
 	if (!envp || null < 0 || pipe2(pipefd, O_CLOEXEC | O_NONBLOCK) < 0) {
