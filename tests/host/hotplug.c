@@ -92,12 +92,18 @@ static bool is_up(const char *dev)
 	return strtoul(sys("/sys/class/net/%s/flags", dev), NULL, 16) & IFF_UP;
 }
 
-/* What a command prints (tc: the kernel's own dump, not ours). */
-static const char *run(const char *cmd)
+/* What `tc ARGS` prints: the kernel's own dump, not ours.  HOTPLUG_TEST_TC
+ * names iproute2's tc where a shell would prefer another (busybox's). */
+static const char *tc(const char *args)
 {
 	static char out[4096];
+	const char *bin = getenv("HOTPLUG_TEST_TC");
+	char cmd[256];
 	size_t n;
-	FILE *p = popen(cmd, "r");
+	FILE *p;
+
+	snprintf(cmd, sizeof(cmd), "%s %s 2>&1", bin && *bin ? bin : "tc", args);
+	p = popen(cmd, "r");
 
 	out[0] = '\0';
 	if (!p)
@@ -243,27 +249,28 @@ static void rate(void)
 	      "rate= as bytes/s: 62500 B per 50 ms is 1250000 B/s", "%llu",
 	      (unsigned long long)hp_rate_bytes_per_sec(62500, 50000));
 	rc = hp_rate_set("vif7.0", 1250000, 0, msg, sizeof(msg));
-	out = run("tc filter show dev vif7.0 ingress 2>&1");
+	out = tc("filter show dev vif7.0 ingress");
 	if (rc == 0) {
+		fprintf(stderr, "# tc filter show dev vif7.0 ingress:\n%s", out);
 		check(strstr(out, "police") && strstr(out, "rate 10Mbit") &&
 			      strstr(out, "drop"),
 		      "rate: a police filter at 10Mbit, dropping, on the tap's ingress",
 		      "tc says: %s", out);
 		rc = hp_rate_set("vif7.0", 250000, 0, msg, sizeof(msg));
-		out = run("tc filter show dev vif7.0 ingress 2>&1");
+		out = tc("filter show dev vif7.0 ingress");
 		check(rc == 0 && strstr(out, "rate 2Mbit") && !strstr(out, "10Mbit"),
 		      "rate: set again replaces the limit", "rc %d: %s", rc, out);
 	} else {
 		/* This kernel cannot police: refused, and nothing left. */
 		fprintf(stderr, "# this kernel has no police action: %s\n", msg);
-		out = run("tc qdisc show dev vif7.0 2>&1");
+		out = tc("qdisc show dev vif7.0");
 		check(rc == -EOPNOTSUPP && strstr(msg, "act_police") &&
 			      !strstr(out, "ingress"),
 		      "rate: a kernel without act_police refuses it, naming it, with no qdisc left",
 		      "rc %d: %s; tc: %s", rc, msg, out);
 	}
 	rc = hp_rate_clear("vif7.0", msg, sizeof(msg));
-	out = run("tc qdisc show dev vif7.0 2>&1");
+	out = tc("qdisc show dev vif7.0");
 	check(rc == 0 && !strstr(out, "ingress"), "rate clear: no ingress qdisc left",
 	      "rc %d: %s; tc: %s", rc, msg, out);
 	rc = hp_rate_clear("vif7.0", msg, sizeof(msg));

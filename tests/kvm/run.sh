@@ -23,6 +23,8 @@
 # (KVM_TEST_ONLY=net: the network one only):
 #   N  vifs on a bridge in a network namespace of the test's own, a user's
 #      script=, rate= (tests/kvm/net.sh)
+#   P  tests/host/hotplug inside a guest of Debian's kernel, which has the
+#      police action this host may lack (QEMU alone, tests/kvm/police.sh)
 #   A  memory=maxmem=512, vcpus=1, maxvcpus=2, a disk: console, list,
 #      list -l, disk, block-attach/-list/-detach (hotplug), mem-set, vcpu-set (CPU hotplug), mem-max,
 #      pause/unpause, shutdown -w
@@ -227,6 +229,9 @@ check "bad config for KVM: cpus_soft= leaves nothing behind" \
 # shellcheck source=tests/kvm/net.sh
 . "$here/net.sh"
 net_tests
+# shellcheck source=tests/kvm/police.sh
+. "$here/police.sh"
+police_in_guest
 if [ "${KVM_TEST_ONLY:-}" = net ]; then
 	diag "KVM_TEST_ONLY=net: the other guests are not booted"
 	diag "suite: $(elapsed "$t_suite") s, $passed passed, $failed failed; logs in $logs_out"
