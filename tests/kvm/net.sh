@@ -93,6 +93,26 @@ EOF
 	check "net: destroy leaves no tap in the namespace" "$(nsx ip -o link 2>&1 | grep -E "vif$id|enso-hook0")" \
 		wait_for 10 eval '! nsx ip -o link | grep -qE "vif$id\.|enso-hook0"'
 
+	# Failures reach the user: a missing bridge named; a script's exit
+	# status and output (a relative name, from ENSO_SCRIPT_DIR).
+	printf '#!/bin/sh\necho "vif-fail: no network for $vif"\nexit 4\n' >"$TMP/vif-fail.sh"
+	chmod 755 "$TMP/vif-fail.sh"
+	local F=enso-kvm-netfail spec why
+	for spec in "bridge=nobr9:bridge nobr9 does not exist" \
+		"script=vif-fail.sh:exit status 4.*vif-fail: no network for vif"; do
+		why=${spec#*:}
+		cfg=$(write_cfg $F 256 256 "" "" destroy destroy destroy "vif = [ '${spec%%:*}' ]")
+		ENSO_SCRIPT_DIR=$TMP nsx "$xl" create -p "$cfg" >"$TMP/out/create-$F.out" 2>&1
+		rc=$?
+		out=$(cat "$TMP/out/create-$F.out")
+		check "net: vif ${spec%%:*} fails create, saying why" \
+			"rc=$rc, output: $(echo "$out" | tr '\n' '|')" \
+			eval '[ $rc -ne 0 ] && echo "$out" | grep -q "$why"'
+		check "net: vif ${spec%%:*} leaves nothing behind" \
+			"qemu: $(qemus_with $F | tr '\n' ' ')" \
+			eval '[ -z "$(qemus_with $F)" ] && not_listed $F && ! nsx ip -o link | grep -q "vif[0-9]"'
+	done
+
 	# rate=: policed on the tap's ingress where the kernel can.
 	cfg=$(write_cfg $Q 256 256 "" "" destroy destroy destroy "vif = [ 'bridge=brk, rate=10Mb/s' ]")
 	nsx "$xl" create -p "$cfg" >"$TMP/out/create-$Q.out" 2>&1
