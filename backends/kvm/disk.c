@@ -226,7 +226,7 @@ static yajl_val root_devices(yajl_val reply)
 }
 
 /* A hotplug root port with nothing plugged in it, into port. */
-int kvm_free_port(struct qmp *q, uint32_t domid, char *port, size_t len,
+static int free_port(struct qmp *q, uint32_t domid, char *port, size_t len,
 		     struct enso_error *err)
 {
 	yajl_val ret = NULL, devs;
@@ -250,6 +250,23 @@ int kvm_free_port(struct qmp *q, uint32_t domid, char *port, size_t len,
 		}
 	}
 	yajl_tree_free(ret);
+	return rc;
+}
+
+int kvm_plug_open(struct enso_ctx *ctx, uint32_t domid, struct qmp **q,
+		  char *port, size_t len, struct enso_error *err)
+{
+	int rc = kvm_qmp_open(ctx, domid, "qmp.sock", q, err);
+
+	if (rc) {
+		*q = NULL;
+		return rc;
+	}
+	rc = free_port(*q, domid, port, len, err);
+	if (rc) {
+		qmp_close(*q);
+		*q = NULL;
+	}
 	return rc;
 }
 
@@ -339,10 +356,7 @@ int kvm_device_attach(struct enso_ctx *ctx, uint32_t domid,
 		return rc;
 	disk_ids(dev->devid, &ids);
 	kvm_disk_io(d, &cache, &aio, note, sizeof(note));
-	rc = kvm_qmp_open(ctx, domid, "qmp.sock", &q, err);
-	if (rc)
-		return rc;
-	rc = kvm_free_port(q, domid, port, sizeof(port), err);
+	rc = kvm_plug_open(ctx, domid, &q, port, sizeof(port), err);
 	if (rc)
 		goto out;
 	/* A node an earlier detach left (the guest ejected late): gone now,

@@ -130,8 +130,9 @@ int kvm_device_detach(struct enso_ctx *ctx, uint32_t domid,
 
 /* What disk.c shares with nic.c: QMP arguments built with yajl_gen (it
  * escapes names): a map opened, string members, closed into a malloc'd
- * text (NULL: out of memory); a free one of the KVM_HOTPLUG_PORTS root
- * ports into port (-ENOSPC when all are taken); a running guest given
+ * text (NULL: out of memory); a QMP connection (*q; NULL on failure) and
+ * a free one of the KVM_HOTPLUG_PORTS root ports into port (-ENOSPC when
+ * all are taken); a running guest given
  * time to take up device dev. */
 yajl_gen kvm_jopen(void);
 void kvm_jput_str(yajl_gen g, const char *k, const char *v);
@@ -141,8 +142,8 @@ int kvm_qmp_take(struct qmp *q, uint32_t domid, const char *cmd, char *args,
 		 struct enso_error *err);
 /* {"id": id}, for device_del and netdev_del. */
 char *kvm_id_args(const char *id);
-int kvm_free_port(struct qmp *q, uint32_t domid, char *port, size_t len,
-		  struct enso_error *err);
+int kvm_plug_open(struct enso_ctx *ctx, uint32_t domid, struct qmp **q,
+		  char *port, size_t len, struct enso_error *err);
 void kvm_wait_guest_sees(struct qmp *q, uint32_t domid, const char *dev);
 /* device_del of device id, and DEVICE_DELETED awaited for timeout_ms
  * (force: not at all): 1 gone; 0 still the guest's, the request pending,

@@ -134,10 +134,7 @@ int kvm_nic_attach(struct enso_ctx *ctx, uint32_t domid,
 	rt_vif_name(domid, n, tap, sizeof(tap));
 	snprintf(net, sizeof(net), KVM_NIC_NET "%d", n->devid);
 	snprintf(id, sizeof(id), KVM_NIC_DEV "%d", n->devid);
-	rc = kvm_qmp_open(ctx, domid, "qmp.sock", &q, err);
-	if (rc)
-		return rc;
-	rc = kvm_free_port(q, domid, port, sizeof(port), err);
+	rc = kvm_plug_open(ctx, domid, &q, port, sizeof(port), err);
 	if (rc)
 		goto out;
 	rc = kvm_qmp_take(q, domid, "netdev_add", netdev_args(net, tap), err);
