@@ -57,7 +57,11 @@ static int read_xl_conf(struct enso_xl_conf *x, struct enso_error *err)
 					 "/etc/xen/xl.conf", x, err);
 
 	if (rc == -ENOENT) {
+		/* Not an error: what the parser said of it must not reach a
+		 * caller that succeeds. */
 		enso_xl_conf_init(x);
+		if (err)
+			err->msg[0] = '\0';
 		rc = 0;
 	}
 	return rc;
