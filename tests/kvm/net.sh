@@ -9,8 +9,8 @@
 # a police filter on the tap's ingress (on a kernel without act_police:
 # create is refused naming it, and nothing is left).  One guest boot.
 #
-# network-attach/-detach (backend ops kvm_nic_attach/detach) are not
-# driven here: xl's side of them is written elsewhere.
+# network-attach/-detach: xl's side of them is written elsewhere, so the
+# backend's ops are driven by tests/kvm/nic_plug (nic_hotplug below).
 
 net_ns=""
 net_cleanup() {
@@ -31,6 +31,30 @@ kernel_polices() {
 	local rc=$?
 	nsx ip link del enso-probe 2>/dev/null
 	return $rc
+}
+
+# nic_hotplug DOMID: a NIC plugged into the running guest and out again,
+# and the config's own NIC unplugged (the guest lets go of both: detach
+# says nothing of a timeout).
+nic_hotplug() {
+	local id=$1 plug=$build/tests/kvm/nic_plug out
+	if [ ! -x "$plug" ]; then
+		notok "net: hot-plug" "$plug not built (make check TESTS=)"
+		return
+	fi
+	out=$(nsx timeout 60 "$plug" attach "$id" 2 brk 00:16:3e:00:21:02 2>&1)
+	check "net: hot-plug: attach puts vif$id.2 on the bridge, up" \
+		"$out; $(nsx ip -o link show "vif$id.2" 2>&1)" \
+		eval 'nsx ip -o link show "vif$id.2" | grep -q "master brk" &&
+			nsx ip -o link show "vif$id.2" | grep -q "[<,]UP[,>]"'
+	out=$(nsx timeout 60 "$plug" detach "$id" 2 brk - 2>&1)
+	check "net: hot-plug: detach, the guest lets go, the tap is gone" \
+		"$out; $(nsx ip -o link show "vif$id.2" 2>&1)" \
+		eval '[ "$out" = "rc=0: " ] && ! nsx ip -o link show "vif$id.2" >/dev/null 2>&1'
+	out=$(nsx timeout 60 "$plug" detach "$id" 0 brk - 2>&1)
+	check "net: hot-plug: the config's own NIC detaches too (its own root port)" \
+		"$out; $(nsx ip -o link show "vif$id.0" 2>&1)" \
+		eval '[ "$out" = "rc=0: " ] && ! nsx ip -o link show "vif$id.0" >/dev/null 2>&1'
 }
 
 net_tests() {
@@ -86,6 +110,7 @@ EOF
 		check "net: the guest pings an address on the bridge" \
 			"$(grep -a ENSO-NET-PING "$(conlog $N)" | tail -n 1)" \
 			wait_for 60 in_log $N "ENSO-NET-PING ok"
+		nic_hotplug "$id"
 	else
 		notok "net: the guest boots" "no boot marker in $BOOT_TIMEOUT s"
 	fi
