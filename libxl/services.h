@@ -86,6 +86,46 @@ void rt_kcache_store(struct enso_ctx *ctx, const char *kernel,
 		     const void *elf, size_t len);
 void rt_kcache_forget(const char *cached);
 
+/* ---- a vif's host side (libxl/vifplumb.c; docs/design/hotplug.md) ----
+ *
+ * The same for both hypervisors: a tap named like Xen's vif, plumbed onto
+ * its bridge.  Errors: a negative errno, err saying what (a script's
+ * failure with its exit status and last lines of output). */
+
+/* n's host-side name: vifname=, else vif<domid>.<devid>; -ENAMETOOLONG
+ * when it does not fit IFNAMSIZ (or len). */
+int rt_vif_name(uint32_t domid, const struct enso_nic *n, char *out,
+		size_t len);
+/* n's tap, persistent (IFF_TAP|IFF_NO_PI|IFF_VNET_HDR, IFF_MULTI_QUEUE if
+ * multi_queue), made before anything serves it: whoever does (QEMU,
+ * netback) opens it by name with the same flags.  An existing tap of the
+ * same flags is taken as made; another link of the name is -EEXIST. */
+int rt_vif_tap_create(struct enso_ctx *ctx, uint32_t domid,
+		      const struct enso_nic *n, bool multi_queue,
+		      struct enso_error *err);
+/* n's tap (existing) onto the host's network.  A user's script (n->script,
+ * else xl.conf's vif.default.script; a relative name is looked up in
+ * Enso's script directory, $ENSO_SCRIPT_DIR or $(sysconfdir)/enso/scripts)
+ * runs as upstream's libxl runs it, 40 s at most: with xenbus_path (a
+ * netback vif) "online type_if=vif", without (a KVM tap) "add
+ * type_if=tap"; environment script, XENBUS_TYPE, XENBUS_PATH,
+ * XENBUS_BASE_PATH, netdev, vif, bridge (and INTERFACE for a tap).  No
+ * script, or upstream's "vif-bridge": the built-in plumbing, what
+ * vif-bridge does, onto n->bridge, else xl.conf's vif.default.bridge,
+ * else xenbr0 (a missing bridge is an error naming it).  police_rate: n's
+ * rate= also limits what the guest sends on the tap (KVM; on Xen netback
+ * enforces it).  A failure leaves nothing plumbed. */
+int rt_vif_plumb(struct enso_ctx *ctx, uint32_t domid,
+		 const struct enso_nic *n, const char *xenbus_path,
+		 bool police_rate, struct enso_error *err);
+/* The undo: the script's "offline"/"remove", or the built-in undo (rate
+ * limit cleared, released from the bridge, down); then the tap deleted if
+ * delete_tap.  A tap already gone is success; the tap is deleted even when
+ * the script failed (the error is still returned). */
+int rt_vif_unplumb(struct enso_ctx *ctx, uint32_t domid,
+		   const struct enso_nic *n, const char *xenbus_path,
+		   bool delete_tap, struct enso_error *err);
+
 /* ---- tests ------------------------------------------------------------- */
 
 /* Stops at `point` when ENSO_TEST_STOP_AT names it, until the caller is

@@ -15,6 +15,8 @@
 # What the guest's /init does, on the console (ttyS0):
 #   - mounts proc, sys, devtmpfs; loads the modules in dependency order;
 #   - prints  ENSO-GUEST-BOOTED
+#   - with enso.net=ADDR/LEN,PEER: eth0 gets ADDR and pings PEER, printing
+#       ENSO-NET-PING ok   (or ENSO-NET-PING fail: <ping's last lines>)
 #   - starts busybox acpid: the ACPI power button (PWRF) runs `poweroff -f`,
 #     so QMP system_powerdown (xl shutdown) powers the guest off;
 #   - kernel command line words:
@@ -179,6 +181,25 @@ i=0
 while [ ! -e /dev/input/event0 ] && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
 acpid -c /etc/acpi -a /etc/acpid.conf -l /tmp/acpid.log -p /run/acpid.pid ||
 	echo "enso-guest: acpid failed to start"
+
+# A NIC's reach to the host (tests/kvm/net.sh): enso.net=ADDR/LEN,PEER
+# sets ADDR on eth0 and pings PEER (an address on the host's bridge).
+net=""
+for a in $cmdline; do
+	case $a in enso.net=*) net=${a#enso.net=} ;; esac
+done
+if [ -n "$net" ]; then
+	i=0
+	while [ ! -e /sys/class/net/eth0 ] && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
+	ip link set lo up
+	ip link set eth0 up
+	ip addr add "${net%,*}" dev eth0
+	if ping -c 5 -w 20 "${net#*,}" >/tmp/ping.out 2>&1; then
+		echo "ENSO-NET-PING ok"
+	else
+		echo "ENSO-NET-PING fail: $(tail -n 2 /tmp/ping.out | tr '\n' ' ')"
+	fi
+fi
 
 # A virtio block device (virtio id 2) should show up as /dev/vda: give
 # devtmpfs a moment.

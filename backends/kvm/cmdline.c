@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/io_uring.h>
+#include <net/if.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -192,16 +193,10 @@ int kvm_check_config(const struct enso_domain_config *c,
 				"%s: cpu_weight=/cap=: Xen scheduler parameters, not supported by Enso's KVM backend yet",
 				c->name);
 	for (i = 0; i < c->nnics; i++) {
-		if (c->nics[i].backend)
-			return exl_fail(err, -EINVAL,
-					"%s: vif %d: backend=%s names a driver domain, which is Xen-only",
-					c->name, c->nics[i].devid,
-					c->nics[i].backend);
-		/* Refused, not dropped: a limit silently ignored is worse. */
-		if (c->nics[i].rate_bytes_per_interval)
-			return exl_fail(err, -ENOSYS,
-					"%s: vif %d: rate= is not supported by Enso's KVM backend yet",
-					c->name, c->nics[i].devid);
+		int rc = kvm_check_nic(c->name, &c->nics[i], err);
+
+		if (rc)
+			return rc;
 	}
 	return 0;
 }
@@ -349,17 +344,22 @@ void kvm_build_argv(struct enso_ctx *ctx, const struct enso_domain_config *c,
 	for (i = 0; i < c->nnics; i++) {
 		const struct enso_nic *n = &c->nics[i];
 		const uint8_t *m = n->mac;
+		char tap[IFNAMSIZ] = "";
 
+		/* QEMU makes the tap, named like Xen's vif (checked to fit
+		 * by kvm_check_nic); kvm_nics_plumb plumbs it.  A root port
+		 * of its own, as for disks, so network-detach can unplug it. */
+		rt_vif_name(domid, n, tap, sizeof(tap));
 		arg(a, "-netdev");
-		if (n->vifname)
-			arg(a, "tap,id=net%zu,ifname=%s,script=no,downscript=no", i,
-			    n->vifname);
-		else
-			arg(a, "tap,id=net%zu,ifname=vif%u.%d,script=no,downscript=no",
-			    i, domid, n->devid);
+		arg(a, "tap,id=" KVM_NIC_NET "%d,ifname=%s,script=no,downscript=no",
+		    n->devid, tap);
 		arg(a, "-device");
-		arg(a, "virtio-net-pci,netdev=net%zu,mac=%02x:%02x:%02x:%02x:%02x:%02x",
-		    i, m[0], m[1], m[2], m[3], m[4], m[5]);
+		arg(a, "pcie-root-port,id=" KVM_NIC_PORT "%d,chassis=%zu", n->devid,
+		    KVM_HOTPLUG_PORTS + 1 + c->ndisks + i);
+		arg(a, "-device");
+		arg(a, "virtio-net-pci,bus=" KVM_NIC_PORT "%d,id=" KVM_NIC_DEV "%d,netdev=" KVM_NIC_NET "%d,mac=%02x:%02x:%02x:%02x:%02x:%02x",
+		    n->devid, n->devid, n->devid, m[0], m[1], m[2], m[3], m[4],
+		    m[5]);
 	}
 	arg(a, "-qmp");
 	arg(a, "unix:%s/qmp.sock,server=on,wait=off", dir);

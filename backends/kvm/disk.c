@@ -1,7 +1,8 @@
 /*
  * Disks of a running KVM domain: the backend ops device_attach and
  * device_detach (xl block-attach, block-detach; libxl/device.c keeps the
- * stored config in step).  Ids come from the disk's vdev number N: the
+ * stored config in step); NICs go on to nic.c, which shares the spare
+ * root ports, the JSON builders and the unplug wait below.  Ids come from the disk's vdev number N: the
  * device KVM_DISK_DEV<N> ("vbd51728"), the block node block-attach adds
  * KVM_DISK_NODE<N>, so that detach finds both again.
  *
@@ -58,16 +59,6 @@ static void disk_ids(uint32_t devid, struct disk_ids *ids)
 		 "/machine/peripheral/%s/virtio-backend", ids->dev);
 }
 
-static int not_disk(uint32_t domid, const struct backend_device *dev,
-		    struct enso_error *err)
-{
-	if (dev->kind == BACKEND_DEVICE_DISK)
-		return 0;
-	return exl_fail(err, -ENOSYS,
-			"domain %u: NIC hot-plug is not supported on kvm yet (a vif of the config is on QEMU's command line)",
-			domid);
-}
-
 /* ---- JSON arguments, built with yajl_gen (it escapes file names) ---- */
 
 static void jkey(yajl_gen g, const char *k)
@@ -75,7 +66,7 @@ static void jkey(yajl_gen g, const char *k)
 	yajl_gen_string(g, (const unsigned char *)k, strlen(k));
 }
 
-static void jstr(yajl_gen g, const char *k, const char *v)
+void kvm_jput_str(yajl_gen g, const char *k, const char *v)
 {
 	jkey(g, k);
 	yajl_gen_string(g, (const unsigned char *)v, strlen(v));
@@ -88,7 +79,7 @@ static void jbool(yajl_gen g, const char *k, bool v)
 }
 
 /* Closes the top map; the text malloc'd, or NULL. */
-static char *jdone(yajl_gen g)
+char *kvm_jdone(yajl_gen g)
 {
 	const unsigned char *buf;
 	size_t len;
@@ -101,7 +92,7 @@ static char *jdone(yajl_gen g)
 	return s;
 }
 
-static yajl_gen jopen(void)
+yajl_gen kvm_jopen(void)
 {
 	yajl_gen g = yajl_gen_alloc(NULL);
 
@@ -110,15 +101,25 @@ static yajl_gen jopen(void)
 	return g;
 }
 
-/* {"node-name": node}, for blockdev-del. */
-static char *node_args(const char *node)
+char *kvm_id_args(const char *id)
 {
-	yajl_gen g = jopen();
+	yajl_gen g = kvm_jopen();
 
 	if (!g)
 		return NULL;
-	jstr(g, "node-name", node);
-	return jdone(g);
+	kvm_jput_str(g, "id", id);
+	return kvm_jdone(g);
+}
+
+/* {"node-name": node}, for blockdev-del. */
+static char *node_args(const char *node)
+{
+	yajl_gen g = kvm_jopen();
+
+	if (!g)
+		return NULL;
+	kvm_jput_str(g, "node-name", node);
+	return kvm_jdone(g);
 }
 
 /* What the format node and its file node both say: -drive's readonly=
@@ -137,50 +138,55 @@ static char *blockdev_args(const struct enso_disk *d, const char *node,
 {
 	bool ro = !d->readwrite || d->is_cdrom;
 	bool direct = !strcmp(cache, "none");
-	yajl_gen g = jopen();
+	yajl_gen g = kvm_jopen();
 
 	if (!g)
 		return NULL;
-	jstr(g, "driver", kvm_disk_format(d));
-	jstr(g, "node-name", node);
+	kvm_jput_str(g, "driver", kvm_disk_format(d));
+	kvm_jput_str(g, "node-name", node);
 	node_access(g, ro, direct);
 	jkey(g, "file");
 	yajl_gen_map_open(g);
-	jstr(g, "driver", "file");
-	jstr(g, "filename", d->target);
-	jstr(g, "aio", aio);
+	kvm_jput_str(g, "driver", "file");
+	kvm_jput_str(g, "filename", d->target);
+	kvm_jput_str(g, "aio", aio);
 	node_access(g, ro, direct);
 	yajl_gen_map_close(g);
-	return jdone(g);
+	return kvm_jdone(g);
 }
 
 static char *device_args(const struct enso_disk *d, const struct disk_ids *ids,
 			 const char *port)
 {
-	yajl_gen g = jopen();
+	yajl_gen g = kvm_jopen();
 
 	if (!g)
 		return NULL;
-	jstr(g, "driver", "virtio-blk-pci");
-	jstr(g, "id", ids->dev);
-	jstr(g, "bus", port);
-	jstr(g, "drive", ids->node);
-	jstr(g, "serial", d->vdev);
-	return jdone(g);
+	kvm_jput_str(g, "driver", "virtio-blk-pci");
+	kvm_jput_str(g, "id", ids->dev);
+	kvm_jput_str(g, "bus", port);
+	kvm_jput_str(g, "drive", ids->node);
+	kvm_jput_str(g, "serial", d->vdev);
+	return kvm_jdone(g);
+}
+
+int kvm_qmp_take(struct qmp *q, uint32_t domid, const char *cmd, char *args,
+		 struct enso_error *err)
+{
+	int rc;
+
+	if (!args)
+		return exl_fail(err, -ENOMEM, "domain %u: out of memory", domid);
+	rc = kvm_qmp_call(q, domid, cmd, args, NULL, err);
+	free(args);
+	return rc;
 }
 
 /* blockdev-del of node; err may be NULL (a leftover that may not be). */
 static int node_del(struct qmp *q, uint32_t domid, const char *node,
 		    struct enso_error *err)
 {
-	char *args = node_args(node);
-	int rc;
-
-	if (!args)
-		return exl_fail(err, -ENOMEM, "domain %u: out of memory", domid);
-	rc = kvm_qmp_call(q, domid, "blockdev-del", args, NULL, err);
-	free(args);
-	return rc;
+	return kvm_qmp_take(q, domid, "blockdev-del", node_args(node), err);
 }
 
 /* ---- QEMU's PCI tree (query-pci) ---- */
@@ -230,7 +236,7 @@ static int free_port(struct qmp *q, uint32_t domid, char *port, size_t len,
 		return rc;
 	devs = root_devices(ret);
 	rc = exl_fail(err, -ENOSPC,
-		      "domain %u: all %d PCIe root ports kept for block-attach are taken; detach a disk first",
+		      "domain %u: all %d spare PCIe root ports are taken; detach a disk or a NIC first",
 		      domid, KVM_HOTPLUG_PORTS);
 	for (int i = 0; i < KVM_HOTPLUG_PORTS; i++) {
 		yajl_val pd, in;
@@ -244,6 +250,23 @@ static int free_port(struct qmp *q, uint32_t domid, char *port, size_t len,
 		}
 	}
 	yajl_tree_free(ret);
+	return rc;
+}
+
+int kvm_plug_open(struct enso_ctx *ctx, uint32_t domid, struct qmp **q,
+		  char *port, size_t len, struct enso_error *err)
+{
+	int rc = kvm_qmp_open(ctx, domid, "qmp.sock", q, err);
+
+	if (rc) {
+		*q = NULL;
+		return rc;
+	}
+	rc = free_port(*q, domid, port, len, err);
+	if (rc) {
+		qmp_close(*q);
+		*q = NULL;
+	}
 	return rc;
 }
 
@@ -282,7 +305,7 @@ static bool guest_running(struct qmp *q, uint32_t domid)
 	return running;
 }
 
-static void wait_guest_sees(struct qmp *q, uint32_t domid, const char *dev)
+void kvm_wait_guest_sees(struct qmp *q, uint32_t domid, const char *dev)
 {
 	long long deadline = monotonic_ms() + ATTACH_SEEN_MS;
 
@@ -321,9 +344,8 @@ int kvm_device_attach(struct enso_ctx *ctx, uint32_t domid,
 	struct qmp *q = NULL;
 	int rc;
 
-	rc = not_disk(domid, dev, err);
-	if (rc)
-		return rc;
+	if (dev->kind == BACKEND_DEVICE_NIC)
+		return kvm_nic_attach(ctx, domid, dev, err);
 	if (!d->target)
 		return exl_fail(err, -EINVAL,
 				"domain %u: disk %s: an empty cdrom cannot be plugged in on kvm",
@@ -334,10 +356,7 @@ int kvm_device_attach(struct enso_ctx *ctx, uint32_t domid,
 		return rc;
 	disk_ids(dev->devid, &ids);
 	kvm_disk_io(d, &cache, &aio, note, sizeof(note));
-	rc = kvm_qmp_open(ctx, domid, "qmp.sock", &q, err);
-	if (rc)
-		return rc;
-	rc = free_port(q, domid, port, sizeof(port), err);
+	rc = kvm_plug_open(ctx, domid, &q, port, sizeof(port), err);
 	if (rc)
 		goto out;
 	/* A node an earlier detach left (the guest ejected late): gone now,
@@ -359,7 +378,7 @@ int kvm_device_attach(struct enso_ctx *ctx, uint32_t domid,
 		goto out;
 	}
 	log_note(ctx, domid, note);
-	wait_guest_sees(q, domid, ids.dev);
+	kvm_wait_guest_sees(q, domid, ids.dev);
 out:
 	if (rc == -ENOMEM)
 		exl_fail(err, rc, "domain %u: out of memory", domid);
@@ -423,19 +442,42 @@ static int wait_deleted(struct qmp *q, const char *dev, int timeout_ms)
 	}
 }
 
+int kvm_unplug(struct qmp *q, uint32_t domid, const char *id, bool force,
+	       int timeout_ms, const char *who, const char *keeps,
+	       struct enso_error *err)
+{
+	int rc = kvm_qmp_take(q, domid, "device_del", kvm_id_args(id), err);
+
+	if (rc)
+		return rc;
+	/* -f does not wait at all, not even for an event already read. */
+	rc = force ? 0 : wait_deleted(q, id, timeout_ms);
+	if (rc < 0)
+		return exl_fail(err, rc, "domain %u: QEMU went away during the unplug",
+				domid);
+	if (rc == 0)
+		exl_fail(err, 0,
+			 "domain %u: %s: %s; QEMU cannot take a PCI device from the guest, so the unplug request stays pending and the guest keeps %s until it ejects it or the domain ends. It is gone from the domain's config.",
+			 domid, who,
+			 force ? "forced: not waiting for the guest" :
+				 "the guest did not eject it in time",
+			 keeps);
+	return rc;
+}
+
 int kvm_device_detach(struct enso_ctx *ctx, uint32_t domid,
 		      const struct backend_device *dev, bool force,
 		      int timeout_ms, struct enso_error *err)
 {
-	const char *vdev = dev->u.disk->vdev;
+	const char *vdev;
 	struct disk_ids ids;
 	struct qmp *q = NULL;
-	char *node = NULL, args[64];
+	char *node = NULL, who[48];
 	int rc;
 
-	rc = not_disk(domid, dev, err);
-	if (rc)
-		return rc;
+	if (dev->kind == BACKEND_DEVICE_NIC)
+		return kvm_nic_detach(ctx, domid, dev, force, timeout_ms, err);
+	vdev = dev->u.disk->vdev;
 	disk_ids(dev->devid, &ids);
 	rc = kvm_qmp_open(ctx, domid, "qmp.sock", &q, err);
 	if (rc)
@@ -450,22 +492,10 @@ int kvm_device_detach(struct enso_ctx *ctx, uint32_t domid,
 	}
 	if (rc)
 		goto out;
-	snprintf(args, sizeof(args), "{\"id\":\"%s\"}", ids.dev);
-	rc = kvm_qmp_call(q, domid, "device_del", args, NULL, err);
-	if (rc)
-		goto out;
-	/* -f does not wait at all, not even for an event already read. */
-	rc = force ? 0 : wait_deleted(q, ids.dev, timeout_ms);
-	if (rc < 0) {
-		rc = exl_fail(err, rc, "domain %u: QEMU went away during the unplug",
-			      domid);
-	} else if (rc == 0) {
-		exl_fail(err, 0,
-			 "domain %u: disk %s: %s; QEMU cannot take a PCI device from the guest, so the unplug request stays pending and the guest keeps the disk (QEMU the file) until it ejects it or the domain ends. It is gone from the domain's config.",
-			 domid, vdev,
-			 force ? "forced: not waiting for the guest" :
-				 "the guest did not eject it in time");
-	} else {
+	snprintf(who, sizeof(who), "disk %s", vdev);
+	rc = kvm_unplug(q, domid, ids.dev, force, timeout_ms, who,
+			"the disk (QEMU the file)", err);
+	if (rc == 1) {
 		rc = 0;
 		/* A node of block-attach's goes; a drive of the config's
 		 * command line went with its device. */

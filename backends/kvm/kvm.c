@@ -16,17 +16,14 @@
  *
  * This file holds the lifecycle and the ops table; the command line is
  * cmdline.c's, QEMU's process and QMP sockets qemu.c's, vcpu-set vcpus.c's,
- * vCPU affinity affinity.c's and block-attach/-detach disk.c's.
+ * vCPU affinity affinity.c's, block-attach/-detach disk.c's and the NICs'
+ * plumbing and network-attach/-detach nic.c's.
  */
 #include <dirent.h>
 #include <errno.h>
-#include <linux/sockios.h>
-#include <net/if.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/ioctl.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
 #include "backends/kvm/kvm.h"
@@ -35,36 +32,6 @@
 
 #include "libxl/services.h"
 #include "backends/backend.h"
-
-/* Adds a tap to its bridge and brings it up (what vif-bridge does). */
-static int attach_tap(const char *tap, const char *bridge, bool required,
-		      char *warn, size_t wlen)
-{
-	struct ifreq ifr;
-	int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0), rc = 0;
-	unsigned idx = if_nametoindex(tap);
-
-	if (s < 0)
-		return -errno;
-	memset(&ifr, 0, sizeof(ifr));
-	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", tap);
-	if (ioctl(s, SIOCGIFFLAGS, &ifr) == 0) {
-		ifr.ifr_flags |= IFF_UP;
-		ioctl(s, SIOCSIFFLAGS, &ifr);
-	}
-	memset(&ifr, 0, sizeof(ifr));
-	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", bridge);
-	ifr.ifr_ifindex = (int)idx;
-	if (!idx || ioctl(s, SIOCBRADDIF, &ifr) < 0) {
-		rc = -errno;
-		snprintf(warn, wlen, "vif %s: cannot join bridge %s: %s", tap,
-			 bridge, strerror(errno));
-		if (!required)
-			rc = 0;
-	}
-	close(s);
-	return rc;
-}
 
 static int write_console_tty(struct enso_ctx *ctx, uint32_t domid,
 			     struct enso_error *err)
@@ -104,13 +71,12 @@ static int kvm_create(struct enso_ctx *ctx, const struct backend_create *in,
 	const struct enso_domain_config *c = in->cfg;
 	struct argv a = { 0 };
 	char *dir = kvm_domain_dir(ctx, *domid), *qemu_log = NULL, *console_log = NULL;
-	char *console_dir = NULL, warn[256] = "", note[1024] = "";
+	char *console_dir = NULL, note[1024] = "";
 	/* QEMU boots the ELF libxl unpacked when it has a PVH entry (it
 	 * starts at once, where the bzImage would decompress itself under
 	 * emulation); else the kernel as given. */
 	const char *kernel = in->kernel_pvh ? in->kernel : c->kernel;
 	char node[64], val[32];
-	size_t i;
 	int rc;
 
 	if (!dir)
@@ -150,21 +116,10 @@ static int kvm_create(struct enso_ctx *ctx, const struct backend_create *in,
 	rc = kvm_affinity_create(ctx, *domid, in, err);
 	if (rc)
 		goto fail;
-	for (i = 0; i < c->nnics; i++) {
-		char tap[IFNAMSIZ];
-
-		if (c->nics[i].vifname)
-			snprintf(tap, sizeof(tap), "%s", c->nics[i].vifname);
-		else
-			snprintf(tap, sizeof(tap), "vif%u.%d", *domid,
-				 c->nics[i].devid);
-		rc = attach_tap(tap, c->nics[i].bridge ? c->nics[i].bridge : "xenbr0",
-				c->nics[i].bridge != NULL, warn, sizeof(warn));
-		if (rc) {
-			exl_fail(err, rc, "%s", warn);
-			goto fail;
-		}
-	}
+	/* QEMU has made the taps: onto their bridges, rate= policed. */
+	rc = kvm_nics_plumb(ctx, *domid, c, err);
+	if (rc)
+		goto fail;
 	if (c->memory_kb < c->maxmem_kb) {
 		char args[64];
 

@@ -20,6 +20,7 @@ int kvm_probe(struct kvm_accel *out);
 
 
 /* ---- QMP client (qmp.c) ---- */
+#include <yajl/yajl_gen.h>
 #include <yajl/yajl_tree.h>
 
 struct qmp;
@@ -118,14 +119,65 @@ void kvm_build_argv(struct enso_ctx *ctx, const struct enso_domain_config *c,
 		    const char *kernel, struct argv *a, char *note,
 		    size_t note_len);
 
-/* ---- disks of a running domain (disk.c): backend ops device_attach and
- * device_detach ---- */
+/* ---- devices of a running domain (disk.c, nic.c): backend ops
+ * device_attach and device_detach ---- */
 struct backend_device;
 int kvm_device_attach(struct enso_ctx *ctx, uint32_t domid,
 		      const struct backend_device *dev, struct enso_error *err);
 int kvm_device_detach(struct enso_ctx *ctx, uint32_t domid,
 		      const struct backend_device *dev, bool force,
 		      int timeout_ms, struct enso_error *err);
+
+/* What disk.c shares with nic.c: QMP arguments built with yajl_gen (it
+ * escapes names): a map opened, string members, closed into a malloc'd
+ * text (NULL: out of memory); a QMP connection (*q; NULL on failure) and
+ * a free one of the KVM_HOTPLUG_PORTS root ports into port (-ENOSPC when
+ * all are taken); a running guest given
+ * time to take up device dev. */
+yajl_gen kvm_jopen(void);
+void kvm_jput_str(yajl_gen g, const char *k, const char *v);
+char *kvm_jdone(yajl_gen g);
+/* Runs cmd with args (malloc'd, freed here; NULL: out of memory, said). */
+int kvm_qmp_take(struct qmp *q, uint32_t domid, const char *cmd, char *args,
+		 struct enso_error *err);
+/* {"id": id}, for device_del and netdev_del. */
+char *kvm_id_args(const char *id);
+int kvm_plug_open(struct enso_ctx *ctx, uint32_t domid, struct qmp **q,
+		  char *port, size_t len, struct enso_error *err);
+void kvm_wait_guest_sees(struct qmp *q, uint32_t domid, const char *dev);
+/* device_del of device id, and DEVICE_DELETED awaited for timeout_ms
+ * (force: not at all): 1 gone; 0 still the guest's, the request pending,
+ * err saying so of who ("disk xvdb") and what the guest keeps; <0 failed
+ * (QEMU refused it, or went away). */
+int kvm_unplug(struct qmp *q, uint32_t domid, const char *id, bool force,
+	       int timeout_ms, const char *who, const char *keeps,
+	       struct enso_error *err);
+
+/* ---- NICs (nic.c) ----
+ * A NIC's QEMU ids from its devid: the netdev KVM_NIC_NET<devid> (a tap
+ * QEMU opens by the vif's name), the virtio-net-pci KVM_NIC_DEV<devid>;
+ * a NIC of the config sits on a root port of its own, KVM_NIC_PORT<devid>,
+ * so that it can be unplugged as a hot-plugged one can. */
+#define KVM_NIC_NET "vifnet"
+#define KVM_NIC_DEV "vif"
+#define KVM_NIC_PORT "vif-port"
+/* device_attach / device_detach for BACKEND_DEVICE_NIC: netdev_add of a
+ * tap named like the vif, its plumbing (rt_vif_plumb, rate= policed),
+ * device_add of a virtio-net-pci with the MAC on a spare root port; detach
+ * is device_del, then (once the guest let go) netdev_del and the undo. */
+int kvm_nic_attach(struct enso_ctx *ctx, uint32_t domid,
+		   const struct backend_device *dev, struct enso_error *err);
+int kvm_nic_detach(struct enso_ctx *ctx, uint32_t domid,
+		   const struct backend_device *dev, bool force,
+		   int timeout_ms, struct enso_error *err);
+/* The vifs of the config plumbed once QEMU has made their taps (create);
+ * a failure says which. */
+int kvm_nics_plumb(struct enso_ctx *ctx, uint32_t domid,
+		   const struct enso_domain_config *c, struct enso_error *err);
+/* A NIC QEMU can serve (create and network-attach; who: the domain). */
+struct enso_nic;
+int kvm_check_nic(const char *who, const struct enso_nic *n,
+		  struct enso_error *err);
 
 /* ---- vCPU hotplug (vcpus.c) ---- */
 /* Backend op set_vcpus: QEMU's CPU hotplug until count are plugged. */

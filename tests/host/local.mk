@@ -61,3 +61,11 @@ tests_host_console_front_SOURCES = tests/host/console_front.c $(XBTEST)
 tests_host_console_front_CFLAGS = $(AM_CFLAGS) $(XENSTORE_CFLAGS)
 tests_host_console_front_LDADD = consoled/libensoconsoled.la \
 	xenbus/libensoxenbus.la util/libensoutil.la $(XENSTORE_LIBS)
+
+# hotplug/ (links, taps, vif plumbing, rate limits, loop devices, script
+# hooks) in a network namespace of the test's own: tests/host/hotplug.c,
+# run by hotplug.sh.
+EXTRA_DIST += tests/host/hotplug.sh
+check_PROGRAMS += tests/host/hotplug
+tests_host_hotplug_SOURCES = tests/host/hotplug.c
+tests_host_hotplug_LDADD = hotplug/libensohotplug.la

@@ -123,27 +123,34 @@ stop_daemon() {
 
 # run_suite LABEL DAEMON_NAME PID SOCK CMD...: runs CMD against SOCK,
 # passes its ok / not ok lines through, then checks the daemon lives.
-run_suite() {
-	local label=$1 name=$2 pid=$3 sock=$4 rc out lines
-	shift 4
-	out=$TMP/$label.out
-	XENSTORED_PATH=$sock timeout 600 "$@" >"$out" 2>"$TMP/$label.err"
-	rc=$?
+# tally LABEL RC TIMEOUT: a test program's lines ($TMP/LABEL.out, its
+# stderr in $TMP/LABEL.err) counted and passed on; a crash, a timeout or
+# silence is a failure of its own.
+tally() {
+	local label=$1 rc=$2 limit=$3 out=$TMP/$1.out lines
 	sed 's/^/# /' "$TMP/$label.err" >&2
 	grep -E '^(not )?ok - ' "$out"
 	grep -vE '^(not )?ok - ' "$out" | sed 's/^/# /' >&2
 	passed=$((passed + $(grep -c '^ok - ' "$out")))
 	failed=$((failed + $(grep -c '^not ok - ' "$out")))
 	lines=$(grep -cE '^(not )?ok - ' "$out")
-	if [ $rc -eq 124 ]; then
-		notok "$label finished" "timed out after 600 s"
-	elif [ $rc -gt 128 ]; then
+	if [ "$rc" -eq 124 ]; then
+		notok "$label finished" "timed out after $limit s"
+	elif [ "$rc" -gt 128 ]; then
 		notok "$label finished" "killed by signal $((rc - 128))"
 	elif [ "$lines" -eq 0 ]; then
 		notok "$label finished" "printed no checks (exit $rc)"
-	elif [ $rc -ne 0 ] && ! grep -q '^not ok - ' "$out"; then
+	elif [ "$rc" -ne 0 ] && ! grep -q '^not ok - ' "$out"; then
 		notok "$label finished" "exit $rc without a failing check"
 	fi
+}
+
+run_suite() {
+	local label=$1 name=$2 pid=$3 sock=$4 out
+	shift 4
+	out=$TMP/$label.out
+	XENSTORED_PATH=$sock timeout 600 "$@" >"$out" 2>"$TMP/$label.err"
+	tally "$label" $? 600
 	if alive "$pid"; then
 		ok "$name alive after $label"
 	else
@@ -286,6 +293,11 @@ fi
 # shellcheck source=tests/host/consoled.sh
 . "$here/consoled.sh"
 consoled_tests
+
+# hotplug/ in a network namespace of its own: tests/host/hotplug.sh.
+# shellcheck source=tests/host/hotplug.sh
+. "$here/hotplug.sh"
+hotplug_tests
 
 # Persistence: SIGKILL under a writer, torn tails, compaction, the lock.
 # shellcheck source=tests/host/persist.sh

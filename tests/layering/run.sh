@@ -12,7 +12,8 @@
 #     in ctx.c, which chooses the backend and names it;
 #   - no file of backends/ is over 650 lines (one concern per file);
 #   - xenbus/ (the device-backend core), blkback/ (an engine on it) and
-#     consoled/ (on its transport) include nothing of libxl/ or backends/,
+#     consoled/ (on its transport), and hotplug/ (host plumbing) include
+#     nothing of libxl/ or backends/,
 #     and none of their files is over 600 lines; blkback/ and consoled/
 #     reach the core only through xenbus.h.
 set -u
@@ -50,7 +51,7 @@ done)
 check "no file of backends/ is over 650 lines" "$found"
 
 # The device-backend core and the engines on it: below libxl, small files.
-for d in xenbus blkback consoled; do
+for d in xenbus blkback consoled hotplug; do
 	found=$(grep -nE '#include[[:space:]]+[<"](enso/|libxl|backends/)' $d/*.[ch])
 	check "$d/ includes nothing of libxl/ or backends/ (calls go one way)" "$found"
 	found=$(for f in $d/*.[ch]; do
