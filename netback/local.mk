@@ -6,3 +6,8 @@ netback_libensonetback_la_SOURCES = netback/netback.h netback/private.h \
 	netback/rx.c netback/pkt.c
 netback_libensonetback_la_LIBADD = xenbus/libensoxenbus.la \
 	util/libensoutil.la
+
+sbin_PROGRAMS += netback/enso-netback
+netback_enso_netback_SOURCES = netback/main.c
+netback_enso_netback_LDADD = netback/libensonetback.la \
+	xenbus/libensoxenbus.la util/libensoutil.la $(XENSTORE_LIBS)

@@ -44,6 +44,8 @@ static const int base[] = {
 	SYS_read, SYS_write, SYS_readv, SYS_writev,
 	SYS_recvfrom, SYS_sendto, SYS_recvmsg, SYS_sendmsg,
 	SYS_close, SYS_fcntl, SYS_ioctl, SYS_fstat, SYS_newfstatat, SYS_lseek,
+	/* grant copy on the shm transport (Xen's is an ioctl) */
+	SYS_pread64, SYS_pwrite64,
 	/* memory: the frontend's pages and malloc's */
 	SYS_mmap, SYS_munmap, SYS_mprotect, SYS_madvise, SYS_brk, SYS_mremap,
 	/* time, signals, the end */

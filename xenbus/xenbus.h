@@ -198,6 +198,27 @@ int xenbus_dev_write_nodes(const struct xenbus_dev *dev,
 void xenbus_dev_fail(struct xenbus_dev *dev, int rc, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 
+/* ---- an engine's daemon ------------------------------------------------
+ *
+ * What enso-blkback and enso-netback are once their options are read: one
+ * process, the core with one engine over one transport.  Unless
+ * foreground, forks (the parent exits once the child serves), lets go of
+ * the terminal and logs to log_file (else syslog).  pid_file, if given,
+ * is locked first (util's pid_file_lock): a second daemon on it exits 1
+ * before it touches a device.  Runs until SIGTERM or SIGINT; returns the
+ * exit status (0, or 1 after a failure it logged).
+ */
+struct xenbus_daemon {
+	const char *name;	/* "enso-netback", for the log */
+	const struct xenbus_engine *engine;
+	void *engine_data;
+	const char *dir;	/* backend/<dir>/ */
+	bool shm;		/* the shm transport (tests: probe only) */
+	bool foreground;
+	const char *pid_file, *log_file;	/* NULL: none, syslog */
+};
+int xenbus_daemon_run(const struct xenbus_daemon *d);
+
 /* ---- a device's worker process -----------------------------------------
  *
  * docs/design/xenbus.md, "Isolation": an engine serves each connected

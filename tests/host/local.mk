@@ -61,3 +61,13 @@ tests_host_console_front_SOURCES = tests/host/console_front.c $(XBTEST)
 tests_host_console_front_CFLAGS = $(AM_CFLAGS) $(XENSTORE_CFLAGS)
 tests_host_console_front_LDADD = consoled/libensoconsoled.la \
 	xenbus/libensoxenbus.la util/libensoutil.la $(XENSTORE_LIBS)
+
+# netback's engine served to a netif frontend of the test's own over shm,
+# with real taps in a network namespace of the test's own (root):
+# tests/host/net_front.c.
+check_PROGRAMS += tests/host/net_front
+tests_host_net_front_SOURCES = tests/host/net_front.c tests/host/net_hostile.c \
+	tests/host/net_ring.c tests/host/net_ring.h $(XBTEST)
+tests_host_net_front_CFLAGS = $(AM_CFLAGS) $(XENSTORE_CFLAGS)
+tests_host_net_front_LDADD = netback/libensonetback.la \
+	xenbus/libensoxenbus.la util/libensoutil.la $(XENSTORE_LIBS)

@@ -2,6 +2,7 @@
  * tests/host/xbtest.c: the scaffolding of the xenbus engines' host tests
  * (xbtest.h).
  */
+#include <dirent.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -249,4 +250,52 @@ int xbt_device_add(const char *type, const struct xbt_guest *g,
 	     xbt_write(be, "online", "1") && xbt_write(be, "state", "1") &&
 	     xbt_write(be, "frontend", "%s", fe_at ? fe_at : fe);
 	return ok ? 0 : -EIO;
+}
+
+const char *xbt_proc_status(int pid, const char *key)
+{
+	static char val[256];
+	char path[64], line[256];
+	size_t n = strlen(key);
+	FILE *f;
+
+	val[0] = '\0';
+	snprintf(path, sizeof(path), "/proc/%d/status", pid);
+	f = fopen(path, "re");
+	while (f && fgets(line, sizeof(line), f))
+		if (!strncmp(line, key, n) && line[n] == ':') {
+			snprintf(val, sizeof(val), "%s", line + n + 1 + strspn(line + n + 1, "\t "));
+			val[strcspn(val, "\n")] = '\0';
+			break;
+		}
+	if (f)
+		fclose(f);
+	return val;
+}
+
+int xbt_child_named(const char *comm)
+{
+	char path[64], name[32];
+	struct dirent *e;
+	DIR *dir = opendir("/proc");
+	int found = 0;
+
+	while (dir && !found && (e = readdir(dir))) {
+		int pid = atoi(e->d_name);
+		FILE *f;
+
+		if (pid <= 0 || atoi(xbt_proc_status(pid, "PPid")) != getpid())
+			continue;
+		snprintf(path, sizeof(path), "/proc/%d/comm", pid);
+		f = fopen(path, "re");
+		if (f && fgets(name, sizeof(name), f)) {
+			name[strcspn(name, "\n")] = '\0';
+			found = strcmp(name, comm) ? 0 : pid;
+		}
+		if (f)
+			fclose(f);
+	}
+	if (dir)
+		closedir(dir);
+	return found;
 }

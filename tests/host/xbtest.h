@@ -78,4 +78,10 @@ int xbt_device_add(const char *type, const struct xbt_guest *g,
 		   unsigned devid, const char *fe_at, const char *const *extra,
 		   char *fe, char *be);
 
+/* A line of /proc/<pid>/status ("Uid", ...), its value; "" if none
+ * (static: one at a time). */
+const char *xbt_proc_status(int pid, const char *key);
+/* A child of this process whose comm is name (a device's worker), or 0. */
+int xbt_child_named(const char *name);
+
 #endif
