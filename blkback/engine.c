@@ -44,7 +44,6 @@ static int blk_probe(struct xenbus_dev *dev)
 	bd->dev = dev;
 	bd->bb = xenbus_engine_data(dev);
 	bd->io.efd = -1;
-	bd->pidfd = bd->sock = -1;
 	rc = blk_disk_open(dev, &bd->disk);
 	if (rc < 0) {
 		free(bd);
@@ -155,7 +154,7 @@ static int publish(struct blk_dev *bd)
 static int blk_connect(struct xenbus_dev *dev)
 {
 	struct blk_dev *bd = xenbus_dev_priv(dev);
-	struct blk_msg_connect conn = { 0 };
+	struct blk_conn conn = { 0 };
 	struct queue_keys k;
 	char *proto = NULL;
 	unsigned nq, order = 0, persistent = 0, i;
@@ -191,7 +190,8 @@ static int blk_connect(struct xenbus_dev *dev)
 		memcpy(conn.refs[i], k.refs, sizeof(conn.refs[i]));
 		conn.ports[i] = k.port;
 	}
-	rc = blk_worker_start(bd, &conn);
+	bd->conn = conn;
+	rc = blk_worker_start(bd);
 	if (rc < 0)
 		return rc;
 	rc = publish(bd);
@@ -203,7 +203,8 @@ static int blk_connect(struct xenbus_dev *dev)
 	elog(ELOG_INFO, "vbd %u/%s: connected, %s, %u queue%s of %u page%s%s, worker pid %d",
 	     xenbus_dev_domid(dev), xenbus_dev_id(dev), blk_abi_name(bd->abi),
 	     nq, nq > 1 ? "s" : "", 1u << order, order ? "s" : "",
-	     persistent ? ", persistent grants" : "", bd->pid);
+	     persistent ? ", persistent grants" : "",
+	     xenbus_worker_pid(bd->w));
 	return 0;
 }
 
