@@ -195,6 +195,47 @@ blkback_daemon() {
 	stop_daemon blkback "$pid"
 }
 
+# netback_daemon SOCK: enso-netback -T shm probes a vif the toolstack
+# writes under its own directory, backend/enso-vif (InitWait, its
+# features), refuses a second daemon on its pid file, and exits cleanly on
+# SIGTERM.
+netback_daemon() {
+	local sock=$1 bin pid i st out be=/local/domain/0/backend/enso-vif/3/0
+	bin=$(cd "$(dirname "$XENSTORED")/.." && pwd)/netback/enso-netback
+	if [ ! -x "$bin" ] || ! command -v xenstore-write >/dev/null; then
+		notok "enso-netback: probes a vif" "$bin or xenstore-write missing"
+		return
+	fi
+	XENSTORED_PATH=$sock "$bin" -i -T shm -q 2 --pid-file="$TMP/netback.pid" >"$TMP/netback.log" 2>&1 &
+	pid=$!
+	pids+=("$pid")
+	XENSTORED_PATH=$sock xenstore-write \
+		/local/domain/3/device/vif/0/state 1 \
+		$be/mac 00:16:3e:00:00:03 $be/handle 0 $be/frontend-id 3 $be/online 1 \
+		$be/state 1 $be/frontend /local/domain/3/device/vif/0
+	for ((i = 0; i < 100; i++)); do
+		st=$(XENSTORED_PATH=$sock xenstore-read $be/state 2>/dev/null)
+		[ "$st" = 2 ] && break
+		sleep 0.05
+	done
+	if [ "$st" = 2 ] &&
+		[ "$(XENSTORED_PATH=$sock xenstore-read $be/multi-queue-max-queues)" = 2 ] &&
+		[ "$(XENSTORED_PATH=$sock xenstore-read $be/feature-rx-copy)" = 1 ]; then
+		ok "enso-netback -T shm: probes a vif in backend/enso-vif (InitWait, features, -q 2)"
+	else
+		notok "enso-netback -T shm: probes a vif in backend/enso-vif (InitWait, features, -q 2)" "state '$st'"
+		sed 's/^/#   /' "$TMP/netback.log" >&2
+	fi
+	out=$(XENSTORED_PATH=$sock timeout 10 "$bin" -i -T shm --pid-file="$TMP/netback.pid" 2>&1)
+	if [ $? = 1 ] && echo "$out" | grep -q "another enso-netback holds it"; then
+		ok "enso-netback: a second daemon on the same pid file refuses to start"
+	else
+		notok "enso-netback: a second daemon on the same pid file refuses to start" "$(echo "$out" | tail -n 1)"
+	fi
+	XENSTORED_PATH=$sock xenstore-rm /local/domain/0/backend/enso-vif /local/domain/3 2>/dev/null
+	stop_daemon netback "$pid"
+}
+
 # ---- run -----------------------------------------------------------
 xs_client=$(find_prog xs_client) ||
 	notok "xs_client builds" "compilation failed"
@@ -280,6 +321,18 @@ if [ -n "$blk_front" ] && start_daemon xenstored-blkback; then
 	stop_daemon xenstored-blkback "$DPID"
 elif [ -n "$blk_front" ]; then
 	notok "xenstored for blk_front starts" "no socket within 10 s"
+fi
+
+# netback (the vif engine) to a netif frontend of the test's own over shm,
+# real taps in a network namespace of its own (root); then the daemon.
+net_front=$(find_prog net_front) ||
+	notok "net_front builds" "compilation failed"
+if [ -n "$net_front" ] && start_daemon xenstored-netback; then
+	run_suite net_front xenstored-netback "$DPID" "$DSOCK" "$net_front"
+	netback_daemon "$DSOCK"
+	stop_daemon xenstored-netback "$DPID"
+elif [ -n "$net_front" ]; then
+	notok "xenstored for net_front starts" "no socket within 10 s"
 fi
 
 # consoled over shm: tests/host/consoled.sh.
