@@ -76,26 +76,6 @@ static int blk_probe(struct xenbus_dev *dev)
 	return 0;
 }
 
-/* A frontend number: absent gives def (when def is not ~0u). */
-static int read_fe(struct xenbus_dev *dev, const char *key, unsigned max,
-		   unsigned def, unsigned *out)
-{
-	unsigned long long v;
-	int rc = xenbus_dev_read_uint(dev, XENBUS_FRONTEND, key, max, &v);
-
-	if (rc == -ENOENT && def != ~0u) {
-		*out = def;
-		return 0;
-	}
-	if (rc < 0)
-		return xenbus_dev_error(dev, rc, "%s: %s", key,
-					rc == -ENOENT   ? "missing"
-					: rc == -ERANGE ? "too large"
-							: "not a number");
-	*out = (unsigned)v;
-	return 0;
-}
-
 struct queue_keys {
 	uint32_t refs[1u << BLKBACK_MAX_RING_PAGE_ORDER];
 	unsigned port;
@@ -117,13 +97,13 @@ static int read_queue(struct xenbus_dev *dev, unsigned nq, unsigned qi,
 			snprintf(key, sizeof(key), "%sring-ref", pre);
 		else
 			snprintf(key, sizeof(key), "%sring-ref%u", pre, i);
-		rc = read_fe(dev, key, UINT32_MAX, ~0u, &ref);
+		rc = xenbus_dev_read_fe(dev, key, UINT32_MAX, ~0u, &ref);
 		if (rc < 0)
 			return rc;
 		k->refs[i] = ref;
 	}
 	snprintf(key, sizeof(key), "%sevent-channel", pre);
-	return read_fe(dev, key, UINT32_MAX, ~0u, &k->port);
+	return xenbus_dev_read_fe(dev, key, UINT32_MAX, ~0u, &k->port);
 }
 
 static int publish(struct blk_dev *bd)
@@ -170,13 +150,13 @@ static int blk_connect(struct xenbus_dev *dev)
 		return rc;
 	}
 	free(proto);
-	rc = read_fe(dev, "multi-queue-num-queues", max_queues(bd->bb), 1, &nq);
+	rc = xenbus_dev_read_fe(dev, "multi-queue-num-queues", max_queues(bd->bb), 1, &nq);
 	if (rc == 0 && nq == 0)
 		rc = xenbus_dev_error(dev, -EINVAL, "multi-queue-num-queues: 0");
 	if (rc == 0)
-		rc = read_fe(dev, "ring-page-order", max_order(bd->bb), 0, &order);
+		rc = xenbus_dev_read_fe(dev, "ring-page-order", max_order(bd->bb), 0, &order);
 	if (rc == 0)
-		rc = read_fe(dev, "feature-persistent", 1, 0, &persistent);
+		rc = xenbus_dev_read_fe(dev, "feature-persistent", 1, 0, &persistent);
 	if (rc < 0)
 		return rc;
 	conn.abi = bd->abi;

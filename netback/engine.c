@@ -81,26 +81,6 @@ static int nb_probe(struct xenbus_dev *dev)
 	return 0;
 }
 
-/* A number of the frontend's: absent gives def (when def is not ~0u). */
-static int read_fe(struct xenbus_dev *dev, const char *key, unsigned max,
-		   unsigned def, unsigned *out)
-{
-	unsigned long long v;
-	int rc = xenbus_dev_read_uint(dev, XENBUS_FRONTEND, key, max, &v);
-
-	if (rc == -ENOENT && def != ~0u) {
-		*out = def;
-		return 0;
-	}
-	if (rc < 0)
-		return xenbus_dev_error(dev, rc, "%s: %s", key,
-					rc == -ENOENT   ? "missing"
-					: rc == -ERANGE ? "too large"
-							: "not a number");
-	*out = (unsigned)v;
-	return 0;
-}
-
 /* A queue's rings and channels: queue-N/ when there are several. */
 static int read_queue(struct xenbus_dev *dev, struct nb_conf *c, unsigned qi)
 {
@@ -113,9 +93,9 @@ static int read_queue(struct xenbus_dev *dev, struct nb_conf *c, unsigned qi)
 	if (c->nq > 1)
 		snprintf(pre, sizeof(pre), "queue-%u/", qi);
 	snprintf(key, sizeof(key), "%stx-ring-ref", pre);
-	rc = read_fe(dev, key, UINT32_MAX, ~0u, &q->tx_ref);
+	rc = xenbus_dev_read_fe(dev, key, UINT32_MAX, ~0u, &q->tx_ref);
 	snprintf(key, sizeof(key), "%srx-ring-ref", pre);
-	rc = rc ? rc : read_fe(dev, key, UINT32_MAX, ~0u, &q->rx_ref);
+	rc = rc ? rc : xenbus_dev_read_fe(dev, key, UINT32_MAX, ~0u, &q->rx_ref);
 	if (rc < 0)
 		return rc;
 	/* Split channels (event-channel-tx and -rx), or one for both. */
@@ -123,12 +103,12 @@ static int read_queue(struct xenbus_dev *dev, struct nb_conf *c, unsigned qi)
 	split = xenbus_dev_read_uint(dev, XENBUS_FRONTEND, key, UINT32_MAX,
 				     &any) != -ENOENT;
 	if (split) {
-		rc = read_fe(dev, key, UINT32_MAX, ~0u, &q->tx_port);
+		rc = xenbus_dev_read_fe(dev, key, UINT32_MAX, ~0u, &q->tx_port);
 		snprintf(key, sizeof(key), "%sevent-channel-rx", pre);
-		rc = rc ? rc : read_fe(dev, key, UINT32_MAX, ~0u, &q->rx_port);
+		rc = rc ? rc : xenbus_dev_read_fe(dev, key, UINT32_MAX, ~0u, &q->rx_port);
 	} else {
 		snprintf(key, sizeof(key), "%sevent-channel", pre);
-		rc = read_fe(dev, key, UINT32_MAX, ~0u, &q->tx_port);
+		rc = xenbus_dev_read_fe(dev, key, UINT32_MAX, ~0u, &q->tx_port);
 		q->rx_port = q->tx_port;
 	}
 	if (rc == 0 && qi > 0 && split != c->split)
@@ -202,22 +182,22 @@ static int read_frontend(struct nb_dev *nd, struct nb_conf *c)
 	int rc;
 
 	memset(c, 0, sizeof(*c));
-	rc = read_fe(dev, "request-rx-copy", 1, 0, &copy);
+	rc = xenbus_dev_read_fe(dev, "request-rx-copy", 1, 0, &copy);
 	if (rc == 0 && !copy)
 		rc = xenbus_dev_error(dev, -EOPNOTSUPP,
 				      "request-rx-copy: not 1 (page flipping is not served)");
 	/* Without it the frontend never asks to be told of new packets. */
-	rc = rc ? rc : read_fe(dev, "feature-rx-notify", 1, 0, &notify);
+	rc = rc ? rc : xenbus_dev_read_fe(dev, "feature-rx-notify", 1, 0, &notify);
 	if (rc == 0 && !notify)
 		rc = xenbus_dev_error(dev, -EOPNOTSUPP, "feature-rx-notify: not 1");
-	rc = rc ? rc : read_fe(dev, "multi-queue-num-queues", max_queues(nd->nb), 1, &c->nq);
+	rc = rc ? rc : xenbus_dev_read_fe(dev, "multi-queue-num-queues", max_queues(nd->nb), 1, &c->nq);
 	if (rc == 0 && c->nq == 0)
 		rc = xenbus_dev_error(dev, -EINVAL, "multi-queue-num-queues: 0");
-	rc = rc ? rc : read_fe(dev, "feature-sg", 1, 0, &sg);
-	rc = rc ? rc : read_fe(dev, "feature-gso-tcpv4", 1, 0, &gso4);
-	rc = rc ? rc : read_fe(dev, "feature-gso-tcpv6", 1, 0, &gso6);
-	rc = rc ? rc : read_fe(dev, "feature-no-csum-offload", 1, 0, &nocsum);
-	rc = rc ? rc : read_fe(dev, "feature-ipv6-csum-offload", 1, 0, &v6csum);
+	rc = rc ? rc : xenbus_dev_read_fe(dev, "feature-sg", 1, 0, &sg);
+	rc = rc ? rc : xenbus_dev_read_fe(dev, "feature-gso-tcpv4", 1, 0, &gso4);
+	rc = rc ? rc : xenbus_dev_read_fe(dev, "feature-gso-tcpv6", 1, 0, &gso6);
+	rc = rc ? rc : xenbus_dev_read_fe(dev, "feature-no-csum-offload", 1, 0, &nocsum);
+	rc = rc ? rc : xenbus_dev_read_fe(dev, "feature-ipv6-csum-offload", 1, 0, &v6csum);
 	for (i = 0; rc == 0 && i < c->nq; i++)
 		rc = read_queue(dev, c, i);
 	if (rc == 0)

@@ -173,6 +173,11 @@ int xenbus_dev_read(const struct xenbus_dev *dev, enum xenbus_side side,
 int xenbus_dev_read_uint(const struct xenbus_dev *dev, enum xenbus_side side,
 			 const char *key, unsigned long long max,
 			 unsigned long long *out);
+/* A number of the frontend's, 0..max, for an engine's connect: absent
+ * gives def, or (def ~0u) is an error too.  A failure is said
+ * (xenbus_dev_error: "KEY: missing", "too large", "not a number"). */
+int xenbus_dev_read_fe(struct xenbus_dev *dev, const char *key, unsigned max,
+		       unsigned def, unsigned *out);
 /* Writes <backend path>/<key>. */
 int xenbus_dev_write(const struct xenbus_dev *dev, const char *key,
 		     const char *value);

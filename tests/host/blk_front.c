@@ -314,12 +314,7 @@ static unsigned guest_maps(int pid)
 /* The frontend closes and comes back, saying feature-persistent or not. */
 static void reopen(struct bf_dev *a, bool persistent)
 {
-	xbt_write(a->fe, "state", "%d", XENBUS_CLOSING);
-	xbt_wait_state(a->be, XENBUS_CLOSING);
-	xbt_write(a->fe, "state", "%d", XENBUS_CLOSED);
-	xbt_wait_state(a->be, XENBUS_CLOSED);
-	xbt_write(a->fe, "state", "%d", XENBUS_INITIALISING);
-	xbt_wait_state(a->be, XENBUS_INITWAIT);
+	xbt_reopen(a->fe, a->be);
 	a->persistent = persistent;
 	bf_connect(a, BF_ABI_64, 0, 1);
 }

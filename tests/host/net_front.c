@@ -280,46 +280,50 @@ static void settle(void)
 		evloop_run_once(xbt_loop, 20);
 }
 
-static void rate(struct nf_dev *a)
+/* Reconnects a with this rate (NULL: none). */
+static void with_rate(struct nf_dev *a, const char *r)
 {
 	char path[160];
+
+	snprintf(path, sizeof(path), "%s/rate", a->be);
+	if (r)
+		xbt_write(a->be, "rate", "%s", r);
+	else
+		xs_rm(xbt_xs, XBT_NULL, path);
+	nf_reopen(a);
+	nf_connect(a, 1, false, NF_ALL);
+	xbt_wait_state(a->be, XENBUS_CONNECTED);
+}
+
+/* n frames of size behind one kick: `want` answered, and no more after
+ * the loop turns a while (the window is far longer than the test). */
+static void check_held(struct nf_dev *a, unsigned n, size_t size, unsigned want,
+		       const char *name)
+{
+	unsigned got;
+
+	tx_burst(a, n, size);
+	got = nf_tx_wait(a, 0, want, NULL);
+	settle();
+	xbt_check(got == want && nf_tx_ready(a, 0) == 0, name,
+		  "%u answered, then %u more", got, nf_tx_ready(a, 0));
+}
+
+static void rate(struct nf_dev *a)
+{
 	unsigned got, i;
 
-	xbt_write(a->be, "rate", "3000,10000000");	/* 10 s: no replenish here */
-	nf_reopen(a);
-	nf_connect(a, 1, false, NF_ALL);
-	xbt_wait_state(a->be, XENBUS_CONNECTED);
-	tx_burst(a, 5, 1000);
-	got = nf_tx_wait(a, 0, 3, NULL);
-	settle();
-	xbt_check(got == 3 && nf_tx_ready(a, 0) == 0,
-		  "rate 3000 bytes/10 s: of 5 frames of 1000 bytes, 3 answered, 2 held",
-		  "%u answered, then %u more", got, nf_tx_ready(a, 0));
-
-	xbt_write(a->be, "rate", "500,10000000");
-	nf_reopen(a);
-	nf_connect(a, 1, false, NF_ALL);
-	xbt_wait_state(a->be, XENBUS_CONNECTED);
-	tx_burst(a, 2, 1000);
-	got = nf_tx_wait(a, 0, 1, NULL);
-	settle();
-	xbt_check(got == 1 && nf_tx_ready(a, 0) == 0,
-		  "rate 500 bytes: a 1000-byte frame passes on a full credit, the next waits",
-		  "%u answered, then %u more", got, nf_tx_ready(a, 0));
-
-	xbt_write(a->be, "rate", "2000,20000");	/* 20 ms */
-	nf_reopen(a);
-	nf_connect(a, 1, false, NF_ALL);
-	xbt_wait_state(a->be, XENBUS_CONNECTED);
+	with_rate(a, "3000,10000000");	/* 10 s: no replenish here */
+	check_held(a, 5, 1000, 3, "rate 3000 bytes/10 s: of 5 frames of 1000 bytes, 3 answered, 2 held");
+	with_rate(a, "500,10000000");
+	check_held(a, 2, 1000, 1, "rate 500 bytes: a 1000-byte frame passes on a full credit, the next waits");
+	with_rate(a, "2000,20000");	/* 20 ms */
 	tx_burst(a, 10, 1000);
 	for (got = 0, i = 0; i < 10 && got < 10; i++)
 		got += nf_tx_wait(a, 0, 10 - got, NULL);
 	xbt_check(got == 10, "rate 2000 bytes/20 ms: 10 frames of 1000 all pass over replenishes",
 		  "%u answered", got);
-	snprintf(path, sizeof(path), "%s/rate", a->be);
-	xs_rm(xbt_xs, XBT_NULL, path);
-	nf_reopen(a);
-	nf_connect(a, 1, false, NF_ALL);
+	with_rate(a, NULL);
 	xbt_check_state(a->be, XENBUS_CONNECTED, "rate: removed, reconnected");
 }
 

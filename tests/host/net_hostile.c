@@ -45,6 +45,16 @@ static void fill(struct nf_dev *a, uint32_t ref, size_t n)
 	nf_udp4(xbt_page(a->g, ref), n > 42 ? n - 42 : 0, 7);
 }
 
+/* A packet of n slots: the first says first bytes, the others size each. */
+static void chain(struct nf_dev *a, unsigned n, uint16_t first, uint16_t size)
+{
+	unsigned i;
+
+	for (i = 0; i < n; i++)
+		nf_tx_slot(a, 0, NF_TXPAGE(a, i), 0, i + 1 < n ? NETTXF_more_data : 0,
+			   i ? size : first);
+}
+
 static void bad_slots(struct nf_dev *a)
 {
 	struct netif_extra_info e = { .type = 7 };
@@ -61,13 +71,9 @@ static void bad_slots(struct nf_dev *a)
 	nf_tx_slot(a, 0, p1, 4000, 0, 200);
 	check_answers(a, 2, NETIF_RSP_ERROR, 0, "hostile: a second slot past its page -> ERROR on both");
 	fill(a, p0, 1900);
-	nf_tx_slot(a, 0, p0, 0, NETTXF_more_data, 19 * 100);
-	for (i = 1; i < 19; i++)
-		nf_tx_slot(a, 0, NF_TXPAGE(a, i), 0, i < 18 ? NETTXF_more_data : 0, 100);
+	chain(a, 19, 19 * 100, 100);
 	check_answers(a, 19, NETIF_RSP_ERROR, 0, "hostile: a packet of 19 slots (limit 18) -> ERROR on each");
-	nf_tx_slot(a, 0, p0, 0, NETTXF_more_data, 65535);
-	for (i = 1; i < 18; i++)
-		nf_tx_slot(a, 0, NF_TXPAGE(a, i), 0, i < 17 ? NETTXF_more_data : 0, 4096);
+	chain(a, 18, 65535, 4096);
 	check_answers(a, 18, NETIF_RSP_ERROR, 0, "hostile: slots adding up to 69 KB (over 64 KiB and its first size) -> ERROR");
 	fill(a, p0, 60);
 	nf_tx_slot(a, 0, p0, 0, 0, 10);
@@ -140,8 +146,7 @@ static void broken(struct nf_dev *a)
 	uint64_t before = nb.stats.broken;
 	unsigned i;
 
-	for (i = 0; i < 30; i++)
-		nf_tx_slot(a, 0, NF_TXPAGE(a, i), 0, i < 29 ? NETTXF_more_data : 0, 100);
+	chain(a, 30, 3000, 100);
 	nf_tx_push(a, 0);
 	check_closed(a, "more than 20 slots", "hostile: a chain of 30 slots -> vif closed");
 	nf_tx_slot(a, 0, NF_TXPAGE(a, 0), 0, NETTXF_extra_info, 100);

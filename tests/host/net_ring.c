@@ -125,12 +125,7 @@ void nf_connect(struct nf_dev *d, unsigned nq, bool split, unsigned feats)
 
 void nf_reopen(struct nf_dev *d)
 {
-	xbt_write(d->fe, "state", "%d", XENBUS_CLOSING);
-	xbt_wait_state(d->be, XENBUS_CLOSING);
-	xbt_write(d->fe, "state", "%d", XENBUS_CLOSED);
-	xbt_wait_state(d->be, XENBUS_CLOSED);
-	xbt_write(d->fe, "state", "%d", XENBUS_INITIALISING);
-	xbt_wait_state(d->be, XENBUS_INITWAIT);
+	xbt_reopen(d->fe, d->be);
 }
 
 /* ---- tx ------------------------------------------------------------------ */

@@ -170,6 +170,16 @@ void xbt_check_refused(const char *be, const char *what, const char *name)
 		  xenbus_state_name(xbt_state(be)), err, what);
 }
 
+void xbt_reopen(const char *fe, const char *be)
+{
+	xbt_write(fe, "state", "%d", XENBUS_CLOSING);
+	xbt_wait_state(be, XENBUS_CLOSING);
+	xbt_write(fe, "state", "%d", XENBUS_CLOSED);
+	xbt_wait_state(be, XENBUS_CLOSED);
+	xbt_write(fe, "state", "%d", XENBUS_INITIALISING);
+	xbt_wait_state(be, XENBUS_INITWAIT);
+}
+
 static bool none_left(const void *arg)
 {
 	(void)arg;

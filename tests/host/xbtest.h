@@ -48,6 +48,9 @@ bool xbt_wait_state(const char *be, int state);
 void xbt_check_state(const char *be, int state, const char *name);
 /* The device went Closed with its `error` node saying `what`. */
 void xbt_check_refused(const char *be, const char *what, const char *name);
+/* The frontend closes (Closing, Closed) and starts again (Initialising):
+ * the backend back in InitWait, as a module reload or kexec does. */
+void xbt_reopen(const char *fe, const char *be);
 /* Waits until the core holds no device. */
 bool xbt_no_devices(void);
 /* The transport holds exactly maps mappings and chans channels. */
