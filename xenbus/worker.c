@@ -235,8 +235,8 @@ static void unwatch(struct xenbus_worker *w)
 	evloop_del(loop, w->pidfd);
 }
 
-/* Readable socket, or the pidfd (the worker exited: a last message
- * first, so that one that said why it stopped is closed for that).  After
+/* A readable socket, or (on_exit) a hangup: the worker's last message
+ * first, so that one that said why it stopped is closed for that.  After
  * xenbus_dev_fail, w may be gone (the engine's disconnect stops it). */
 static void on_worker(void *arg, uint32_t events)
 {
@@ -269,6 +269,13 @@ static void on_worker(void *arg, uint32_t events)
 		reap(w, 1000, how, sizeof(how));
 		xenbus_dev_fail(dev, -EPIPE, "worker %d %s", pid, how);
 	}
+}
+
+/* The pidfd: the worker exited. */
+static void on_exit_fd(void *arg, uint32_t events)
+{
+	(void)events;
+	on_worker(arg, EPOLLHUP);
 }
 
 int xenbus_worker_start(struct xenbus_dev *dev,
@@ -336,7 +343,7 @@ int xenbus_worker_start(struct xenbus_dev *dev,
 		rc = evloop_add(xenbus_dev_loop(dev), w->sock, EPOLLIN, on_worker, w);
 		if (rc == 0)
 			rc = evloop_add(xenbus_dev_loop(dev), w->pidfd, EPOLLIN,
-					on_worker, w);
+					on_exit_fd, w);
 		if (rc == 0) {
 			*out = w;
 			return 0;
