@@ -5,6 +5,8 @@
  * crash, and after each a second vif served by the same daemon passes
  * traffic.
  */
+#include <dirent.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -189,16 +191,59 @@ static void refused(struct nf_dev *a, struct nf_dev *c)
 	xbt_check_live(0, 0, "after the refusals: the daemon holds nothing");
 }
 
+/* The fds of pid that are taps (/dev/net/tun) and sockets. */
+static void fds_of(int pid, unsigned *taps, unsigned *socks)
+{
+	char dirpath[64], link[320], to[256];
+	struct dirent *e;
+	DIR *dir;
+
+	*taps = *socks = 0;
+	snprintf(dirpath, sizeof(dirpath), "/proc/%d/fd", pid);
+	dir = opendir(dirpath);
+	while (dir && (e = readdir(dir))) {
+		ssize_t n;
+
+		snprintf(link, sizeof(link), "%s/%s", dirpath, e->d_name);
+		n = readlink(link, to, sizeof(to) - 1);
+		if (n < 0)
+			continue;
+		to[n] = '\0';
+		*taps += !strcmp(to, "/dev/net/tun");
+		*socks += !strncmp(to, "socket:", 7);
+	}
+	if (dir)
+		closedir(dir);
+}
+
 static void isolation(struct nf_dev *a)
 {
-	int pid = xbt_child_named("vif.1.0");
+	int pid = xbt_child_named("vif.1.0"), pid2 = xbt_child_named("vif.2.0");
+	unsigned taps, socks, mine, unused;
 
-	xbt_check(pid > 0 && !strcmp(xbt_proc_status(pid, "NoNewPrivs"), "1") &&
+	xbt_check(pid > 0 && pid2 > 0 && !strcmp(xbt_proc_status(pid, "NoNewPrivs"), "1") &&
 			  !strcmp(xbt_proc_status(pid, "Seccomp"), "2") &&
 			  !strcmp(xbt_proc_status(pid, "CapEff"), "0000000000000000"),
-		  "the vif's worker: its own process, no capabilities, no_new_privs, seccomp filter",
-		  "pid %d, NoNewPrivs %s", pid, pid > 0 ? xbt_proc_status(pid, "NoNewPrivs") : "-");
-	(void)a;
+		  "isolation: each vif's worker its own process, no capabilities, no_new_privs, seccomp filter",
+		  "pids %d %d, NoNewPrivs %s", pid, pid2,
+		  pid > 0 ? xbt_proc_status(pid, "NoNewPrivs") : "-");
+	fds_of(pid, &taps, &socks);
+	fds_of(getpid(), &mine, &unused);
+	xbt_check(taps == 1 && socks == 1 && mine == 0,
+		  "isolation: the worker holds its one tap queue and its socket to the daemon; the daemon keeps no tap fd",
+		  "worker: %u taps, %u sockets; daemon: %u taps", taps, socks, mine);
+
+	kill(pid, SIGKILL);
+	xbt_check_refused(a->be, "killed by signal 9",
+			  "kill -9 of a vif's worker: its vif Closed, the error names the death");
+	xbt_check(xbt_child_named("vif.2.0") == pid2, "kill -9: the other vif's worker lives on",
+		  "now %d, was %d", xbt_child_named("vif.2.0"), pid2);
+	nf_check_passes(other, "kill -9: the other vif passes");
+	xbt_write(a->fe, "state", "%d", XENBUS_INITIALISING);
+	xbt_wait_state(a->be, XENBUS_INITWAIT);
+	nf_connect(a, 1, false, NF_ALL);
+	xbt_check_state(a->be, XENBUS_CONNECTED, "kill -9: the vif comes back through Initialising");
+	nf_check_passes(a, "kill -9: served again by a new worker");
 }
 
 void nf_hostile(struct nf_dev *a, struct nf_dev *b, struct nf_dev *c)
