@@ -138,30 +138,9 @@ static int worker_of(const struct bf_dev *d)
 static void worker_fds(int pid, const char *path, unsigned *sockets,
 		       unsigned *epolls, bool *holds)
 {
-	char dirpath[64], link[512], to[512];
-	struct dirent *e;
-	DIR *dir;
-
-	*sockets = *epolls = 0;
-	*holds = false;
-	snprintf(dirpath, sizeof(dirpath), "/proc/%d/fd", pid);
-	dir = opendir(dirpath);
-	while (dir && (e = readdir(dir))) {
-		ssize_t n;
-
-		if (e->d_name[0] == '.')
-			continue;
-		snprintf(link, sizeof(link), "%s/%s", dirpath, e->d_name);
-		n = readlink(link, to, sizeof(to) - 1);
-		if (n < 0)
-			continue;
-		to[n] = '\0';
-		*sockets += !strncmp(to, "socket:", 7);
-		*epolls += !strcmp(to, "anon_inode:[eventpoll]");
-		*holds |= !strcmp(to, path);
-	}
-	if (dir)
-		closedir(dir);
+	*sockets = xbt_count_fds(pid, "socket:", true);
+	*epolls = xbt_count_fds(pid, "anon_inode:[eventpoll]", false);
+	*holds = xbt_count_fds(pid, path, false) > 0;
 }
 
 /* ---- scenarios ---------------------------------------------------------- */

@@ -5,7 +5,6 @@
  * crash, and after each a second vif served by the same daemon passes
  * traffic.
  */
-#include <dirent.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -194,26 +193,8 @@ static void refused(struct nf_dev *a, struct nf_dev *c)
 /* The fds of pid that are taps (/dev/net/tun) and sockets. */
 static void fds_of(int pid, unsigned *taps, unsigned *socks)
 {
-	char dirpath[64], link[320], to[256];
-	struct dirent *e;
-	DIR *dir;
-
-	*taps = *socks = 0;
-	snprintf(dirpath, sizeof(dirpath), "/proc/%d/fd", pid);
-	dir = opendir(dirpath);
-	while (dir && (e = readdir(dir))) {
-		ssize_t n;
-
-		snprintf(link, sizeof(link), "%s/%s", dirpath, e->d_name);
-		n = readlink(link, to, sizeof(to) - 1);
-		if (n < 0)
-			continue;
-		to[n] = '\0';
-		*taps += !strcmp(to, "/dev/net/tun");
-		*socks += !strncmp(to, "socket:", 7);
-	}
-	if (dir)
-		closedir(dir);
+	*taps = xbt_count_fds(pid, "/dev/net/tun", false);
+	*socks = xbt_count_fds(pid, "socket:", true);
 }
 
 static void isolation(struct nf_dev *a)

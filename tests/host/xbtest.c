@@ -309,3 +309,27 @@ int xbt_child_named(const char *comm)
 		closedir(dir);
 	return found;
 }
+
+unsigned xbt_count_fds(int pid, const char *target, bool prefix)
+{
+	char dirpath[64], link[320], to[512];
+	struct dirent *e;
+	unsigned n = 0;
+	DIR *dir;
+
+	snprintf(dirpath, sizeof(dirpath), "/proc/%d/fd", pid);
+	dir = opendir(dirpath);
+	while (dir && (e = readdir(dir))) {
+		ssize_t len;
+
+		snprintf(link, sizeof(link), "%s/%s", dirpath, e->d_name);
+		len = readlink(link, to, sizeof(to) - 1);
+		if (len < 0)
+			continue;
+		to[len] = '\0';
+		n += prefix ? !strncmp(to, target, strlen(target)) : !strcmp(to, target);
+	}
+	if (dir)
+		closedir(dir);
+	return n;
+}

@@ -86,5 +86,8 @@ int xbt_device_add(const char *type, const struct xbt_guest *g,
 const char *xbt_proc_status(int pid, const char *key);
 /* A child of this process whose comm is name (a device's worker), or 0. */
 int xbt_child_named(const char *name);
+/* The fds of pid whose target (readlink of /proc/<pid>/fd/N) is target,
+ * or starts with it. */
+unsigned xbt_count_fds(int pid, const char *target, bool prefix);
 
 #endif
