@@ -23,7 +23,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <dirent.h>
 #include <pwd.h>
 #include <signal.h>
 #include <sys/stat.h>
