@@ -44,7 +44,6 @@ static int blk_probe(struct xenbus_dev *dev)
 	bd->dev = dev;
 	bd->bb = xenbus_engine_data(dev);
 	bd->io.efd = -1;
-	bd->pidfd = bd->sock = -1;
 	rc = blk_disk_open(dev, &bd->disk);
 	if (rc < 0) {
 		free(bd);
@@ -77,26 +76,6 @@ static int blk_probe(struct xenbus_dev *dev)
 	return 0;
 }
 
-/* A frontend number: absent gives def (when def is not ~0u). */
-static int read_fe(struct xenbus_dev *dev, const char *key, unsigned max,
-		   unsigned def, unsigned *out)
-{
-	unsigned long long v;
-	int rc = xenbus_dev_read_uint(dev, XENBUS_FRONTEND, key, max, &v);
-
-	if (rc == -ENOENT && def != ~0u) {
-		*out = def;
-		return 0;
-	}
-	if (rc < 0)
-		return xenbus_dev_error(dev, rc, "%s: %s", key,
-					rc == -ENOENT   ? "missing"
-					: rc == -ERANGE ? "too large"
-							: "not a number");
-	*out = (unsigned)v;
-	return 0;
-}
-
 struct queue_keys {
 	uint32_t refs[1u << BLKBACK_MAX_RING_PAGE_ORDER];
 	unsigned port;
@@ -118,13 +97,13 @@ static int read_queue(struct xenbus_dev *dev, unsigned nq, unsigned qi,
 			snprintf(key, sizeof(key), "%sring-ref", pre);
 		else
 			snprintf(key, sizeof(key), "%sring-ref%u", pre, i);
-		rc = read_fe(dev, key, UINT32_MAX, ~0u, &ref);
+		rc = xenbus_dev_read_fe(dev, key, UINT32_MAX, ~0u, &ref);
 		if (rc < 0)
 			return rc;
 		k->refs[i] = ref;
 	}
 	snprintf(key, sizeof(key), "%sevent-channel", pre);
-	return read_fe(dev, key, UINT32_MAX, ~0u, &k->port);
+	return xenbus_dev_read_fe(dev, key, UINT32_MAX, ~0u, &k->port);
 }
 
 static int publish(struct blk_dev *bd)
@@ -155,7 +134,7 @@ static int publish(struct blk_dev *bd)
 static int blk_connect(struct xenbus_dev *dev)
 {
 	struct blk_dev *bd = xenbus_dev_priv(dev);
-	struct blk_msg_connect conn = { 0 };
+	struct blk_conn conn = { 0 };
 	struct queue_keys k;
 	char *proto = NULL;
 	unsigned nq, order = 0, persistent = 0, i;
@@ -171,13 +150,13 @@ static int blk_connect(struct xenbus_dev *dev)
 		return rc;
 	}
 	free(proto);
-	rc = read_fe(dev, "multi-queue-num-queues", max_queues(bd->bb), 1, &nq);
+	rc = xenbus_dev_read_fe(dev, "multi-queue-num-queues", max_queues(bd->bb), 1, &nq);
 	if (rc == 0 && nq == 0)
 		rc = xenbus_dev_error(dev, -EINVAL, "multi-queue-num-queues: 0");
 	if (rc == 0)
-		rc = read_fe(dev, "ring-page-order", max_order(bd->bb), 0, &order);
+		rc = xenbus_dev_read_fe(dev, "ring-page-order", max_order(bd->bb), 0, &order);
 	if (rc == 0)
-		rc = read_fe(dev, "feature-persistent", 1, 0, &persistent);
+		rc = xenbus_dev_read_fe(dev, "feature-persistent", 1, 0, &persistent);
 	if (rc < 0)
 		return rc;
 	conn.abi = bd->abi;
@@ -191,7 +170,8 @@ static int blk_connect(struct xenbus_dev *dev)
 		memcpy(conn.refs[i], k.refs, sizeof(conn.refs[i]));
 		conn.ports[i] = k.port;
 	}
-	rc = blk_worker_start(bd, &conn);
+	bd->conn = conn;
+	rc = blk_worker_start(bd);
 	if (rc < 0)
 		return rc;
 	rc = publish(bd);
@@ -203,7 +183,8 @@ static int blk_connect(struct xenbus_dev *dev)
 	elog(ELOG_INFO, "vbd %u/%s: connected, %s, %u queue%s of %u page%s%s, worker pid %d",
 	     xenbus_dev_domid(dev), xenbus_dev_id(dev), blk_abi_name(bd->abi),
 	     nq, nq > 1 ? "s" : "", 1u << order, order ? "s" : "",
-	     persistent ? ", persistent grants" : "", bd->pid);
+	     persistent ? ", persistent grants" : "",
+	     xenbus_worker_pid(bd->w));
 	return 0;
 }
 

@@ -3,8 +3,8 @@
 noinst_LTLIBRARIES += blkback/libensoblkback.la
 blkback_libensoblkback_la_SOURCES = blkback/blkback.h blkback/private.h \
 	blkback/abi.h blkback/abi.c blkback/check.c blkback/disk.c \
-	blkback/io.c blkback/ring.c blkback/req.c blkback/pgrant.c blkback/seccomp.c blkback/engine.c \
-	blkback/msg.c blkback/worker.c
+	blkback/io.c blkback/ring.c blkback/req.c blkback/pgrant.c blkback/engine.c \
+	blkback/worker.c
 blkback_libensoblkback_la_CFLAGS = $(AM_CFLAGS) $(LIBURING_CFLAGS)
 blkback_libensoblkback_la_LIBADD = xenbus/libensoxenbus.la \
 	util/libensoutil.la $(LIBURING_LIBS)

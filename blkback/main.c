@@ -11,15 +11,9 @@
  */
 #include <errno.h>
 #include <getopt.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/epoll.h>
-#include <sys/signalfd.h>
-#include <unistd.h>
-
-#include <xenstore.h>
 
 #include "blkback/blkback.h"
 #include "enso-util.h"
@@ -148,119 +142,26 @@ static int parse_options(int argc, char **argv, struct options *o)
 	return 0;
 }
 
-struct daemon {
-	struct evloop *loop;
-	struct xs_handle *xs;
-	struct xenbus_transport *tp;
-	struct xenbus *xb;
-	int sigfd, pid_fd;
-	bool stop;
-	struct blkback bb;
-};
-
-static void on_signal(void *arg, uint32_t events)
-{
-	struct daemon *d = arg;
-	struct signalfd_siginfo si;
-
-	(void)events;
-	if (read(d->sigfd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
-		elog(ELOG_INFO, "signal %u: stopping", si.ssi_signo);
-		d->stop = true;
-	}
-}
-
-static int serve(struct daemon *d, const struct options *o, int ready_fd)
-{
-	sigset_t set;
-	int rc;
-
-	/* First: a second daemon must not touch the devices. */
-	if (o->pid_file) {
-		d->pid_fd = pid_file_lock(o->pid_file, (long)getpid());
-		if (d->pid_fd < 0) {
-			elog(ELOG_ERR, "%s: %s", o->pid_file,
-			     d->pid_fd == -EALREADY ? "another enso-blkback holds it"
-						    : strerror(-d->pid_fd));
-			return d->pid_fd;
-		}
-	}
-	sigemptyset(&set);
-	sigaddset(&set, SIGTERM);
-	sigaddset(&set, SIGINT);
-	sigprocmask(SIG_BLOCK, &set, NULL);
-	d->sigfd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
-	d->loop = evloop_new();
-	d->xs = xs_open(XS_OPEN_SOCKETONLY);
-	if (d->sigfd < 0 || !d->loop || !d->xs) {
-		elog(ELOG_ERR, "cannot open %s", !d->xs ? "xenstored's socket"
-						 : "the event loop");
-		return -EIO;
-	}
-	rc = o->shm ? xenbus_transport_shm_open(0, &d->tp)
-		    : xenbus_transport_xen_open(0, &d->tp);
-	if (rc < 0) {
-		elog(ELOG_ERR, "transport %s: %s", o->shm ? "shm" : "xen",
-		     strerror(-rc));
-		return rc;
-	}
-	d->bb.max_queues = o->queues;
-	d->bb.max_ring_page_order = o->order;
-	d->bb.user = o->user;
-	rc = evloop_add(d->loop, d->sigfd, EPOLLIN, on_signal, d);
-	if (rc == 0)
-		rc = xenbus_open(&(struct xenbus_args){ .xs = d->xs,
-							.loop = d->loop,
-							.transport = d->tp,
-							.engine = &blkback_engine,
-							.dir = o->dir,
-							.engine_data = &d->bb },
-				 0, &d->xb);
-	if (rc < 0) {
-		elog(ELOG_ERR, "cannot watch backend/%s: %s", o->dir, strerror(-rc));
-		return rc;
-	}
-	if (ready_fd >= 0)
-		daemon_ready(ready_fd);
-	elog(ELOG_INFO, "serving backend/%s over %s", o->dir,
-	     xenbus_transport_name(d->tp));
-	while (!d->stop) {
-		rc = evloop_run_once(d->loop, -1);
-		if (rc < 0 && rc != -EINTR) {
-			elog(ELOG_ERR, "event loop: %s", strerror(-rc));
-			return rc;
-		}
-	}
-	return 0;
-}
-
 int main(int argc, char **argv)
 {
 	struct options o = { .dir = BLKBACK_DIR,
 			     .queues = BLKBACK_MAX_QUEUES,
 			     .order = BLKBACK_MAX_RING_PAGE_ORDER };
-	struct daemon d = { .sigfd = -1, .pid_fd = -1 };
-	int ready_fd = -1, rc;
+	struct blkback bb = { 0 };
 
 	elog_open("enso-blkback", ELOG_INFO);
 	if (parse_options(argc, argv, &o) < 0)
 		return 2;
-	if (!o.foreground) {
-		if (daemon_fork(&ready_fd) < 0)
-			return 1;
-		daemon_detach_stdio();
-		if (!o.log_file || log_to_file(o.log_file, 0640) < 0)
-			elog_to_syslog();
-	}
-	rc = serve(&d, &o, ready_fd);
-	xenbus_close(d.xb);
-	xenbus_transport_close(d.tp);
-	if (d.xs)
-		xs_close(d.xs);
-	evloop_free(d.loop);
-	if (d.sigfd >= 0)
-		close(d.sigfd);
-	if (d.pid_fd >= 0)
-		close(d.pid_fd);
-	return rc < 0 ? 1 : 0;
+	bb.max_queues = o.queues;
+	bb.max_ring_page_order = o.order;
+	bb.user = o.user;
+	return xenbus_daemon_run(&(struct xenbus_daemon){
+		.name = "enso-blkback",
+		.engine = &blkback_engine,
+		.engine_data = &bb,
+		.dir = o.dir,
+		.shm = o.shm,
+		.foreground = o.foreground,
+		.pid_file = o.pid_file,
+		.log_file = o.log_file });
 }

@@ -10,11 +10,10 @@
  *   ring.c    a queue: its shared ring, event channel, slots, responses
  *   req.c     one request: segments, grant maps, I/O submitted and done
  *   pgrant.c  a queue's persistent grants: pages mapped once, kept
- *   seccomp.c the system calls a serving worker may still make
  *   engine.c  probe, connect, disconnect, remove (xenbus/xenbus.h): the
  *             daemon's side, xenstore and the handshake
- *   worker.c  the device's process: forked at connect, holds the rings
- *   msg.c     the typed, size-checked messages between the two
+ *   worker.c  the device's process (xenbus_worker_start): forked at
+ *             connect, holds the rings
  *
  * io.c, ring.c and req.c run only in the worker.
  */
@@ -53,49 +52,15 @@ int blk_check_segs(uint64_t sector, const struct blkif_request_segment *seg,
 /* Indirect pages that hold nr_segments segments. */
 unsigned blk_indirect_pages(unsigned nr_segments);
 
-/* ---- msg.c: daemon <-> worker ------------------------------------------
- * Over a SOCK_SEQPACKET socketpair, one message a packet: a header, then
- * the fixed struct of its type.  A packet whose length is not its type's,
- * or of a type the receiver does not take, ends the worker. */
-#define BLK_MSG_TEXT 200
-
-enum blk_msg_type {
-	BLK_MSG_CONNECT = 1,	/* daemon -> worker: blk_msg_connect */
-	BLK_MSG_DISCONNECT,	/* daemon -> worker: (empty) */
-	BLK_MSG_CONNECTED,	/* worker -> daemon: (empty) */
-	BLK_MSG_FAILED,		/* worker -> daemon: blk_msg_error */
-	BLK_MSG_BROKEN,		/* worker -> daemon: blk_msg_error */
-	BLK_MSG_MAX,
-};
-
-struct blk_msg_hdr {
-	uint32_t type, len;	/* len: of the body after the header */
-};
-
-/* What the daemon read of the frontend, for the worker to map and bind. */
-struct blk_msg_connect {
+/* What the daemon read of the frontend, for the worker to map and bind
+ * (it reaches the worker through the fork: xenbus_worker_start). */
+struct blk_conn {
 	uint32_t abi;		/* enum blk_abi */
 	uint32_t nq, order;
 	uint32_t refs[BLKBACK_MAX_QUEUES][1u << BLKBACK_MAX_RING_PAGE_ORDER];
 	uint32_t ports[BLKBACK_MAX_QUEUES];
 	uint32_t persistent;	/* the frontend said feature-persistent */
 };
-
-struct blk_msg_error {
-	int32_t err;		/* negative errno */
-	char text[BLK_MSG_TEXT];	/* NUL-terminated (checked) */
-};
-
-/* The body size of each type; -1 for a type that is not one. */
-long blk_msg_size(uint32_t type);
-/* Sends one message (body: blk_msg_size(type) bytes).  0 or -errno. */
-int blk_msg_send(int sock, uint32_t type, const void *body);
-int blk_msg_send_error(int sock, uint32_t type, int err, const char *text);
-/* Receives one message into body (room for the largest): its type, 0 on
- * EOF, -EAGAIN when none waits (a non-blocking call), -EBADMSG for a
- * packet that is not a message (wrong size, unknown type, text not
- * terminated), else -errno. */
-int blk_msg_recv(int sock, void *body, size_t room, bool nonblock);
 
 /* ---- disk.c ------------------------------------------------------------- */
 struct blk_disk {
@@ -190,13 +155,15 @@ struct blk_dev {
 	struct xenbus_dev *dev;	/* the worker reads it, never the store */
 	struct blkback *bb;
 	struct blk_disk disk;
-	/* The daemon's side of the worker: its pid (0: none), its pidfd
-	 * and its end of the socketpair, both in the daemon's loop. */
-	int pid, pidfd, sock;
-	/* The worker's side: its own loop, its end of the socketpair, and
-	 * the first failure said (blk_say) before it replies. */
+	/* The daemon's handle on the worker (NULL: none), and what it
+	 * starts it with. */
+	struct xenbus_worker *w;
+	struct xenbus_worker_args wargs;
+	struct blk_conn conn;
+	char name[16];		/* the worker's: vbd.<domid>.<devid> */
+	/* The worker's side: its own loop and its handle. */
 	struct evloop *loop;
-	char why[BLK_MSG_TEXT];
+	struct xenbus_worker *self;
 	enum blk_abi abi;
 	bool persistent;	/* data pages through the queues' pgrants */
 	struct blk_io io;
@@ -207,16 +174,13 @@ struct blk_dev {
 	const char *broken;
 };
 
-/* worker.c, the daemon's side.  Forks the device's worker, gives it
- * conn and waits (up to BLK_WORKER_WAIT_MS) for it to map, bind, drop
- * its privileges and say connected; says why it fails
- * (xenbus_dev_error) and leaves no process behind. */
-#define BLK_WORKER_WAIT_MS 10000
-int blk_worker_start(struct blk_dev *bd, const struct blk_msg_connect *conn);
-/* Tells the worker to disconnect, waits for it to finish its I/O and
- * exit (SIGKILL after BLK_WORKER_WAIT_MS), reaps it.  Safe with none. */
+/* worker.c, the daemon's side: starts the device's worker
+ * (xenbus_worker_start) with bd->conn; it maps, binds, opens its io_uring
+ * and serves.  Says why it fails (xenbus_dev_error). */
+int blk_worker_start(struct blk_dev *bd);
+/* Stops and reaps the worker (xenbus_worker_stop).  Safe with none. */
 void blk_worker_stop(struct blk_dev *bd);
-/* The worker's side: the first failure's text into bd->why; rc back. */
+/* The worker's side: the first failure's text for the daemon; rc back. */
 int blk_say(struct blk_dev *bd, int rc, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 
@@ -242,10 +206,6 @@ void blk_req_start(struct blk_queue *q, const struct blk_req *r,
 		   struct blk_slot *s);
 /* One completion of the io_uring (data: the slot). */
 void blk_req_io_done(void *data, int res);
-
-/* seccomp.c: from now on the worker may only serve (see there): 0, or
- * -errno (-ENOSYS: no filter for this architecture). */
-int blk_seccomp_install(void);
 
 /* pgrant.c: the page of gref, mapped now or at an earlier request.
  * -ENOSPC: the table is full (map it for this request only); -EFAULT: it

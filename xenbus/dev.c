@@ -230,3 +230,22 @@ void xenbus_dev_fail(struct xenbus_dev *dev, int rc, const char *fmt, ...)
 	xenbus_dev_set_state(dev, XENBUS_CLOSING);
 	xenbus_dev_set_state(dev, XENBUS_CLOSED);
 }
+
+int xenbus_dev_read_fe(struct xenbus_dev *dev, const char *key, unsigned max,
+		       unsigned def, unsigned *out)
+{
+	unsigned long long v;
+	int rc = xenbus_dev_read_uint(dev, XENBUS_FRONTEND, key, max, &v);
+
+	if (rc == -ENOENT && def != ~0u) {
+		*out = def;
+		return 0;
+	}
+	if (rc < 0)
+		return xenbus_dev_error(dev, rc, "%s: %s", key,
+					rc == -ENOENT   ? "missing"
+					: rc == -ERANGE ? "too large"
+							: "not a number");
+	*out = (unsigned)v;
+	return 0;
+}

@@ -4,7 +4,8 @@
 noinst_LTLIBRARIES += xenbus/libensoxenbus.la
 xenbus_libensoxenbus_la_SOURCES = xenbus/xenbus.h xenbus/private.h \
 	xenbus/state.c xenbus/core.c xenbus/dev.c \
-	xenbus/transport.c xenbus/shm.c xenbus/xen.c
+	xenbus/transport.c xenbus/shm.c xenbus/xen.c \
+	xenbus/worker.c xenbus/seccomp.c xenbus/daemon.c
 xenbus_libensoxenbus_la_CFLAGS = $(AM_CFLAGS) $(XENSTORE_CFLAGS) \
 	$(XENEVTCHN_CFLAGS) $(XENGNTTAB_CFLAGS) $(XENFOREIGNMEMORY_CFLAGS)
 xenbus_libensoxenbus_la_LIBADD = util/libensoutil.la $(XENSTORE_LIBS) \

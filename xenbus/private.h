@@ -113,4 +113,11 @@ extern const struct xenbus_transport_ops xenbus_shm_ops;
 int xenbus_transport_new(size_t size, const struct xenbus_transport_ops *ops,
 			 unsigned flags, struct xenbus_transport **out);
 
+/* seccomp.c: from now on the worker may only serve: the base calls
+ * (its loop, its fds, memory, time, exit) and the engine's extra ones.
+ * name is for the line a refused call writes.  0 or -errno (-ENOSYS: no
+ * filter for this architecture, -EINVAL: over 16 extra). */
+int xenbus_seccomp_install(const char *name, const int *extra,
+			   unsigned nextra);
+
 #endif

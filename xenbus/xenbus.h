@@ -173,6 +173,11 @@ int xenbus_dev_read(const struct xenbus_dev *dev, enum xenbus_side side,
 int xenbus_dev_read_uint(const struct xenbus_dev *dev, enum xenbus_side side,
 			 const char *key, unsigned long long max,
 			 unsigned long long *out);
+/* A number of the frontend's, 0..max, for an engine's connect: absent
+ * gives def, or (def ~0u) is an error too.  A failure is said
+ * (xenbus_dev_error: "KEY: missing", "too large", "not a number"). */
+int xenbus_dev_read_fe(struct xenbus_dev *dev, const char *key, unsigned max,
+		       unsigned def, unsigned *out);
 /* Writes <backend path>/<key>. */
 int xenbus_dev_write(const struct xenbus_dev *dev, const char *key,
 		     const char *value);
@@ -196,6 +201,98 @@ int xenbus_dev_write_nodes(const struct xenbus_dev *dev,
  * callbacks (ring kicks, I/O completions) of a connected device; after it,
  * the engine touches nothing that connect made. */
 void xenbus_dev_fail(struct xenbus_dev *dev, int rc, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+/* ---- an engine's daemon ------------------------------------------------
+ *
+ * What enso-blkback and enso-netback are once their options are read: one
+ * process, the core with one engine over one transport.  Unless
+ * foreground, forks (the parent exits once the child serves), lets go of
+ * the terminal and logs to log_file (else syslog).  pid_file, if given,
+ * is locked first (util's pid_file_lock): a second daemon on it exits 1
+ * before it touches a device.  Runs until SIGTERM or SIGINT; returns the
+ * exit status (0, or 1 after a failure it logged).
+ */
+struct xenbus_daemon {
+	const char *name;	/* "enso-netback", for the log */
+	const struct xenbus_engine *engine;
+	void *engine_data;
+	const char *dir;	/* backend/<dir>/ */
+	bool shm;		/* the shm transport (tests: probe only) */
+	bool foreground;
+	const char *pid_file, *log_file;	/* NULL: none, syslog */
+};
+int xenbus_daemon_run(const struct xenbus_daemon *d);
+
+/* ---- a device's worker process -----------------------------------------
+ *
+ * docs/design/xenbus.md, "Isolation": an engine serves each connected
+ * device from a process of its own.  From its connect, the engine calls
+ * xenbus_worker_start, which forks; in the child the transport is left
+ * serving the device's domain alone (xenbus_transport_worker: every fd
+ * but keep[] and the worker's socket closed, the xenstore connection
+ * too) and args->serve runs.  serve maps, binds and opens what the device
+ * needs (it has the daemon's memory as it was at the fork: what connect
+ * read of the frontend), calls xenbus_worker_ready, and serves from a
+ * loop of its own until xenbus_worker_stopping says so; then it undoes
+ * what it made and returns 0.  A failure before ready: serve says why
+ * (xenbus_worker_say) and returns -errno, and the start call fails with
+ * that text in the device's `error` node.
+ *
+ * The daemon's side: the worker's socket and pidfd in the device's loop.
+ * A worker that says broken (a frontend that broke its ring), dies (any
+ * signal, an exit not asked for) or sends what it may not is a device
+ * that failed: xenbus_dev_fail with the reason, which calls the engine's
+ * disconnect, which must call xenbus_worker_stop.
+ *
+ * The worker: no groups, the ids of args->user (NULL: "nobody") when the
+ * daemon is root (else the daemon's), PR_SET_NO_NEW_PRIVS, PR_SET_PDEATHSIG
+ * (a daemon that dies takes its workers along), named args->name (its
+ * comm: no '/'), a seccomp filter once ready, and _exit at the end.
+ */
+struct xenbus_worker;
+#define XENBUS_WORKER_KEEP_MAX 16u
+#define XENBUS_WORKER_WAIT_MS 10000	/* for ready, and for the exit */
+
+struct xenbus_worker_args {
+	const char *user;
+	const char *name;
+	const int *keep;	/* fds the worker keeps (its disk, its taps) */
+	unsigned nkeep;		/* up to XENBUS_WORKER_KEEP_MAX */
+	/* In the worker: 0 after it served, or -errno. */
+	int (*serve)(struct xenbus_worker *w, void *arg);
+	/* In the daemon, optional: the worker said broken (for counters). */
+	void (*broken)(void *arg);
+	void *arg;
+};
+
+/* The daemon's side.  args is borrowed until xenbus_worker_stop.  Waits
+ * up to XENBUS_WORKER_WAIT_MS for the worker to be ready; says why it
+ * fails (xenbus_dev_error) and leaves no process behind. */
+int xenbus_worker_start(struct xenbus_dev *dev,
+			const struct xenbus_worker_args *args,
+			struct xenbus_worker **out);
+/* Tells the worker to stop, waits for its exit (SIGKILL after
+ * XENBUS_WORKER_WAIT_MS), reaps it and frees w.  NULL is fine. */
+void xenbus_worker_stop(struct xenbus_worker *w);
+/* Its pid, 0 once it is gone (or for NULL). */
+int xenbus_worker_pid(const struct xenbus_worker *w);
+
+/* The worker's side.  Drops the privileges, installs the seccomp filter
+ * (the base calls of xenbus/seccomp.c and up to 16 more of the engine's:
+ * SYS_* numbers) and tells the daemon it serves.  0 or -errno. */
+int xenbus_worker_ready(struct xenbus_worker *w, const int *syscalls,
+			unsigned nsyscalls);
+/* The socket to the daemon, for the worker's loop: when it is readable,
+ * ask xenbus_worker_stopping. */
+int xenbus_worker_fd(const struct xenbus_worker *w);
+/* True once the daemon said stop (or is gone). */
+bool xenbus_worker_stopping(struct xenbus_worker *w);
+/* The frontend broke its ring: the daemon closes the device and says
+ * stop; serve nothing more meanwhile. */
+void xenbus_worker_broken(struct xenbus_worker *w, int err, const char *text);
+/* The first failure's text, for the daemon's `error` node; rc back. */
+int xenbus_worker_say(struct xenbus_worker *w, int rc, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 
 /* ---- the transport -------------------------------------------------------

@@ -23,7 +23,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <dirent.h>
 #include <pwd.h>
 #include <signal.h>
 #include <sys/stat.h>
@@ -125,85 +124,22 @@ static void check_roundtrip(struct bf_dev *d, unsigned qi, const char *path,
  * This program is the daemon: a device's worker is a child of it whose
  * name (comm) is "vbd.<domid>.<devid>" (blkback/worker.c). */
 
-/* A line of /proc/<pid>/status ("Uid", ...), its value; "" if none. */
-static const char *proc_status(int pid, const char *key)
-{
-	static char val[256];
-	char path[64], line[256];
-	size_t n = strlen(key);
-	FILE *f;
-
-	val[0] = '\0';
-	snprintf(path, sizeof(path), "/proc/%d/status", pid);
-	f = fopen(path, "re");
-	while (f && fgets(line, sizeof(line), f))
-		if (!strncmp(line, key, n) && line[n] == ':') {
-			snprintf(val, sizeof(val), "%s", line + n + 1 + strspn(line + n + 1, "\t "));
-			val[strcspn(val, "\n")] = '\0';
-			break;
-		}
-	if (f)
-		fclose(f);
-	return val;
-}
-
 /* The worker serving d (a child of ours with its name), or 0. */
 static int worker_of(const struct bf_dev *d)
 {
-	char want[32], path[64], comm[32];
-	struct dirent *e;
-	DIR *dir = opendir("/proc");
-	int found = 0;
+	char want[32];
 
 	snprintf(want, 16, "vbd.%u.%s", d->g->domid, strrchr(d->be, '/') + 1);
-	while (dir && !found && (e = readdir(dir))) {
-		int pid = atoi(e->d_name);
-		FILE *f;
-
-		if (pid <= 0 || atoi(proc_status(pid, "PPid")) != getpid())
-			continue;
-		snprintf(path, sizeof(path), "/proc/%d/comm", pid);
-		f = fopen(path, "re");
-		if (f && fgets(comm, sizeof(comm), f)) {
-			comm[strcspn(comm, "\n")] = '\0';
-			found = strcmp(comm, want) ? 0 : pid;
-		}
-		if (f)
-			fclose(f);
-	}
-	if (dir)
-		closedir(dir);
-	return found;
+	return xbt_child_named(want);
 }
 
 /* What the worker's fds are: sockets, epolls, and whether one is path. */
 static void worker_fds(int pid, const char *path, unsigned *sockets,
 		       unsigned *epolls, bool *holds)
 {
-	char dirpath[64], link[512], to[512];
-	struct dirent *e;
-	DIR *dir;
-
-	*sockets = *epolls = 0;
-	*holds = false;
-	snprintf(dirpath, sizeof(dirpath), "/proc/%d/fd", pid);
-	dir = opendir(dirpath);
-	while (dir && (e = readdir(dir))) {
-		ssize_t n;
-
-		if (e->d_name[0] == '.')
-			continue;
-		snprintf(link, sizeof(link), "%s/%s", dirpath, e->d_name);
-		n = readlink(link, to, sizeof(to) - 1);
-		if (n < 0)
-			continue;
-		to[n] = '\0';
-		*sockets += !strncmp(to, "socket:", 7);
-		*epolls += !strcmp(to, "anon_inode:[eventpoll]");
-		*holds |= !strcmp(to, path);
-	}
-	if (dir)
-		closedir(dir);
+	*sockets = xbt_count_fds(pid, "socket:", true);
+	*epolls = xbt_count_fds(pid, "anon_inode:[eventpoll]", false);
+	*holds = xbt_count_fds(pid, path, false) > 0;
 }
 
 /* ---- scenarios ---------------------------------------------------------- */
@@ -356,12 +292,7 @@ static unsigned guest_maps(int pid)
 /* The frontend closes and comes back, saying feature-persistent or not. */
 static void reopen(struct bf_dev *a, bool persistent)
 {
-	xbt_write(a->fe, "state", "%d", XENBUS_CLOSING);
-	xbt_wait_state(a->be, XENBUS_CLOSING);
-	xbt_write(a->fe, "state", "%d", XENBUS_CLOSED);
-	xbt_wait_state(a->be, XENBUS_CLOSED);
-	xbt_write(a->fe, "state", "%d", XENBUS_INITIALISING);
-	xbt_wait_state(a->be, XENBUS_INITWAIT);
+	xbt_reopen(a->fe, a->be);
 	a->persistent = persistent;
 	bf_connect(a, BF_ABI_64, 0, 1);
 }
@@ -590,33 +521,33 @@ static void isolation(struct bf_dev *a, const char *path)
 		snprintf(want_uid, sizeof(want_uid), "%u\t%u\t%u\t%u",
 			 (unsigned)geteuid(), (unsigned)geteuid(),
 			 (unsigned)geteuid(), (unsigned)geteuid());
-	xbt_check(!strcmp(proc_status(wa, "Uid"), want_uid),
+	xbt_check(!strcmp(xbt_proc_status(wa, "Uid"), want_uid),
 		  geteuid() == 0 ? "isolation: the worker runs as nobody (real, effective, saved, fs uid)"
 				 : "isolation: the worker keeps the (unprivileged) daemon's uid",
-		  "Uid \"%s\", wanted \"%s\"", proc_status(wa, "Uid"), want_uid);
+		  "Uid \"%s\", wanted \"%s\"", xbt_proc_status(wa, "Uid"), want_uid);
 	if (geteuid() == 0 && pw) {
 		snprintf(want_gid, sizeof(want_gid), "%u\t%u\t%u\t%u",
 			 (unsigned)pw->pw_gid, (unsigned)pw->pw_gid,
 			 (unsigned)pw->pw_gid, (unsigned)pw->pw_gid);
-		xbt_check(!strcmp(proc_status(wa, "Gid"), want_gid) &&
-				  !proc_status(wa, "Groups")[0],
+		xbt_check(!strcmp(xbt_proc_status(wa, "Gid"), want_gid) &&
+				  !xbt_proc_status(wa, "Groups")[0],
 			  "isolation: its gid is nobody's, no supplementary groups",
-			  "Gid \"%s\", Groups \"%s\"", proc_status(wa, "Gid"),
-			  proc_status(wa, "Groups"));
-		xbt_check(!strcmp(proc_status(wa, "CapEff"), "0000000000000000") &&
-				  !strcmp(proc_status(wa, "CapPrm"), "0000000000000000"),
+			  "Gid \"%s\", Groups \"%s\"", xbt_proc_status(wa, "Gid"),
+			  xbt_proc_status(wa, "Groups"));
+		xbt_check(!strcmp(xbt_proc_status(wa, "CapEff"), "0000000000000000") &&
+				  !strcmp(xbt_proc_status(wa, "CapPrm"), "0000000000000000"),
 			  "isolation: no capabilities", "CapEff %s, CapPrm %s",
-			  proc_status(wa, "CapEff"), proc_status(wa, "CapPrm"));
+			  xbt_proc_status(wa, "CapEff"), xbt_proc_status(wa, "CapPrm"));
 	}
-	xbt_check(!strcmp(proc_status(wa, "NoNewPrivs"), "1"),
+	xbt_check(!strcmp(xbt_proc_status(wa, "NoNewPrivs"), "1"),
 		  "isolation: the worker has NoNewPrivs", "NoNewPrivs \"%s\"",
-		  proc_status(wa, "NoNewPrivs"));
+		  xbt_proc_status(wa, "NoNewPrivs"));
 	/* 2: a filter (blkback/seccomp.c); it serves under it throughout. */
-	xbt_check(!strcmp(proc_status(wa, "Seccomp"), "2") &&
-			  !strcmp(proc_status(wa, "Seccomp_filters"), "1"),
+	xbt_check(!strcmp(xbt_proc_status(wa, "Seccomp"), "2") &&
+			  !strcmp(xbt_proc_status(wa, "Seccomp_filters"), "1"),
 		  "isolation: the worker serves under its seccomp filter",
 		  "Seccomp \"%s\", Seccomp_filters \"%s\"",
-		  proc_status(wa, "Seccomp"), proc_status(wa, "Seccomp_filters"));
+		  xbt_proc_status(wa, "Seccomp"), xbt_proc_status(wa, "Seccomp_filters"));
 	worker_fds(wa, good_path, &socks, &epolls, &holds_other);
 	worker_fds(wa, path, &socks, &epolls, &holds_own);
 	xbt_check(socks == 1 && epolls == 1 && holds_own && !holds_other,

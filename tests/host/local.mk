@@ -69,3 +69,12 @@ EXTRA_DIST += tests/host/hotplug.sh
 check_PROGRAMS += tests/host/hotplug
 tests_host_hotplug_SOURCES = tests/host/hotplug.c
 tests_host_hotplug_LDADD = hotplug/libensohotplug.la
+# netback's engine served to a netif frontend of the test's own over shm,
+# with real taps in a network namespace of the test's own (root):
+# tests/host/net_front.c.
+check_PROGRAMS += tests/host/net_front
+tests_host_net_front_SOURCES = tests/host/net_front.c tests/host/net_hostile.c \
+	tests/host/net_ring.c tests/host/net_ring.h $(XBTEST)
+tests_host_net_front_CFLAGS = $(AM_CFLAGS) $(XENSTORE_CFLAGS)
+tests_host_net_front_LDADD = netback/libensonetback.la \
+	xenbus/libensoxenbus.la util/libensoutil.la $(XENSTORE_LIBS)

@@ -160,46 +160,48 @@ run_suite() {
 	fi
 }
 
-# blkback_daemon SOCK: enso-blkback -T shm probes a vbd the toolstack
-# writes under its own directory, backend/enso-vbd (InitWait, its
-# features), refuses a second daemon on its pid file, and exits cleanly on
-# SIGTERM.
-blkback_daemon() {
-	local sock=$1 bin pid i st img out be=/local/domain/0/backend/enso-vbd/3/768
-	bin=$(cd "$(dirname "$XENSTORED")/.." && pwd)/blkback/enso-blkback
+# engine_daemon SOCK NAME DIR TYPE KEY VALUE WHAT [OPTION...] -- [NODE VALUE...]:
+# enso-NAME -T shm (and the options) probes a TYPE device the toolstack
+# writes under its own directory, backend/DIR/3/0 (the NODEs besides the
+# handshake's): InitWait, and the feature KEY reads VALUE; it refuses a
+# second daemon on its pid file, and exits cleanly on SIGTERM.
+engine_daemon() {
+	local sock=$1 name=$2 dir=$3 type=$4 key=$5 value=$6 what=$7 bin pid i st out
+	local be=/local/domain/0/backend/$dir/3/0 fe=/local/domain/3/device/$type/0
+	local opts=() nodes=()
+	shift 7
+	while [ $# -gt 0 ] && [ "$1" != -- ]; do opts+=("$1"); shift; done
+	shift
+	while [ $# -gt 1 ]; do nodes+=("$be/$1" "$2"); shift 2; done
+	bin=$(cd "$(dirname "$XENSTORED")/.." && pwd)/$name/enso-$name
 	if [ ! -x "$bin" ] || ! command -v xenstore-write >/dev/null; then
-		notok "enso-blkback: probes a vbd" "$bin or xenstore-write missing"
+		notok "enso-$name: probes a $type" "$bin or xenstore-write missing"
 		return
 	fi
-	img=$TMP/blkd.img
-	truncate -s 8M "$img"
-	XENSTORED_PATH=$sock "$bin" -i -T shm --pid-file="$TMP/blkback.pid" >"$TMP/blkback.log" 2>&1 &
+	XENSTORED_PATH=$sock "$bin" -i -T shm "${opts[@]}" --pid-file="$TMP/$name.pid" >"$TMP/$name.log" 2>&1 &
 	pid=$!
 	pids+=("$pid")
-	XENSTORED_PATH=$sock xenstore-write \
-		/local/domain/3/device/vbd/768/state 1 \
-		$be/params "$img" $be/mode w $be/frontend-id 3 $be/online 1 \
-		$be/state 1 $be/frontend /local/domain/3/device/vbd/768
+	XENSTORED_PATH=$sock xenstore-write $fe/state 1 "${nodes[@]}" \
+		$be/frontend-id 3 $be/online 1 $be/state 1 $be/frontend $fe
 	for ((i = 0; i < 100; i++)); do
 		st=$(XENSTORED_PATH=$sock xenstore-read $be/state 2>/dev/null)
 		[ "$st" = 2 ] && break
 		sleep 0.05
 	done
-	if [ "$st" = 2 ] &&
-		[ "$(XENSTORED_PATH=$sock xenstore-read $be/feature-max-indirect-segments)" = 256 ]; then
-		ok "enso-blkback -T shm: probes a vbd (InitWait, features)"
+	if [ "$st" = 2 ] && [ "$(XENSTORED_PATH=$sock xenstore-read $be/$key)" = "$value" ]; then
+		ok "enso-$name -T shm: $what"
 	else
-		notok "enso-blkback -T shm: probes a vbd (InitWait, features)" "state '$st'"
-		sed 's/^/#   /' "$TMP/blkback.log" >&2
+		notok "enso-$name -T shm: $what" "state '$st'"
+		sed 's/^/#   /' "$TMP/$name.log" >&2
 	fi
-	out=$(XENSTORED_PATH=$sock timeout 10 "$bin" -i -T shm --pid-file="$TMP/blkback.pid" 2>&1)
-	if [ $? = 1 ] && echo "$out" | grep -q "another enso-blkback holds it"; then
-		ok "enso-blkback: a second daemon on the same pid file refuses to start"
+	out=$(XENSTORED_PATH=$sock timeout 10 "$bin" -i -T shm --pid-file="$TMP/$name.pid" 2>&1)
+	if [ $? = 1 ] && echo "$out" | grep -q "another enso-$name holds it"; then
+		ok "enso-$name: a second daemon on the same pid file refuses to start"
 	else
-		notok "enso-blkback: a second daemon on the same pid file refuses to start" "$(echo "$out" | tail -n 1)"
+		notok "enso-$name: a second daemon on the same pid file refuses to start" "$(echo "$out" | tail -n 1)"
 	fi
-	XENSTORED_PATH=$sock xenstore-rm /local/domain/0/backend/enso-vbd /local/domain/3 2>/dev/null
-	stop_daemon blkback "$pid"
+	XENSTORED_PATH=$sock xenstore-rm /local/domain/0/backend/$dir /local/domain/3 2>/dev/null
+	stop_daemon "$name" "$pid"
 }
 
 # ---- run -----------------------------------------------------------
@@ -283,10 +285,26 @@ blk_front=$(find_prog blk_front) ||
 	notok "blk_front builds" "compilation failed"
 if [ -n "$blk_front" ] && start_daemon xenstored-blkback; then
 	run_suite blk_front xenstored-blkback "$DPID" "$DSOCK" "$blk_front"
-	blkback_daemon "$DSOCK"
+	truncate -s 8M "$TMP/blkd.img"
+	engine_daemon "$DSOCK" blkback enso-vbd vbd feature-max-indirect-segments 256 \
+		"probes a vbd (InitWait, features)" -- params "$TMP/blkd.img" mode w
 	stop_daemon xenstored-blkback "$DPID"
 elif [ -n "$blk_front" ]; then
 	notok "xenstored for blk_front starts" "no socket within 10 s"
+fi
+
+# netback (the vif engine) to a netif frontend of the test's own over shm,
+# real taps in a network namespace of its own (root); then the daemon.
+net_front=$(find_prog net_front) ||
+	notok "net_front builds" "compilation failed"
+if [ -n "$net_front" ] && start_daemon xenstored-netback; then
+	run_suite net_front xenstored-netback "$DPID" "$DSOCK" "$net_front"
+	engine_daemon "$DSOCK" netback enso-vif vif multi-queue-max-queues 2 \
+		"probes a vif in backend/enso-vif (InitWait, features, -q 2)" -q 2 -- \
+		mac 00:16:3e:00:00:03 handle 0
+	stop_daemon xenstored-netback "$DPID"
+elif [ -n "$net_front" ]; then
+	notok "xenstored for net_front starts" "no socket within 10 s"
 fi
 
 # consoled over shm: tests/host/consoled.sh.

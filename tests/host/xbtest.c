@@ -2,6 +2,7 @@
  * tests/host/xbtest.c: the scaffolding of the xenbus engines' host tests
  * (xbtest.h).
  */
+#include <dirent.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -169,6 +170,16 @@ void xbt_check_refused(const char *be, const char *what, const char *name)
 		  xenbus_state_name(xbt_state(be)), err, what);
 }
 
+void xbt_reopen(const char *fe, const char *be)
+{
+	xbt_write(fe, "state", "%d", XENBUS_CLOSING);
+	xbt_wait_state(be, XENBUS_CLOSING);
+	xbt_write(fe, "state", "%d", XENBUS_CLOSED);
+	xbt_wait_state(be, XENBUS_CLOSED);
+	xbt_write(fe, "state", "%d", XENBUS_INITIALISING);
+	xbt_wait_state(be, XENBUS_INITWAIT);
+}
+
 static bool none_left(const void *arg)
 {
 	(void)arg;
@@ -249,4 +260,76 @@ int xbt_device_add(const char *type, const struct xbt_guest *g,
 	     xbt_write(be, "online", "1") && xbt_write(be, "state", "1") &&
 	     xbt_write(be, "frontend", "%s", fe_at ? fe_at : fe);
 	return ok ? 0 : -EIO;
+}
+
+const char *xbt_proc_status(int pid, const char *key)
+{
+	static char val[256];
+	char path[64], line[256];
+	size_t n = strlen(key);
+	FILE *f;
+
+	val[0] = '\0';
+	snprintf(path, sizeof(path), "/proc/%d/status", pid);
+	f = fopen(path, "re");
+	while (f && fgets(line, sizeof(line), f))
+		if (!strncmp(line, key, n) && line[n] == ':') {
+			snprintf(val, sizeof(val), "%s", line + n + 1 + strspn(line + n + 1, "\t "));
+			val[strcspn(val, "\n")] = '\0';
+			break;
+		}
+	if (f)
+		fclose(f);
+	return val;
+}
+
+int xbt_child_named(const char *comm)
+{
+	char path[64], name[32];
+	struct dirent *e;
+	DIR *dir = opendir("/proc");
+	int found = 0;
+
+	while (dir && !found && (e = readdir(dir))) {
+		int pid = atoi(e->d_name);
+		FILE *f;
+
+		if (pid <= 0 || atoi(xbt_proc_status(pid, "PPid")) != getpid())
+			continue;
+		snprintf(path, sizeof(path), "/proc/%d/comm", pid);
+		f = fopen(path, "re");
+		if (f && fgets(name, sizeof(name), f)) {
+			name[strcspn(name, "\n")] = '\0';
+			found = strcmp(name, comm) ? 0 : pid;
+		}
+		if (f)
+			fclose(f);
+	}
+	if (dir)
+		closedir(dir);
+	return found;
+}
+
+unsigned xbt_count_fds(int pid, const char *target, bool prefix)
+{
+	char dirpath[64], link[320], to[512];
+	struct dirent *e;
+	unsigned n = 0;
+	DIR *dir;
+
+	snprintf(dirpath, sizeof(dirpath), "/proc/%d/fd", pid);
+	dir = opendir(dirpath);
+	while (dir && (e = readdir(dir))) {
+		ssize_t len;
+
+		snprintf(link, sizeof(link), "%s/%s", dirpath, e->d_name);
+		len = readlink(link, to, sizeof(to) - 1);
+		if (len < 0)
+			continue;
+		to[len] = '\0';
+		n += prefix ? !strncmp(to, target, strlen(target)) : !strcmp(to, target);
+	}
+	if (dir)
+		closedir(dir);
+	return n;
 }

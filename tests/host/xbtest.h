@@ -48,6 +48,9 @@ bool xbt_wait_state(const char *be, int state);
 void xbt_check_state(const char *be, int state, const char *name);
 /* The device went Closed with its `error` node saying `what`. */
 void xbt_check_refused(const char *be, const char *what, const char *name);
+/* The frontend closes (Closing, Closed) and starts again (Initialising):
+ * the backend back in InitWait, as a module reload or kexec does. */
+void xbt_reopen(const char *fe, const char *be);
 /* Waits until the core holds no device. */
 bool xbt_no_devices(void);
 /* The transport holds exactly maps mappings and chans channels. */
@@ -77,5 +80,14 @@ int xbt_channel(const struct xbt_guest *g, uint32_t port, int *kick,
 int xbt_device_add(const char *type, const struct xbt_guest *g,
 		   unsigned devid, const char *fe_at, const char *const *extra,
 		   char *fe, char *be);
+
+/* A line of /proc/<pid>/status ("Uid", ...), its value; "" if none
+ * (static: one at a time). */
+const char *xbt_proc_status(int pid, const char *key);
+/* A child of this process whose comm is name (a device's worker), or 0. */
+int xbt_child_named(const char *name);
+/* The fds of pid whose target (readlink of /proc/<pid>/fd/N) is target,
+ * or starts with it. */
+unsigned xbt_count_fds(int pid, const char *target, bool prefix);
 
 #endif

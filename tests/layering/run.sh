@@ -11,10 +11,10 @@
 #   - libxl never asks which hypervisor it runs on: ENSO_HV_* appears only
 #     in ctx.c, which chooses the backend and names it;
 #   - no file of backends/ is over 650 lines (one concern per file);
-#   - xenbus/ (the device-backend core), blkback/ (an engine on it) and
-#     consoled/ (on its transport), and hotplug/ (host plumbing) include
+#   - xenbus/ (the device-backend core), blkback/ and netback/ (engines on
+#     it), consoled/ (on its transport) and hotplug/ (host plumbing) include
 #     nothing of libxl/ or backends/,
-#     and none of their files is over 600 lines; blkback/ and consoled/
+#     and none of their files is over 600 lines; blkback/, netback/ and consoled/
 #     reach the core only through xenbus.h.
 set -u
 root=${1:-$(cd "$(dirname "$0")/../.." && pwd)}
@@ -51,7 +51,7 @@ done)
 check "no file of backends/ is over 650 lines" "$found"
 
 # The device-backend core and the engines on it: below libxl, small files.
-for d in xenbus blkback consoled hotplug; do
+for d in xenbus blkback netback consoled hotplug; do
 	found=$(grep -nE '#include[[:space:]]+[<"](enso/|libxl|backends/)' $d/*.[ch])
 	check "$d/ includes nothing of libxl/ or backends/ (calls go one way)" "$found"
 	found=$(for f in $d/*.[ch]; do
@@ -61,7 +61,7 @@ for d in xenbus blkback consoled hotplug; do
 	check "no file of $d/ is over 600 lines" "$found"
 done
 
-for d in blkback consoled; do
+for d in blkback netback consoled; do
 	found=$(grep -nE '#include[[:space:]]+"xenbus/' $d/*.[ch] | grep -v '"xenbus/xenbus.h"')
 	check "$d/ sees the xenbus core only through xenbus/xenbus.h" "$found"
 done

@@ -85,3 +85,11 @@ tests_unit_test_blkback_req_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS) \
 tests_unit_test_blkback_req_LDADD = blkback/libensoblkback.la \
 	xenbus/libensoxenbus.la util/libensoutil.la $(XENSTORE_LIBS) \
 	$(LIBURING_LIBS) $(CMOCKA_LIBS)
+
+# netback's checksum placement from a frame's headers: pure, hand-made frames.
+check_PROGRAMS += tests/unit/test_netback_pkt
+tests_unit_test_netback_pkt_SOURCES = tests/unit/test_netback_pkt.c
+tests_unit_test_netback_pkt_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS)
+tests_unit_test_netback_pkt_LDADD = netback/libensonetback.la \
+	xenbus/libensoxenbus.la util/libensoutil.la $(XENSTORE_LIBS) \
+	$(CMOCKA_LIBS)
