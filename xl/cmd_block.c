@@ -19,12 +19,16 @@ static int not_connected(const char *devid)
 	return 1;
 }
 
+static int attach_disk(struct enso_ctx *ctx, uint32_t domid, const void *dev,
+		       struct enso_error *err)
+{
+	return enso_disk_attach(ctx, domid, dev, err);
+}
+
 int main_blockattach(int argc, char **argv)
 {
 	struct enso_error err = { "" };
 	struct enso_disk disk;
-	struct enso_ctx *ctx;
-	uint32_t domid;
 	char *spec;
 	int rc;
 
@@ -42,70 +46,42 @@ int main_blockattach(int argc, char **argv)
 		xl_say_error("block-attach", &err, rc);
 		return 1;
 	}
-	/* -N: the spec is checked, nothing is attached (Enso prints no
-	 * disk JSON, and the domain is not looked up). */
-	if (xl_dry_run) {
-		enso_disk_dispose(&disk);
+	rc = xl_device_attach("block-attach", argv[optind], attach_disk, &disk);
+	enso_disk_dispose(&disk);
+	return rc;
+}
+
+static int list_disks(struct enso_ctx *ctx, uint32_t domid,
+		      struct enso_error *err)
+{
+	struct enso_diskinfo *list;
+	size_t n, i;
+	int rc;
+
+	if (!ctx) {
+		printf("%-5s %-3s %-6s %-5s %-6s %-8s %-30s\n", "Vdev", "BE",
+		       "handle", "state", "evt-ch", "ring-ref", "BE-path");
 		return 0;
 	}
-	rc = 1;
-	ctx = xl_open();
-	if (ctx) {
-		if (xl_domid(ctx, argv[optind], &domid) == 0) {
-			rc = enso_disk_attach(ctx, domid, &disk, &err);
-			if (rc)
-				xl_say_error("block-attach", &err, rc);
-		}
-		enso_ctx_close(ctx);
-	}
-	enso_disk_dispose(&disk);
-	return rc ? 1 : 0;
+	rc = enso_disk_list(ctx, domid, &list, &n, err);
+	if (rc)
+		return rc;
+	/* upstream's columns: Vdev is the devid, handle the domain */
+	for (i = 0; i < n; i++)
+		printf("%-5d %-3d %-6d %-5d %-6d %-8d %-30s\n",
+		       (int)list[i].devid, (int)list[i].backend_id,
+		       (int)list[i].frontend_id, list[i].state, list[i].evtchn,
+		       list[i].ring_ref,
+		       list[i].backend_path ? list[i].backend_path : "-");
+	enso_diskinfo_list_free(list, n);
+	return 0;
 }
 
 int main_blocklist(int argc, char **argv)
 {
-	struct enso_diskinfo *list;
-	struct enso_ctx *ctx;
-	uint32_t domid;
-	size_t n, i;
-	int a, rc;
+	int rc = xl_device_args(argc, argv, "block-list", 1, 0, NULL);
 
-	rc = xl_device_args(argc, argv, "block-list", 1, 0, NULL);
-	if (rc >= 0)
-		return rc;
-	ctx = xl_open();
-	if (!ctx)
-		return 1;
-	rc = 0;
-	printf("%-5s %-3s %-6s %-5s %-6s %-8s %-30s\n", "Vdev", "BE", "handle",
-	       "state", "evt-ch", "ring-ref", "BE-path");
-	/* An unknown domain is said and skipped; the status says it too. */
-	for (a = optind; a < argc; a++) {
-		struct enso_error err = { "" };
-		int r;
-
-		fflush(stdout);	/* the rows so far before any message */
-		if (xl_domid(ctx, argv[a], &domid)) {
-			rc = 1;
-			continue;
-		}
-		r = enso_disk_list(ctx, domid, &list, &n, &err);
-		if (r) {
-			xl_say_error("block-list", &err, r);
-			rc = 1;
-			continue;
-		}
-		/* upstream's columns: Vdev is the devid, handle the domain */
-		for (i = 0; i < n; i++)
-			printf("%-5d %-3d %-6d %-5d %-6d %-8d %-30s\n",
-			       (int)list[i].devid, (int)list[i].backend_id,
-			       (int)list[i].frontend_id, list[i].state,
-			       list[i].evtchn, list[i].ring_ref,
-			       list[i].backend_path ? list[i].backend_path : "-");
-		enso_diskinfo_list_free(list, n);
-	}
-	enso_ctx_close(ctx);
-	return rc;
+	return rc >= 0 ? rc : xl_device_list(argc, argv, "block-list", list_disks);
 }
 
 int main_blockdetach(int argc, char **argv)

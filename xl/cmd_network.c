@@ -10,12 +10,16 @@
 
 #include "xl/xl.h"
 
+static int attach_nic(struct enso_ctx *ctx, uint32_t domid, const void *dev,
+		      struct enso_error *err)
+{
+	return enso_nic_attach(ctx, domid, dev, err);
+}
+
 int main_networkattach(int argc, char **argv)
 {
 	struct enso_error err = { "" };
 	struct enso_nic nic;
-	struct enso_ctx *ctx;
-	uint32_t domid;
 	char *spec;
 	int rc;
 
@@ -35,72 +39,48 @@ int main_networkattach(int argc, char **argv)
 		xl_say_error("network-attach", &err, rc);
 		return 1;
 	}
-	if (xl_dry_run) {	/* -N: checked, nothing attached */
-		enso_nic_dispose(&nic);
+	rc = xl_device_attach("network-attach", argv[optind], attach_nic, &nic);
+	enso_nic_dispose(&nic);
+	return rc;
+}
+
+static int list_nics(struct enso_ctx *ctx, uint32_t domid,
+		     struct enso_error *err)
+{
+	struct enso_nicinfo *list;
+	size_t n, i;
+	int rc;
+
+	if (!ctx) {
+		printf("%-3s %-2s %-17s %-6s %-5s %-6s %5s/%-5s %-30s\n", "Idx",
+		       "BE", "Mac Addr.", "handle", "state", "evt-ch", "tx-",
+		       "rx-ring-ref", "BE-path");
 		return 0;
 	}
-	rc = 1;
-	ctx = xl_open();
-	if (ctx) {
-		if (xl_domid(ctx, argv[optind], &domid) == 0) {
-			rc = enso_nic_attach(ctx, domid, &nic, &err);
-			if (rc)
-				xl_say_error("network-attach", &err, rc);
-		}
-		enso_ctx_close(ctx);
+	rc = enso_nic_list(ctx, domid, &list, &n, err);
+	if (rc)
+		return rc;
+	for (i = 0; i < n; i++) {
+		const struct enso_nicinfo *v = &list[i];
+		const uint8_t *m = v->nic.mac;
+
+		printf("%-3d %-2d ", (int)v->devid, (int)v->backend_id);
+		printf("%02x:%02x:%02x:%02x:%02x:%02x", m[0], m[1], m[2], m[3],
+		       m[4], m[5]);
+		printf("%6d %5d %6d %5d/%-11d %-30s\n", (int)v->devid, v->state,
+		       v->evtchn, v->rref_tx, v->rref_rx,
+		       v->backend_path ? v->backend_path : "-");
 	}
-	enso_nic_dispose(&nic);
-	return rc ? 1 : 0;
+	enso_nicinfo_list_free(list, n);
+	return 0;
 }
 
 int main_networklist(int argc, char **argv)
 {
-	struct enso_nicinfo *list;
-	struct enso_ctx *ctx;
-	uint32_t domid;
-	size_t n, i;
-	int a, rc;
+	int rc = xl_device_args(argc, argv, "network-list", 1, 0, NULL);
 
-	rc = xl_device_args(argc, argv, "network-list", 1, 0, NULL);
-	if (rc >= 0)
-		return rc;
-	ctx = xl_open();
-	if (!ctx)
-		return 1;
-	rc = 0;
-	printf("%-3s %-2s %-17s %-6s %-5s %-6s %5s/%-5s %-30s\n", "Idx", "BE",
-	       "Mac Addr.", "handle", "state", "evt-ch", "tx-", "rx-ring-ref",
-	       "BE-path");
-	for (a = optind; a < argc; a++) {
-		struct enso_error err = { "" };
-		int r;
-
-		fflush(stdout);	/* the rows so far before any message */
-		if (xl_domid(ctx, argv[a], &domid)) {
-			rc = 1;
-			continue;
-		}
-		r = enso_nic_list(ctx, domid, &list, &n, &err);
-		if (r) {
-			xl_say_error("network-list", &err, r);
-			rc = 1;
-			continue;
-		}
-		for (i = 0; i < n; i++) {
-			const struct enso_nicinfo *v = &list[i];
-			const uint8_t *m = v->nic.mac;
-
-			printf("%-3d %-2d ", (int)v->devid, (int)v->backend_id);
-			printf("%02x:%02x:%02x:%02x:%02x:%02x", m[0], m[1], m[2],
-			       m[3], m[4], m[5]);
-			printf("%6d %5d %6d %5d/%-11d %-30s\n", (int)v->devid,
-			       v->state, v->evtchn, v->rref_tx, v->rref_rx,
-			       v->backend_path ? v->backend_path : "-");
-		}
-		enso_nicinfo_list_free(list, n);
-	}
-	enso_ctx_close(ctx);
-	return rc;
+	return rc >= 0 ? rc : xl_device_list(argc, argv, "network-list",
+					      list_nics);
 }
 
 int main_networkdetach(int argc, char **argv)

@@ -133,3 +133,57 @@ char *xl_join_spec(int n, char **parts)
 	}
 	return spec;
 }
+
+int xl_device_attach(const char *cmd, const char *domain,
+		     xl_attach_fn *attach, const void *dev)
+{
+	struct enso_error err = { "" };
+	struct enso_ctx *ctx;
+	uint32_t domid;
+	int rc = 1;
+
+	/* -N: the spec is checked, nothing is attached (Enso prints no
+	 * JSON of it, and the domain is not looked up). */
+	if (xl_dry_run)
+		return 0;
+	ctx = xl_open();
+	if (!ctx)
+		return 1;
+	if (xl_domid(ctx, domain, &domid) == 0) {
+		rc = attach(ctx, domid, dev, &err);
+		if (rc)
+			xl_say_error(cmd, &err, rc);
+	}
+	enso_ctx_close(ctx);
+	return rc ? 1 : 0;
+}
+
+int xl_device_list(int argc, char **argv, const char *cmd,
+		   xl_list_fn *list_one)
+{
+	struct enso_ctx *ctx = xl_open();
+	uint32_t domid;
+	int a, rc = 0;
+
+	if (!ctx)
+		return 1;
+	list_one(NULL, 0, NULL);	/* the header */
+	/* An unknown domain is said and skipped; the status says it too. */
+	for (a = optind; a < argc; a++) {
+		struct enso_error err = { "" };
+		int r;
+
+		fflush(stdout);	/* the rows so far before any message */
+		if (xl_domid(ctx, argv[a], &domid)) {
+			rc = 1;
+			continue;
+		}
+		r = list_one(ctx, domid, &err);
+		if (r) {
+			xl_say_error(cmd, &err, r);
+			rc = 1;
+		}
+	}
+	enso_ctx_close(ctx);
+	return rc;
+}

@@ -42,6 +42,20 @@ void xl_say_error(const char *cmd, const struct enso_error *err, int rc);
 int xl_device_args(int argc, char **argv, const char *cmd, int min, int max,
 		   bool *force);
 char *xl_join_spec(int n, char **parts);
+/* An attach command once its spec is parsed: with -N, 0 at once; else the
+ * domain looked up and attach called, its failure said.  Exit status. */
+typedef int xl_attach_fn(struct enso_ctx *ctx, uint32_t domid,
+			 const void *dev, struct enso_error *err);
+int xl_device_attach(const char *cmd, const char *domain,
+		     xl_attach_fn *attach, const void *dev);
+/* A list command: list_one(NULL, 0, NULL) prints the header, then
+ * list_one(ctx, domid, err) the rows of each domain argv[optind..]
+ * names; a domain that is unknown or fails is said and skipped, and the
+ * exit status is then 1. */
+typedef int xl_list_fn(struct enso_ctx *ctx, uint32_t domid,
+		       struct enso_error *err);
+int xl_device_list(int argc, char **argv, const char *cmd,
+		   xl_list_fn *list_one);
 
 int main_create(int argc, char **argv);
 int main_sched_credit(int argc, char **argv);
