@@ -201,9 +201,13 @@ static int kvm_destroy(struct enso_ctx *ctx, uint32_t domid,
 {
 	bool had = kvm_qemu_pid(ctx, domid) != 0 ||
 		   kvm_find_qemu_by_cmdline(ctx, domid) != 0;
+	struct enso_error quiet;
 
 	(void)err;
 	kvm_kill_qemu(ctx, domid);
+	/* QEMU's taps went with it; the IFBs of a rate= fallback did not.
+	 * One that cannot go does not keep the domain alive. */
+	rt_vif_domain_gone(ctx, domid, &quiet);
 	kvm_remove_domain_dir(ctx, domid);
 	return had ? 0 : -ENOENT;
 }
