@@ -129,7 +129,8 @@ int rt_vif_unplumb(struct enso_ctx *ctx, uint32_t domid,
 /* What the domain's vifs leave on the host beyond their taps, gone: the
  * IFBs of rate= where the kernel could not police (named
  * ifb<domid>.<devid>), found by name in the caller's network namespace,
- * for a backend whose destroy has no config.  None there is 0. */
+ * for a backend whose destroy has no config.  None there is 0; err may
+ * be NULL. */
 int rt_vif_domain_gone(struct enso_ctx *ctx, uint32_t domid,
 		       struct enso_error *err);
 
