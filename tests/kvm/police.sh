@@ -4,7 +4,9 @@
 # Debian's kernel under QEMU, where act_police, cls_u32 and sch_ingress
 # exist as modules: the police filter hotplug/ builds through libnl's
 # message API is checked against a kernel that takes it (this host's has no
-# act_police, so tests/host only sees it refused).  The guest's lines come
+# act_police, so tests/host only sees it refused); with ifb, act_mirred and
+# sch_tbf loaded too, its forced IFB fallback runs there as well.  The
+# guest's lines come
 # back as "ok - kvm: in a Debian guest: hotplug: ...".  One short boot of
 # QEMU itself (no xl).
 
@@ -36,7 +38,8 @@ police_in_guest() {
 	for f in $(ldd /sbin/tc | grep -oE '/[^ ]+'); do cp -L "$f" "$root$f"; done
 	for m in net/llc/llc net/802/stp net/bridge/bridge drivers/net/tun \
 		drivers/block/loop net/sched/sch_ingress net/sched/cls_u32 \
-		net/sched/act_police; do
+		net/sched/act_police drivers/net/ifb net/sched/act_mirred \
+		net/sched/sch_tbf; do
 		cp "$kmods/kernel/$m.ko" "$root/hp/" || { notok "in a Debian guest: hotplug" "no $m.ko"; return; }
 		basename "$m.ko" >>"$root/hp/load-order"
 	done
