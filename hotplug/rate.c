@@ -72,23 +72,38 @@ static uint32_t ticks(double bytes, uint64_t rate)
 	return t >= 4294967295.0 ? UINT32_MAX : (uint32_t)t;
 }
 
-static int ingress_qdisc(struct nl_sock *sk, int ifindex, bool add)
+/* A qdisc object of kind under parent on ifindex (*q to rtnl_qdisc_put). */
+static int qdisc_new(int ifindex, uint32_t parent, const char *kind,
+		     struct rtnl_qdisc **q)
 {
-	struct rtnl_qdisc *q = rtnl_qdisc_alloc();
 	int rc;
 
-	if (!q)
+	*q = rtnl_qdisc_alloc();
+	if (!*q)
 		return -ENOMEM;
-	rtnl_tc_set_ifindex(TC_CAST(q), ifindex);
-	rtnl_tc_set_parent(TC_CAST(q), TC_H_INGRESS);
+	rtnl_tc_set_ifindex(TC_CAST(*q), ifindex);
+	rtnl_tc_set_parent(TC_CAST(*q), parent);
+	rc = hp_nl_errno(rtnl_tc_set_kind(TC_CAST(*q), kind));
+	if (rc) {
+		rtnl_qdisc_put(*q);
+		*q = NULL;
+	}
+	return rc;
+}
+
+static int ingress_qdisc(struct nl_sock *sk, int ifindex, bool add)
+{
+	struct rtnl_qdisc *q;
+	int rc = qdisc_new(ifindex, TC_H_INGRESS, "ingress", &q);
+
+	if (rc)
+		return rc;
 	/* ffff:0, the ingress qdisc's handle (libnl's TC_HANDLE shifts an int). */
 	rtnl_tc_set_handle(TC_CAST(q), 0xffff0000u);
-	rc = rtnl_tc_set_kind(TC_CAST(q), "ingress");
-	if (!rc)
-		rc = add ? rtnl_qdisc_add(sk, q, NLM_F_CREATE | NLM_F_EXCL) :
-			   rtnl_qdisc_delete(sk, q);
+	rc = hp_nl_errno(add ? rtnl_qdisc_add(sk, q, NLM_F_CREATE | NLM_F_EXCL) :
+			       rtnl_qdisc_delete(sk, q));
 	rtnl_qdisc_put(q);
-	return hp_nl_errno(rc);
+	return rc;
 }
 
 static int put_police(struct nl_msg *m, const void *arg)
@@ -235,21 +250,14 @@ static int ifb_create(struct nl_sock *sk, const char *name, int *ifindex)
 static int tbf_add(struct nl_sock *sk, int ifindex, uint64_t rate,
 		   uint64_t burst)
 {
-	struct rtnl_qdisc *q = rtnl_qdisc_alloc();
-	int rc;
+	struct rtnl_qdisc *q;
+	int rc = qdisc_new(ifindex, TC_H_ROOT, "tbf", &q);
 
-	if (!q)
-		return -ENOMEM;
-	rtnl_tc_set_ifindex(TC_CAST(q), ifindex);
-	rtnl_tc_set_parent(TC_CAST(q), TC_H_ROOT);
-	rc = hp_nl_errno(rtnl_tc_set_kind(TC_CAST(q), "tbf"));
-	if (!rc) {
-		rtnl_qdisc_tbf_set_rate(q, rate > INT_MAX ? INT_MAX : (int)rate,
-					burst > INT_MAX ? INT_MAX : (int)burst,
-					0);
-		rc = hp_nl_errno(rtnl_qdisc_tbf_set_limit_by_latency(q,
-							TBF_LATENCY_US));
-	}
+	if (rc)
+		return rc;
+	rtnl_qdisc_tbf_set_rate(q, rate > INT_MAX ? INT_MAX : (int)rate,
+				burst > INT_MAX ? INT_MAX : (int)burst, 0);
+	rc = hp_nl_errno(rtnl_qdisc_tbf_set_limit_by_latency(q, TBF_LATENCY_US));
 	if (!rc)
 		rc = hp_nl_errno(rtnl_qdisc_add(sk, q, NLM_F_CREATE |
 							NLM_F_REPLACE));
