@@ -61,18 +61,24 @@ nic_row() {
 }
 
 # nic_hotplug NAME DOMID: xl network-attach / -list / -detach inside the
-# namespace (where QEMU's taps are): a NIC plugged into the running guest
-# and out again by devid, the config's own NIC unplugged by MAC (the guest
+# namespace (where QEMU's taps are): a NIC with rate= plugged into the
+# running guest and out again by devid (its IFB with it, on a kernel
+# without act_police), the config's own NIC unplugged by MAC (the guest
 # lets go of both: detach says nothing of a timeout), a missing one
 # refused in upstream's words; the stored config follows each.
 nic_hotplug() {
 	local name=$1 id=$2 out rc
-	out=$(nsx timeout 60 "$xl" network-attach "$id" bridge=brk mac=00:16:3e:00:21:02 2>&1)
+	out=$(nsx timeout 60 "$xl" network-attach "$id" bridge=brk mac=00:16:3e:00:21:02 rate=10Mb/s 2>&1)
 	rc=$?
 	check "net: network-attach: xl picks devid 2 (one past the highest); vif$id.2 on the bridge, up" \
 		"rc=$rc: $out; $(nsx ip -o link show "vif$id.2" 2>&1)" \
 		eval '[ $rc -eq 0 ] && nsx ip -o link show "vif$id.2" | grep -q "master brk" &&
 			nsx ip -o link show "vif$id.2" | grep -q "[<,]UP[,>]"'
+	if ! kernel_polices; then
+		check "net: network-attach with rate= on a kernel without act_police: ifb$id.2 has the TBF" \
+			"tc: $(nsx tc qdisc show dev "ifb$id.2" 2>&1 | tr '\n' ' ')" \
+			eval 'nsx tc qdisc show dev "ifb$id.2" | grep -q "qdisc tbf .*root.*rate 10Mbit"'
+	fi
 	check "net: network-list has the new row (Idx 2, its MAC, state -1, BE-path -)" \
 		"$(nsx "$xl" network-list "$id" 2>&1 | tr '\n' '|')" \
 		nic_row "$id" 2 00:16:3e:00:21:02
@@ -81,9 +87,9 @@ nic_hotplug() {
 		eval 'config_nics "$name" | grep -q "2=00:16:3e:00:21:02"'
 	out=$(nsx timeout 60 "$xl" network-detach "$id" 2 2>&1)
 	rc=$?
-	check "net: network-detach by devid: the guest lets go, the tap is gone" \
-		"rc=$rc: $out; $(nsx ip -o link show "vif$id.2" 2>&1)" \
-		eval '[ $rc -eq 0 ] && [ -z "$out" ] && ! nsx ip -o link show "vif$id.2" >/dev/null 2>&1'
+	check "net: network-detach by devid: the guest lets go, the tap (and an IFB) is gone" \
+		"rc=$rc: $out; $(nsx ip -o link 2>&1 | grep -E "(vif|ifb)$id\.2")" \
+		eval '[ $rc -eq 0 ] && [ -z "$out" ] && ! nsx ip -o link | grep -qE "(vif|ifb)$id\.2"'
 	check "net: network-list and the stored config have it no more" \
 		"list: $(nsx "$xl" network-list "$id" 2>&1 | tr '\n' '|'); config: $(config_nics "$name")" \
 		eval '! nic_row "$id" 2 00:16:3e:00:21:02 && ! config_nics "$name" | grep -q "00:16:3e:00:21:02"'
