@@ -34,10 +34,12 @@ int hp_bridge_create(const char *name, char *msg, size_t msglen);
 /* Any link by name (a bridge, a tap, ...); -ENODEV when there is none,
  * which callers undoing something may take as done. */
 int hp_link_delete(const char *name, char *msg, size_t msglen);
-/* Every link whose name starts with prefix deleted (a link dump of this
- * network namespace); the number deleted, or a negative errno (the first
- * failure; the others are still tried). */
-int hp_link_delete_prefix(const char *prefix, char *msg, size_t msglen);
+/* Every link whose name starts with prefix and, unless kind is NULL, of
+ * that kind ("ifb", "bridge", ...) deleted (a link dump of this network
+ * namespace); the number deleted, or a negative errno (the first failure;
+ * the others are still tried).  An empty prefix is -EINVAL. */
+int hp_link_delete_prefix(const char *prefix, const char *kind, char *msg,
+			  size_t msglen);
 
 /* Flags of hp_tap_create; unknown flags are -EINVAL. */
 #define HP_TAP_VNET_HDR 0x1u	/* IFF_VNET_HDR: virtio-net headers */
@@ -91,7 +93,8 @@ int hp_vif_unplumb(const char *dev, char *msg, size_t msglen);
  *    called ifb (up), whose root qdisc is a TBF at the rate, bucket the
  *    burst, queue 50 ms long at the rate plus the burst.  The IFB outlives
  *    dev: hp_rate_clear or hp_link_delete_prefix deletes it.
- * Replaces a limit already there (and an IFB of that name).  -EOPNOTSUPP,
+ * Replaces a limit already there (and an IFB of that name; a link of that
+ * name of another kind is left alone: -EEXIST).  -EOPNOTSUPP,
  * naming what is missing, when the kernel can do neither; then nothing is
  * left.  With ifb, bytes_per_sec and burst are capped at INT_MAX (libnl's
  * TBF counts in int). */

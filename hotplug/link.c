@@ -153,7 +153,8 @@ int hp_link_delete(const char *name, char *msg, size_t msglen)
 	return add_or_delete(name, false, msg, msglen);
 }
 
-int hp_link_delete_prefix(const char *prefix, char *msg, size_t msglen)
+int hp_link_delete_prefix(const char *prefix, const char *kind, char *msg,
+			  size_t msglen)
 {
 	struct nl_cache *cache = NULL;
 	struct nl_object *o;
@@ -175,9 +176,11 @@ int hp_link_delete_prefix(const char *prefix, char *msg, size_t msglen)
 	}
 	for (o = nl_cache_get_first(cache); o; o = nl_cache_get_next(o)) {
 		const char *name = rtnl_link_get_name((struct rtnl_link *)o);
+		const char *type = rtnl_link_get_type((struct rtnl_link *)o);
 		int r;
 
-		if (!name || strncmp(name, prefix, plen))
+		if (!name || strncmp(name, prefix, plen) ||
+		    (kind && (!type || strcmp(type, kind))))
 			continue;
 		r = hp_nl_errno(rtnl_link_delete(sk, (struct rtnl_link *)o));
 		/* Gone meanwhile (with its master, say): as good. */

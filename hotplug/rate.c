@@ -207,16 +207,21 @@ static int dev_index(struct nl_sock *sk, const char *dev, int *ifindex)
 	return rc;
 }
 
-/* The IFB called name deleted; none there is 0. */
+/* The IFB called name deleted; none there is 0, a link of that name of
+ * another kind (not ours to delete) -EEXIST. */
 static int ifb_delete(struct nl_sock *sk, const char *name)
 {
-	struct rtnl_link *l = rtnl_link_alloc();
-	int rc;
+	struct rtnl_link *l = NULL;
+	const char *kind;
+	int rc = hp_link_get(sk, name, &l);
 
-	if (!l)
-		return -ENOMEM;
-	rtnl_link_set_name(l, name);
-	rc = hp_nl_errno(rtnl_link_delete(sk, l));
+	if (rc)
+		return rc == -ENODEV ? 0 : rc;
+	kind = rtnl_link_get_type(l);
+	if (!kind || strcmp(kind, "ifb"))
+		rc = -EEXIST;
+	else
+		rc = hp_nl_errno(rtnl_link_delete(sk, l));
 	rtnl_link_put(l);
 	return rc == -ENODEV ? 0 : rc;
 }
@@ -360,9 +365,11 @@ int hp_rate_set(const char *dev, const char *ifb, uint64_t bytes_per_sec,
 		hp_fail(msg, msglen, rc,
 			"%s: the kernel has no police action (act_police), nor %s for the fallback through %s: rate cannot be limited",
 			dev, missing, ifb);
+	} else if (fallback) {
+		hp_fail(msg, msglen, rc, "%s: the fallback through IFB %s%s", dev,
+			ifb, rc == -EEXIST ? ", a name a link of another kind has" : "");
 	} else {
-		hp_fail(msg, msglen, rc, "%s: adding the %s", dev,
-			fallback ? "IFB fallback" : "police filter");
+		hp_fail(msg, msglen, rc, "%s: adding the police filter", dev);
 	}
 	ingress_qdisc(sk, ifindex, false);
 out:

@@ -253,9 +253,10 @@ int rt_vif_domain_gone(struct enso_ctx *ctx, uint32_t domid,
 	int rc;
 
 	(void)ctx;
-	/* hp_rate_ifb_name's names: "ifb<domid>.<devid>". */
+	/* hp_rate_ifb_name's names, "ifb<domid>.<devid>"; IFBs only: a link
+	 * of another kind so named is not Enso's. */
 	snprintf(prefix, sizeof(prefix), "ifb%u.", domid);
-	rc = hp_link_delete_prefix(prefix, msg, sizeof(msg));
+	rc = hp_link_delete_prefix(prefix, "ifb", msg, sizeof(msg));
 	if (rc < 0)
 		return exl_fail(err, rc, "domain %u: %s", domid, msg);
 	return 0;

@@ -26,7 +26,8 @@ police_in_guest() {
 	# shellcheck disable=SC2046
 	if ! ${CC:-cc} -static -std=gnu11 -D_GNU_SOURCE -O1 -I"$top" -I"$top/util" \
 		$(pkg-config --cflags libnl-route-3.0) -o "$bin" \
-		"$top/tests/host/hotplug.c" "$top"/hotplug/*.c \
+		"$top/tests/host/hotplug.c" "$top/tests/host/hotplug_rate.c" \
+		"$top"/hotplug/*.c \
 		-Wl,--whole-archive -lnl-route-3 -lnl-3 -Wl,--no-whole-archive \
 		-lpthread -lm >"$TMP/out/police-cc.log" 2>&1; then
 		notok "in a Debian guest: hotplug builds static" "$(tail -n 3 "$TMP/out/police-cc.log" | tr '\n' ' ')"
