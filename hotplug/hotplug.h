@@ -7,7 +7,8 @@
  *    bridge (what upstream's vif-bridge script does) and its undo;
  *  - the rate limit of what a guest sends (xl.cfg rate=), which arrives
  *    at the tap's ingress on the host: an ingress qdisc with a policing
- *    filter;
+ *    filter, or a redirect to an IFB with a TBF where the kernel cannot
+ *    police;
  *  - loop devices for file-backed disks;
  *  - a user's own hotplug script, run with a timeout, its output kept.
  *
@@ -33,6 +34,12 @@ int hp_bridge_create(const char *name, char *msg, size_t msglen);
 /* Any link by name (a bridge, a tap, ...); -ENODEV when there is none,
  * which callers undoing something may take as done. */
 int hp_link_delete(const char *name, char *msg, size_t msglen);
+/* Every link whose name starts with prefix and, unless kind is NULL, of
+ * that kind ("ifb", "bridge", ...) deleted (a link dump of this network
+ * namespace); the number deleted, or a negative errno (the first failure;
+ * the others are still tried).  An empty prefix is -EINVAL. */
+int hp_link_delete_prefix(const char *prefix, const char *kind, char *msg,
+			  size_t msglen);
 
 /* Flags of hp_tap_create; unknown flags are -EINVAL. */
 #define HP_TAP_VNET_HDR 0x1u	/* IFF_VNET_HDR: virtio-net headers */
@@ -72,15 +79,35 @@ int hp_vif_unplumb(const char *dev, char *msg, size_t msglen);
 
 /* ---- the rate of what a guest sends ----------------------------------- */
 
-/* Polices dev's ingress (the guest's outgoing traffic on a tap) to
+/* Flags of hp_rate_set; unknown flags are -EINVAL. */
+/* The IFB fallback at once, as on a kernel without act_police: for tests
+ * of the fallback on kernels that have it.  Needs ifb. */
+#define HP_RATE_NO_POLICE 0x1u
+/* Limits dev's ingress (the guest's outgoing traffic on a tap) to
  * bytes_per_sec, with a burst of burst bytes (0: netback's, the larger of
  * one interval's bytes and 128 KiB; the caller passes its interval's
- * bytes); what exceeds is dropped.  Replaces a limit already there.
- * -EOPNOTSUPP when the kernel has no police action (act_police). */
-int hp_rate_set(const char *dev, uint64_t bytes_per_sec, uint64_t burst,
-		char *msg, size_t msglen);
-/* Removes dev's ingress qdisc and with it the limit; none there is 0. */
-int hp_rate_clear(const char *dev, char *msg, size_t msglen);
+ * bytes).  A u32 match-all filter on an ingress qdisc of dev does it:
+ *  - with a police action, which drops what exceeds;
+ *  - where the kernel has no act_police and ifb is not NULL, with a mirred
+ *    action redirecting everything to the egress of a new IFB device
+ *    called ifb (up), whose root qdisc is a TBF at the rate, bucket the
+ *    burst, queue 50 ms long at the rate plus the burst.  The IFB outlives
+ *    dev: hp_rate_clear or hp_link_delete_prefix deletes it.
+ * Replaces a limit already there (and an IFB of that name; a link of that
+ * name of another kind is left alone: -EEXIST).  -EOPNOTSUPP,
+ * naming what is missing, when the kernel can do neither; then nothing is
+ * left.  With ifb, bytes_per_sec and burst are capped at INT_MAX (libnl's
+ * TBF counts in int). */
+int hp_rate_set(const char *dev, const char *ifb, uint64_t bytes_per_sec,
+		uint64_t burst, unsigned flags, char *msg, size_t msglen);
+/* Removes dev's ingress qdisc and with it the limit, and deletes the IFB
+ * ifb (may be NULL).  None there, dev gone or ifb gone is 0. */
+int hp_rate_clear(const char *dev, const char *ifb, char *msg,
+		  size_t msglen);
+/* The IFB name of a domain's vif: "ifb<domid>.<devid>", so a domain's
+ * end finds its IFBs by the prefix "ifb<domid>." without its config.
+ * -ENAMETOOLONG when it would not fit IFNAMSIZ (or len). */
+int hp_rate_ifb_name(uint32_t domid, int devid, char *out, size_t len);
 /* xl.cfg's rate= as bytes per second: bytes per interval_usecs. */
 uint64_t hp_rate_bytes_per_sec(uint64_t bytes_per_interval,
 			       uint32_t interval_usecs);

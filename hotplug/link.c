@@ -153,6 +153,51 @@ int hp_link_delete(const char *name, char *msg, size_t msglen)
 	return add_or_delete(name, false, msg, msglen);
 }
 
+int hp_link_delete_prefix(const char *prefix, const char *kind, char *msg,
+			  size_t msglen)
+{
+	struct nl_cache *cache = NULL;
+	struct nl_object *o;
+	size_t plen = prefix ? strlen(prefix) : 0;
+	int rc, n = 0, first = 0;
+	struct nl_sock *sk;
+
+	/* An empty prefix would be every link of the namespace. */
+	if (!plen || plen >= IFNAMSIZ)
+		return hp_fail(msg, msglen, -EINVAL, "link prefix '%s'",
+			       prefix ? prefix : "");
+	sk = hp_nl_open(&rc);
+	if (!sk)
+		return hp_fail(msg, msglen, rc, "%s*: netlink", prefix);
+	rc = hp_nl_errno(rtnl_link_alloc_cache(sk, AF_UNSPEC, &cache));
+	if (rc) {
+		hp_fail(msg, msglen, rc, "listing links for %s*", prefix);
+		goto out;
+	}
+	for (o = nl_cache_get_first(cache); o; o = nl_cache_get_next(o)) {
+		const char *name = rtnl_link_get_name((struct rtnl_link *)o);
+		const char *type = rtnl_link_get_type((struct rtnl_link *)o);
+		int r;
+
+		if (!name || strncmp(name, prefix, plen) ||
+		    (kind && (!type || strcmp(type, kind))))
+			continue;
+		r = hp_nl_errno(rtnl_link_delete(sk, (struct rtnl_link *)o));
+		/* Gone meanwhile (with its master, say): as good. */
+		if (!r || r == -ENODEV)
+			n++;
+		else if (!first)
+			first = hp_fail(msg, msglen, r, "deleting link %s",
+					name);
+	}
+	rc = first ? first : n;
+out:
+	if (cache)
+		nl_cache_free(cache);
+	hp_nl_close(sk);
+	return rc;
+}
+
 /* What one change sets on a link. */
 enum change { CH_MTU, CH_MAC, CH_MASTER, CH_UP, CH_GET_MTU };
 struct link_change {

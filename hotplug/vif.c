@@ -53,7 +53,7 @@ int hp_vif_plumb(const char *dev, const char *bridge, unsigned mtu, char *msg,
 
 int hp_vif_unplumb(const char *dev, char *msg, size_t msglen)
 {
-	int rc = hp_rate_clear(dev, msg, msglen);
+	int rc = hp_rate_clear(dev, NULL, msg, msglen);
 
 	if (!rc)
 		rc = hp_link_set_master(dev, NULL, msg, msglen);

@@ -113,8 +113,9 @@ int rt_vif_tap_create(struct enso_ctx *ctx, uint32_t domid,
  * script, or upstream's "vif-bridge": the built-in plumbing, what
  * vif-bridge does, onto n->bridge, else xl.conf's vif.default.bridge,
  * else xenbr0 (a missing bridge is an error naming it).  police_rate: n's
- * rate= also limits what the guest sends on the tap (KVM; on Xen netback
- * enforces it).  A failure leaves nothing plumbed. */
+ * rate= also limits what the guest sends on the tap (KVM: policed, or
+ * through an IFB ifb<domid>.<devid> where the kernel has no act_police;
+ * on Xen netback enforces it).  A failure leaves nothing plumbed. */
 int rt_vif_plumb(struct enso_ctx *ctx, uint32_t domid,
 		 const struct enso_nic *n, const char *xenbus_path,
 		 bool police_rate, struct enso_error *err);
@@ -125,6 +126,13 @@ int rt_vif_plumb(struct enso_ctx *ctx, uint32_t domid,
 int rt_vif_unplumb(struct enso_ctx *ctx, uint32_t domid,
 		   const struct enso_nic *n, const char *xenbus_path,
 		   bool delete_tap, struct enso_error *err);
+/* What the domain's vifs leave on the host beyond their taps, gone: the
+ * IFBs of rate= where the kernel could not police (named
+ * ifb<domid>.<devid>), found by name in the caller's network namespace,
+ * for a backend whose destroy has no config.  None there is 0; err may
+ * be NULL. */
+int rt_vif_domain_gone(struct enso_ctx *ctx, uint32_t domid,
+		       struct enso_error *err);
 
 /* ---- tests ------------------------------------------------------------- */
 

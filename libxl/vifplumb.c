@@ -165,7 +165,7 @@ int rt_vif_plumb(struct enso_ctx *ctx, uint32_t domid,
 		 const struct enso_nic *n, const char *xenbus_path,
 		 bool police_rate, struct enso_error *err)
 {
-	char dev[IFNAMSIZ], msg[sizeof(err->msg)] = "";
+	char dev[IFNAMSIZ], ifb[IFNAMSIZ], msg[sizeof(err->msg)] = "";
 	char *script = NULL, *bridge = NULL;
 	int rc = vif_dev(domid, n, dev, err);
 
@@ -185,9 +185,17 @@ int rt_vif_plumb(struct enso_ctx *ctx, uint32_t domid,
 	}
 	if (rc || !police_rate || !n->rate_bytes_per_interval)
 		goto out;
-	rc = hp_rate_set(dev, hp_rate_bytes_per_sec(n->rate_bytes_per_interval,
-						    n->rate_interval_usecs),
-			 n->rate_bytes_per_interval, msg, sizeof(msg));
+	/* Where the kernel cannot police, an IFB named after the domain,
+	 * which its end finds without the config (rt_vif_domain_gone). */
+	rc = hp_rate_ifb_name(domid, n->devid, ifb, sizeof(ifb));
+	if (!rc)
+		rc = hp_rate_set(dev, ifb,
+				 hp_rate_bytes_per_sec(n->rate_bytes_per_interval,
+						       n->rate_interval_usecs),
+				 n->rate_bytes_per_interval, 0, msg, sizeof(msg));
+	else
+		snprintf(msg, sizeof(msg), "ifb%u.%d: longer than %d characters",
+			 domid, n->devid, IFNAMSIZ - 1);
 	if (rc) {
 		struct enso_error undo;
 
@@ -205,7 +213,7 @@ int rt_vif_unplumb(struct enso_ctx *ctx, uint32_t domid,
 		   const struct enso_nic *n, const char *xenbus_path,
 		   bool delete_tap, struct enso_error *err)
 {
-	char dev[IFNAMSIZ], msg[sizeof(err->msg)] = "";
+	char dev[IFNAMSIZ], ifb[IFNAMSIZ], msg[sizeof(err->msg)] = "";
 	char *script = NULL, *bridge = NULL;
 	int rc = vif_dev(domid, n, dev, err), r;
 
@@ -214,8 +222,10 @@ int rt_vif_unplumb(struct enso_ctx *ctx, uint32_t domid,
 		rc = resolve(n, &script, &bridge, err);
 	if (rc)
 		goto out;
-	/* The limit is Enso's, whoever plumbed: cleared either way. */
-	hp_rate_clear(dev, NULL, 0);
+	/* The limit is Enso's, whoever plumbed: cleared either way, with
+	 * the IFB of a fallback (the tap's own qdisc may be gone with it). */
+	hp_rate_clear(dev, hp_rate_ifb_name(domid, n->devid, ifb, sizeof(ifb)) ?
+				   NULL : ifb, NULL, 0);
 	if (script) {
 		rc = run_script(script, domid, n, dev, bridge, xenbus_path,
 				false, err);
@@ -234,4 +244,20 @@ out:
 	free(script);
 	free(bridge);
 	return rc;
+}
+
+int rt_vif_domain_gone(struct enso_ctx *ctx, uint32_t domid,
+		       struct enso_error *err)
+{
+	char prefix[IFNAMSIZ], msg[sizeof(err->msg)] = "";
+	int rc;
+
+	(void)ctx;
+	/* hp_rate_ifb_name's names, "ifb<domid>.<devid>"; IFBs only: a link
+	 * of another kind so named is not Enso's. */
+	snprintf(prefix, sizeof(prefix), "ifb%u.", domid);
+	rc = hp_link_delete_prefix(prefix, "ifb", msg, sizeof(msg));
+	if (rc < 0)
+		return exl_fail(err, rc, "domain %u: %s", domid, msg);
+	return 0;
 }

@@ -133,6 +133,8 @@ static int kvm_create(struct enso_ctx *ctx, const struct backend_create *in,
 	goto out;
 fail:
 	kvm_kill_qemu(ctx, *domid);
+	/* A step after the NICs' (balloon) failing leaves their IFBs. */
+	rt_vif_domain_gone(ctx, *domid, NULL);
 	kvm_remove_domain_dir(ctx, *domid);
 out:
 	kvm_argv_free(&a);
@@ -204,6 +206,9 @@ static int kvm_destroy(struct enso_ctx *ctx, uint32_t domid,
 
 	(void)err;
 	kvm_kill_qemu(ctx, domid);
+	/* QEMU's taps went with it; the IFBs of a rate= fallback did not.
+	 * One that cannot go does not keep the domain alive. */
+	rt_vif_domain_gone(ctx, domid, NULL);
 	kvm_remove_domain_dir(ctx, domid);
 	return had ? 0 : -ENOENT;
 }

@@ -5,10 +5,12 @@
  *
  * QEMU makes each tap itself (-netdev tap,ifname=, or netdev_add), named
  * like Xen's vif, vif<domid>.<devid>, and holds it: the tap, its bridge
- * port and its rate limit go with QEMU, so a domain destroyed or a QEMU
+ * port and its policer go with QEMU, so a domain destroyed or a QEMU
  * killed leaves no tap behind.  libxl's rt_vif_plumb does the rest, with
- * rate= policed on the tap's ingress (what the guest sends), which on Xen
- * netback enforces.
+ * rate= limited on the tap's ingress (what the guest sends), which on Xen
+ * netback enforces: policed, or on a kernel without act_police through an
+ * IFB ifb<domid>.<devid>, which does not go with QEMU (detach's undo and
+ * kvm.c's destroy delete it).
  *
  * Attach: netdev_add (QEMU opens the tap), plumb, then device_add of a
  * virtio-net-pci with the MAC into a spare root port (disk.c's), the guest

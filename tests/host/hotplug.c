@@ -24,13 +24,13 @@
 #include <unistd.h>
 
 #include "hotplug/hotplug.h"
+#include "tests/host/hotplug_test.h"
 
 static int failed;
-static char work[256], msg[512];
+static char work[256];
+char msg[512];
 
-static void check(bool ok, const char *name, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-static void check(bool ok, const char *name, const char *fmt, ...)
+void check(bool ok, const char *name, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -47,8 +47,7 @@ static void check(bool ok, const char *name, const char *fmt, ...)
 }
 
 /* The first line of a file (sysfs), "" when it cannot be read. */
-static const char *sys(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static const char *sys(const char *fmt, ...)
+const char *sys(const char *fmt, ...)
 {
 	static char line[256];
 	char path[256];
@@ -69,7 +68,7 @@ static const char *sys(const char *fmt, ...)
 	return line;
 }
 
-static bool exists(const char *path)
+bool exists(const char *path)
 {
 	return access(path, F_OK) == 0;
 }
@@ -87,14 +86,14 @@ static const char *master(const char *dev)
 	return strrchr(buf, '/') ? strrchr(buf, '/') + 1 : buf;
 }
 
-static bool is_up(const char *dev)
+bool is_up(const char *dev)
 {
 	return strtoul(sys("/sys/class/net/%s/flags", dev), NULL, 16) & IFF_UP;
 }
 
 /* What `tc ARGS` prints: the kernel's own dump, not ours.  HOTPLUG_TEST_TC
  * names iproute2's tc where a shell would prefer another (busybox's). */
-static const char *tc(const char *args)
+const char *tc(const char *args)
 {
 	static char out[4096];
 	const char *bin = getenv("HOTPLUG_TEST_TC");
@@ -237,44 +236,6 @@ static void plumbing(void)
 	rc = hp_vif_unplumb("gone9", msg, sizeof(msg));
 	check(rc == 0, "vif unplumb of a tap that is gone is done", "rc %d: %s",
 	      rc, msg);
-}
-
-static void rate(void)
-{
-	const char *out;
-	int rc;
-
-	check(hp_rate_bytes_per_sec(62500, 50000) == 1250000 &&
-		      hp_rate_bytes_per_sec(1, 0) == 1,
-	      "rate= as bytes/s: 62500 B per 50 ms is 1250000 B/s", "%llu",
-	      (unsigned long long)hp_rate_bytes_per_sec(62500, 50000));
-	rc = hp_rate_set("vif7.0", 1250000, 0, msg, sizeof(msg));
-	out = tc("filter show dev vif7.0 ingress");
-	if (rc == 0) {
-		fprintf(stderr, "# tc filter show dev vif7.0 ingress:\n%s", out);
-		check(strstr(out, "police") && strstr(out, "rate 10Mbit") &&
-			      strstr(out, "drop"),
-		      "rate: a police filter at 10Mbit, dropping, on the tap's ingress",
-		      "tc says: %s", out);
-		rc = hp_rate_set("vif7.0", 250000, 0, msg, sizeof(msg));
-		out = tc("filter show dev vif7.0 ingress");
-		check(rc == 0 && strstr(out, "rate 2Mbit") && !strstr(out, "10Mbit"),
-		      "rate: set again replaces the limit", "rc %d: %s", rc, out);
-	} else {
-		/* This kernel cannot police: refused, and nothing left. */
-		fprintf(stderr, "# this kernel has no police action: %s\n", msg);
-		out = tc("qdisc show dev vif7.0");
-		check(rc == -EOPNOTSUPP && strstr(msg, "act_police") &&
-			      !strstr(out, "ingress"),
-		      "rate: a kernel without act_police refuses it, naming it, with no qdisc left",
-		      "rc %d: %s; tc: %s", rc, msg, out);
-	}
-	rc = hp_rate_clear("vif7.0", msg, sizeof(msg));
-	out = tc("qdisc show dev vif7.0");
-	check(rc == 0 && !strstr(out, "ingress"), "rate clear: no ingress qdisc left",
-	      "rc %d: %s; tc: %s", rc, msg, out);
-	rc = hp_rate_clear("vif7.0", msg, sizeof(msg));
-	check(rc == 0, "rate clear with none there is done", "rc %d: %s", rc, msg);
 }
 
 static void teardown(void)

@@ -67,7 +67,8 @@ tests_host_console_front_LDADD = consoled/libensoconsoled.la \
 # run by hotplug.sh.
 EXTRA_DIST += tests/host/hotplug.sh
 check_PROGRAMS += tests/host/hotplug
-tests_host_hotplug_SOURCES = tests/host/hotplug.c
+tests_host_hotplug_SOURCES = tests/host/hotplug.c tests/host/hotplug_rate.c \
+	tests/host/hotplug_test.h
 tests_host_hotplug_LDADD = hotplug/libensohotplug.la
 # netback's engine served to a netif frontend of the test's own over shm,
 # with real taps in a network namespace of the test's own (root):

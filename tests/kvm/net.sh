@@ -2,15 +2,15 @@
 # create, booted...).
 #
 # net_tests: KVM guests' vifs on a bridge of the test's own, in a network
-# namespace the test makes (xl create runs inside it, so QEMU and its taps
-# live there): the guest pings an address on the bridge through the
+# namespace the test makes (xl runs inside it, so QEMU, its taps and the
+# IFBs live there): the guest pings an address on the bridge through the
 # built-in plumbing (vif-bridge's equivalent); a second NIC with a user's
-# script= has it run with upstream's arguments and environment; rate= puts
-# a police filter on the tap's ingress (on a kernel without act_police:
-# create is refused naming it, and nothing is left).  One guest boot.
-#
-# network-attach/-detach: xl's side of them is written elsewhere, so the
-# backend's ops are driven by tests/kvm/nic_plug (nic_hotplug below).
+# script= has it run with upstream's arguments and environment; xl
+# network-attach/-list/-detach plug NICs in and out of the running guest.
+# A second guest has rate=: a police filter on the tap's ingress, or on a
+# kernel without act_police a redirect to an IFB with a TBF; it pings the
+# bridge too.  Destroy, inside the namespace, leaves no tap and no IFB.
+# Two guest boots.
 
 net_ns=""
 net_cleanup() {
@@ -33,32 +33,129 @@ kernel_polices() {
 	return $rc
 }
 
-# nic_hotplug DOMID: a NIC plugged into the running guest and out again,
-# and the config's own NIC unplugged (the guest lets go of both: detach
-# says nothing of a timeout).
+# config_nics NAME: the stored config's vifs (xl list -l) as "devid=mac"
+# words, by devid.
+config_nics() {
+	"$xl" list -l "$1" 2>/dev/null | python3 -c '
+import json, sys
+def nics(o):
+    if isinstance(o, dict):
+        if isinstance(o.get("nics"), list): return o["nics"]
+        for v in o.values():
+            r = nics(v)
+            if r is not None: return r
+    if isinstance(o, list):
+        for v in o:
+            r = nics(v)
+            if r is not None: return r
+    return None
+n = nics(json.load(sys.stdin)) or []
+print(" ".join("%s=%s" % (v.get("devid"), v.get("mac", "")) for v in sorted(n, key=lambda v: v.get("devid", 0))))' 2>/dev/null
+}
+
+# nic_row ID DEVID MAC: xl network-list has the row of that vif (KVM: no
+# rings, no backend path).
+nic_row() {
+	nsx "$xl" network-list "$1" 2>/dev/null |
+		awk -v d="$2" -v m="$3" '$1 == d && $3 == m && $5 == -1 && $NF == "-" { f = 1 } END { exit !f }'
+}
+
+# nic_hotplug NAME DOMID: xl network-attach / -list / -detach inside the
+# namespace (where QEMU's taps are): a NIC with rate= plugged into the
+# running guest and out again by devid (its IFB with it, on a kernel
+# without act_police), the config's own NIC unplugged by MAC (the guest
+# lets go of both: detach says nothing of a timeout), a missing one
+# refused in upstream's words; the stored config follows each.
 nic_hotplug() {
-	local id=$1 plug=$build/tests/kvm/nic_plug out
-	if [ ! -x "$plug" ]; then
-		notok "net: hot-plug" "$plug not built (make check TESTS=)"
-		return
-	fi
-	out=$(nsx timeout 60 "$plug" attach "$id" 2 brk 00:16:3e:00:21:02 2>&1)
-	check "net: hot-plug: attach puts vif$id.2 on the bridge, up" \
-		"$out; $(nsx ip -o link show "vif$id.2" 2>&1)" \
-		eval 'nsx ip -o link show "vif$id.2" | grep -q "master brk" &&
+	local name=$1 id=$2 out rc
+	out=$(nsx timeout 60 "$xl" network-attach "$id" bridge=brk mac=00:16:3e:00:21:02 rate=10Mb/s 2>&1)
+	rc=$?
+	check "net: network-attach: xl picks devid 2 (one past the highest); vif$id.2 on the bridge, up" \
+		"rc=$rc: $out; $(nsx ip -o link show "vif$id.2" 2>&1)" \
+		eval '[ $rc -eq 0 ] && nsx ip -o link show "vif$id.2" | grep -q "master brk" &&
 			nsx ip -o link show "vif$id.2" | grep -q "[<,]UP[,>]"'
-	out=$(nsx timeout 60 "$plug" detach "$id" 2 brk - 2>&1)
-	check "net: hot-plug: detach, the guest lets go, the tap is gone" \
-		"$out; $(nsx ip -o link show "vif$id.2" 2>&1)" \
-		eval '[ "$out" = "rc=0: " ] && ! nsx ip -o link show "vif$id.2" >/dev/null 2>&1'
-	out=$(nsx timeout 60 "$plug" detach "$id" 0 brk - 2>&1)
-	check "net: hot-plug: the config's own NIC detaches too (its own root port)" \
-		"$out; $(nsx ip -o link show "vif$id.0" 2>&1)" \
-		eval '[ "$out" = "rc=0: " ] && ! nsx ip -o link show "vif$id.0" >/dev/null 2>&1'
+	if ! kernel_polices; then
+		check "net: network-attach with rate= on a kernel without act_police: ifb$id.2 has the TBF" \
+			"tc: $(nsx tc qdisc show dev "ifb$id.2" 2>&1 | tr '\n' ' ')" \
+			eval 'nsx tc qdisc show dev "ifb$id.2" | grep -q "qdisc tbf .*root.*rate 10Mbit"'
+	fi
+	check "net: network-list has the new row (Idx 2, its MAC, state -1, BE-path -)" \
+		"$(nsx "$xl" network-list "$id" 2>&1 | tr '\n' '|')" \
+		nic_row "$id" 2 00:16:3e:00:21:02
+	check "net: the stored config (xl list -l) has the attached NIC" \
+		"$(config_nics "$name")" \
+		eval 'config_nics "$name" | grep -q "2=00:16:3e:00:21:02"'
+	out=$(nsx timeout 60 "$xl" network-detach "$id" 2 2>&1)
+	rc=$?
+	check "net: network-detach by devid: the guest lets go, the tap (and an IFB) is gone" \
+		"rc=$rc: $out; $(nsx ip -o link 2>&1 | grep -E "(vif|ifb)$id\.2")" \
+		eval '[ $rc -eq 0 ] && [ -z "$out" ] && ! nsx ip -o link | grep -qE "(vif|ifb)$id\.2"'
+	check "net: network-list and the stored config have it no more" \
+		"list: $(nsx "$xl" network-list "$id" 2>&1 | tr '\n' '|'); config: $(config_nics "$name")" \
+		eval '! nic_row "$id" 2 00:16:3e:00:21:02 && ! config_nics "$name" | grep -q "00:16:3e:00:21:02"'
+	out=$(nsx timeout 60 "$xl" network-detach "$id" 00:16:3e:00:21:01 2>&1)
+	rc=$?
+	check "net: network-detach by MAC: the config's own NIC goes too (its own root port)" \
+		"rc=$rc: $out; $(nsx ip -o link show "vif$id.0" 2>&1); config: $(config_nics "$name")" \
+		eval '[ $rc -eq 0 ] && [ -z "$out" ] && ! nsx ip -o link show "vif$id.0" >/dev/null 2>&1 &&
+			! config_nics "$name" | grep -q "00:16:3e:00:21:01"'
+	out=$(nsx "$xl" network-detach "$id" 7 2>&1)
+	rc=$?
+	check "net: network-detach of a vif the domain lacks: 'Unknown device 7.'" \
+		"rc=$rc: $out" eval '[ $rc -ne 0 ] && [ "$out" = "Unknown device 7." ]'
+}
+
+# rate_guest: rate= on a booted guest.  Policed on the tap's ingress where
+# the kernel can, else redirected to ifb<domid>.0 with a TBF at the rate;
+# either way the guest reaches the bridge, and destroy (inside the
+# namespace) leaves no tap and no IFB.
+rate_guest() {
+	local Q=enso-kvm-rate cfg id rc out tap ifb
+	cfg=$(write_cfg $Q 256 256 " enso.net=10.213.0.3/24,10.213.0.1" "" destroy destroy destroy \
+		"vif = [ 'bridge=brk, mac=00:16:3e:00:21:03, rate=10Mb/s' ]")
+	nsx "$xl" -v create "$cfg" >"$TMP/out/create-$Q.out" 2>&1
+	rc=$?
+	out=$(cat "$TMP/out/create-$Q.out")
+	kvm_domains+=("$Q")
+	T_CREATED[$Q]=$(now)
+	check "net: xl create with rate=10Mb/s" \
+		"rc=$rc: $(tail -n 3 "$TMP/out/create-$Q.out" | tr '\n' '|')" eval '[ $rc -eq 0 ]'
+	id=$(domid_of $Q)
+	tap=vif$id.0 ifb=ifb$id.0
+	if kernel_polices; then
+		check "net: rate=10Mb/s is a police filter at 10Mbit on the tap's ingress" \
+			"tc: $(nsx tc filter show dev "$tap" ingress 2>&1 | tr '\n' ' ')" \
+			eval 'nsx tc filter show dev "$tap" ingress | grep -q "police.*rate 10Mbit"'
+	else
+		diag "this kernel has no police action: rate= goes through $ifb"
+		check "net: rate= without act_police: $ifb exists, up" \
+			"$(nsx ip -o link show "$ifb" 2>&1)" \
+			eval 'nsx ip -o link show "$ifb" | grep -q "[<,]UP[,>]"'
+		check "net: rate= without act_police: the tap's ingress redirects to $ifb" \
+			"tc: $(nsx tc filter show dev "$tap" ingress 2>&1 | tr '\n' ' ')" \
+			eval 'nsx tc filter show dev "$tap" ingress | grep -q "mirred (Egress Redirect to device $ifb)"'
+		check "net: rate= without act_police: a TBF at 10Mbit is $ifb's root qdisc" \
+			"tc: $(nsx tc qdisc show dev "$ifb" 2>&1 | tr '\n' ' ')" \
+			eval 'nsx tc qdisc show dev "$ifb" | grep -q "qdisc tbf .*root.*rate 10Mbit"'
+	fi
+	if booted $Q; then
+		check "net: the rate= guest pings an address on the bridge" \
+			"$(grep -a ENSO-NET-PING "$(conlog $Q)" | tail -n 1)" \
+			wait_for 60 in_log $Q "ENSO-NET-PING ok"
+	else
+		notok "net: the rate= guest boots" "no boot marker in $BOOT_TIMEOUT s"
+	fi
+	nsx timeout 60 "$xl" destroy $Q >/dev/null 2>&1
+	check "net: destroy (in the namespace) leaves no tap and no IFB of the rate= guest" \
+		"$(nsx ip -o link 2>&1 | grep -E "vif$id\.|ifb$id\.")" \
+		wait_for 10 eval '! nsx ip -o link | grep -qE "vif$id\.|ifb$id\."'
+	check "net: rate= leaves nothing behind" \
+		"qemu: $(qemus_with $Q | tr '\n' ' '); links: $(nsx ip -o link | grep -cE 'vif|ifb')" \
+		eval '[ -z "$(qemus_with $Q)" ] && not_listed $Q && ! nsx ip -o link | grep -qE "(vif|ifb)[0-9]"'
 }
 
 net_tests() {
-	local N=enso-kvm-net Q=enso-kvm-rate cfg id hook=$TMP/vif-hook.sh rc out
+	local N=enso-kvm-net cfg id hook=$TMP/vif-hook.sh rc out
 
 	net_ns=enso-kvm-$$
 	if ! ip netns add "$net_ns" ||
@@ -110,12 +207,12 @@ EOF
 		check "net: the guest pings an address on the bridge" \
 			"$(grep -a ENSO-NET-PING "$(conlog $N)" | tail -n 1)" \
 			wait_for 60 in_log $N "ENSO-NET-PING ok"
-		nic_hotplug "$id"
+		nic_hotplug $N "$id"
 	else
 		notok "net: the guest boots" "no boot marker in $BOOT_TIMEOUT s"
 	fi
-	timeout 60 "$xl" destroy $N >/dev/null 2>&1
-	check "net: destroy leaves no tap in the namespace" "$(nsx ip -o link 2>&1 | grep -E "vif$id|enso-hook0")" \
+	nsx timeout 60 "$xl" destroy $N >/dev/null 2>&1
+	check "net: destroy (in the namespace) leaves no tap" "$(nsx ip -o link 2>&1 | grep -E "vif$id|enso-hook0")" \
 		wait_for 10 eval '! nsx ip -o link | grep -qE "vif$id\.|enso-hook0"'
 
 	# Failures reach the user: a missing bridge named; a script's exit
@@ -138,26 +235,6 @@ EOF
 			eval '[ -z "$(qemus_with $F)" ] && not_listed $F && ! nsx ip -o link | grep -q "vif[0-9]"'
 	done
 
-	# rate=: policed on the tap's ingress where the kernel can.
-	cfg=$(write_cfg $Q 256 256 "" "" destroy destroy destroy "vif = [ 'bridge=brk, rate=10Mb/s' ]")
-	nsx "$xl" create -p "$cfg" >"$TMP/out/create-$Q.out" 2>&1
-	rc=$?
-	out=$(cat "$TMP/out/create-$Q.out")
-	kvm_domains+=("$Q")
-	if kernel_polices; then
-		id=$(domid_of $Q)
-		check "net: rate=10Mb/s is a police filter at 10Mbit on the tap's ingress" \
-			"rc=$rc: $out; tc: $(nsx tc filter show dev "vif$id.0" ingress 2>&1 | tr '\n' ' ')" \
-			eval '[ $rc -eq 0 ] && nsx tc filter show dev "vif$id.0" ingress | grep -q "police.*rate 10Mbit"'
-		timeout 60 "$xl" destroy $Q >/dev/null 2>&1
-	else
-		diag "this kernel has no police action: rate= is expected to be refused"
-		check "net: rate= on a kernel without act_police is refused, naming it" \
-			"rc=$rc, output: $(echo "$out" | tr '\n' '|')" \
-			eval '[ $rc -ne 0 ] && echo "$out" | grep -q "act_police"'
-	fi
-	check "net: rate= leaves nothing behind" \
-		"qemu: $(qemus_with $Q | tr '\n' ' '); links: $(nsx ip -o link | grep -c vif)" \
-		eval '[ -z "$(qemus_with $Q)" ] && not_listed $Q && ! nsx ip -o link | grep -q "vif[0-9]"'
+	rate_guest
 	net_cleanup
 }

@@ -4,7 +4,9 @@
 # Debian's kernel under QEMU, where act_police, cls_u32 and sch_ingress
 # exist as modules: the police filter hotplug/ builds through libnl's
 # message API is checked against a kernel that takes it (this host's has no
-# act_police, so tests/host only sees it refused).  The guest's lines come
+# act_police, so tests/host only sees it refused); with ifb, act_mirred and
+# sch_tbf loaded too, its forced IFB fallback runs there as well.  The
+# guest's lines come
 # back as "ok - kvm: in a Debian guest: hotplug: ...".  One short boot of
 # QEMU itself (no xl).
 
@@ -24,7 +26,8 @@ police_in_guest() {
 	# shellcheck disable=SC2046
 	if ! ${CC:-cc} -static -std=gnu11 -D_GNU_SOURCE -O1 -I"$top" -I"$top/util" \
 		$(pkg-config --cflags libnl-route-3.0) -o "$bin" \
-		"$top/tests/host/hotplug.c" "$top"/hotplug/*.c \
+		"$top/tests/host/hotplug.c" "$top/tests/host/hotplug_rate.c" \
+		"$top"/hotplug/*.c \
 		-Wl,--whole-archive -lnl-route-3 -lnl-3 -Wl,--no-whole-archive \
 		-lpthread -lm >"$TMP/out/police-cc.log" 2>&1; then
 		notok "in a Debian guest: hotplug builds static" "$(tail -n 3 "$TMP/out/police-cc.log" | tr '\n' ' ')"
@@ -36,7 +39,8 @@ police_in_guest() {
 	for f in $(ldd /sbin/tc | grep -oE '/[^ ]+'); do cp -L "$f" "$root$f"; done
 	for m in net/llc/llc net/802/stp net/bridge/bridge drivers/net/tun \
 		drivers/block/loop net/sched/sch_ingress net/sched/cls_u32 \
-		net/sched/act_police; do
+		net/sched/act_police drivers/net/ifb net/sched/act_mirred \
+		net/sched/sch_tbf; do
 		cp "$kmods/kernel/$m.ko" "$root/hp/" || { notok "in a Debian guest: hotplug" "no $m.ko"; return; }
 		basename "$m.ko" >>"$root/hp/load-order"
 	done
