@@ -37,6 +37,11 @@ int qmp_open_fd(int fd, int timeout_ms, struct qmp **out, char *err,
  * are kept for qmp_next_event. */
 int qmp_command(struct qmp *q, const char *cmd, const char *args_json,
 		int timeout_ms, yajl_val *ret, char *err, size_t errlen);
+/* The same, passing fd along (SCM_RIGHTS), for getfd; -1: none.  fd
+ * stays the caller's: QEMU holds a copy. */
+int qmp_command_fd(struct qmp *q, const char *cmd, const char *args_json,
+		   int fd, int timeout_ms, yajl_val *ret, char *err,
+		   size_t errlen);
 yajl_val qmp_next_event(struct qmp *q, int timeout_ms, int *rc);
 /* Events kept unread at most; a QEMU that sends more loses the newest. */
 #define QMP_EVENTS_MAX 1024
