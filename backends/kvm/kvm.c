@@ -16,8 +16,9 @@
  *
  * This file holds the lifecycle and the ops table; the command line is
  * cmdline.c's, QEMU's process and QMP sockets qemu.c's, vcpu-set vcpus.c's,
- * vCPU affinity affinity.c's, block-attach/-detach disk.c's and the NICs'
- * plumbing and network-attach/-detach nic.c's.
+ * vCPU affinity affinity.c's, block-attach/-detach disk.c's, the NICs'
+ * plumbing and network-attach/-detach nic.c's, save and restore save.c's
+ * (kvm_start below, with -incoming, is restore's start too).
  */
 #include <dirent.h>
 #include <errno.h>
@@ -65,12 +66,12 @@ static int write_console_tty(struct enso_ctx *ctx, uint32_t domid,
 	yajl_tree_free(ret);
 	return rc;
 }
-static int kvm_create(struct enso_ctx *ctx, const struct backend_create *in,
-		      uint32_t *domid, struct enso_error *err)
+int kvm_start(struct enso_ctx *ctx, const struct backend_create *in,
+	      uint32_t domid, bool incoming, struct enso_error *err)
 {
 	const struct enso_domain_config *c = in->cfg;
 	struct argv a = { 0 };
-	char *dir = kvm_domain_dir(ctx, *domid), *qemu_log = NULL, *console_log = NULL;
+	char *dir = kvm_domain_dir(ctx, domid), *qemu_log = NULL, *console_log = NULL;
 	char *console_dir = NULL, note[1024] = "";
 	/* QEMU boots the ELF libxl unpacked when it has a PVH entry (it
 	 * starts at once, where the bzImage would decompress itself under
@@ -94,8 +95,8 @@ static int kvm_create(struct enso_ctx *ctx, const struct backend_create *in,
 		exl_fail(err, rc, "creating %s: %s", dir, strerror(-rc));
 		goto out;
 	}
-	kvm_build_argv(ctx, c, *domid, dir, console_log, kernel, &a, note,
-		       sizeof(note));
+	kvm_build_argv(ctx, c, domid, dir, console_log, kernel, incoming, &a,
+		       note, sizeof(note));
 	if (a.oom) {
 		rc = -ENOMEM;
 		goto out;
@@ -107,33 +108,34 @@ static int kvm_create(struct enso_ctx *ctx, const struct backend_create *in,
 	rc = rt_test_stop(ctx, "after-qemu-start", err);
 	if (rc)
 		goto fail;
-	snprintf(node, sizeof(node), "/libxl/%u/qemu-pid", *domid);
-	snprintf(val, sizeof(val), "%ld", (long)kvm_qemu_pid(ctx, *domid));
+	snprintf(node, sizeof(node), "/libxl/%u/qemu-pid", domid);
+	snprintf(val, sizeof(val), "%ld", (long)kvm_qemu_pid(ctx, domid));
 	rt_xs_write(ctx, XBT_NULL, node, val);
-	rc = write_console_tty(ctx, *domid, err);
+	rc = write_console_tty(ctx, domid, err);
 	if (rc)
 		goto fail;
-	rc = kvm_affinity_create(ctx, *domid, in, err);
+	rc = kvm_affinity_create(ctx, domid, in, err);
 	if (rc)
 		goto fail;
 	/* QEMU has made the taps: onto their bridges, rate= policed. */
-	rc = kvm_nics_plumb(ctx, *domid, c, err);
+	rc = kvm_nics_plumb(ctx, domid, c, err);
 	if (rc)
 		goto fail;
-	if (c->memory_kb < c->maxmem_kb) {
+	/* A restored guest's balloon comes with its state. */
+	if (!incoming && c->memory_kb < c->maxmem_kb) {
 		char args[64];
 
 		snprintf(args, sizeof(args), "{\"value\":%llu}",
 			 (unsigned long long)c->memory_kb * 1024);
-		rc = kvm_qmp_run(ctx, *domid, "balloon", args, NULL, err);
+		rc = kvm_qmp_run(ctx, domid, "balloon", args, NULL, err);
 		if (rc)
 			goto fail;
 	}
 	/* libxl unpauses once the records are in place. */
 	goto out;
 fail:
-	kvm_kill_qemu(ctx, *domid);
-	kvm_remove_domain_dir(ctx, *domid);
+	kvm_kill_qemu(ctx, domid);
+	kvm_remove_domain_dir(ctx, domid);
 out:
 	kvm_argv_free(&a);
 	free(dir);
@@ -141,6 +143,12 @@ out:
 	free(console_log);
 	free(console_dir);
 	return rc;
+}
+
+static int kvm_create(struct enso_ctx *ctx, const struct backend_create *in,
+		      uint32_t *domid, struct enso_error *err)
+{
+	return kvm_start(ctx, in, *domid, false, err);
 }
 
 static int kvm_running_ids(struct enso_ctx *ctx, uint32_t **ids, size_t *n)
@@ -480,4 +488,6 @@ const struct backend_ops backend_kvm = {
 	.node_cpus = kvm_node_cpus,
 	.device_attach = kvm_device_attach,
 	.device_detach = kvm_device_detach,
+	.save = kvm_save,
+	.restore = kvm_restore,
 };

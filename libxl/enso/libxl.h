@@ -558,6 +558,30 @@ int enso_save_header_write(int fd, const char *source, const char *config,
 int enso_save_header_read(int fd, const char *source,
 			  struct enso_save_header *out, struct enso_error *err);
 
+/* xl save, in two calls so that the caller can say what it writes before
+ * the long part.  begin: the header and config at fd (override, when not
+ * NULL, in place of the config the domain runs with); -ENOSYS, before
+ * anything is written, when the backend cannot save.  Then save: the
+ * domain's state after it (the guest paused first), and then the domain
+ * destroyed, unless ENSO_SAVE_CHECKPOINT (it runs on, as it ran before)
+ * or ENSO_SAVE_LEAVE_PAUSED (it stays, paused).  A save that fails
+ * leaves the domain as it was (running again if it ran). */
+enum { ENSO_SAVE_CHECKPOINT = 1, ENSO_SAVE_LEAVE_PAUSED = 2 };
+int enso_domain_save_begin(struct enso_ctx *ctx, uint32_t domid, int fd,
+			   const char *source,
+			   const struct enso_domain_config *override,
+			   struct enso_save_header *out,
+			   struct enso_error *err);
+int enso_domain_save(struct enso_ctx *ctx, uint32_t domid, int fd,
+		     unsigned flags, struct enso_error *err);
+/* xl restore: a new domain (new id, cfg's name) built as create builds
+ * one, its state read from fd (just after the header), then unpaused
+ * unless ENSO_CREATE_PAUSED.  A restore that fails leaves nothing. */
+int enso_domain_restore(struct enso_ctx *ctx,
+			const struct enso_domain_config *cfg, int fd,
+			unsigned flags, uint32_t *domid,
+			struct enso_error *err);
+
 /* ---- vCPUs and the hypervisor's console (libxl/vcpu.c) ----------------
  *
  * What xl vcpu-list, vcpu-pin, dmesg and debug-keys need.  The backends
