@@ -58,6 +58,8 @@ int xl_device_list(int argc, char **argv, const char *cmd,
 		   xl_list_fn *list_one);
 
 int main_create(int argc, char **argv);
+int main_save(int argc, char **argv);
+int main_restore(int argc, char **argv);
 int main_sched_credit(int argc, char **argv);
 int main_sched_credit2(int argc, char **argv);
 int main_list(int argc, char **argv);
