@@ -7,4 +7,4 @@ tests_kvm_nic_plug_CPPFLAGS = $(libxl_libensoxl_la_CPPFLAGS)
 tests_kvm_nic_plug_CFLAGS = $(libxl_libensoxl_la_CFLAGS)
 tests_kvm_nic_plug_LDADD = $(libxl_libensoxl_la_LIBADD)
 EXTRA_DIST += tests/kvm/run.sh tests/kvm/common.sh tests/kvm/lifecycle.sh \
-	tests/kvm/net.sh tests/kvm/police.sh
+	tests/kvm/net.sh tests/kvm/police.sh tests/kvm/save.sh
