@@ -465,6 +465,37 @@ static int kvm_host_info(struct enso_ctx *ctx, struct enso_host_info *out,
 	return 0;
 }
 
+/* The ops that change the running domain's devices, marked for save. */
+static int attach_marked(struct enso_ctx *ctx, uint32_t domid,
+			 const struct backend_device *dev,
+			 struct enso_error *err)
+{
+	int rc = kvm_device_attach(ctx, domid, dev, err);
+
+	if (!rc)
+		kvm_mark_replugged(ctx, domid);
+	return rc;
+}
+
+static int detach_marked(struct enso_ctx *ctx, uint32_t domid,
+			 const struct backend_device *dev, bool force,
+			 int timeout_ms, struct enso_error *err)
+{
+	int rc = kvm_device_detach(ctx, domid, dev, force, timeout_ms, err);
+
+	kvm_mark_replugged(ctx, domid);	/* even half done: not the config's */
+	return rc;
+}
+
+static int set_vcpus_marked(struct enso_ctx *ctx, uint32_t domid,
+			    uint32_t count, struct enso_error *err)
+{
+	int rc = kvm_set_vcpus(ctx, domid, count, err);
+
+	kvm_mark_replugged(ctx, domid);
+	return rc;
+}
+
 const struct backend_ops backend_kvm = {
 	.name = "kvm",
 	.dom0_is_host = true,
@@ -478,7 +509,7 @@ const struct backend_ops backend_kvm = {
 	.info = kvm_info,
 	.set_memory = kvm_set_memory,
 	.set_maxmem = kvm_set_maxmem,
-	.set_vcpus = kvm_set_vcpus,
+	.set_vcpus = set_vcpus_marked,
 	.watch_open = kvm_watch_open,
 	.watch_check = kvm_watch_check,
 	.watch_close = kvm_watch_close,
@@ -486,8 +517,8 @@ const struct backend_ops backend_kvm = {
 	.vcpu_list = kvm_vcpu_list,
 	.vcpu_pin = kvm_vcpu_pin,
 	.node_cpus = kvm_node_cpus,
-	.device_attach = kvm_device_attach,
-	.device_detach = kvm_device_detach,
+	.device_attach = attach_marked,
+	.device_detach = detach_marked,
 	.save = kvm_save,
 	.restore = kvm_restore,
 };

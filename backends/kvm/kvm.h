@@ -200,6 +200,9 @@ int kvm_save(struct enso_ctx *ctx, uint32_t domid, int fd,
 	     struct enso_error *err);
 int kvm_restore(struct enso_ctx *ctx, const struct backend_create *in,
 		int fd, uint32_t *domid, struct enso_error *err);
+/* A device or vCPU was plugged in or out of the running domain: save
+ * refuses it from then on (its QEMU no longer matches its config's). */
+void kvm_mark_replugged(struct enso_ctx *ctx, uint32_t domid);
 
 /* ---- vCPU hotplug (vcpus.c) ---- */
 /* Backend op set_vcpus: QEMU's CPU hotplug until count are plugged. */

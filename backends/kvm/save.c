@@ -18,12 +18,16 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <xenstore.h>
+
 #include "backends/kvm/kvm.h"
 #include "libxl/services.h"
 #include "backends/backend.h"
 
 #define SAVE_FD_NAME "enso-save"
 #define RESTORE_FD_NAME "enso-restore"
+/* /libxl/<id>/<this>: the device set is no longer the config's. */
+#define REPLUGGED_NODE "kvm-replugged"
 /* QEMU's default (32 MiB/s) is for sharing a network; a file on the
  * host's own disk wants QEMU's full speed. */
 #define SAVE_BANDWIDTH "{\"max-bandwidth\":17179869184}"
@@ -82,11 +86,32 @@ static int wait_migration(struct qmp *q, uint32_t domid, const char *doing,
 	}
 }
 
+void kvm_mark_replugged(struct enso_ctx *ctx, uint32_t domid)
+{
+	char node[64];
+
+	snprintf(node, sizeof(node), "/libxl/%u/" REPLUGGED_NODE, domid);
+	rt_xs_write(ctx, XBT_NULL, node, "1");
+}
+
 int kvm_save(struct enso_ctx *ctx, uint32_t domid, int fd,
 	     struct enso_error *err)
 {
+	char *node = rt_xs_read(ctx, "/libxl/%u/" REPLUGGED_NODE, domid);
+	bool replugged = node != NULL;
 	struct qmp *q = NULL;
-	int rc = kvm_qmp_open(ctx, domid, "qmp.sock", &q, err);
+	int rc;
+
+	/* Restore starts QEMU from the config: its devices on the ports the
+	 * command line gives them.  A device plugged in (or out) since sits
+	 * elsewhere, and QEMU would refuse the stream; refused here, while
+	 * the domain still runs, not after it is gone. */
+	free(node);
+	if (replugged)
+		return exl_fail(err, -EOPNOTSUPP,
+				"domain %u: devices or vCPUs were plugged in or out while it ran (block-/network-attach/-detach, vcpu-set); a restore could not match them yet, so it is not saved",
+				domid);
+	rc = kvm_qmp_open(ctx, domid, "qmp.sock", &q, err);
 
 	if (!rc)
 		rc = kvm_qmp_call(q, domid, "stop", NULL, NULL, err);

@@ -8,7 +8,8 @@
 # Files that are not what they should be are refused with nothing left
 # behind: a wrong magic (before anything runs), a payload that is not
 # QEMU's stream (before QEMU starts), a payload cut short (QEMU starts,
-# cannot load it, and everything it was given is taken away).
+# cannot load it, and everything it was given is taken away); a domain
+# whose vCPUs changed while it ran is not saved at all.
 
 # ticks_after NAME OFFSET: the tick numbers the console log holds past
 # byte OFFSET, one a line.
@@ -131,6 +132,17 @@ save_tests() {
 	row=$(list_row $S)
 	check "save: xl list shows the restored domain running" "row '$row'" \
 		eval '[[ $(echo "$row" | awk "{print \$5}") == *[rb]* ]]'
+	# A domain whose devices or vCPUs changed while it ran: its QEMU no
+	# longer matches what a restore would start, so save refuses it.
+	new=$(domid_of $S)
+	"$xl" vcpu-set $S 1 >"$TMP/out/vcpu-set.out" 2>&1
+	"$xl" save $S "$TMP/replugged.save" >"$TMP/out/save-replugged.out" 2>&1
+	rc=$?
+	check "save: after vcpu-set, save is refused, the domain running on, no file left" \
+		"rc=$rc: $(tr '\n' '|' <"$TMP/out/save-replugged.out"); domid '$(domid_of $S)' (was $new); file: $(ls "$TMP/replugged.save" 2>&1)" \
+		eval '[ $rc -ne 0 ] && grep -q "plugged in or out while it ran" "$TMP/out/save-replugged.out" &&
+			[ "$(domid_of $S)" = "$new" ] && [ ! -e "$TMP/replugged.save" ] &&
+			n0=$(tick_n $S) && wait_for 60 tick_above $S "$n0"'
 	"$xl" destroy $S >/dev/null 2>&1
 	check "save: the restored domain is destroyed like any other" \
 		"listed: $(listed $S && echo yes || echo no); qemu: $(qemus_with "$S," | tr '\n' ' ')" \
