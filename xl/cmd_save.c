@@ -9,7 +9,6 @@
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -166,23 +165,15 @@ out:
 	return rc ? 1 : 0;
 }
 
-static volatile sig_atomic_t interrupted;
-
-static void on_interrupt(int sig)
-{
-	interrupted = sig;
-}
-
 int main_restore(int argc, char **argv)
 {
 	struct enso_domain_config cfg;
 	struct enso_error err = { "" };
-	struct sigaction sa = { 0 }, old_int, old_term;
 	bool paused = false, debug = false;
 	const char *file, *config_file = NULL;
 	struct enso_ctx *ctx = NULL;
 	uint32_t domid;
-	int opt, fd, rc = 1;
+	int opt, fd, sig, rc = 1;
 
 	/* -e, -F: create hands every domain to the host's monitor, which
 	 * is what upstream's waiting xl process does; nothing waits here. */
@@ -217,18 +208,16 @@ int main_restore(int argc, char **argv)
 	/* As create: the monitor first, to clean up after us if we die. */
 	if (!ctx || xl_monitor_ensure(ctx))
 		goto out;
-	interrupted = 0;
-	sigemptyset(&sa.sa_mask);
-	sa.sa_handler = on_interrupt;
-	sa.sa_flags = SA_RESTART;
-	sigaction(SIGINT, &sa, &old_int);
-	sigaction(SIGTERM, &sa, &old_term);
-	enso_ctx_set_cancel(ctx, &interrupted);
+	xl_cancel_arm(ctx);
 	rc = enso_domain_restore(ctx, &cfg, fd, paused ? ENSO_CREATE_PAUSED : 0,
 				 &domid, &err);
-	enso_ctx_set_cancel(ctx, NULL);
-	sigaction(SIGINT, &old_int, NULL);
-	sigaction(SIGTERM, &old_term, NULL);
+	sig = xl_cancel_disarm(ctx);
+	if (rc == -ECANCELED) {
+		fprintf(stderr, "xl: restore of domain '%s' interrupted by %s: everything it made is removed\n",
+			cfg.name, strsignal(sig));
+		rc = 1;
+		goto out;
+	}
 	if (rc) {
 		fprintf(stderr, "xl: cannot restore domain '%s' from %s: %s\n",
 			cfg.name, file, err.msg);

@@ -26,14 +26,20 @@ left_of() {
 	echo "ids before [$2] after [$(domain_ids)]; listed: $(listed "$1" && echo yes || echo no); qemu: $(qemus_with "$1," | tr '\n' ' ')"
 }
 
+# run_restore FILE OUT WHAT: xl restore FILE, its output in $TMP/out/OUT;
+# sets rc, out (on one line) and before (the domain ids before).
+run_restore() {
+	before=$(domain_ids)
+	"$xl" restore "$1" >"$TMP/out/$2" 2>&1
+	rc=$?
+	out=$(tr '\n' '|' <"$TMP/out/$2")
+	diag "xl restore ($3): rc=$rc: $out"
+}
+
 # restore_refused WHAT FILE WANT: xl restore FILE fails, saying WANT.
 restore_refused() {
 	local what=$1 file=$2 want=$3 before rc out
-	before=$(domain_ids)
-	"$xl" restore "$file" >"$TMP/out/restore-bad.out" 2>&1
-	rc=$?
-	out=$(tr '\n' '|' <"$TMP/out/restore-bad.out")
-	diag "xl restore ($what): rc=$rc: $out"
+	run_restore "$file" restore-bad.out "$what"
 	check "save: restore of $what is refused: $want" "rc=$rc: $out" \
 		eval '[ $rc -ne 0 ] && grep -qF -- "$want" "$TMP/out/restore-bad.out"'
 	check "save: restore of $what leaves nothing behind" "$(left_of $S "$before")" \
@@ -104,11 +110,7 @@ save_tests() {
 
 	# ---- restore: the same guest, going on ----
 	off=$(log_size $S)
-	before=$(domain_ids)
-	"$xl" restore "$TMP/s.save" >"$TMP/out/restore.out" 2>&1
-	rc=$?
-	out=$(tr '\n' '|' <"$TMP/out/restore.out")
-	diag "xl restore: rc=$rc: $out"
+	run_restore "$TMP/s.save" restore.out "the saved guest"
 	check "save: xl restore succeeds with upstream's banners" "rc=$rc: $out" \
 		eval '[ $rc -eq 0 ] &&
 			grep -qE "^Loading new save file $TMP/s.save \(new xl fmt info 0x1/0x0/[0-9]+\)\$" "$TMP/out/restore.out" &&
