@@ -199,16 +199,19 @@ struct backend_ops {
 	int (*device_detach)(struct enso_ctx *ctx, uint32_t domid,
 			     const struct backend_device *dev, bool force,
 			     int timeout_ms, struct enso_error *err);
-	/* Save: the guest suspended (libxl has asked it) and its state
-	 * written to fd in the hypervisor's own stream (Xen: libxc's, KVM:
-	 * QEMU's migration stream), after the file header and config libxl
-	 * wrote.  The domain is left paused, for libxl to destroy or (save
-	 * -c) resume. */
+	/* Save (xl save): the domain's state written to fd, from its
+	 * offset, in the hypervisor's own stream (Xen: libxc's, KVM: QEMU's
+	 * migration stream), after the header and config libxl wrote.  The
+	 * backend stops the guest first (Xen: suspends it).  On return,
+	 * success or not, the domain is still there and paused: libxl
+	 * destroys it, or (save -c, a failed save) resumes it. */
 	int (*save)(struct enso_ctx *ctx, uint32_t domid, int fd,
 		    struct enso_error *err);
-	/* Restore: builds the domain from in->cfg as create does, paused,
-	 * and loads its state from fd (what save wrote, libxl having read
-	 * the header and config). */
+	/* Restore (xl restore): create's counterpart, under the same rules
+	 * (*domid given or chosen as create's, paused on return, nothing of
+	 * the domain left on failure), with the guest's state loaded from fd
+	 * (from its offset: what save wrote).  A stream that is plainly not
+	 * the backend's is refused before anything is built. */
 	int (*restore)(struct enso_ctx *ctx, const struct backend_create *in,
 		       int fd, uint32_t *domid, struct enso_error *err);
 	/* Migration's two halves over a connected fd: send copies memory

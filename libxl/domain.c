@@ -244,9 +244,9 @@ static int step(struct enso_ctx *ctx, const char *point,
  * monitor, in one transaction.  The monitor destroys what a create whose
  * process died left.
  */
-int enso_domain_create(struct enso_ctx *ctx,
-		       const struct enso_domain_config *cfg, unsigned flags,
-		       uint32_t *domid, struct enso_error *err)
+int rt_domain_build(struct enso_ctx *ctx, const struct enso_domain_config *cfg,
+		    unsigned flags, int restore_fd, uint32_t *domid,
+		    struct enso_error *err)
 {
 	struct enso_domain_config c;
 	struct backend_create in = { 0 };
@@ -294,8 +294,10 @@ int enso_domain_create(struct enso_ctx *ctx,
 	if (rc)
 		goto out;
 	/* Built paused on every hypervisor: the guest runs only once its
-	 * records are in place (its kernel reads them at once). */
-	rc = ctx->ops->create(ctx, &in, &id, err);
+	 * records are in place (its kernel reads them at once).  A restore
+	 * is a create whose guest comes from the stream. */
+	rc = restore_fd < 0 ? ctx->ops->create(ctx, &in, &id, err) :
+			      ctx->ops->restore(ctx, &in, restore_fd, &id, err);
 	if (rc)
 		goto out;
 	built = true;
@@ -357,6 +359,13 @@ out:
 	rt_create_release(&in);
 	enso_config_dispose(&c);
 	return rc;
+}
+
+int enso_domain_create(struct enso_ctx *ctx,
+		       const struct enso_domain_config *cfg, unsigned flags,
+		       uint32_t *domid, struct enso_error *err)
+{
+	return rt_domain_build(ctx, cfg, flags, -1, domid, err);
 }
 
 /* Any state: records whole, half removed or none (a create or destroy

@@ -8,7 +8,7 @@
 lib_LTLIBRARIES = libxl/libensoxl.la
 libxl_libensoxl_la_SOURCES = libxl/enso/libxl.h libxl/private.h \
 	libxl/cfg.c libxl/config.c libxl/disk.c libxl/nic.c \
-	libxl/cpumap.c libxl/json.c libxl/xlconf.c libxl/error.c libxl/services.h
+	libxl/cpumap.c libxl/json.c libxl/xlconf.c libxl/error.c libxl/savefile.c libxl/services.h
 libxl_libensoxl_la_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/libxl
 libxl_libensoxl_la_CFLAGS = $(AM_CFLAGS) $(YAJL_CFLAGS)
 libxl_libensoxl_la_LIBADD = $(YAJL_LIBS)

@@ -116,6 +116,13 @@ int rt_device_config_load(struct enso_ctx *ctx, uint32_t domid,
 /* domain.c: a random MAC in Xen's OUI (00:16:3e) for a nic without one. */
 void rt_nic_fill_mac(struct enso_nic *n);
 
+/* domain.c: enso_domain_create, and restore's build (save.c): with
+ * restore_fd >= 0 the backend's restore op builds the guest from the
+ * stream there instead of its create op; all else is create's. */
+int rt_domain_build(struct enso_ctx *ctx, const struct enso_domain_config *cfg,
+		    unsigned flags, int restore_fd, uint32_t *domid,
+		    struct enso_error *err);
+
 /* The config a domain runs with, as JSON in lib_dir. */
 int rt_config_store(struct enso_ctx *ctx, uint32_t domid,
 		    const struct enso_domain_config *cfg,

@@ -1,7 +1,6 @@
 /* xl create: parse, create, hand the domain to the monitor, maybe attach. */
 #include <errno.h>
 #include <fcntl.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,23 +11,15 @@
 
 #include "xl/xl.h"
 
-static volatile sig_atomic_t interrupted;
-
-static void on_interrupt(int sig)
-{
-	interrupted = sig;
-}
-
 int main_create(int argc, char **argv)
 {
 	struct enso_domain_config cfg;
 	struct enso_error err = { "" };
 	bool paused = false, console = false, dry = xl_dry_run, quiet = false;
-	struct sigaction sa = { 0 }, old_int, old_term;
 	struct enso_ctx *ctx;
 	const char *file;
 	uint32_t domid;
-	int opt, rc;
+	int opt, rc, interrupted;
 
 	while ((opt = xl_getopt(argc, argv, "+hpcNqdeVf:", "create")) != -1) {
 		switch (opt) {
@@ -78,18 +69,10 @@ int main_create(int argc, char **argv)
 		enso_ctx_close(ctx);
 		return 1;
 	}
-	interrupted = 0;
-	sigemptyset(&sa.sa_mask);
-	sa.sa_handler = on_interrupt;
-	sa.sa_flags = SA_RESTART;
-	sigaction(SIGINT, &sa, &old_int);
-	sigaction(SIGTERM, &sa, &old_term);
-	enso_ctx_set_cancel(ctx, &interrupted);
+	xl_cancel_arm(ctx);
 	rc = enso_domain_create(ctx, &cfg, paused ? ENSO_CREATE_PAUSED : 0,
 				&domid, &err);
-	enso_ctx_set_cancel(ctx, NULL);
-	sigaction(SIGINT, &old_int, NULL);
-	sigaction(SIGTERM, &old_term, NULL);
+	interrupted = xl_cancel_disarm(ctx);
 	if (rc == -ECANCELED) {
 		fprintf(stderr, "xl: create of domain '%s' interrupted by %s: everything it made is removed\n",
 			cfg.name, strsignal(interrupted));

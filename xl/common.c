@@ -2,6 +2,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <getopt.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,6 +26,35 @@ struct enso_ctx *xl_open(void)
 	if (enso_ctx_hypervisor(ctx, &why) == ENSO_HV_TCG && xl_say_accel)
 		fprintf(stderr, "xl: KVM not usable: %s\n", why);
 	return ctx;
+}
+
+static volatile sig_atomic_t interrupted;
+static struct sigaction old_int, old_term;
+
+static void on_interrupt(int sig)
+{
+	interrupted = sig;
+}
+
+void xl_cancel_arm(struct enso_ctx *ctx)
+{
+	struct sigaction sa = { 0 };
+
+	interrupted = 0;
+	sigemptyset(&sa.sa_mask);
+	sa.sa_handler = on_interrupt;
+	sa.sa_flags = SA_RESTART;
+	sigaction(SIGINT, &sa, &old_int);
+	sigaction(SIGTERM, &sa, &old_term);
+	enso_ctx_set_cancel(ctx, &interrupted);
+}
+
+int xl_cancel_disarm(struct enso_ctx *ctx)
+{
+	enso_ctx_set_cancel(ctx, NULL);
+	sigaction(SIGINT, &old_int, NULL);
+	sigaction(SIGTERM, &old_term, NULL);
+	return interrupted;
 }
 
 int xl_domid(struct enso_ctx *ctx, const char *name_or_id, uint32_t *domid)

@@ -42,6 +42,18 @@ const struct xl_cmd xl_cmds[] = {
 	  "  -t <type>  console type, pv or serial (both are the guest's first console)\n"
 	  "  -n <number>  console number (0 only)\n"
 	  "Ctrl-] detaches.  Without a terminal on stdin, copies the console to stdout." },
+	{ "save", main_save, "Save a domain state to restore later",
+	  "[options] <Domain> <CheckpointFile> [<ConfigFile>]\n"
+	  "  -h  Print this help.\n"
+	  "  -c  Leave domain running after creating the snapshot.\n"
+	  "  -p  Leave domain paused after creating the snapshot." },
+	{ "restore", main_restore, "Restore a domain from a saved state",
+	  "[options] [<ConfigFile>] <CheckpointFile>\n"
+	  "  -h  Print this help.\n"
+	  "  -p  Do not unpause domain after restoring it.\n"
+	  "  -e  Do not wait in the background for the death of the domain\n"
+	  "      (accepted: the host's monitor watches every domain).\n"
+	  "  -d  Enable debug messages: print the config restored, as JSON." },
 	{ "info", main_info, "Get information about Xen host", "[-n]" },
 	{ "domid", main_domid, "Convert a domain name to domain id", "<DomainName>" },
 	{ "domname", main_domname, "Convert a domain id to domain name", "<DomainId>" },

@@ -25,6 +25,12 @@ extern bool xl_say_accel;	/* xl_open says when KVM is not usable */
 
 /* Opens the library context, printing the error itself on failure. */
 struct enso_ctx *xl_open(void);
+/* Around a create or restore: SIGINT and SIGTERM set the context's
+ * cancel flag instead of ending xl, so that the library removes what it
+ * made (enso_ctx_set_cancel).  disarm puts the old handlers back and
+ * returns the signal that came meanwhile, or 0. */
+void xl_cancel_arm(struct enso_ctx *ctx);
+int xl_cancel_disarm(struct enso_ctx *ctx);
 /* Resolves a name or id, printing the error itself on failure. */
 int xl_domid(struct enso_ctx *ctx, const char *name_or_id, uint32_t *domid);
 void xl_usage_of(const char *cmd);
@@ -58,6 +64,8 @@ int xl_device_list(int argc, char **argv, const char *cmd,
 		   xl_list_fn *list_one);
 
 int main_create(int argc, char **argv);
+int main_save(int argc, char **argv);
+int main_restore(int argc, char **argv);
 int main_sched_credit(int argc, char **argv);
 int main_sched_credit2(int argc, char **argv);
 int main_list(int argc, char **argv);

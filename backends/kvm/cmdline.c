@@ -252,8 +252,8 @@ void kvm_disk_io(const struct enso_disk *d, const char **cache,
 
 void kvm_build_argv(struct enso_ctx *ctx, const struct enso_domain_config *c,
 		    uint32_t domid, const char *dir, const char *console_log,
-		    const char *kernel, struct argv *a, char *note,
-		    size_t note_len)
+		    const char *kernel, bool incoming, struct argv *a,
+		    char *note, size_t note_len)
 {
 	const char *qemu = getenv("ENSO_QEMU");
 	char uuid[37];
@@ -365,6 +365,12 @@ void kvm_build_argv(struct enso_ctx *ctx, const struct enso_domain_config *c,
 	arg(a, "unix:%s/qmp.sock,server=on,wait=off", dir);
 	arg(a, "-qmp");
 	arg(a, "unix:%s/events.sock,server=on,wait=off", dir);
+	if (incoming) {
+		/* The stream comes over QMP (migrate-incoming), once libxl
+		 * has the domain's records in place. */
+		arg(a, "-incoming");
+		arg(a, "defer");
+	}
 	arg(a, "-pidfile");
 	arg(a, "%s/qemu.pid", dir);
 	arg(a, "-daemonize");

@@ -16,8 +16,9 @@
  *
  * This file holds the lifecycle and the ops table; the command line is
  * cmdline.c's, QEMU's process and QMP sockets qemu.c's, vcpu-set vcpus.c's,
- * vCPU affinity affinity.c's, block-attach/-detach disk.c's and the NICs'
- * plumbing and network-attach/-detach nic.c's.
+ * vCPU affinity affinity.c's, block-attach/-detach disk.c's, the NICs'
+ * plumbing and network-attach/-detach nic.c's, save and restore save.c's
+ * (kvm_start below, with -incoming, is restore's start too).
  */
 #include <dirent.h>
 #include <errno.h>
@@ -65,12 +66,12 @@ static int write_console_tty(struct enso_ctx *ctx, uint32_t domid,
 	yajl_tree_free(ret);
 	return rc;
 }
-static int kvm_create(struct enso_ctx *ctx, const struct backend_create *in,
-		      uint32_t *domid, struct enso_error *err)
+int kvm_start(struct enso_ctx *ctx, const struct backend_create *in,
+	      uint32_t domid, bool incoming, struct enso_error *err)
 {
 	const struct enso_domain_config *c = in->cfg;
 	struct argv a = { 0 };
-	char *dir = kvm_domain_dir(ctx, *domid), *qemu_log = NULL, *console_log = NULL;
+	char *dir = kvm_domain_dir(ctx, domid), *qemu_log = NULL, *console_log = NULL;
 	char *console_dir = NULL, note[1024] = "";
 	/* QEMU boots the ELF libxl unpacked when it has a PVH entry (it
 	 * starts at once, where the bzImage would decompress itself under
@@ -94,8 +95,8 @@ static int kvm_create(struct enso_ctx *ctx, const struct backend_create *in,
 		exl_fail(err, rc, "creating %s: %s", dir, strerror(-rc));
 		goto out;
 	}
-	kvm_build_argv(ctx, c, *domid, dir, console_log, kernel, &a, note,
-		       sizeof(note));
+	kvm_build_argv(ctx, c, domid, dir, console_log, kernel, incoming, &a,
+		       note, sizeof(note));
 	if (a.oom) {
 		rc = -ENOMEM;
 		goto out;
@@ -107,35 +108,36 @@ static int kvm_create(struct enso_ctx *ctx, const struct backend_create *in,
 	rc = rt_test_stop(ctx, "after-qemu-start", err);
 	if (rc)
 		goto fail;
-	snprintf(node, sizeof(node), "/libxl/%u/qemu-pid", *domid);
-	snprintf(val, sizeof(val), "%ld", (long)kvm_qemu_pid(ctx, *domid));
+	snprintf(node, sizeof(node), "/libxl/%u/qemu-pid", domid);
+	snprintf(val, sizeof(val), "%ld", (long)kvm_qemu_pid(ctx, domid));
 	rt_xs_write(ctx, XBT_NULL, node, val);
-	rc = write_console_tty(ctx, *domid, err);
+	rc = write_console_tty(ctx, domid, err);
 	if (rc)
 		goto fail;
-	rc = kvm_affinity_create(ctx, *domid, in, err);
+	rc = kvm_affinity_create(ctx, domid, in, err);
 	if (rc)
 		goto fail;
 	/* QEMU has made the taps: onto their bridges, rate= policed. */
-	rc = kvm_nics_plumb(ctx, *domid, c, err);
+	rc = kvm_nics_plumb(ctx, domid, c, err);
 	if (rc)
 		goto fail;
-	if (c->memory_kb < c->maxmem_kb) {
+	/* A restored guest's balloon comes with its state. */
+	if (!incoming && c->memory_kb < c->maxmem_kb) {
 		char args[64];
 
 		snprintf(args, sizeof(args), "{\"value\":%llu}",
 			 (unsigned long long)c->memory_kb * 1024);
-		rc = kvm_qmp_run(ctx, *domid, "balloon", args, NULL, err);
+		rc = kvm_qmp_run(ctx, domid, "balloon", args, NULL, err);
 		if (rc)
 			goto fail;
 	}
 	/* libxl unpauses once the records are in place. */
 	goto out;
 fail:
-	kvm_kill_qemu(ctx, *domid);
+	kvm_kill_qemu(ctx, domid);
 	/* A step after the NICs' (balloon) failing leaves their IFBs. */
-	rt_vif_domain_gone(ctx, *domid, NULL);
-	kvm_remove_domain_dir(ctx, *domid);
+	rt_vif_domain_gone(ctx, domid, NULL);
+	kvm_remove_domain_dir(ctx, domid);
 out:
 	kvm_argv_free(&a);
 	free(dir);
@@ -143,6 +145,12 @@ out:
 	free(console_log);
 	free(console_dir);
 	return rc;
+}
+
+static int kvm_create(struct enso_ctx *ctx, const struct backend_create *in,
+		      uint32_t *domid, struct enso_error *err)
+{
+	return kvm_start(ctx, in, *domid, false, err);
 }
 
 static int kvm_running_ids(struct enso_ctx *ctx, uint32_t **ids, size_t *n)
@@ -462,6 +470,37 @@ static int kvm_host_info(struct enso_ctx *ctx, struct enso_host_info *out,
 	return 0;
 }
 
+/* The ops that change the running domain's devices, marked for save. */
+static int attach_marked(struct enso_ctx *ctx, uint32_t domid,
+			 const struct backend_device *dev,
+			 struct enso_error *err)
+{
+	int rc = kvm_device_attach(ctx, domid, dev, err);
+
+	if (!rc)
+		kvm_mark_replugged(ctx, domid);
+	return rc;
+}
+
+static int detach_marked(struct enso_ctx *ctx, uint32_t domid,
+			 const struct backend_device *dev, bool force,
+			 int timeout_ms, struct enso_error *err)
+{
+	int rc = kvm_device_detach(ctx, domid, dev, force, timeout_ms, err);
+
+	kvm_mark_replugged(ctx, domid);	/* even half done: not the config's */
+	return rc;
+}
+
+static int set_vcpus_marked(struct enso_ctx *ctx, uint32_t domid,
+			    uint32_t count, struct enso_error *err)
+{
+	int rc = kvm_set_vcpus(ctx, domid, count, err);
+
+	kvm_mark_replugged(ctx, domid);
+	return rc;
+}
+
 const struct backend_ops backend_kvm = {
 	.name = "kvm",
 	.dom0_is_host = true,
@@ -475,7 +514,7 @@ const struct backend_ops backend_kvm = {
 	.info = kvm_info,
 	.set_memory = kvm_set_memory,
 	.set_maxmem = kvm_set_maxmem,
-	.set_vcpus = kvm_set_vcpus,
+	.set_vcpus = set_vcpus_marked,
 	.watch_open = kvm_watch_open,
 	.watch_check = kvm_watch_check,
 	.watch_close = kvm_watch_close,
@@ -483,6 +522,8 @@ const struct backend_ops backend_kvm = {
 	.vcpu_list = kvm_vcpu_list,
 	.vcpu_pin = kvm_vcpu_pin,
 	.node_cpus = kvm_node_cpus,
-	.device_attach = kvm_device_attach,
-	.device_detach = kvm_device_detach,
+	.device_attach = attach_marked,
+	.device_detach = detach_marked,
+	.save = kvm_save,
+	.restore = kvm_restore,
 };

@@ -37,6 +37,11 @@ int qmp_open_fd(int fd, int timeout_ms, struct qmp **out, char *err,
  * are kept for qmp_next_event. */
 int qmp_command(struct qmp *q, const char *cmd, const char *args_json,
 		int timeout_ms, yajl_val *ret, char *err, size_t errlen);
+/* The same, passing fd along (SCM_RIGHTS), for getfd; -1: none.  fd
+ * stays the caller's: QEMU holds a copy. */
+int qmp_command_fd(struct qmp *q, const char *cmd, const char *args_json,
+		   int fd, int timeout_ms, yajl_val *ret, char *err,
+		   size_t errlen);
 yajl_val qmp_next_event(struct qmp *q, int timeout_ms, int *rc);
 /* Events kept unread at most; a QEMU that sends more loses the newest. */
 #define QMP_EVENTS_MAX 1024
@@ -111,13 +116,15 @@ void kvm_disk_io(const struct enso_disk *d, const char **cache,
 #define KVM_DISK_NODE "enso-vbd"
 #define KVM_HOTPLUG_PORT "hotplug-port"
 #define KVM_HOTPLUG_PORTS 4
-/* QEMU's command line for c, its sockets in dir; a->oom on failure.  note
+/* QEMU's command line for c, its sockets in dir; a->oom on failure.
+ * incoming: QEMU waits for a migration stream (-incoming defer) in place
+ * of booting (restore).  note
  * (note_len bytes, NUL-terminated) gets a line for each disk served a
  * slower way than io_uring with O_DIRECT, and why. */
 void kvm_build_argv(struct enso_ctx *ctx, const struct enso_domain_config *c,
 		    uint32_t domid, const char *dir, const char *console_log,
-		    const char *kernel, struct argv *a, char *note,
-		    size_t note_len);
+		    const char *kernel, bool incoming, struct argv *a,
+		    char *note, size_t note_len);
 
 /* ---- devices of a running domain (disk.c, nic.c): backend ops
  * device_attach and device_detach ---- */
@@ -178,6 +185,24 @@ int kvm_nics_plumb(struct enso_ctx *ctx, uint32_t domid,
 struct enso_nic;
 int kvm_check_nic(const char *who, const struct enso_nic *n,
 		  struct enso_error *err);
+
+/* ---- the domain's QEMU started (kvm.c), save and restore (save.c) ----
+ * kvm_start: create's work (QEMU started paused with c's devices, its
+ * console, affinity and vifs plumbed), with incoming QEMU waiting for
+ * a migration stream instead of booting; on failure nothing is left. */
+struct backend_create;
+int kvm_start(struct enso_ctx *ctx, const struct backend_create *in,
+	      uint32_t domid, bool incoming, struct enso_error *err);
+/* Backend ops save and restore: QEMU's migration stream to and from fd,
+ * passed to QEMU over QMP (getfd, then migrate / migrate-incoming to
+ * "fd:<name>"). */
+int kvm_save(struct enso_ctx *ctx, uint32_t domid, int fd,
+	     struct enso_error *err);
+int kvm_restore(struct enso_ctx *ctx, const struct backend_create *in,
+		int fd, uint32_t *domid, struct enso_error *err);
+/* A device or vCPU was plugged in or out of the running domain: save
+ * refuses it from then on (its QEMU no longer matches its config's). */
+void kvm_mark_replugged(struct enso_ctx *ctx, uint32_t domid);
 
 /* ---- vCPU hotplug (vcpus.c) ---- */
 /* Backend op set_vcpus: QEMU's CPU hotplug until count are plugged. */

@@ -159,8 +159,48 @@ static void queue_event(struct qmp *q, yajl_val v, size_t len)
 	q->nevents++;
 }
 
+/* The command's first byte carries fd (SCM_RIGHTS), QEMU's way of taking
+ * a descriptor (getfd); the rest goes as any command does. */
+static int send_with_fd(int sock, const char *s, size_t len, int fd)
+{
+	union {
+		char buf[CMSG_SPACE(sizeof(int))];
+		struct cmsghdr align;
+	} u;
+	struct iovec iov = { .iov_base = (void *)s, .iov_len = 1 };
+	struct msghdr mh = {
+		.msg_iov = &iov,
+		.msg_iovlen = 1,
+		.msg_control = u.buf,
+		.msg_controllen = sizeof(u.buf),
+	};
+	struct cmsghdr *c;
+	ssize_t n;
+
+	memset(&u, 0, sizeof(u));
+	c = CMSG_FIRSTHDR(&mh);
+	c->cmsg_level = SOL_SOCKET;
+	c->cmsg_type = SCM_RIGHTS;
+	c->cmsg_len = CMSG_LEN(sizeof(int));
+	memcpy(CMSG_DATA(c), &fd, sizeof(int));
+	do
+		n = sendmsg(sock, &mh, MSG_NOSIGNAL);
+	while (n < 0 && errno == EINTR);
+	if (n < 0)
+		return -errno;
+	return send_all(sock, s + 1, len - 1);
+}
+
 int qmp_command(struct qmp *q, const char *cmd, const char *args_json,
 		int timeout_ms, yajl_val *ret, char *err, size_t errlen)
+{
+	return qmp_command_fd(q, cmd, args_json, -1, timeout_ms, ret, err,
+			      errlen);
+}
+
+int qmp_command_fd(struct qmp *q, const char *cmd, const char *args_json,
+		   int fd, int timeout_ms, yajl_val *ret, char *err,
+		   size_t errlen)
 {
 	long long deadline = monotonic_ms() + timeout_ms;
 	unsigned id = ++q->next_id;
@@ -174,7 +214,8 @@ int qmp_command(struct qmp *q, const char *cmd, const char *args_json,
 		       args_json ? args_json : "", id);
 	if (len < 0)
 		return -ENOMEM;
-	rc = send_all(q->fd, line, (size_t)len);
+	rc = fd >= 0 ? send_with_fd(q->fd, line, (size_t)len, fd) :
+		       send_all(q->fd, line, (size_t)len);
 	free(line);
 	if (rc) {
 		snprintf(err, errlen, "sending %s: %s", cmd, strerror(-rc));

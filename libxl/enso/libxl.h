@@ -519,6 +519,69 @@ bool enso_monitor_running(struct enso_ctx *ctx);
 int enso_domain_monitor_add(struct enso_ctx *ctx, uint32_t domid,
 			    struct enso_error *err);
 
+/* ---- save and restore (libxl/savefile.c, libxl/save.c) ----------------
+ *
+ * A save file is upstream xl's: its header (32 bytes of magic, then four
+ * uint32_t in the host's byte order: byte-order marker, mandatory flags,
+ * optional flags, optional data length), the optional data (a uint32_t
+ * length and the domain's config as JSON, NUL included), then the
+ * hypervisor's stream (KVM: QEMU's migration stream).  Layout and what is
+ * not done yet: docs/design/save-restore.md.
+ */
+#define ENSO_SAVE_MAGIC_LEN 32
+#define ENSO_SAVE_MANDATORY_JSON 1u	/* the config is JSON */
+#define ENSO_SAVE_MANDATORY_STREAMV2 2u	/* libxl migration stream v2 */
+/* Optional data a reader accepts at most (bytes). */
+#define ENSO_SAVE_OPTDATA_MAX (16u * 1024u * 1024u)
+
+struct enso_save_header {
+	/* The fixed part was read and its magic and byte order are right:
+	 * the three fields below are the file's (also when a later check
+	 * failed: xl prints them as upstream does). */
+	bool have_fixed;
+	uint32_t mandatory_flags, optional_flags, optional_data_len;
+	char *config;		/* NUL-terminated, malloc'd; NULL: none */
+	size_t config_len;	/* as the file gives it */
+};
+void enso_save_header_dispose(struct enso_save_header *h);
+/* Writes the header with config (NULL: none; its NUL is written too) at
+ * fd's offset; JSON is set in the flags when there is a config.  source
+ * names the file in errors. */
+int enso_save_header_write(int fd, const char *source, const char *config,
+			   uint32_t mandatory_flags,
+			   struct enso_save_header *out,
+			   struct enso_error *err);
+/* Reads and checks the header at fd's offset, leaving fd just after it
+ * (where the hypervisor's stream starts).  -EINVAL with err naming source
+ * and what is wrong: truncated, wrong magic, wrong byte order, unknown
+ * mandatory flags, lengths that do not fit. */
+int enso_save_header_read(int fd, const char *source,
+			  struct enso_save_header *out, struct enso_error *err);
+
+/* xl save, in two calls so that the caller can say what it writes before
+ * the long part.  begin: the header and config at fd (override, when not
+ * NULL, in place of the config the domain runs with); -ENOSYS, before
+ * anything is written, when the backend cannot save.  Then save: the
+ * domain's state after it (the guest paused first), and then the domain
+ * destroyed, unless ENSO_SAVE_CHECKPOINT (it runs on, as it ran before)
+ * or ENSO_SAVE_LEAVE_PAUSED (it stays, paused).  A save that fails
+ * leaves the domain as it was (running again if it ran). */
+enum { ENSO_SAVE_CHECKPOINT = 1, ENSO_SAVE_LEAVE_PAUSED = 2 };
+int enso_domain_save_begin(struct enso_ctx *ctx, uint32_t domid, int fd,
+			   const char *source,
+			   const struct enso_domain_config *override,
+			   struct enso_save_header *out,
+			   struct enso_error *err);
+int enso_domain_save(struct enso_ctx *ctx, uint32_t domid, int fd,
+		     unsigned flags, struct enso_error *err);
+/* xl restore: a new domain (new id, cfg's name) built as create builds
+ * one, its state read from fd (just after the header), then unpaused
+ * unless ENSO_CREATE_PAUSED.  A restore that fails leaves nothing. */
+int enso_domain_restore(struct enso_ctx *ctx,
+			const struct enso_domain_config *cfg, int fd,
+			unsigned flags, uint32_t *domid,
+			struct enso_error *err);
+
 /* ---- vCPUs and the hypervisor's console (libxl/vcpu.c) ----------------
  *
  * What xl vcpu-list, vcpu-pin, dmesg and debug-keys need.  The backends

@@ -5,8 +5,9 @@
 #                     the JSON survives from_json -> to_json unchanged
 #   bad/NAME.cfg   -> cfgcheck prints exactly bad/NAME.err (exit 1)
 #   NAME.args      (optional) KEY=VALUE overrides, one a line
-#   golden-xl      xl block-/network-attach/-list/-detach: what they refuse before
-#                  reaching xenstored (usage, a bad disk spec or DevId)
+#   golden-xl      xl block-/network-attach/-list/-detach, save, restore: what
+#                  they refuse before reaching xenstored (usage, a bad disk
+#                  spec or DevId, every malformed save file header)
 #   robustness     garbage (NUL-free, so that the parser reads it: the error
 #                  must name a line), truncated files, deep nesting, a 10 MB
 #                  line, malformed JSON: a clear error, never a crash
@@ -219,6 +220,78 @@ else
 	xl_says 1 "xl: network-attach: rate given twice" \
 		network-attach 0 rate=1Mb/s rate=2Mb/s
 	xl_says 0 "" -N network-attach 0 bridge=xenbr0 mac=00:16:3e:01:02:03 rate=10Mb/s
+
+	# save and restore: the arguments, and every save file restore refuses
+	# before it needs the host (it reads the whole header first).
+	# xl_usage2 WANT-FIRST-LINE CMD ARGS...: upstream's "requires at least"
+	# line, then the usage; exit 2.
+	xl_usage2() {
+		local first=$1 cmd=$2
+		shift 2
+		xl_run "$cmd" "$@"
+		if [ $rc -ne 2 ]; then
+			say_fail "golden-xl: $cmd${*:+ $*}: exit $rc, wanted 2"
+		elif [ "$(head -n 1 "$tmp/err")" != "$first" ] ||
+			! grep -q "^Usage: xl \[-v\] $cmd " "$tmp/err"; then
+			say_fail "golden-xl: $cmd${*:+ $*}: stderr: $(head -c 200 "$tmp/err" | tr '\n' ' ')"
+		else
+			say_ok "golden-xl: $cmd${*:+ $*}: \"$first\" and the usage, exit 2"
+		fi
+	}
+	xl_usage2 "'xl save' requires at least 2 arguments." save
+	xl_usage2 "'xl save' requires at least 2 arguments." save -c d1
+	xl_usage save d1 f.save f.cfg extra
+	xl_usage2 "'xl restore' requires at least 1 argument." restore
+	xl_usage2 "'xl restore' requires at least 1 argument." restore -p
+	xl_usage restore f.cfg f.save extra
+	xl_run save -h
+	if [ $rc -eq 0 ] && grep -qx "  -c  Leave domain running after creating the snapshot." "$tmp/err"; then
+		say_ok "golden-xl: save -h: upstream's options, exit 0"
+	else
+		say_fail "golden-xl: save -h: exit $rc: $(head -c 300 "$tmp/err" | tr '\n' ' ')"
+	fi
+	xl_run restore -h
+	if [ $rc -eq 0 ] && grep -qx "  -p  Do not unpause domain after restoring it." "$tmp/err"; then
+		say_ok "golden-xl: restore -h: upstream's options, exit 0"
+	else
+		say_fail "golden-xl: restore -h: exit $rc: $(head -c 300 "$tmp/err" | tr '\n' ' ')"
+	fi
+	xl_says 1 "Can't open restore file: $tmp/none.save: No such file or directory" \
+		restore "$tmp/none.save"
+	# savefile NAME MAGIC BYTEORDER MANDATORY OPTLEN [OPTDATA]: a header
+	# as printf writes it (u32s little-endian, as on this x86 host; MAGIC
+	# and OPTDATA are printf formats, for their NULs).
+	le32() { printf "\\x%02x\\x%02x\\x%02x\\x%02x" $(($1 & 255)) $(($1 >> 8 & 255)) $(($1 >> 16 & 255)) $(($1 >> 24 & 255)); }
+	savefile() {
+		local f=$tmp/$1.save
+		# shellcheck disable=SC2059
+		{ printf "$2"; printf "$(le32 "$3")$(le32 "$4")$(le32 0)$(le32 "$5")"; printf "${6:-}"; } >"$f"
+		echo "$f"
+	}
+	good_magic='Xen saved domain, xl format\n \0 \r'
+	f=$(savefile magic 'Xen saved domain, xm format\n \0 \r' 0x01020304 1 0)
+	xl_says 1 "$f: File has wrong magic number - corrupt or for a different tool?" restore "$f"
+	f=$(savefile order "$good_magic" 0x04030201 1 0)
+	xl_says 1 "$f: File has wrong byte order" restore "$f"
+	head -c 40 "$f" >"$tmp/short.save"
+	xl_says 1 "$tmp/short.save: file/stream truncated reading header" restore "$tmp/short.save"
+	f=$(savefile flags "$good_magic" 0x01020304 5 0)
+	xl_says 1 "Loading new save file $f (new xl fmt info 0x5/0x0/0)
+$f: Savefile has mandatory flag(s) 0x4 which are not supported; need newer xl" restore "$f"
+	f=$(savefile optdata "$good_magic" 0x01020304 1 64 'abc')
+	xl_says 1 "Loading new save file $f (new xl fmt info 0x1/0x0/64)
+$f: file/stream truncated reading optdata (64 bytes of optional data announced)" restore "$f"
+	f=$(savefile cfglen "$good_magic" 0x01020304 1 6 '\x09\x00\x00\x00{}')
+	xl_says 1 "Loading new save file $f (new xl fmt info 0x1/0x0/6)
+$f: Savefile truncated." restore "$f"
+	f=$(savefile nocfg "$good_magic" 0x01020304 0 0)
+	xl_says 1 "Loading new save file $f (new xl fmt info 0x0/0x0/0)
+Config file not specified and none in save file" restore "$f"
+	f=$(savefile badjson "$good_magic" 0x01020304 1 9 '\x05\x00\x00\x00{"a":')
+	xl_says 1 "Loading new save file $f (new xl fmt info 0x1/0x0/9)
+ Savefile contains xl domain config in JSON format
+Parsing config from <saved>
+$f: the saved config: JSON: malformed: parse error: premature EOF" restore "$f"
 fi
 
 # ---- robustness: a one-line error naming the file, or success; no crash --

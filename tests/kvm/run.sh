@@ -19,8 +19,11 @@
 # or /tmp/enso-kvm-logs for an in-tree build). KVM_TEST_BOOT_TIMEOUT (150 s)
 # bounds each wait for a boot.
 #
-# Six guest boots in all (one reboots once), several checks per guest
-# (KVM_TEST_ONLY=net: the network one only):
+# Seven guest boots in all (one reboots once), several checks per guest
+# (KVM_TEST_ONLY=net: the network one only; KVM_TEST_ONLY=save: the save
+# one only):
+#   S  xl save -c, save, restore (ticks go on), bad files refused
+#      (tests/kvm/save.sh)
 #   N  vifs on a bridge in a network namespace of the test's own, a user's
 #      script=, rate= (tests/kvm/net.sh)
 #   P  tests/host/hotplug inside a guest of Debian's kernel, which has the
@@ -225,6 +228,17 @@ check "bad config for KVM: cpus_soft= leaves nothing behind" \
 	"ids before: [$ids_before] after: [$(domain_ids)]; qemu: $(qemus_with enso-kvm-soft | tr '\n' ' ')" \
 	eval '[ "$(domain_ids)" = "$ids_before" ] && [ -z "$(qemus_with enso-kvm-soft)" ] && not_listed enso-kvm-soft'
 
+# ---- save and restore (tests/kvm/save.sh) -----------------------------------
+# shellcheck source=tests/kvm/save.sh
+. "$here/save.sh"
+if [ "${KVM_TEST_ONLY:-}" = save ]; then
+	save_tests
+	diag "KVM_TEST_ONLY=save: the other guests are not booted"
+	diag "suite: $(elapsed "$t_suite") s, $passed passed, $failed failed; logs in $logs_out"
+	[ $failed -eq 0 ]
+	exit
+fi
+
 # ---- networks: vifs on a bridge in a namespace of the test's own ----------
 # shellcheck source=tests/kvm/net.sh
 . "$here/net.sh"
@@ -238,6 +252,8 @@ if [ "${KVM_TEST_ONLY:-}" = net ]; then
 	[ $failed -eq 0 ]
 	exit
 fi
+
+save_tests
 
 # ---- the guests -------------------------------------------------------------------
 A=enso-kvm-a B=enso-kvm-b C=enso-kvm-c R=enso-kvm-r

@@ -93,3 +93,14 @@ tests_unit_test_netback_pkt_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS)
 tests_unit_test_netback_pkt_LDADD = netback/libensonetback.la \
 	xenbus/libensoxenbus.la util/libensoutil.la $(XENSTORE_LIBS) \
 	$(CMOCKA_LIBS)
+
+# The save file's header (libxl/savefile.c), through its public calls:
+# round trips and every malformed header refused by its message.  Its
+# files compiled in, as test_kcache's: a real program (no libtool
+# wrapper), which run.sh can tell is ASan's.
+check_PROGRAMS += tests/unit/test_savefile
+tests_unit_test_savefile_SOURCES = tests/unit/test_savefile.c \
+	libxl/savefile.c libxl/error.c
+tests_unit_test_savefile_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/libxl
+tests_unit_test_savefile_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS)
+tests_unit_test_savefile_LDADD = $(CMOCKA_LIBS)

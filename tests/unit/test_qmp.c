@@ -15,7 +15,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -321,10 +323,63 @@ static void deep_nesting_is_refused(void **state)
 	free(s);
 }
 
+/* getfd's descriptor rides on the command (SCM_RIGHTS): QEMU receives
+ * the caller's open file and the whole command line with it.  In one
+ * process: QEMU's side is the socketpair's other end, its replies
+ * written ahead. */
+static void a_descriptor_goes_with_the_command(void **state)
+{
+	static const char reply[] = "{\"return\": {}, \"id\": 2}\n";
+	char err[256], text[4096], cbuf[CMSG_SPACE(sizeof(int))];
+	size_t got = 0;
+	int fds[2], file, passed = -1;
+	struct stat a, b;
+	struct qmp *q;
+
+	(void)state;
+	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, fds), 0);
+	assert_int_equal(write(fds[1], greeting, strlen(greeting)),
+			 (ssize_t)strlen(greeting));
+	assert_int_equal(qmp_open_fd(fds[0], 5000, &q, err, sizeof(err)), 0);
+	assert_int_equal(write(fds[1], reply, strlen(reply)),
+			 (ssize_t)strlen(reply));
+	file = memfd_create("save", 0);
+	assert_true(file >= 0);
+	assert_int_equal(qmp_command_fd(q, "getfd", "{\"fdname\":\"x\"}", file,
+					5000, NULL, err, sizeof(err)), 0);
+	while (got < sizeof(text) - 1) {
+		struct iovec iov = { text + got, sizeof(text) - 1 - got };
+		struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1,
+				     .msg_control = cbuf,
+				     .msg_controllen = sizeof(cbuf) };
+		struct cmsghdr *c;
+		ssize_t n = recvmsg(fds[1], &mh, MSG_DONTWAIT);
+
+		if (n <= 0)
+			break;
+		for (c = CMSG_FIRSTHDR(&mh); c; c = CMSG_NXTHDR(&mh, c))
+			if (c->cmsg_level == SOL_SOCKET &&
+			    c->cmsg_type == SCM_RIGHTS)
+				memcpy(&passed, CMSG_DATA(c), sizeof(int));
+		got += (size_t)n;
+	}
+	text[got] = '\0';
+	assert_non_null(strstr(text, "{\"execute\":\"getfd\",\"arguments\":{\"fdname\":\"x\"},\"id\":2}\n"));
+	assert_true(passed >= 0);
+	assert_int_equal(fstat(file, &a), 0);
+	assert_int_equal(fstat(passed, &b), 0);
+	assert_true(a.st_ino == b.st_ino && a.st_dev == b.st_dev);
+	close(passed);
+	close(file);
+	qmp_close(q);
+	close(fds[1]);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(a_good_reply_is_read),
+		cmocka_unit_test(a_descriptor_goes_with_the_command),
 		cmocka_unit_test(an_oversized_reply_is_refused),
 		cmocka_unit_test(a_truncated_reply_is_an_error),
 		cmocka_unit_test(a_reply_that_is_not_json_is_an_error),

@@ -1,0 +1,152 @@
+# Sourced by tests/kvm/run.sh (its helpers, $xl, $TMP, $img, write_cfg,
+# create, booted...).  KVM_TEST_ONLY=save runs these alone.
+#
+# save_tests: xl save and xl restore of a real guest (a disk, 256 MB), one
+# boot: save -c leaves it running; save puts it in a file and it is gone
+# (domain, QEMU, nodes); restore brings it back under its name with a new
+# domid, its tick counter going on from where it was, never booting again.
+# Files that are not what they should be are refused with nothing left
+# behind: a wrong magic (before anything runs), a payload that is not
+# QEMU's stream (before QEMU starts), a payload cut short (QEMU starts,
+# cannot load it, and everything it was given is taken away); a domain
+# whose vCPUs changed while it ran is not saved at all.
+
+# ticks_after NAME OFFSET: the tick numbers the console log holds past
+# byte OFFSET, one a line.
+ticks_after() {
+	tail -c +"$(($2 + 1))" "$(conlog "$1")" 2>/dev/null |
+		grep -aoE 'ENSO-TICK n=[0-9]+' | sed 's/.*n=//'
+}
+log_size() { stat -c %s "$(conlog "$1")" 2>/dev/null || echo 0; }
+# nothing_of NAME IDS-BEFORE: no domain of that name, no new id, no QEMU.
+nothing_of() {
+	not_listed "$1" && [ "$(domain_ids)" = "$2" ] && [ -z "$(qemus_with "$1,")" ]
+}
+left_of() {
+	echo "ids before [$2] after [$(domain_ids)]; listed: $(listed "$1" && echo yes || echo no); qemu: $(qemus_with "$1," | tr '\n' ' ')"
+}
+
+# run_restore FILE OUT WHAT: xl restore FILE, its output in $TMP/out/OUT;
+# sets rc, out (on one line) and before (the domain ids before).
+run_restore() {
+	before=$(domain_ids)
+	"$xl" restore "$1" >"$TMP/out/$2" 2>&1
+	rc=$?
+	out=$(tr '\n' '|' <"$TMP/out/$2")
+	diag "xl restore ($3): rc=$rc: $out"
+}
+
+# restore_refused WHAT FILE WANT: xl restore FILE fails, saying WANT.
+restore_refused() {
+	local what=$1 file=$2 want=$3 before rc out
+	run_restore "$file" restore-bad.out "$what"
+	check "save: restore of $what is refused: $want" "rc=$rc: $out" \
+		eval '[ $rc -ne 0 ] && grep -qF -- "$want" "$TMP/out/restore-bad.out"'
+	check "save: restore of $what leaves nothing behind" "$(left_of $S "$before")" \
+		eval 'wait_for 10 nothing_of $S "$before"'
+}
+
+save_tests() {
+	S=enso-kvm-save
+	local cfg rc n0 n1 old new q_old off boots before out size
+	new_disk "$TMP/disk-save.img"
+	cfg=$(write_cfg $S 256 256 "" "$TMP/disk-save.img" destroy destroy destroy)
+	create $S "$cfg"
+	if [ "$CREATE_RC" -ne 0 ] || ! booted $S || ! wait_for 60 tick_above $S 2; then
+		notok "save: the guest to save boots and ticks" \
+			"rc=$CREATE_RC: $(echo "$CREATE_OUT" | tr '\n' '|'); console: $(tail -c 300 "$(conlog $S)" 2>/dev/null | tr -d '\r' | tr '\n' '|')"
+		return
+	fi
+	old=$(domid_of $S)
+	q_old=$(xenstore-read "/libxl/$old/qemu-pid" 2>/dev/null)
+
+	# ---- save -c: a checkpoint; the guest runs on ----
+	"$xl" save -c $S "$TMP/check.save" >"$TMP/out/save-c.out" 2>&1
+	rc=$?
+	n0=$(tick_n $S)
+	check "save: save -c succeeds and says upstream's banner" \
+		"rc=$rc: $(tr '\n' '|' <"$TMP/out/save-c.out")" \
+		eval '[ $rc -eq 0 ] && grep -qE "^Saving to $TMP/check.save new xl format \(info 0x1/0x0/[0-9]+\)\$" "$TMP/out/save-c.out"'
+	check "save: save -c leaves the domain running under its id" \
+		"domid '$(domid_of $S)' (was $old), tick stays at $(tick_n $S) (was $n0)" \
+		eval '[ "$(domid_of $S)" = "$old" ] && pid_alive "$q_old" && wait_for 60 tick_above $S "${n0:-0}"'
+	before=$(domain_ids)
+	"$xl" restore "$TMP/check.save" >"$TMP/out/restore-dup.out" 2>&1
+	rc=$?
+	check "save: restoring while the saved domain runs is refused (its name is taken), nothing added" \
+		"rc=$rc: $(tr '\n' '|' <"$TMP/out/restore-dup.out"); ids before [$before] after [$(domain_ids)]" \
+		eval '[ $rc -ne 0 ] && grep -q "already exists" "$TMP/out/restore-dup.out" && [ "$(domain_ids)" = "$before" ]'
+
+	# ---- save: to the file, and the domain is gone ----
+	boots=$(count_in_log $S ENSO-GUEST-BOOTED)
+	n1=$(tick_n $S)
+	"$xl" save $S "$TMP/s.save" >"$TMP/out/save.out" 2>&1
+	rc=$?
+	diag "xl save $S: rc=$rc at tick $n1: $(tr '\n' '|' <"$TMP/out/save.out"); file $(stat -c %s "$TMP/s.save" 2>/dev/null) bytes"
+	check "save: xl save succeeds" "rc=$rc: $(tr '\n' '|' <"$TMP/out/save.out")" \
+		eval '[ $rc -eq 0 ] && grep -q "^Saving to $TMP/s.save new xl format" "$TMP/out/save.out"'
+	check "save: the file starts with xl's magic" \
+		"first bytes: $(head -c 32 "$TMP/s.save" 2>/dev/null | od -c | head -n 2 | tr '\n' ' ')" \
+		eval '[ "$(head -c 27 "$TMP/s.save")" = "Xen saved domain, xl format" ]'
+	check "save: after xl save the domain, its QEMU and its nodes are gone" \
+		"listed: $(listed $S && echo yes || echo no); qemu $q_old alive: $(pid_alive "$q_old" && echo yes || echo no); nodes: $(xs_nodes_of "$old" | head -n 3 | tr '\n' ' ')" \
+		eval 'not_listed $S && wait_for 10 pid_dead "$q_old" && no_nodes_of "$old"'
+
+	# ---- files that are not good save files: refused, nothing left ----
+	size=$(stat -c %s "$TMP/s.save")
+	cp "$TMP/s.save" "$TMP/magic.save"
+	printf 'Y' | dd of="$TMP/magic.save" bs=1 seek=0 conv=notrunc 2>/dev/null
+	restore_refused "a file with a wrong magic" "$TMP/magic.save" \
+		"$TMP/magic.save: File has wrong magic number - corrupt or for a different tool?"
+	# The payload's own magic ("QEVM") just after the header.
+	off=$((48 + $(od -An -tu4 -j44 -N4 "$TMP/s.save" | tr -d ' ')))
+	cp "$TMP/s.save" "$TMP/payload.save"
+	printf 'XXXX' | dd of="$TMP/payload.save" bs=1 seek="$off" conv=notrunc 2>/dev/null
+	restore_refused "a file whose payload is not QEMU's stream" "$TMP/payload.save" \
+		"is not QEMU's migration stream"
+	head -c $((size / 2)) "$TMP/s.save" >"$TMP/short.save"
+	restore_refused "a file cut in the middle of QEMU's stream" "$TMP/short.save" \
+		"while loading the guest's state"
+
+	# ---- restore: the same guest, going on ----
+	off=$(log_size $S)
+	run_restore "$TMP/s.save" restore.out "the saved guest"
+	check "save: xl restore succeeds with upstream's banners" "rc=$rc: $out" \
+		eval '[ $rc -eq 0 ] &&
+			grep -qE "^Loading new save file $TMP/s.save \(new xl fmt info 0x1/0x0/[0-9]+\)\$" "$TMP/out/restore.out" &&
+			grep -qx " Savefile contains xl domain config in JSON format" "$TMP/out/restore.out" &&
+			grep -qx "Parsing config from <saved>" "$TMP/out/restore.out"'
+	new=$(domid_of $S)
+	kvm_domains+=("$S")
+	check "save: the restored domain has its name and a new domid" \
+		"domid '$new' (saved: $old); ids before [$before] after [$(domain_ids)]" \
+		eval '[ -n "$new" ] && [ "$new" != "$old" ]'
+	if wait_for "$BOOT_TIMEOUT" tick_above $S "${n1:-0}"; then
+		ok "save: the restored guest's tick counter goes on past $n1 (now $(tick_n $S))"
+	else
+		notok "save: the restored guest's tick counter goes on past $n1" \
+			"last tick $(tick_n $S); console since restore: $(tail -c +"$((off + 1))" "$(conlog $S)" | tr -d '\r' | tail -c 300 | tr '\n' '|')"
+	fi
+	n0=$(ticks_after $S "$off" | sort -n | head -n 1)
+	check "save: it did not start again (no boot since, first tick after restore $n0 > $n1)" \
+		"boot markers: $(count_in_log $S ENSO-GUEST-BOOTED) (were $boots); first tick after restore '$n0'" \
+		eval '[ "$(count_in_log $S ENSO-GUEST-BOOTED)" = "$boots" ] && [ -n "$n0" ] && [ "$n0" -gt "${n1:-0}" ]'
+	row=$(list_row $S)
+	check "save: xl list shows the restored domain running" "row '$row'" \
+		eval '[[ $(echo "$row" | awk "{print \$5}") == *[rb]* ]]'
+	# A domain whose devices or vCPUs changed while it ran: its QEMU no
+	# longer matches what a restore would start, so save refuses it.
+	new=$(domid_of $S)
+	"$xl" vcpu-set $S 1 >"$TMP/out/vcpu-set.out" 2>&1
+	"$xl" save $S "$TMP/replugged.save" >"$TMP/out/save-replugged.out" 2>&1
+	rc=$?
+	check "save: after vcpu-set, save is refused, the domain running on, no file left" \
+		"rc=$rc: $(tr '\n' '|' <"$TMP/out/save-replugged.out"); domid '$(domid_of $S)' (was $new); file: $(ls "$TMP/replugged.save" 2>&1)" \
+		eval '[ $rc -ne 0 ] && grep -q "plugged in or out while it ran" "$TMP/out/save-replugged.out" &&
+			[ "$(domid_of $S)" = "$new" ] && [ ! -e "$TMP/replugged.save" ] &&
+			n0=$(tick_n $S) && wait_for 60 tick_above $S "$n0"'
+	"$xl" destroy $S >/dev/null 2>&1
+	check "save: the restored domain is destroyed like any other" \
+		"listed: $(listed $S && echo yes || echo no); qemu: $(qemus_with "$S," | tr '\n' ' ')" \
+		eval 'not_listed $S && wait_for 10 eval "[ -z \"\$(qemus_with $S,)\" ]"'
+}
