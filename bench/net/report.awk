@@ -15,7 +15,7 @@ function median(key,   n, i, j, t, a) {
 	if (n == 0) return ""
 	return n % 2 ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2
 }
-function fig(x) { return x == "" ? "-" : sprintf(x >= 100 ? "%.0f" : x >= 1 ? "%.2f" : "%.3f", x) }
+function fig(x) { return x == "" ? "-" : sprintf(x >= 100 ? "%.0f" : x >= 10 ? "%.1f" : x >= 1 ? "%.2f" : "%.3f", x) }
 function ratio(a, b) { return (a != "" && b != "" && b > 0) ? sprintf("%.2f", a / b) : "-" }
 $1 == "bench-net-info" { info[++ninfo] = $0; next }
 $1 == "bench-net-run" {
@@ -75,7 +75,9 @@ END {
 		row("kvm", "rr latency", "us", "rr-lat", "enso", "libvirt")
 		row("kvm", "host CPU, tx", "s/Gbit", "tx-cpu", "enso", "libvirt")
 		row("kvm", "host CPU, rx", "s/Gbit", "rx-cpu", "enso", "libvirt")
-		printf "(host CPU: /proc/stat's busy time over the run, QEMU's emulation of the guest included)\n\n"
+		row("kvm", "QEMU's own CPU, tx", "s/Gbit", "tx-becpu", "enso", "libvirt")
+		row("kvm", "QEMU's own CPU, rx", "s/Gbit", "rx-becpu", "enso", "libvirt")
+		printf "(host CPU: /proc/stat's busy time over the run, QEMU's emulation of the guest included; QEMU's own: the guest's QEMU process's time)\n\n"
 	}
 	for (i = 1; i <= nl; i++) print line[i]
 	t = "bench net: targets:"
