@@ -23,7 +23,7 @@
 # each side gave QEMU are printed as bench-net-info lines.
 #
 # The host runs the clients (iperf3 -c, -R; rr), each BENCH_NET_SECONDS
-# (10) s, rounds BENCH_NET_ORDER (enso,libvirt,libvirt,enso), one domain
+# (10) s, after a 2 s iperf3 warm-up that is not measured, rounds BENCH_NET_ORDER (enso,libvirt,libvirt,enso), one domain
 # per round.  CPU: the host's /proc/stat busy time over each run (QEMU's
 # emulation of the guest included) and the QEMU process's own
 # (be_cpu_s).
@@ -37,6 +37,8 @@ rr_bin=$build/bench-net/rr
 [ -x "$rr_bin" ] || die "no $rr_bin (bench/net.sh builds it)"
 command -v cpio >/dev/null || die "cpio missing"
 clk=$(getconf CLK_TCK 2>/dev/null || echo 100)
+ping_cmd=(ping)
+command -v ping >/dev/null || ping_cmd=(busybox ping)
 
 # The bridge.
 if ip -o -4 addr show | grep -q " 10\.77\.0\."; then
@@ -115,9 +117,12 @@ for side in ${NET_ORDER//,/ }; do
 	done
 	q=$(qemu_of "$name")
 	[ -n "$q" ] || die "$side: no QEMU found for $name"
-	ping -c 3 -w 60 "$NET_GUEST_IP" >"$OUT/ping-$btag.out" 2>&1 ||
+	"${ping_cmd[@]}" -c 3 -w 60 "$NET_GUEST_IP" >"$OUT/ping-$btag.out" 2>&1 ||
 		die "$side: the host cannot ping the guest: $(tail -n 2 "$OUT/ping-$btag.out" | tr '\n' '|'); bridge: $(ip -o link show master "$NET_BR" 2>&1 | tr '\n' '|')"
 	echo "bench-net-info side=kvm backend=$side round=$n qemu_nic=$(nic_opts "$q" | tr ' ' ';')"
+	# warm-up, not measured: ARP, the first connection, the guest's pages
+	timeout 60 iperf3 -c "$NET_GUEST_IP" -p 5201 -t 2 >"$OUT/net-$btag-warm.out" 2>&1 ||
+		die "$side: iperf3 warm-up: $(tail -n 3 "$OUT/net-$btag-warm.out" | tr '\n' '|')"
 	for t in tx rx; do
 		rev=""
 		[ $t = rx ] && rev=-R

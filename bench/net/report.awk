@@ -61,7 +61,7 @@ END {
 		row("xen", "dom0 CPU, rx", "s/Gbit", "rx-cpu", "enso", "kernel")
 		row("xen", "backend threads' CPU, tx", "s/Gbit", "tx-becpu", "enso", "kernel")
 		row("xen", "backend threads' CPU, rx", "s/Gbit", "rx-becpu", "enso", "kernel")
-		printf "(dom0 CPU: /proc/stat's busy time over the run, the iperf3 client included; backend threads': enso-netback's and the vif* threads' own time, the kernel's softirq work not included: not comparable between the two)\n\n"
+		printf "(dom0 CPU: /proc/stat's busy time over the run, the iperf3 client included; backend threads': enso-netback's and the vif* threads' run time, which includes time Xen stole from dom0 and leaves out the kernel's softirq work: a hint, not a comparison)\n\n"
 	}
 	if (side["kvm"]) {
 		printf "bench net: KVM path on QEMU TCG: Enso's xl vs libvirt's <interface type='bridge'> (virtio), same guest on a host bridge; clients on the host\n"
