@@ -11,6 +11,7 @@
 #
 #   sudo bench/kvm.sh [BUILD_DIR]
 #   sudo bench/kvm.sh --blk [BUILD_DIR]
+#   sudo bench/kvm.sh --net [BUILD_DIR]
 #
 # --blk (bench/blk.sh's KVM half): instead, the disk I/O the same guest gets
 # from one raw file through each toolstack's default disk path (Enso's xl.cfg
@@ -21,6 +22,17 @@
 # bench-blk-run line per job on stdout (bench/blk.sh reads them) and the
 # disk options each side gave QEMU as bench-blk-info lines.
 #   BENCH_BLK_RUNTIME=8 BENCH_BLK_MB=256   seconds per job, the file's size
+#
+# --net (bench/net.sh's KVM half): instead, the network the same guest gets
+# on a host bridge the script makes (and removes) through each toolstack's
+# default bridged NIC (Enso's vif = [ 'bridge=BR' ]; libvirt's <interface
+# type='bridge'> with a virtio model), measured by iperf3 both ways and
+# bench/net/rr's request rate, clients on the host (method in
+# bench/net/kvm-part.sh), BENCH_NET_ORDER rounds (enso,libvirt,libvirt,
+# enso).  Prints bench-net-run and bench-net-info lines on stdout
+# (bench/net.sh reads them).  Needs BUILD_DIR/bench-net/rr (bench/net.sh
+# builds it).
+#   BENCH_NET_SECONDS=10   seconds per test
 #
 # BUILD_DIR holds the built tree (xl/xl, xenstored/xenstored); default build/
 # when it holds a build, else the top of the repository (an in-tree build).
@@ -43,9 +55,12 @@ set -uo pipefail
 export LC_ALL=C
 
 root=$(cd "$(dirname "$0")/.." && pwd)
-BLK=""
+BLK="" NET=""
 if [ "${1:-}" = --blk ]; then
 	BLK=1
+	shift
+elif [ "${1:-}" = --net ]; then
+	NET=1
 	shift
 fi
 if [ $# -ge 1 ]; then
@@ -68,7 +83,7 @@ URI=qemu:///system
 xl=$build/xl/xl
 xsd=$build/xenstored/xenstored
 template=$root/bench/kvm/domain.xml.in
-cmdline="$0${BLK:+ --blk}${1:+ $1}"
+cmdline="$0${BLK:+ --blk}${NET:+ --net}${1:+ $1}"
 
 say() { echo "bench/kvm.sh: $*" >&2; }
 die() {
@@ -107,6 +122,7 @@ rm -f "$OUT"/*.log "$OUT"/*.txt "$OUT/footprint.err"
 xsd_pid=""
 started_libvirtd="" started_virtlogd=""
 enso_names=() lv_names=()
+net_br_made="" # bench/net/kvm-part.sh's bridge
 
 enso_env=(ENSO_ACCEL=tcg XENSTORED_PATH="$E/xs.sock" ENSO_RUNDIR="$E/run"
 	ENSO_LIBDIR="$E/lib" ENSO_LOGDIR="$E/log")
@@ -168,6 +184,7 @@ cleanup() {
 		say "stopping the virtlogd this run started (pid $started_virtlogd)"
 		stop_pid "$started_virtlogd" virtlogd
 	fi
+	[ -n "$net_br_made" ] && ip link del "$net_br_made" 2>/dev/null
 	cp "$E"/log/*.log "$OUT/" 2>/dev/null
 	mkdir -p "$OUT/console" && cp "$E"/log/console/*.log "$L"/*.console "$OUT/console/" 2>/dev/null
 	cp "$E/xenstored.log" "$OUT/" 2>/dev/null
@@ -387,12 +404,14 @@ enso_cfg() { # enso_cfg NAME -> path of its xl.cfg
 		extra = "console=hvc0 quiet${EXTRA:+ $EXTRA}"
 	EOF
 	[ -z "$BLK" ] || echo "disk = [ 'format=raw, vdev=xvda, access=rw, target=$DISK' ]" >>"$f"
+	[ -z "$NET" ] || echo "vif = [ 'bridge=$NET_BR,mac=$NET_MAC' ]" >>"$f"
 	echo "$f"
 }
 lv_xml() { # lv_xml NAME -> path of its domain XML
 	local f=$L/$1.xml
 	local disk=""
 	[ -z "$BLK" ] || disk="<disk type='file' device='disk'><driver name='qemu' type='raw'/><source file='$DISK'/><target dev='vda' bus='virtio'/></disk>"
+	[ -z "$NET" ] || disk="<interface type='bridge'><source bridge='$NET_BR'/><mac address='$NET_MAC'/><model type='virtio'/></interface>"
 	sed -e "s|@NAME@|$1|" -e "s|@KERNEL@|$img/vmlinuz|" -e "s|@INITRD@|$img/$INITRD|" \
 		-e "s|@SERIAL@|$L/$1.console|" -e "s|@EXTRA@|${EXTRA:+ $EXTRA}|" -e "s|@DISK@|$disk|" -e "s|@MEM@|$GUEST_MB|" "$template" >"$f"
 	echo "$f"
@@ -465,6 +484,10 @@ start_xenstored
 start_libvirt
 if [ -n "$BLK" ]; then
 	. "$root/bench/blk/kvm-part.sh"
+	exit 0
+fi
+if [ -n "$NET" ]; then
+	. "$root/bench/net/kvm-part.sh"
 	exit 0
 fi
 : >"$OUT/memory-detail.txt"
