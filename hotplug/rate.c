@@ -158,10 +158,11 @@ static int add_filter(struct nl_sock *sk, int ifindex,
 		      int (*put_action)(struct nl_msg *, const void *),
 		      const void *arg)
 {
-	struct {
-		struct tc_u32_sel sel;
-		struct tc_u32_key key;
-	} s;
+	/* The selector with its one key after it (keys[] is a flexible
+	 * array: no struct may hold a key after it in ISO C). */
+	_Alignas(struct tc_u32_sel) unsigned char
+		s[sizeof(struct tc_u32_sel) + sizeof(struct tc_u32_key)];
+	struct tc_u32_sel *sel = (struct tc_u32_sel *)s;
 	struct tcmsg t;
 	struct nlattr *opts, *acts, *a1;
 	struct nl_msg *m = nlmsg_alloc_simple(RTM_NEWTFILTER,
@@ -175,13 +176,13 @@ static int add_filter(struct nl_sock *sk, int ifindex,
 	t.tcm_ifindex = ifindex;
 	t.tcm_parent = TC_H_MAKE(TC_H_INGRESS, 0);
 	t.tcm_info = TC_H_MAKE(FILTER_PRIO << 16, htons(ETH_P_ALL));
-	memset(&s, 0, sizeof(s));
-	s.sel.flags = TC_U32_TERMINAL;
-	s.sel.nkeys = 1;
+	memset(s, 0, sizeof(s));
+	sel->flags = TC_U32_TERMINAL;
+	sel->nkeys = 1;
 	if (nlmsg_append(m, &t, sizeof(t), NLMSG_ALIGNTO) < 0 ||
 	    nla_put_string(m, TCA_KIND, "u32") < 0 ||
 	    !(opts = nla_nest_start(m, TCA_OPTIONS)) ||
-	    nla_put(m, TCA_U32_SEL, sizeof(s), &s) < 0 ||
+	    nla_put(m, TCA_U32_SEL, sizeof(s), s) < 0 ||
 	    !(acts = nla_nest_start(m, TCA_U32_ACT)) ||
 	    !(a1 = nla_nest_start(m, 1)) || put_action(m, arg))
 		goto out;

@@ -35,7 +35,7 @@ if ! command -v "$CC" >/dev/null; then
 	echo "not ok - fuzz: $CC is not installed (scripts/deps.sh test installs clang and libclang-rt-14-dev)"
 	exit 1
 fi
-pkgs="xencontrol xenguest xenstore xenevtchn xengnttab xenforeignmemory xentoollog yajl liblzma zlib"
+pkgs="xencontrol xenguest xenstore xenevtchn xengnttab xenforeignmemory xentoollog yajl liblzma zlib libnl-3.0 libnl-route-3.0"
 if ! pkgcflags=$(pkg-config --cflags $pkgs) || ! pkglibs=$(pkg-config --libs $pkgs); then
 	echo "not ok - fuzz: pkg-config cannot find $pkgs (scripts/deps.sh build)"
 	exit 1
@@ -53,7 +53,8 @@ sources_of() {
 }
 util_src=$(sources_of "$root/util/local.mk")
 xs_src=$(sources_of "$root/xenstored/local.mk" | grep -vE '^xenstored/(main|trace)\.c$')
-xl_src=$(sources_of "$root/libxl/local.mk" "$root/libxl/runtime.mk")
+# libxl's vif plumbing calls hotplug/ (netlink), linked in with it.
+xl_src=$(sources_of "$root/libxl/local.mk" "$root/libxl/runtime.mk" "$root/hotplug/local.mk")
 
 # A generated makefile does the building: make -j, and the compiler's own
 # header dependencies (-MMD).  It is rewritten only when it changes, and
