@@ -48,28 +48,16 @@ build=${1:-$root/build}
 case $build in /*) ;; *) build=$PWD/$build ;; esac
 rig_out=${RIG_OUT:-$root/tests/rig/out}
 raw=$build/bench-blk.txt
-for f in xl/xl xenstored/xenstored blkback/enso-blkback; do
-	if [ ! -x "$build/$f" ]; then
-		echo "bench/blk.sh: build first: no $build/$f (tests/run, or configure and make in $build)" >&2
-		exit 2
-	fi
-done
+. "$root/bench/lib.sh"
+bench_built bench/blk.sh "$build" xl/xl xenstored/xenstored blkback/enso-blkback
 [ "$(id -u)" -eq 0 ] || { echo "bench/blk.sh: run as root" >&2; exit 2; }
-
-need() { # need PACKAGE FILE
-	[ -e "$2" ] && return 0
-	echo "bench/blk.sh: installing $1 (for $2)" >&2
-	DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "$1" >&2 ||
-		{ apt-get update >&2 && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "$1" >&2; }
-	[ -e "$2" ] || { echo "bench/blk.sh: $2 still missing after installing $1" >&2; exit 2; }
-}
 
 : >"$raw"
 rc=0
 env_shown=""
 if [ "${BENCH_BLK_XEN:-1}" != 0 ]; then
-	need fio /usr/bin/fio
-	need qemu-system-xen /usr/libexec/xen-qemu-system-i386
+	bench_need bench/blk.sh fio /usr/bin/fio
+	bench_need bench/blk.sh qemu-system-xen /usr/libexec/xen-qemu-system-i386
 	destdir="$build/bench-destdir"
 	rm -rf "$destdir"
 	make -s -C "$build" install DESTDIR="$destdir" >/dev/null

@@ -45,12 +45,8 @@ if [ "${1:-}" = --report ]; then
 	raw=${2:?bench/create.sh --report RAW}
 	rc=0
 else
-	for f in xl/xl xenstored/xenstored consoled/consoled; do
-		if [ ! -x "$build/$f" ]; then
-			echo "bench/create.sh: build first: no $build/$f (tests/run, or configure and make in $build)" >&2
-			exit 2
-		fi
-	done
+	. "$root/bench/lib.sh"
+	bench_built bench/create.sh "$build" xl/xl xenstored/xenstored consoled/consoled
 	destdir="$build/bench-destdir"
 	rm -rf "$destdir"
 	make -s -C "$build" install DESTDIR="$destdir" >/dev/null

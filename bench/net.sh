@@ -51,23 +51,11 @@ build=${1:-$root/build}
 case $build in /*) ;; *) build=$PWD/$build ;; esac
 rig_out=${RIG_OUT:-$root/tests/rig/out}
 raw=$build/bench-net.txt
-for f in xl/xl xenstored/xenstored netback/enso-netback; do
-	if [ ! -x "$build/$f" ]; then
-		echo "bench/net.sh: build first: no $build/$f (tests/run, or configure and make in $build)" >&2
-		exit 2
-	fi
-done
+. "$root/bench/lib.sh"
+bench_built bench/net.sh "$build" xl/xl xenstored/xenstored netback/enso-netback
 [ "$(id -u)" -eq 0 ] || { echo "bench/net.sh: run as root" >&2; exit 2; }
 
-need() { # need PACKAGE FILE
-	[ -e "$2" ] && return 0
-	echo "bench/net.sh: installing $1 (for $2)" >&2
-	DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "$1" >&2 ||
-		{ apt-get update >&2 && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "$1" >&2; }
-	[ -e "$2" ] || { echo "bench/net.sh: $2 still missing after installing $1" >&2; exit 2; }
-}
-
-need iperf3 /usr/bin/iperf3
+bench_need bench/net.sh iperf3 /usr/bin/iperf3
 # rr, static: the rig's images and the KVM guest have no C library of
 # their own for it.
 mkdir -p "$build/bench-net"
