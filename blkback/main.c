@@ -18,9 +18,9 @@
 #include "blkback/blkback.h"
 #include "enso-util.h"
 
+/* The engine's own options; the daemon's are xenbus_daemon's. */
 struct options {
-	bool shm, foreground;
-	const char *pid_file, *log_file, *user, *dir;
+	const char *user;
 	unsigned queues, order;
 };
 
@@ -64,46 +64,27 @@ static int number(const char *opt, const char *arg, unsigned min,
 	return 0;
 }
 
-static int parse_options(int argc, char **argv, struct options *o)
+static int parse_options(int argc, char **argv, struct xenbus_daemon *d,
+			 struct options *o)
 {
-	enum { OPT_PID_FILE = 256, OPT_LOG_FILE };
 	static const struct option longopts[] = {
-		{ "transport", required_argument, NULL, 'T' },
-		{ "interactive", no_argument, NULL, 'i' },
-		{ "backend-dir", required_argument, NULL, 'd' },
+		XENBUS_DAEMON_LONGOPTS,
 		{ "max-queues", required_argument, NULL, 'q' },
 		{ "max-ring-order", required_argument, NULL, 'o' },
-		{ "pid-file", required_argument, NULL, OPT_PID_FILE },
-		{ "log-file", required_argument, NULL, OPT_LOG_FILE },
 		{ "user", required_argument, NULL, 'u' },
-		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	int opt;
+	int opt, rc;
 
-	while ((opt = getopt_long(argc, argv, "T:id:q:o:u:vh", longopts, NULL)) !=
-	       -1) {
+	while ((opt = getopt_long(argc, argv, XENBUS_DAEMON_SHORTOPTS "q:o:u:h",
+				  longopts, NULL)) != -1) {
+		rc = xenbus_daemon_option(d, opt, optarg);
+		if (rc < 0)
+			return rc;
+		if (rc)
+			continue;
 		switch (opt) {
-		case 'T':
-			if (strcmp(optarg, "xen") && strcmp(optarg, "shm")) {
-				fprintf(stderr, "enso-blkback: --transport takes xen or shm, not '%s'\n",
-					optarg);
-				return -EINVAL;
-			}
-			o->shm = !strcmp(optarg, "shm");
-			break;
-		case 'i':
-			o->foreground = true;
-			break;
-		case 'd':
-			if (!*optarg || strchr(optarg, '/')) {
-				fprintf(stderr, "enso-blkback: --backend-dir takes a name without '/', not '%s'\n",
-					optarg);
-				return -EINVAL;
-			}
-			o->dir = optarg;
-			break;
 		case 'q':
 			if (number("--max-queues", optarg, 1,
 				   BLKBACK_MAX_QUEUES, &o->queues) < 0)
@@ -114,17 +95,8 @@ static int parse_options(int argc, char **argv, struct options *o)
 				   BLKBACK_MAX_RING_PAGE_ORDER, &o->order) < 0)
 				return -EINVAL;
 			break;
-		case OPT_PID_FILE:
-			o->pid_file = optarg;
-			break;
-		case OPT_LOG_FILE:
-			o->log_file = optarg;
-			break;
 		case 'u':
 			o->user = optarg;
-			break;
-		case 'v':
-			elog_set_level(ELOG_DEBUG);
 			break;
 		case 'h':
 			usage(stdout);
@@ -144,24 +116,19 @@ static int parse_options(int argc, char **argv, struct options *o)
 
 int main(int argc, char **argv)
 {
-	struct options o = { .dir = BLKBACK_DIR,
-			     .queues = BLKBACK_MAX_QUEUES,
+	struct options o = { .queues = BLKBACK_MAX_QUEUES,
 			     .order = BLKBACK_MAX_RING_PAGE_ORDER };
 	struct blkback bb = { 0 };
+	struct xenbus_daemon d = { .name = "enso-blkback",
+				   .engine = &blkback_engine,
+				   .engine_data = &bb,
+				   .dir = BLKBACK_DIR };
 
 	elog_open("enso-blkback", ELOG_INFO);
-	if (parse_options(argc, argv, &o) < 0)
+	if (parse_options(argc, argv, &d, &o) < 0)
 		return 2;
 	bb.max_queues = o.queues;
 	bb.max_ring_page_order = o.order;
 	bb.user = o.user;
-	return xenbus_daemon_run(&(struct xenbus_daemon){
-		.name = "enso-blkback",
-		.engine = &blkback_engine,
-		.engine_data = &bb,
-		.dir = o.dir,
-		.shm = o.shm,
-		.foreground = o.foreground,
-		.pid_file = o.pid_file,
-		.log_file = o.log_file });
+	return xenbus_daemon_run(&d);
 }

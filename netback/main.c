@@ -51,38 +51,28 @@ static int bad(const char *opt, const char *takes, const char *arg)
 static int parse_options(int argc, char **argv, struct xenbus_daemon *d,
 			 struct netback *nb)
 {
-	enum { OPT_PID_FILE = 256, OPT_LOG_FILE };
 	static const struct option longopts[] = {
-		{ "transport", required_argument, NULL, 'T' },
-		{ "interactive", no_argument, NULL, 'i' },
-		{ "backend-dir", required_argument, NULL, 'd' },
+		XENBUS_DAEMON_LONGOPTS,
 		{ "max-queues", required_argument, NULL, 'q' },
-		{ "pid-file", required_argument, NULL, OPT_PID_FILE },
-		{ "log-file", required_argument, NULL, OPT_LOG_FILE },
 		{ "user", required_argument, NULL, 'u' },
-		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	unsigned long long v;
-	int opt;
+	int opt, rc;
 
-	while ((opt = getopt_long(argc, argv, "T:id:q:u:vh", longopts, NULL)) != -1) {
-		if (opt == 'T' && strcmp(optarg, "xen") && strcmp(optarg, "shm"))
-			return bad("--transport", "xen or shm", optarg);
-		if (opt == 'd' && (!*optarg || strchr(optarg, '/')))
-			return bad("--backend-dir", "a name without '/'", optarg);
+	while ((opt = getopt_long(argc, argv, XENBUS_DAEMON_SHORTOPTS "q:u:h",
+				  longopts, NULL)) != -1) {
+		rc = xenbus_daemon_option(d, opt, optarg);
+		if (rc < 0)
+			return rc;
+		if (rc)
+			continue;
 		if (opt == 'q' && (parse_uint(optarg, NETBACK_MAX_QUEUES, &v) < 0 || !v))
 			return bad("--max-queues", "1..8", optarg);
 		switch (opt) {
-		case 'T': d->shm = !strcmp(optarg, "shm"); break;
-		case 'i': d->foreground = true; break;
-		case 'd': d->dir = optarg; break;
 		case 'q': nb->max_queues = (unsigned)v; break;
-		case OPT_PID_FILE: d->pid_file = optarg; break;
-		case OPT_LOG_FILE: d->log_file = optarg; break;
 		case 'u': nb->user = optarg; break;
-		case 'v': elog_set_level(ELOG_DEBUG); break;
 		case 'h': usage(stdout, nb->max_queues); exit(0);
 		default: usage(stderr, nb->max_queues); return -EINVAL;
 		}

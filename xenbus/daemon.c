@@ -100,6 +100,46 @@ static int serve(struct daemon *d, const struct xenbus_daemon *o, int ready_fd)
 	return 0;
 }
 
+int xenbus_daemon_option(struct xenbus_daemon *d, int opt, const char *arg)
+{
+	const char *takes = NULL, *name = NULL;
+
+	switch (opt) {
+	case 'T':
+		if (strcmp(arg, "xen") && strcmp(arg, "shm")) {
+			name = "--transport";
+			takes = "xen or shm";
+			break;
+		}
+		d->shm = !strcmp(arg, "shm");
+		return 1;
+	case 'i':
+		d->foreground = true;
+		return 1;
+	case 'd':
+		if (!*arg || strchr(arg, '/')) {
+			name = "--backend-dir";
+			takes = "a name without '/'";
+			break;
+		}
+		d->dir = arg;
+		return 1;
+	case XENBUS_OPT_PID_FILE:
+		d->pid_file = arg;
+		return 1;
+	case XENBUS_OPT_LOG_FILE:
+		d->log_file = arg;
+		return 1;
+	case 'v':
+		elog_set_level(ELOG_DEBUG);
+		return 1;
+	default:
+		return 0;
+	}
+	fprintf(stderr, "%s: %s takes %s, not '%s'\n", d->name, name, takes, arg);
+	return -EINVAL;
+}
+
 int xenbus_daemon_run(const struct xenbus_daemon *o)
 {
 	struct daemon d = { .sigfd = -1, .pid_fd = -1 };

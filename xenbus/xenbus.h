@@ -224,6 +224,25 @@ struct xenbus_daemon {
 };
 int xenbus_daemon_run(const struct xenbus_daemon *d);
 
+/* The options every engine's daemon takes (enso-blkback(8),
+ * enso-netback(8)), for its getopt_long: XENBUS_DAEMON_SHORTOPTS begins
+ * its short options, XENBUS_DAEMON_LONGOPTS its table (a file that
+ * includes <getopt.h>): -T/--transport=xen|shm, -i/--interactive,
+ * -d/--backend-dir=NAME, --pid-file=FILE, --log-file=FILE, -v/--verbose.
+ * xenbus_daemon_option takes what getopt_long returned: 1 when it was one
+ * of these (d set from arg), 0 when it is the daemon's own, -EINVAL with
+ * "NAME: --OPTION takes ..., not 'ARG'" on stderr when arg is wrong. */
+#define XENBUS_DAEMON_SHORTOPTS "T:id:v"
+enum { XENBUS_OPT_PID_FILE = 256, XENBUS_OPT_LOG_FILE };
+#define XENBUS_DAEMON_LONGOPTS                                         \
+	{ "transport", required_argument, NULL, 'T' },                 \
+	{ "interactive", no_argument, NULL, 'i' },                     \
+	{ "backend-dir", required_argument, NULL, 'd' },               \
+	{ "pid-file", required_argument, NULL, XENBUS_OPT_PID_FILE },  \
+	{ "log-file", required_argument, NULL, XENBUS_OPT_LOG_FILE },  \
+	{ "verbose", no_argument, NULL, 'v' }
+int xenbus_daemon_option(struct xenbus_daemon *d, int opt, const char *arg);
+
 /* ---- a device's worker process -----------------------------------------
  *
  * docs/design/xenbus.md, "Isolation": an engine serves each connected
