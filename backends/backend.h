@@ -214,17 +214,20 @@ struct backend_ops {
 	 * the backend's is refused before anything is built. */
 	int (*restore)(struct enso_ctx *ctx, const struct backend_create *in,
 		       int fd, uint32_t *domid, struct enso_error *err);
-	/* Migration's two halves over a connected fd: send copies memory
-	 * while the guest runs (precopy), then suspends it and sends the
-	 * rest; progress (may be NULL) hears bytes sent and dirty pages per
-	 * round.  receive is restore's counterpart on the destination. */
+	/* Live migration's sending half (xl migrate): the domain's state
+	 * written to fd (a pipe or socket to the receiver, after the header
+	 * and config libxl wrote) while the guest runs, round after round,
+	 * then the guest stopped and the rest sent.  progress (may be NULL)
+	 * is called at each round and now and then between; when it returns
+	 * false the migration is cancelled.  On success the domain is still
+	 * there, stopped, and out carries the figures; on failure it runs as
+	 * it ran before.  The receiving half is restore: the same stream,
+	 * read from a pipe instead of a file. */
 	int (*migrate_send)(struct enso_ctx *ctx, uint32_t domid, int fd,
-			    void (*progress)(void *opaque, uint64_t bytes,
-					     uint64_t dirty_pages),
-			    void *opaque, struct enso_error *err);
-	int (*migrate_receive)(struct enso_ctx *ctx,
-			       const struct backend_create *in, int fd,
-			       uint32_t *domid, struct enso_error *err);
+			    bool (*progress)(void *opaque,
+					     const struct enso_migrate_progress *p),
+			    void *opaque, struct enso_migrate_progress *out,
+			    struct enso_error *err);
 };
 
 /* KVM if it works here, else TCG: fills why either way. */

@@ -815,6 +815,35 @@ int enso_domain_set_vcpus(struct enso_ctx *ctx, uint32_t domid,
 	return ctx->ops->set_vcpus(ctx, domid, count, err);
 }
 
+/* The stored config carries the name too: a save or migration sends it,
+ * and a renamed domain must not come back under its old name.  A domain
+ * with no stored config (Domain-0) has nothing to follow. */
+static int rename_stored(struct enso_ctx *ctx, uint32_t domid,
+			 const char *new_name, struct enso_error *err)
+{
+	struct enso_domain_config c;
+	struct enso_error e;
+	char *dup;
+	int rc;
+
+	enso_config_init(&c);
+	if (rt_config_load(ctx, domid, &c, &e)) {
+		enso_config_dispose(&c);
+		return 0;
+	}
+	dup = strdup(new_name);
+	if (!dup) {
+		rc = -ENOMEM;
+		goto out;
+	}
+	free(c.name);
+	c.name = dup;
+	rc = rt_config_store(ctx, domid, &c, err);
+out:
+	enso_config_dispose(&c);
+	return rc;
+}
+
 int enso_domain_rename(struct enso_ctx *ctx, uint32_t domid,
 		       const char *new_name, struct enso_error *err)
 {
@@ -840,7 +869,7 @@ int enso_domain_rename(struct enso_ctx *ctx, uint32_t domid,
 		rt_xs_write(ctx, XBT_NULL, vm, new_name);
 	}
 	free(uuid);
-	return 0;
+	return rename_stored(ctx, domid, new_name, err);
 }
 
 int enso_domain_console_tty(struct enso_ctx *ctx, uint32_t domid,

@@ -123,6 +123,19 @@ int rt_domain_build(struct enso_ctx *ctx, const struct enso_domain_config *cfg,
 		    unsigned flags, int restore_fd, uint32_t *domid,
 		    struct enso_error *err);
 
+/* save.c: the header and config of a save file or migration stream at
+ * fd, once the backend's op (the save or migrate_send that follows;
+ * named `what` in errors) is there, the domain is not Domain-0 and
+ * exists.  override, when not NULL, is sent in place of the stored
+ * config. */
+int rt_stream_begin(struct enso_ctx *ctx, uint32_t domid, int fd,
+		    const char *source, const void *op, const char *what,
+		    const struct enso_domain_config *override,
+		    struct enso_save_header *out, struct enso_error *err);
+/* save.c: the backend says the domain is paused (false when it cannot
+ * say). */
+bool rt_domain_paused(struct enso_ctx *ctx, uint32_t domid);
+
 /* The config a domain runs with, as JSON in lib_dir. */
 int rt_config_store(struct enso_ctx *ctx, uint32_t domid,
 		    const struct enso_domain_config *cfg,

@@ -30,11 +30,12 @@ static int can_save(struct enso_ctx *ctx, uint32_t domid, const void *op,
 	return 0;
 }
 
-int enso_domain_save_begin(struct enso_ctx *ctx, uint32_t domid, int fd,
-			   const char *source,
-			   const struct enso_domain_config *override,
-			   struct enso_save_header *out,
-			   struct enso_error *err)
+/* The header and config of a save or a migration: op is the backend's
+ * op that will follow (checked first), what its name in errors. */
+int rt_stream_begin(struct enso_ctx *ctx, uint32_t domid, int fd,
+		    const char *source, const void *op, const char *what,
+		    const struct enso_domain_config *override,
+		    struct enso_save_header *out, struct enso_error *err)
 {
 	struct enso_domain_config c;
 	char *json = NULL;
@@ -42,7 +43,7 @@ int enso_domain_save_begin(struct enso_ctx *ctx, uint32_t domid, int fd,
 
 	memset(out, 0, sizeof(*out));
 	enso_config_init(&c);
-	rc = can_save(ctx, domid, (const void *)ctx->ops->save, "save", err);
+	rc = can_save(ctx, domid, op, what, err);
 	if (rc)
 		goto out;
 	/* What the domain runs with, devices attached since included (the
@@ -66,7 +67,18 @@ out:
 	return rc;
 }
 
-static bool is_paused(struct enso_ctx *ctx, uint32_t domid)
+int enso_domain_save_begin(struct enso_ctx *ctx, uint32_t domid, int fd,
+			   const char *source,
+			   const struct enso_domain_config *override,
+			   struct enso_save_header *out,
+			   struct enso_error *err)
+{
+	return rt_stream_begin(ctx, domid, fd, source,
+			       (const void *)ctx->ops->save, "save", override,
+			       out, err);
+}
+
+bool rt_domain_paused(struct enso_ctx *ctx, uint32_t domid)
 {
 	struct backend_dominfo bi;
 
@@ -85,7 +97,7 @@ int enso_domain_save(struct enso_ctx *ctx, uint32_t domid, int fd,
 	rc = can_save(ctx, domid, (const void *)ctx->ops->save, "save", err);
 	if (rc)
 		return rc;
-	was_paused = is_paused(ctx, domid);
+	was_paused = rt_domain_paused(ctx, domid);
 	rc = ctx->ops->save(ctx, domid, fd, err);
 	/* The file is the guest's only copy once the domain goes: on disk
 	 * first. */

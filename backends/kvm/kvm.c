@@ -525,5 +525,6 @@ const struct backend_ops backend_kvm = {
 	.device_attach = attach_marked,
 	.device_detach = detach_marked,
 	.save = kvm_save,
+	.migrate_send = kvm_migrate_send,
 	.restore = kvm_restore,
 };

@@ -201,8 +201,43 @@ int kvm_save(struct enso_ctx *ctx, uint32_t domid, int fd,
 int kvm_restore(struct enso_ctx *ctx, const struct backend_create *in,
 		int fd, uint32_t *domid, struct enso_error *err);
 /* A device or vCPU was plugged in or out of the running domain: save
- * refuses it from then on (its QEMU no longer matches its config's). */
+ * and migrate refuse it from then on (its QEMU no longer matches its
+ * config's); kvm_save_check says so, done being "saved", "migrated". */
 void kvm_mark_replugged(struct enso_ctx *ctx, uint32_t domid);
+int kvm_save_check(struct enso_ctx *ctx, uint32_t domid, const char *done,
+		   struct enso_error *err);
+
+/* ---- QEMU's migration (migrate.c): what save, restore and migrate
+ * share, and the backend op migrate_send ---- */
+struct enso_migrate_progress;
+/* Capability "events" on (MIGRATION, MIGRATION_PASS); with downtime_ms,
+ * QEMU's bandwidth cap lifted and its downtime limit set (the sender). */
+int kvm_migration_setup(struct qmp *q, uint32_t domid, unsigned downtime_ms,
+			struct enso_error *err);
+/* getfd of fd as fdname (SCM_RIGHTS). */
+int kvm_pass_fd(struct qmp *q, uint32_t domid, int fd, const char *name,
+		struct enso_error *err);
+/* getfd, then migrate to "fd:<fdname>". */
+int kvm_migration_start(struct qmp *q, uint32_t domid, int fd,
+			const char *fdname, struct enso_error *err);
+/* The sender's part in the wait: figures at each round and tick to
+ * progress (false: cancel), the last ones in *out (may be NULL). */
+struct kvm_migration_watch {
+	bool (*progress)(void *opaque, const struct enso_migrate_progress *p);
+	void *opaque;
+	struct enso_migrate_progress *out;
+};
+/* Until the migration (either end) has completed: 0; failed, cancelled
+ * or QEMU gone: an error saying so, doing ("saving", "loading",
+ * "sending") naming what.  w NULL: only wait. */
+int kvm_migration_wait(struct qmp *q, uint32_t domid, const char *doing,
+		       const struct kvm_migration_watch *w,
+		       struct enso_error *err);
+int kvm_migrate_send(struct enso_ctx *ctx, uint32_t domid, int fd,
+		     bool (*progress)(void *opaque,
+				      const struct enso_migrate_progress *p),
+		     void *opaque, struct enso_migrate_progress *out,
+		     struct enso_error *err);
 
 /* ---- vCPU hotplug (vcpus.c) ---- */
 /* Backend op set_vcpus: QEMU's CPU hotplug until count are plugged. */

@@ -12,7 +12,6 @@
  * exit-on-error=false yet): that is seen as its QMP socket closing.
  */
 #include <errno.h>
-#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,63 +27,11 @@
 #define RESTORE_FD_NAME "enso-restore"
 /* /libxl/<id>/<this>: the device set is no longer the config's. */
 #define REPLUGGED_NODE "kvm-replugged"
-/* QEMU's default (32 MiB/s) is for sharing a network; a file on the
- * host's own disk wants QEMU's full speed. */
-#define SAVE_BANDWIDTH "{\"max-bandwidth\":17179869184}"
+/* Stopped guest: the downtime limit does not matter, the speed does
+ * (kvm_migration_setup lifts QEMU's bandwidth cap). */
+#define KVM_SAVE_DOWNTIME_MS 300
 /* The first word of every QEMU migration stream ("QEVM"). */
 static const char qemu_stream_magic[4] = { 'Q', 'E', 'V', 'M' };
-
-static int pass_fd(struct qmp *q, uint32_t domid, int fd, const char *name,
-		   struct enso_error *err)
-{
-	char args[64], msg[256];
-	int rc;
-
-	snprintf(args, sizeof(args), "{\"fdname\":\"%s\"}", name);
-	rc = qmp_command_fd(q, "getfd", args, fd, 5000, NULL, msg, sizeof(msg));
-	if (rc)
-		return exl_fail(err, rc, "domain %u: passing the file to QEMU: %s",
-				domid, msg);
-	return 0;
-}
-
-/*
- * Until the migration has completed or failed, asking query-migrate
- * every 50 ms: the length of a save is the guest's memory over the
- * disk's speed, not something to bound.  doing: "saving", "loading".
- */
-static int wait_migration(struct qmp *q, uint32_t domid, const char *doing,
-			  struct enso_error *err)
-{
-	for (;;) {
-		yajl_val ret = NULL;
-		const char *st, *why;
-		int rc = kvm_qmp_call(q, domid, "query-migrate", NULL, &ret, err);
-
-		/* QEMU 7 exits on a stream it cannot load, and says why on
-		 * a stderr that -daemonize has closed. */
-		if (rc == -ECONNRESET || rc == -EPIPE)
-			return exl_fail(err, -EIO,
-					"domain %u: QEMU ended while %s the guest's state: the stream is cut short or corrupt",
-					domid, doing);
-		if (rc)
-			return rc;
-		st = kvm_jstr(kvm_jget(ret, "return", "status"));
-		why = kvm_jstr(kvm_jget(ret, "return", "error-desc"));
-		if (st && !strcmp(st, "completed")) {
-			yajl_tree_free(ret);
-			return 0;
-		}
-		if (st && (!strcmp(st, "failed") || !strcmp(st, "cancelled"))) {
-			rc = exl_fail(err, -EIO, "domain %u: %s the guest's state %s: %s",
-				      domid, doing, st, why ? why : "QEMU gives no reason");
-			yajl_tree_free(ret);
-			return rc;
-		}
-		yajl_tree_free(ret);
-		poll(NULL, 0, 50);
-	}
-}
 
 void kvm_mark_replugged(struct enso_ctx *ctx, uint32_t domid)
 {
@@ -94,13 +41,11 @@ void kvm_mark_replugged(struct enso_ctx *ctx, uint32_t domid)
 	rt_xs_write(ctx, XBT_NULL, node, "1");
 }
 
-int kvm_save(struct enso_ctx *ctx, uint32_t domid, int fd,
-	     struct enso_error *err)
+int kvm_save_check(struct enso_ctx *ctx, uint32_t domid, const char *done,
+		   struct enso_error *err)
 {
 	char *node = rt_xs_read(ctx, "/libxl/%u/" REPLUGGED_NODE, domid);
 	bool replugged = node != NULL;
-	struct qmp *q = NULL;
-	int rc;
 
 	/* Restore starts QEMU from the config: its devices on the ports the
 	 * command line gives them.  A device plugged in (or out) since sits
@@ -109,28 +54,28 @@ int kvm_save(struct enso_ctx *ctx, uint32_t domid, int fd,
 	free(node);
 	if (replugged)
 		return exl_fail(err, -EOPNOTSUPP,
-				"domain %u: devices or vCPUs were plugged in or out while it ran (block-/network-attach/-detach, vcpu-set); a restore could not match them yet, so it is not saved",
-				domid);
-	rc = kvm_qmp_open(ctx, domid, "qmp.sock", &q, err);
+				"domain %u: devices or vCPUs were plugged in or out while it ran (block-/network-attach/-detach, vcpu-set); the other end could not match them yet, so it is not %s",
+				domid, done);
+	return 0;
+}
 
+int kvm_save(struct enso_ctx *ctx, uint32_t domid, int fd,
+	     struct enso_error *err)
+{
+	struct qmp *q = NULL;
+	int rc = kvm_save_check(ctx, domid, "saved", err);
+
+	if (!rc)
+		rc = kvm_qmp_open(ctx, domid, "qmp.sock", &q, err);
+	/* A file wants one copy of memory, not precopy rounds. */
 	if (!rc)
 		rc = kvm_qmp_call(q, domid, "stop", NULL, NULL, err);
 	if (!rc)
-		rc = kvm_qmp_call(q, domid, "migrate-set-parameters",
-				  SAVE_BANDWIDTH, NULL, err);
+		rc = kvm_migration_setup(q, domid, KVM_SAVE_DOWNTIME_MS, err);
 	if (!rc)
-		rc = pass_fd(q, domid, fd, SAVE_FD_NAME, err);
-	if (!rc) {
-		/* QEMU takes the descriptor over from here, and closes it. */
-		rc = kvm_qmp_call(q, domid, "migrate",
-				  "{\"uri\":\"fd:" SAVE_FD_NAME "\"}", NULL, err);
-		if (rc)
-			kvm_qmp_call(q, domid, "closefd",
-				     "{\"fdname\":\"" SAVE_FD_NAME "\"}", NULL,
-				     NULL);
-	}
+		rc = kvm_migration_start(q, domid, fd, SAVE_FD_NAME, err);
 	if (!rc)
-		rc = wait_migration(q, domid, "saving", err);
+		rc = kvm_migration_wait(q, domid, "saving", NULL, err);
 	qmp_close(q);
 	return rc;
 }
@@ -172,14 +117,18 @@ int kvm_restore(struct enso_ctx *ctx, const struct backend_create *in,
 	if (rc)
 		return rc;
 	rc = kvm_qmp_open(ctx, *domid, "qmp.sock", &q, err);
+	/* Events: the moment the last byte is in is when a migration's
+	 * receiver may ask for the go-ahead. */
 	if (!rc)
-		rc = pass_fd(q, *domid, fd, RESTORE_FD_NAME, err);
+		rc = kvm_migration_setup(q, *domid, 0, err);
+	if (!rc)
+		rc = kvm_pass_fd(q, *domid, fd, RESTORE_FD_NAME, err);
 	if (!rc)
 		rc = kvm_qmp_call(q, *domid, "migrate-incoming",
 				  "{\"uri\":\"fd:" RESTORE_FD_NAME "\"}", NULL,
 				  err);
 	if (!rc)
-		rc = wait_migration(q, *domid, "loading", err);
+		rc = kvm_migration_wait(q, *domid, "loading", NULL, err);
 	qmp_close(q);
 	if (rc) {
 		kvm_kill_qemu(ctx, *domid);

@@ -582,6 +582,53 @@ int enso_domain_restore(struct enso_ctx *ctx,
 			unsigned flags, uint32_t *domid,
 			struct enso_error *err);
 
+/* ---- live migration (libxl/migrate.c) ---------------------------------
+ *
+ * The sending half of xl migrate; the conversation with the receiver
+ * (banners, the rename dance) is xl's.  The stream is a save file's
+ * (header, config, the hypervisor's stream) written to a pipe or socket;
+ * the receiver reads it with enso_save_header_read and
+ * enso_domain_restore.  docs/design/migration.md.
+ */
+struct enso_migrate_progress {
+	uint32_t round;		/* precopy round, from 1; the last is the
+				 * one with the guest stopped */
+	bool stopped;		/* the guest is stopped: the final copy */
+	uint64_t bytes_sent;
+	uint64_t memory_bytes;	/* the guest's memory */
+	uint64_t remaining_bytes; /* still dirty, to send (an estimate) */
+	uint64_t dirty_pages;	/* pages the last round found dirty */
+	uint64_t dirty_pages_rate; /* pages dirtied per second, lately */
+	uint64_t rate_bps;	/* bytes per second sent, lately */
+	uint64_t elapsed_ms;	/* since the migration started */
+	/* Set once it has completed: how long the guest was stopped at the
+	 * source until its last byte left. */
+	uint64_t downtime_ms;
+};
+/* Called at each round and now and then between; false cancels. */
+typedef bool enso_migrate_progress_fn(void *opaque,
+				      const struct enso_migrate_progress *p);
+/* The header and config at fd (override, when not NULL, in place of the
+ * config the domain runs with), as enso_domain_save_begin; -ENOSYS
+ * before anything is written when the backend cannot migrate. */
+int enso_domain_migrate_begin(struct enso_ctx *ctx, uint32_t domid, int fd,
+			      const struct enso_domain_config *override,
+			      struct enso_save_header *out,
+			      struct enso_error *err);
+/* The guest's memory while it runs, then stopped and the rest: on
+ * success the domain is there, stopped, its copy complete at the
+ * receiver (out: the last progress, with downtime_ms); on failure
+ * (a cut connection, a receiver gone, cancelled through progress or the
+ * context's cancel flag) it runs as it ran before. */
+int enso_domain_migrate_send(struct enso_ctx *ctx, uint32_t domid, int fd,
+			     enso_migrate_progress_fn *progress, void *opaque,
+			     struct enso_migrate_progress *out,
+			     struct enso_error *err);
+/* After a completed send that the receiver could not start: the guest
+ * runs here again (unless it was paused before the migration). */
+int enso_domain_migrate_resume(struct enso_ctx *ctx, uint32_t domid,
+			       bool was_paused, struct enso_error *err);
+
 /* ---- vCPUs and the hypervisor's console (libxl/vcpu.c) ----------------
  *
  * What xl vcpu-list, vcpu-pin, dmesg and debug-keys need.  The backends
