@@ -110,9 +110,7 @@ out:
 	return rc;
 }
 
-/* The header, then the config: the saved one, or config_file's in its
- * place.  Prints upstream's banners; 0 with cfg filled, else 1, said. */
-static int read_saved(int fd, const char *file, const char *config_file,
+int xl_read_saved(int fd, const char *file, const char *config_file,
 		      bool debug, struct enso_domain_config *cfg)
 {
 	struct enso_save_header hdr;
@@ -201,7 +199,7 @@ int main_restore(int argc, char **argv)
 			strerror(errno));
 		return 1;
 	}
-	if (read_saved(fd, file, config_file, debug, &cfg))
+	if (xl_read_saved(fd, file, config_file, debug, &cfg))
 		goto out;
 	xl_say_accel = true;
 	ctx = xl_open();

@@ -9,6 +9,7 @@
 #include "xl/xl.h"
 
 bool xl_dry_run;
+bool xl_progress_cr;
 int xl_verbose;
 
 const struct xl_cmd xl_cmds[] = {
@@ -54,6 +55,24 @@ const struct xl_cmd xl_cmds[] = {
 	  "  -e  Do not wait in the background for the death of the domain\n"
 	  "      (accepted: the host's monitor watches every domain).\n"
 	  "  -d  Enable debug messages: print the config restored, as JSON." },
+	{ "migrate", main_migrate, "Migrate a domain to another host",
+	  "[options] <Domain> <host>\n"
+	  "  -h              Print this help.\n"
+	  "  -C <config>     Send <config> instead of the config the domain runs with.\n"
+	  "  -s <sshcommand> Use <sshcommand> instead of ssh.  String will be passed\n"
+	  "                  to sh.  If empty, run <host> instead of ssh <host> xl\n"
+	  "                  migrate-receive [-d -e]\n"
+	  "  -e              Do not wait in the background (on <host>) for the death\n"
+	  "                  of the domain (accepted: the host's monitor watches it).\n"
+	  "  --debug         Ask the receiver for debug output (-d).\n"
+	  "  -p              Do not unpause domain after migrating it." },
+	{ "migrate-receive", main_migrate_receive,
+	  "Restore a domain from a saved state (the receiving end of xl migrate)",
+	  "[-d -e -p]\n"
+	  "  -d  Print the received config, as JSON.\n"
+	  "  -e  Do not wait in the background for the death of the domain\n"
+	  "      (accepted: the host's monitor watches every domain).\n"
+	  "  -p  Do not unpause the domain after receiving it." },
 	{ "info", main_info, "Get information about Xen host", "[-n]" },
 	{ "domid", main_domid, "Convert a domain name to domain id", "<DomainName>" },
 	{ "domname", main_domname, "Convert a domain id to domain name", "<DomainId>" },
@@ -149,7 +168,8 @@ int main(int argc, char **argv)
 		switch (opt) {
 		case 'v': xl_verbose++; break;
 		case 'N': xl_dry_run = true; break;
-		case 'f': case 't': case 'T': break;
+		case 't': xl_progress_cr = true; break;
+		case 'f': case 'T': break;
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 1;
 		}

@@ -63,9 +63,39 @@ typedef int xl_list_fn(struct enso_ctx *ctx, uint32_t domid,
 int xl_device_list(int argc, char **argv, const char *cmd,
 		   xl_list_fn *list_one);
 
+/* cmd_save.c: a save file's (or migration stream's) header, then the
+ * config: the saved one, or config_file's in its place.  Prints
+ * upstream's banners; 0 with cfg filled, else 1, said.  file names the
+ * source in messages. */
+int xl_read_saved(int fd, const char *file, const char *config_file,
+		  bool debug, struct enso_domain_config *cfg);
+/* Global -t: progress overwrites its line with carriage returns even
+ * when stderr is not a terminal. */
+extern bool xl_progress_cr;
+
+/* The conversation of xl migrate and migrate-receive, upstream's
+ * messages byte for byte: the banner is sent without its NUL
+ * (strlen), the others with it (sizeof). */
+#define XL_MIG_BANNER "xl migration receiver ready, send binary domain data.\n"
+#define XL_MIG_READY "domain received, ready to unpause"
+#define XL_MIG_GO "domain is yours, you are cleared to unpause"
+#define XL_MIG_REPORT "my copy unpause results are as follows"
+/* migrate_wire.c: exactly len bytes, or -1 with the reason said
+ * ("<stream>: ... <what>"); end of file is said as truncation. */
+int xl_read_exact(int fd, void *buf, size_t len, const char *stream,
+		  const char *what);
+int xl_write_exact(int fd, const void *buf, size_t len, const char *stream,
+		   const char *what);
+/* Reads message msg (len bytes) or says what came instead; rune, when
+ * not NULL, is the command that runs the other end, for the message. */
+int xl_read_message(int fd, const char *msg, size_t len, const char *what,
+		    const char *rune);
+
 int main_create(int argc, char **argv);
 int main_save(int argc, char **argv);
 int main_restore(int argc, char **argv);
+int main_migrate(int argc, char **argv);
+int main_migrate_receive(int argc, char **argv);
 int main_sched_credit(int argc, char **argv);
 int main_sched_credit2(int argc, char **argv);
 int main_list(int argc, char **argv);
