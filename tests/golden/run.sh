@@ -292,6 +292,40 @@ Config file not specified and none in save file" restore "$f"
  Savefile contains xl domain config in JSON format
 Parsing config from <saved>
 $f: the saved config: JSON: malformed: parse error: premature EOF" restore "$f"
+
+	# migrate and migrate-receive: the arguments; the receiver says its
+	# banner on stdout, then refuses a bad stream before it needs the
+	# host, naming the stream.
+	xl_usage2 "'xl migrate' requires at least 2 arguments." migrate
+	xl_usage2 "'xl migrate' requires at least 2 arguments." migrate -s cat d1
+	xl_usage migrate -x d1 host
+	xl_usage migrate-receive extra
+	xl_says 1 "xl migrate: -D (keep the domain id) is not supported: ids are each host's own" \
+		migrate -D d1 host
+	# recv_says NAME FILE WANT: xl migrate-receive <FILE, exit 1.
+	recv_says() {
+		"$xl" migrate-receive <"$2" >"$tmp/out" 2>"$tmp/err"
+		rc=$?
+		if [ $rc -ne 1 ]; then
+			say_fail "golden-xl: migrate-receive of $1: exit $rc, wanted 1: $(head -c 200 "$tmp/err" | tr '\n' ' ')"
+		elif [ "$(cat "$tmp/out")" != "xl migration receiver ready, send binary domain data." ]; then
+			say_fail "golden-xl: migrate-receive of $1: stdout '$(head -c 100 "$tmp/out" | od -c | head -n 2 | tr '\n' ' ')', wanted upstream's banner"
+		elif [ "$(cat "$tmp/err")" != "migration target: Ready to receive domain.
+$3" ]; then
+			say_fail "golden-xl: migrate-receive of $1: stderr '$(head -c 300 "$tmp/err" | tr '\n' '|')', wanted '$3'"
+		else
+			say_ok "golden-xl: migrate-receive of $1: the banner, then \"$(echo "$3" | tail -n 1)\""
+		fi
+	}
+	recv_says "a wrong magic" "$tmp/magic.save" \
+		"migration stream: File has wrong magic number - corrupt or for a different tool?"
+	recv_says "a stream cut in its header" "$tmp/short.save" \
+		"migration stream: file/stream truncated reading header"
+	recv_says "an unknown mandatory flag" "$tmp/flags.save" \
+		"Loading new save file migration stream (new xl fmt info 0x5/0x0/0)
+migration stream: Savefile has mandatory flag(s) 0x4 which are not supported; need newer xl"
+	recv_says "an empty stream" /dev/null \
+		"migration stream: file/stream truncated reading header"
 fi
 
 # ---- robustness: a one-line error naming the file, or success; no crash --

@@ -24,6 +24,8 @@
 # one only):
 #   S  xl save -c, save, restore (ticks go on), bad files refused
 #      (tests/kvm/save.sh)
+#   M  xl migrate to a second Enso host and back, over socat and ssh,
+#      and what must fail (tests/kvm/migrate.sh; KVM_TEST_ONLY=migrate)
 #   N  vifs on a bridge in a network namespace of the test's own, a user's
 #      script=, rate= (tests/kvm/net.sh)
 #   P  tests/host/hotplug inside a guest of Debian's kernel, which has the
@@ -53,6 +55,7 @@ suite_cleanup() {
 	local p
 	for p in "${bg_pids[@]}"; do kill "$p" 2>/dev/null; done
 	declare -F net_cleanup >/dev/null && net_cleanup
+	declare -F migrate_cleanup >/dev/null && migrate_cleanup
 }
 
 # ---- the guest image -------------------------------------------------------
@@ -231,6 +234,15 @@ check "bad config for KVM: cpus_soft= leaves nothing behind" \
 # ---- save and restore (tests/kvm/save.sh) -----------------------------------
 # shellcheck source=tests/kvm/save.sh
 . "$here/save.sh"
+# shellcheck source=tests/kvm/migrate.sh
+. "$here/migrate.sh"
+if [ "${KVM_TEST_ONLY:-}" = migrate ]; then
+	migrate_tests
+	diag "KVM_TEST_ONLY=migrate: the other guests are not booted"
+	diag "suite: $(elapsed "$t_suite") s, $passed passed, $failed failed; logs in $logs_out"
+	[ $failed -eq 0 ]
+	exit
+fi
 if [ "${KVM_TEST_ONLY:-}" = save ]; then
 	save_tests
 	diag "KVM_TEST_ONLY=save: the other guests are not booted"
@@ -254,6 +266,7 @@ if [ "${KVM_TEST_ONLY:-}" = net ]; then
 fi
 
 save_tests
+migrate_tests
 
 # ---- the guests -------------------------------------------------------------------
 A=enso-kvm-a B=enso-kvm-b C=enso-kvm-c R=enso-kvm-r
