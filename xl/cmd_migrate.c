@@ -69,34 +69,35 @@ fail:
 	return -1;
 }
 
-/* Our side closed; what the other end still prints goes through, then
- * how it ended (bounded: a receiver that hangs is killed). */
+/* Our side closed; what the other end still sends is read to its end
+ * (bounded), then how the command ended: at once when it has gone, as it
+ * usually has by then, else within a second, else it is killed. */
 static void child_report(struct child *c)
 {
+	long long end = monotonic_ms() + 10000;
+	struct pollfd p = { .fd = c->recv_fd, .events = POLLIN };
 	char buf[512];
-	int status, i;
+	int status = 0, i;
+	pid_t r = 0;
 
 	if (c->send_fd >= 0)
 		close(c->send_fd);
 	c->send_fd = -1;
-	for (i = 0; i < 100; i++) {
-		pid_t r = waitpid(c->pid, &status, WNOHANG);
-
-		if (r == c->pid)
-			break;
-		if (i == 99) {
-			kill(c->pid, SIGKILL);
-			waitpid(c->pid, &status, 0);
-			fprintf(stderr, "xl: migration child [%ld] did not end; killed\n",
-				(long)c->pid);
-			break;
-		}
-		poll(NULL, 0, 100);
-	}
-	while (read(c->recv_fd, buf, sizeof(buf)) > 0)
+	while (monotonic_ms() < end &&
+	       poll(&p, 1, (int)(end - monotonic_ms())) > 0 &&
+	       read(c->recv_fd, buf, sizeof(buf)) > 0)
 		;
 	close(c->recv_fd);
 	c->recv_fd = -1;
+	for (i = 0; i < 200 && (r = waitpid(c->pid, &status, WNOHANG)) == 0; i++)
+		poll(NULL, 0, 5);
+	if (r == 0) {
+		kill(c->pid, SIGKILL);
+		waitpid(c->pid, &status, 0);
+		fprintf(stderr, "xl: migration child [%ld] did not end; killed\n",
+			(long)c->pid);
+		return;
+	}
 	if (WIFEXITED(status) && WEXITSTATUS(status))
 		fprintf(stderr, "xl: migration child [%ld] exited with error status %d\n",
 			(long)c->pid, WEXITSTATUS(status));
