@@ -113,6 +113,8 @@ LOADS=${BENCH_MIG_LOADS:-idle,dirty}
 DIRTY=${BENCH_MIG_DIRTY:-64,16}
 BOOT_TIMEOUT=${BENCH_BOOT_TIMEOUT:-180}
 raw=$build/bench-migrate.txt
+# Each migration's output (xl's --debug steps, the gap's line) for a look.
+logs=$build/bench-migrate-logs
 xl=$build/xl/xl
 xsd=$build/xenstored/xenstored
 say() { echo "bench/migrate.sh: $*" >&2; }
@@ -241,7 +243,7 @@ migrate1() {
 	gp=$!
 	sleep 0.3
 	port=$((port + 1))
-	out=$TMP/mig-$stack-$load-$from$to.out
+	out=$TMP/mig-$stack-$load-$from$to-$port.out
 	t0=$EPOCHREALTIME
 	if [ "$stack" = enso ]; then
 		socat "TCP-LISTEN:$port,bind=127.0.0.1,reuseaddr" \
@@ -250,7 +252,7 @@ migrate1() {
 		pids+=($!)
 		for _ in $(seq 50); do ss -ltn | grep -q "127.0.0.1:$port " && break; sleep 0.1; done
 		t0=$EPOCHREALTIME
-		onE "$from" "$xl" -v migrate -s "socat - TCP:127.0.0.1:$port #" "$name" 127.0.0.1 >"$out" 2>&1
+		onE "$from" "$xl" -v migrate --debug -s "socat - TCP:127.0.0.1:$port #" "$name" 127.0.0.1 >"$out" 2>&1
 		rc=$?
 		t1=$EPOCHREALTIME
 		down=$(sed -n 's/.*; downtime \([0-9]*\) ms.*/\1/p' "$out")
@@ -271,10 +273,13 @@ migrate1() {
 	kill -INT $gp; wait $gp
 	[ $rc -eq 0 ] || die "$stack migrate $name $from -> $to failed (rc=$rc): $(tail -n 5 "$out" | tr '\n' '|') $(tail -n 5 "$out.recv" 2>/dev/null | tr '\n' '|')"
 	[ -n "$down" ] || die "$stack migrate $name: no downtime figure in $(tail -n 5 "$out" "$out.job" 2>/dev/null | tr '\n' '|')"
+	cat "$TMP/gap.out" >>"$out"
+	cp "$out"* "$logs/" 2>/dev/null
 	echo "mig $stack $load $from$to total_s $(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.3f", b - a }') downtime_ms $down gap_ms $(awk '{ print $3 }' "$TMP/gap.out") baseline_ms $base" | tee -a "$raw"
 }
 
 : >"$raw"
+rm -rf "$logs" && mkdir -p "$logs"
 echo "# bench/migrate.sh $(date -u +%FT%TZ) rounds=$ROUNDS order=$ORDER loads=$LOADS dirty=$DIRTY MiB,MiB/s; $(nproc) CPUs; $(qemu-system-x86_64 --version | head -n 1); $(libvirtd --version)" | tee -a "$raw"
 IFS=, read -ra order <<<"$ORDER"
 IFS=, read -ra loads <<<"$LOADS"

@@ -158,9 +158,17 @@ struct mig {
 	uint32_t domid;
 	const char *name;
 	char *away;
-	bool was_paused;
+	bool was_paused, debug;
 	struct child child;
 };
+
+/* --debug: when each step happened (the host's monotonic clock, ms), to
+ * line up with what the guest and the other end saw. */
+static void step(const struct mig *m, const char *what)
+{
+	if (m->debug)
+		fprintf(stderr, "migration sender: [%lld ms] %s\n", monotonic_ms(), what);
+}
 
 /* Before the receiver had the go-ahead: the guest runs here again. */
 static int resume_here(struct mig *m, const char *why)
@@ -216,11 +224,13 @@ static int converse(struct mig *m, const char *rune,
 		child_report(&m->child);
 		return 1;
 	}
+	step(m, "sending the guest's memory");
 	xl_cancel_arm(m->ctx);
 	rc = enso_domain_migrate_send(m->ctx, m->domid, sfd, show_progress,
 				      &show, &last, &err);
 	xl_cancel_disarm(m->ctx);
 	t_done = now_s();
+	step(m, "the guest's state is sent");
 	if (tty)
 		fputc('\n', stderr);
 	if (rc) {
@@ -232,6 +242,7 @@ static int converse(struct mig *m, const char *rune,
 	if (xl_read_message(rfd, XL_MIG_READY, sizeof(XL_MIG_READY),
 			    "ready message", rune))
 		return resume_here(m, "Migration failed, resuming at sender.");
+	step(m, "the receiver has it");
 	fprintf(stderr, "migration sender: Target has acknowledged transfer.\n");
 	if (asprintf(&m->away, "%s--migratedaway", m->name) < 0)
 		m->away = NULL;
@@ -248,6 +259,7 @@ static int converse(struct mig *m, const char *rune,
 	if (xl_write_exact(sfd, XL_MIG_GO, sizeof(XL_MIG_GO),
 			   "migration stream", "GO message"))
 		return resume_here(m, "Migration failed, resuming at sender.");
+	step(m, "go-ahead sent");
 	if (xl_read_message(rfd, XL_MIG_REPORT, sizeof(XL_MIG_REPORT),
 			    "success/failure report message", rune) ||
 	    xl_read_exact(rfd, &status, 1, "migration ack stream",
@@ -261,6 +273,7 @@ static int converse(struct mig *m, const char *rune,
 			return failed_badly(m);
 		return resume_here(m, "Migration failed due to problems at target.");
 	}
+	step(m, "the receiver runs it");
 	fprintf(stderr, "migration sender: Target reports successful startup.\n");
 	if (tty || xl_verbose)
 		fprintf(stderr,
@@ -270,6 +283,7 @@ static int converse(struct mig *m, const char *rune,
 	if (enso_domain_destroy(m->ctx, m->domid, &err))
 		fprintf(stderr, "xl: destroying the migrated-away domain %u: %s\n",
 			m->domid, err.msg);
+	step(m, "our copy destroyed");
 	child_report(&m->child);
 	fprintf(stderr, "Migration successful.\n");
 	return 0;
@@ -327,6 +341,7 @@ int main_migrate(int argc, char **argv)
 		goto out;
 	}
 	m.name = info.name;
+	m.debug = debug;
 	m.was_paused = info.paused;
 	tty = xl_progress_cr || isatty(2) > 0;
 	rune = make_rune(ssh, argv[optind + 1], tty, no_daemon, debug,

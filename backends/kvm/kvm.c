@@ -134,7 +134,7 @@ int kvm_start(struct enso_ctx *ctx, const struct backend_create *in,
 	/* libxl unpauses once the records are in place. */
 	goto out;
 fail:
-	kvm_kill_qemu(ctx, domid);
+	kvm_kill_qemu(ctx, domid, true);
 	/* A step after the NICs' (balloon) failing leaves their IFBs. */
 	rt_vif_domain_gone(ctx, domid, NULL);
 	kvm_remove_domain_dir(ctx, domid);
@@ -206,6 +206,24 @@ static int kvm_records_restore(struct enso_ctx *ctx, uint32_t domid,
 	return write_console_tty(ctx, domid, err);
 }
 
+/* A QEMU whose guest has moved on (postmigrate: its disks flushed and
+ * handed over, its state at the other end) has nothing left to save:
+ * it is killed at once, not given SIGTERM and the second or more QEMU
+ * takes to shut down, which a migration's total time would carry. */
+static bool migrated_away(struct enso_ctx *ctx, uint32_t domid)
+{
+	yajl_val ret = NULL;
+	const char *st;
+	bool away;
+
+	if (kvm_qmp_run(ctx, domid, "query-status", NULL, &ret, NULL))
+		return false;
+	st = kvm_jstr(kvm_jget(ret, "return", "status"));
+	away = st && !strcmp(st, "postmigrate");
+	yajl_tree_free(ret);
+	return away;
+}
+
 static int kvm_destroy(struct enso_ctx *ctx, uint32_t domid,
 		       struct enso_error *err)
 {
@@ -213,7 +231,7 @@ static int kvm_destroy(struct enso_ctx *ctx, uint32_t domid,
 		   kvm_find_qemu_by_cmdline(ctx, domid) != 0;
 
 	(void)err;
-	kvm_kill_qemu(ctx, domid);
+	kvm_kill_qemu(ctx, domid, !migrated_away(ctx, domid));
 	/* QEMU's taps went with it; the IFBs of a rate= fallback did not.
 	 * One that cannot go does not keep the domain alive. */
 	rt_vif_domain_gone(ctx, domid, NULL);

@@ -78,8 +78,10 @@ int kvm_spawn_qemu(struct argv *a, const char *log_path, const char *note,
 		   struct enso_error *err);
 /* The domain's QEMU by its command line (no pid file yet), or 0. */
 pid_t kvm_find_qemu_by_cmdline(struct enso_ctx *ctx, uint32_t domid);
-/* Ends the domain's QEMU: SIGTERM, then SIGKILL after 2 s. */
-void kvm_kill_qemu(struct enso_ctx *ctx, uint32_t domid);
+/* Ends the domain's QEMU: gently, SIGTERM (QEMU flushes its disks), then
+ * SIGKILL after 2 s; else SIGKILL at once (a QEMU with nothing to keep:
+ * its guest migrated away, or never loaded). */
+void kvm_kill_qemu(struct enso_ctx *ctx, uint32_t domid, bool gently);
 /* Removes the domain's directory, its sockets and pid file. */
 void kvm_remove_domain_dir(struct enso_ctx *ctx, uint32_t domid);
 

@@ -204,7 +204,7 @@ pid_t kvm_find_qemu_by_cmdline(struct enso_ctx *ctx, uint32_t domid)
 	return found == getpid() ? 0 : found;
 }
 
-void kvm_kill_qemu(struct enso_ctx *ctx, uint32_t domid)
+void kvm_kill_qemu(struct enso_ctx *ctx, uint32_t domid, bool gently)
 {
 	pid_t pid = kvm_qemu_pid(ctx, domid);
 	int i;
@@ -213,6 +213,12 @@ void kvm_kill_qemu(struct enso_ctx *ctx, uint32_t domid)
 		pid = kvm_find_qemu_by_cmdline(ctx, domid);
 	if (!pid)
 		return;
+	if (!gently) {
+		kill(pid, SIGKILL);
+		for (i = 0; i < 100 && kill(pid, 0) == 0; i++)
+			usleep(5000);
+		return;
+	}
 	kill(pid, SIGTERM);
 	for (i = 0; i < 100 && kill(pid, 0) == 0; i++)
 		usleep(20000);

@@ -131,7 +131,7 @@ int kvm_restore(struct enso_ctx *ctx, const struct backend_create *in,
 		rc = kvm_migration_wait(q, *domid, "loading", NULL, err);
 	qmp_close(q);
 	if (rc) {
-		kvm_kill_qemu(ctx, *domid);
+		kvm_kill_qemu(ctx, *domid, false);
 		kvm_remove_domain_dir(ctx, *domid);
 	}
 	return rc;

@@ -8,12 +8,13 @@
  * for writes, stamping each with the host's monotonic clock, until SIGINT
  * or SIGTERM; then prints
  *
- *   gap max_ms M writes N span_ms S
+ *   gap max_ms M writes N span_ms S from_ms F
  *
  * M: the longest time between two consecutive writes to any of the files
  * (from the first write on).  The guest writes every 10 ms of its own
  * time (bench/migrate/guest), so M is the migration's pause as the
- * guest's users see it, to within that.
+ * guest's users see it, to within that.  F: when that pause began (the
+ * host's monotonic clock, ms, as xl migrate --debug prints its steps).
  */
 #include <errno.h>
 #include <libgen.h>
@@ -47,7 +48,7 @@ int main(int argc, char **argv)
 {
 	char names[MAX_FILES][256], buf[64 * 1024];
 	int wd[MAX_FILES], fd, i, n = argc - 1;
-	double first = -1, last = -1, max = 0;
+	double first = -1, last = -1, max = 0, max_from = 0;
 	unsigned long writes = 0;
 	struct sigaction sa;
 
@@ -99,14 +100,16 @@ int main(int argc, char **argv)
 				t = now_ms();
 				if (first < 0)
 					first = t;
-				else if (t - last > max)
+				else if (t - last > max) {
 					max = t - last;
+					max_from = last;
+				}
 				last = t;
 				writes++;
 			}
 		}
 	}
-	printf("gap max_ms %.1f writes %lu span_ms %.0f\n", max, writes,
-	       first < 0 ? 0 : last - first);
+	printf("gap max_ms %.1f writes %lu span_ms %.0f from_ms %.0f\n", max,
+	       writes, first < 0 ? 0 : last - first, max_from);
 	return 0;
 }
