@@ -5,28 +5,16 @@
  */
 #include <ctype.h>
 #include <errno.h>
-#include <fcntl.h>
-#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
 #include <time.h>
-#include <unistd.h>
 
 #include "enso-util.h"
 #include "libxl/runtime.h"
 
-static int need_op(struct enso_ctx *ctx, const void *op, const char *what,
-		   struct enso_error *err)
-{
-	if (op)
-		return 0;
-	return exl_fail(err, -ENOSYS, "%s is not supported by the %s backend",
-			what, ctx->ops->name);
-}
-
-static bool valid_name(const char *name)
+bool rt_domain_name_valid(const char *name)
 {
 	const char *p;
 
@@ -38,7 +26,22 @@ static bool valid_name(const char *name)
 	return true;
 }
 
-static int parse_uuid(const char *s, uint8_t out[16]);
+int rt_uuid_parse(const char *s, uint8_t out[16])
+{
+	int i = 0;
+
+	for (; *s && i < 16; s++) {
+		unsigned v;
+
+		if (*s == '-')
+			continue;
+		if (sscanf(s, "%2x", &v) != 1)
+			return -EINVAL;
+		out[i++] = (uint8_t)v;
+		s++;
+	}
+	return i == 16 ? 0 : -EINVAL;
+}
 
 /* An id with records, or what is left of them, or one the hypervisor
  * holds without any (a create that died before writing them). */
@@ -87,7 +90,7 @@ static bool intent_each(struct enso_ctx *ctx, const char *want, uint32_t *domid,
 		if (!uuid)
 			continue;
 		name = rt_xs_read(ctx, "/libxl/creating-%s/name", uuid);
-		if (name && parse_uuid(uuid, u) == 0 &&
+		if (name && rt_uuid_parse(uuid, u) == 0 &&
 		    ctx->ops->find_uuid(ctx, u, &id) == 0 &&
 		    !rt_records_any(ctx, id)) {
 			if (want && !strcmp(name, want)) {
@@ -113,6 +116,12 @@ static bool intent_each(struct enso_ctx *ctx, const char *want, uint32_t *domid,
 	}
 	free(uuids);
 	return found;
+}
+
+void rt_intents_list(struct enso_ctx *ctx, struct enso_dominfo *list,
+		     size_t *count, size_t cap)
+{
+	intent_each(ctx, NULL, NULL, list, count, cap);
 }
 
 static bool intent_lookup(struct enso_ctx *ctx, const char *name,
@@ -257,7 +266,7 @@ int rt_domain_build(struct enso_ctx *ctx, const struct enso_domain_config *cfg,
 
 	if (flags & ~(unsigned)ENSO_CREATE_PAUSED)
 		return exl_fail(err, -EINVAL, "unknown create flags %#x", flags);
-	if (!valid_name(cfg->name))
+	if (!rt_domain_name_valid(cfg->name))
 		return exl_fail(err, -EINVAL,
 				"invalid domain name '%s': letters, digits, '-', '_' and '.', not starting with a digit",
 				cfg->name ? cfg->name : "");
@@ -465,7 +474,7 @@ int rt_orphans_cleanup(struct enso_ctx *ctx,
 			continue;
 		owner = rt_xs_read(ctx, "/libxl/creating-%s/owner", uuid);
 		name = rt_xs_read(ctx, "/libxl/creating-%s/name", uuid);
-		if (!rt_owner_alive(owner) && parse_uuid(uuid, u) == 0) {
+		if (!rt_owner_alive(owner) && rt_uuid_parse(uuid, u) == 0) {
 			char msg[600];
 			struct enso_error e;
 
@@ -486,465 +495,4 @@ int rt_orphans_cleanup(struct enso_ctx *ctx,
 	}
 	free(uuids);
 	return done;
-}
-
-typedef int backend_domain_fn(struct enso_ctx *ctx, uint32_t domid,
-			      struct enso_error *err);
-
-/* The backend has op, and the domain exists: what every operation on one
- * domain checks first. */
-static int can_do(struct enso_ctx *ctx, uint32_t domid, const void *op,
-		  const char *what, struct enso_error *err)
-{
-	int rc = need_op(ctx, op, what, err);
-
-	if (rc)
-		return rc;
-	if (!rt_domain_exists(ctx, domid))
-		return exl_fail(err, -ENOENT, "domain %u does not exist", domid);
-	return 0;
-}
-
-/* An operation on one existing domain that the backend may not have. */
-static int backend_op(struct enso_ctx *ctx, uint32_t domid,
-		      backend_domain_fn *op, const char *what,
-		      struct enso_error *err)
-{
-	int rc = can_do(ctx, domid, (const void *)op, what, err);
-
-	return rc ? rc : op(ctx, domid, err);
-}
-
-/* memory/<node> in KiB, where the guest's balloon driver and xl list read. */
-static void write_memory_node(struct enso_ctx *ctx, uint32_t domid,
-			      const char *node, uint64_t kib)
-{
-	char path[64], val[32];
-
-	snprintf(path, sizeof(path), "/local/domain/%u/memory/%s", domid, node);
-	snprintf(val, sizeof(val), "%llu", (unsigned long long)kib);
-	rt_xs_write(ctx, XBT_NULL, path, val);
-}
-
-int enso_domain_pause(struct enso_ctx *ctx, uint32_t domid,
-		      struct enso_error *err)
-{
-	return backend_op(ctx, domid, ctx->ops->pause, "pause", err);
-}
-
-int enso_domain_unpause(struct enso_ctx *ctx, uint32_t domid,
-			struct enso_error *err)
-{
-	return backend_op(ctx, domid, ctx->ops->unpause, "unpause", err);
-}
-
-int enso_domain_shutdown(struct enso_ctx *ctx, uint32_t domid, bool reboot,
-			 struct enso_error *err)
-{
-	int rc = can_do(ctx, domid, (const void *)ctx->ops->shutdown,
-			"shutdown", err);
-
-	return rc ? rc : ctx->ops->shutdown(ctx, domid, reboot, err);
-}
-
-int enso_domain_wait_gone(struct enso_ctx *ctx, uint32_t domid,
-			  int timeout_ms, struct enso_error *err)
-{
-	char path[64], token[32];
-	long long start;
-	int rc = 0;
-
-	snprintf(path, sizeof(path), "/local/domain/%u", domid);
-	snprintf(token, sizeof(token), "gone-%u", domid);
-	if (!xs_watch(ctx->xsh, path, token))
-		return exl_fail(err, -errno, "watching %s: %s", path,
-				strerror(errno));
-	start = monotonic_ms();
-	for (;;) {
-		char *name = rt_xs_read(ctx, "/local/domain/%u/name", domid);
-		struct pollfd pfd = { .fd = xs_fileno(ctx->xsh), .events = POLLIN };
-		bool there = name != NULL;
-		int e = errno;
-		long waited;
-		char **ev;
-
-		free(name);
-		if (!there && e != ENOENT) {
-			/* Not gone: the store is (xenstored went away). */
-			rc = exl_fail(err, -e,
-				      "waiting for domain %u: cannot reach xenstored at %s: %s",
-				      domid, rt_xenstored_socket(), strerror(e));
-			break;
-		}
-		if (!there)
-			break;
-		waited = (long)(monotonic_ms() - start);
-		if (timeout_ms >= 0 && waited >= timeout_ms) {
-			rc = exl_fail(err, -ETIMEDOUT,
-				      "domain %u still exists after %d s", domid,
-				      timeout_ms / 1000);
-			break;
-		}
-		/* Wake at least once a second: a record removed by a
-		 * process that died is seen too. */
-		poll(&pfd, 1, 1000);
-		while ((ev = xs_check_watch(ctx->xsh)))
-			free(ev);
-	}
-	xs_unwatch(ctx->xsh, path, token);
-	return rc;
-}
-
-void enso_dominfo_dispose(struct enso_dominfo *info)
-{
-	if (!info)
-		return;
-	free(info->name);
-	info->name = NULL;
-}
-
-void enso_dominfo_list_free(struct enso_dominfo *list, size_t n)
-{
-	size_t i;
-
-	for (i = 0; list && i < n; i++)
-		enso_dominfo_dispose(&list[i]);
-	free(list);
-}
-
-static int parse_uuid(const char *s, uint8_t out[16])
-{
-	int i = 0;
-
-	for (; *s && i < 16; s++) {
-		unsigned v;
-
-		if (*s == '-')
-			continue;
-		if (sscanf(s, "%2x", &v) != 1)
-			return -EINVAL;
-		out[i++] = (uint8_t)v;
-		s++;
-	}
-	return i == 16 ? 0 : -EINVAL;
-}
-
-static int host_dom0_info(struct enso_ctx *ctx, struct enso_dominfo *out,
-			  struct enso_error *err)
-{
-	struct enso_host_info h;
-	int rc = enso_host_info(ctx, &h, err);
-
-	if (rc)
-		return rc;
-	out->running = true;
-	out->current_kb = h.total_kb;
-	out->max_kb = h.total_kb;
-	out->vcpus_online = out->max_vcpus = h.nr_cpus;
-	enso_host_info_dispose(&h);
-	return 0;
-}
-
-int enso_domain_info(struct enso_ctx *ctx, uint32_t domid,
-		     struct enso_dominfo *out, struct enso_error *err)
-{
-	struct backend_dominfo bi;
-	char *uuid;
-	int rc;
-
-	memset(out, 0, sizeof(*out));
-	out->domid = domid;
-	out->shutdown_reason = -1;
-	out->name = rt_xs_read(ctx, "/local/domain/%u/name", domid);
-	if (!out->name)
-		return exl_fail(err, -ENOENT, "domain %u does not exist", domid);
-	uuid = rt_xs_read(ctx, "/libxl/%u/uuid", domid);
-	if (uuid)
-		parse_uuid(uuid, out->uuid);
-	free(uuid);
-	if (domid == 0 && ctx->ops->dom0_is_host)
-		return host_dom0_info(ctx, out, err);
-	{
-		char *c = rt_xs_read(ctx, "/libxl/%u/creating", domid);
-		char *d = rt_xs_read(ctx, "/libxl/%u/destroying", domid);
-
-		out->creating = c != NULL;
-		out->destroying = d != NULL;
-		free(c);
-		free(d);
-	}
-	memset(&bi, 0, sizeof(bi));
-	bi.shutdown_reason = -1;
-	rc = ctx->ops->info(ctx, domid, &bi, err);
-	if (rc && (out->creating || out->destroying)) {
-		/* Half there: shown as such, so that it can be destroyed. */
-		char *t = rt_xs_read(ctx, "/local/domain/%u/memory/target", domid);
-
-		out->current_kb = t ? strtoull(t, NULL, 10) : 0;
-		free(t);
-		return 0;
-	}
-	if (rc) {
-		enso_dominfo_dispose(out);
-		return rc;
-	}
-	out->running = bi.running;
-	out->blocked = bi.blocked;
-	out->paused = bi.paused;
-	out->shutdown = bi.shutdown;
-	out->dying = bi.dying;
-	out->shutdown_reason = bi.shutdown_reason;
-	out->current_kb = bi.current_kb;
-	out->max_kb = bi.max_kb;
-	out->vcpus_online = bi.vcpus_online;
-	out->max_vcpus = bi.max_vcpus;
-	out->cpu_seconds = bi.cpu_seconds;
-	return 0;
-}
-
-static int cmp_domid(const void *a, const void *b)
-{
-	const struct enso_dominfo *x = a, *y = b;
-
-	return (x->domid > y->domid) - (x->domid < y->domid);
-}
-
-int enso_domain_list(struct enso_ctx *ctx, struct enso_dominfo **out,
-		     size_t *n, struct enso_error *err)
-{
-	unsigned int nd, i;
-	char **doms = xs_directory(ctx->xsh, XBT_NULL, "/local/domain", &nd);
-	struct enso_dominfo *list;
-	size_t count = 0, cap;
-
-	*out = NULL;
-	*n = 0;
-	if (!doms)
-		return exl_fail(err, -errno, "listing /local/domain: %s",
-				strerror(errno));
-	{
-		unsigned int ni = 0;
-		char **intents = xs_directory(ctx->xsh, XBT_NULL, "/libxl",
-					      &ni);
-
-		free(intents);
-		cap = (size_t)nd + ni;	/* and the Xen creates without records */
-	}
-	list = calloc(cap ? cap : 1, sizeof(*list));
-	if (!list) {
-		free(doms);
-		return -ENOMEM;
-	}
-	for (i = 0; i < nd; i++) {
-		char *end;
-		unsigned long id = strtoul(doms[i], &end, 10);
-
-		if (*end || id > 0x7fef)
-			continue;
-		/* A domain that vanishes meanwhile is simply not listed. */
-		if (enso_domain_info(ctx, (uint32_t)id, &list[count], NULL) == 0)
-			count++;
-	}
-	free(doms);
-	intent_each(ctx, NULL, NULL, list, &count, cap);
-	qsort(list, count, sizeof(*list), cmp_domid);
-	*out = list;
-	*n = count;
-	return 0;
-}
-
-int enso_domain_set_memory(struct enso_ctx *ctx, uint32_t domid,
-			   uint64_t target_kb, struct enso_error *err)
-{
-	char *max;
-	int rc = can_do(ctx, domid, (const void *)ctx->ops->set_memory,
-			"mem-set", err);
-
-	if (rc)
-		return rc;
-	max = rt_xs_read(ctx, "/local/domain/%u/memory/static-max", domid);
-	if (max && target_kb > strtoull(max, NULL, 10)) {
-		rc = exl_fail(err, -EINVAL,
-			      "memory_dynamic_max must be less than or equal to memory_static_max: target %llu KiB is above the domain's maximum %s KiB (raise it with mem-max)",
-			      (unsigned long long)target_kb, max);
-		free(max);
-		return rc;
-	}
-	free(max);
-	rc = ctx->ops->set_memory(ctx, domid, target_kb, err);
-	if (!rc)
-		write_memory_node(ctx, domid, "target", target_kb);
-	return rc;
-}
-
-int enso_domain_set_maxmem(struct enso_ctx *ctx, uint32_t domid,
-			   uint64_t max_kb, struct enso_error *err)
-{
-	int rc = can_do(ctx, domid, (const void *)ctx->ops->set_maxmem,
-			"mem-max", err);
-	char *target;
-
-	if (rc)
-		return rc;
-	/* Upstream's rule and words, whatever the hypervisor. */
-	target = rt_xs_read(ctx, "/local/domain/%u/memory/target", domid);
-	if (target && max_kb < strtoull(target, NULL, 10))
-		rc = exl_fail(err, -EINVAL,
-			      "domain %u: memory_static_max must be greater than or equal to memory_dynamic_max: maximum %llu KiB is below the current target %s KiB (lower it with mem-set first)",
-			      domid, (unsigned long long)max_kb, target);
-	free(target);
-	if (!rc)
-		rc = ctx->ops->set_maxmem(ctx, domid, max_kb, err);
-	if (!rc)
-		write_memory_node(ctx, domid, "static-max", max_kb);
-	return rc;
-}
-
-int enso_domain_set_vcpus(struct enso_ctx *ctx, uint32_t domid,
-			  uint32_t count, struct enso_error *err)
-{
-	int rc = can_do(ctx, domid, (const void *)ctx->ops->set_vcpus,
-			"vcpu-set", err);
-
-	if (rc)
-		return rc;
-	if (count == 0)
-		return exl_fail(err, -EINVAL,
-				"domain %u: requested 0 vCPUs; at least one stays online",
-				domid);
-	return ctx->ops->set_vcpus(ctx, domid, count, err);
-}
-
-/* The stored config carries the name too: a save or migration sends it,
- * and a renamed domain must not come back under its old name.  A domain
- * with no stored config (Domain-0) has nothing to follow. */
-static int rename_stored(struct enso_ctx *ctx, uint32_t domid,
-			 const char *new_name, struct enso_error *err)
-{
-	struct enso_domain_config c;
-	struct enso_error e;
-	char *dup;
-	int rc;
-
-	enso_config_init(&c);
-	if (rt_config_load(ctx, domid, &c, &e)) {
-		enso_config_dispose(&c);
-		return 0;
-	}
-	dup = strdup(new_name);
-	if (!dup) {
-		rc = -ENOMEM;
-		goto out;
-	}
-	free(c.name);
-	c.name = dup;
-	rc = rt_config_store(ctx, domid, &c, err);
-out:
-	enso_config_dispose(&c);
-	return rc;
-}
-
-int enso_domain_rename(struct enso_ctx *ctx, uint32_t domid,
-		       const char *new_name, struct enso_error *err)
-{
-	char node[64], *uuid;
-	uint32_t other;
-
-	if (!valid_name(new_name))
-		return exl_fail(err, -EINVAL, "invalid domain name '%s'", new_name);
-	if (!rt_domain_exists(ctx, domid))
-		return exl_fail(err, -ENOENT, "domain %u does not exist", domid);
-	if (enso_domain_lookup(ctx, new_name, &other, NULL) == 0 && other != domid)
-		return exl_fail(err, -EEXIST, "a domain named '%s' already exists",
-				new_name);
-	snprintf(node, sizeof(node), "/local/domain/%u/name", domid);
-	rt_xs_write(ctx, XBT_NULL, node, new_name);
-	snprintf(node, sizeof(node), "/libxl/%u/name", domid);
-	rt_xs_write(ctx, XBT_NULL, node, new_name);
-	uuid = rt_xs_read(ctx, "/libxl/%u/uuid", domid);
-	if (uuid) {
-		char vm[96];
-
-		snprintf(vm, sizeof(vm), "/vm/%s/name", uuid);
-		rt_xs_write(ctx, XBT_NULL, vm, new_name);
-	}
-	free(uuid);
-	return rename_stored(ctx, domid, new_name, err);
-}
-
-int enso_domain_console_tty(struct enso_ctx *ctx, uint32_t domid,
-			    char **path, struct enso_error *err)
-{
-	if (!rt_domain_exists(ctx, domid))
-		return exl_fail(err, -ENOENT, "domain %u does not exist", domid);
-	*path = rt_xs_read(ctx, "/local/domain/%u/console/tty", domid);
-	if (!*path || !**path) {
-		free(*path);
-		*path = NULL;
-		return exl_fail(err, -ENOENT,
-				"domain %u has no console tty yet (console/tty is empty)",
-				domid);
-	}
-	return 0;
-}
-
-int enso_domain_config(struct enso_ctx *ctx, uint32_t domid,
-		       struct enso_domain_config *out, struct enso_error *err)
-{
-	if (!rt_domain_exists(ctx, domid)) {
-		enso_config_init(out);
-		return exl_fail(err, -ENOENT, "domain %u does not exist", domid);
-	}
-	return rt_config_load(ctx, domid, out, err);
-}
-
-void enso_host_info_dispose(struct enso_host_info *info)
-{
-	size_t i;
-
-	if (!info)
-		return;
-	for (i = 0; i < info->nfields; i++) {
-		free(info->fields[i].key);
-		free(info->fields[i].value);
-	}
-	free(info->fields);
-	free(info->hypervisor);
-	free(info->why);
-	free(info->version);
-	memset(info, 0, sizeof(*info));
-}
-
-int enso_host_info(struct enso_ctx *ctx, struct enso_host_info *out,
-		   struct enso_error *err)
-{
-	memset(out, 0, sizeof(*out));
-	if (!ctx->ops->host_info)
-		return exl_fail(err, -ENOSYS, "host info: not supported by %s",
-				ctx->ops->name);
-	return ctx->ops->host_info(ctx, out, err);
-}
-
-long enso_domain_uptime(struct enso_ctx *ctx, uint32_t domid)
-{
-	char *uuid, *start;
-	long secs = -1;
-
-	if (domid == 0) {
-		FILE *f = fopen("/proc/uptime", "r");
-		double up;
-
-		if (f && fscanf(f, "%lf", &up) == 1)
-			secs = (long)up;
-		if (f)
-			fclose(f);
-		return secs;
-	}
-	uuid = rt_xs_read(ctx, "/libxl/%u/uuid", domid);
-	start = uuid ? rt_xs_read(ctx, "/vm/%s/start_time", uuid) : NULL;
-	if (start)
-		secs = (long)(time(NULL) - strtoll(start, NULL, 10));
-	free(uuid);
-	free(start);
-	return secs;
 }

@@ -113,6 +113,18 @@ int rt_devices_attach(struct enso_ctx *ctx, uint32_t domid,
 int rt_device_config_load(struct enso_ctx *ctx, uint32_t domid,
 			  struct enso_domain_config *c, struct enso_error *err);
 
+/* domain.c: a name xl accepts (letters, digits, '-', '_', '.', not
+ * starting with a digit, 64 at most). */
+bool rt_domain_name_valid(const char *name);
+/* domain.c: "xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx" into 16 bytes, or
+ * -EINVAL. */
+int rt_uuid_parse(const char *s, uint8_t out[16]);
+
+/* domain.c: the Xen creates that died before their records (listed as
+ * being created), added to list[*count..cap). */
+void rt_intents_list(struct enso_ctx *ctx, struct enso_dominfo *list,
+		     size_t *count, size_t cap);
+
 /* domain.c: a random MAC in Xen's OUI (00:16:3e) for a nic without one. */
 void rt_nic_fill_mac(struct enso_nic *n);
 

@@ -1,6 +1,6 @@
 # libensoxl's running-domain half and the hypervisor backends behind it.
 libxl_libensoxl_la_SOURCES += libxl/runtime.h \
-	libxl/ctx.c libxl/records.c libxl/prepare.c libxl/kcache.c libxl/bzimage.c libxl/domain.c libxl/monitor.c libxl/vcpu.c libxl/intent.c libxl/device.c libxl/devlist.c libxl/vifplumb.c libxl/save.c libxl/migrate.c \
+	libxl/ctx.c libxl/records.c libxl/prepare.c libxl/kcache.c libxl/bzimage.c libxl/domain.c libxl/domctl.c libxl/dominfo.c libxl/monitor.c libxl/vcpu.c libxl/intent.c libxl/device.c libxl/devlist.c libxl/vifplumb.c libxl/save.c libxl/migrate.c \
 	backends/backend.h backends/xen/xen.h backends/xen/xen.c \
 	backends/xen/acpi.c backends/xen/build.c backends/xen/info.c backends/xen/sched.c backends/xen/vcpu.c backends/xen/vbd.c backends/xen/vif.c backends/xen/pvdev.c backends/xen/store.c \
 	backends/kvm/kvm.h backends/kvm/kvm.c backends/kvm/qmp.c backends/kvm/affinity.c backends/kvm/replies.c \
