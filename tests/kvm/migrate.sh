@@ -18,7 +18,9 @@
 # under its name; nothing of it is left where it was.  Then what must
 # fail leaves the guest running at the source and nothing at the
 # destination: a receiver killed mid-stream, a stream cut short, a
-# config the destination cannot satisfy (-C), garbage fed to
+# config the destination cannot satisfy (-C), a destination that has
+# the whole guest but cannot start it (its name taken there: the guest
+# comes back from QEMU's postmigrate state), garbage fed to
 # migrate-receive.
 
 MIG_NSA=enso-miga-$$ MIG_NSB=enso-migb-$$
@@ -285,6 +287,32 @@ migrate_failures() {
 		eval '[ $rc -ne 0 ] && grep -q "no-such-disk.img" "$TMP/out/recv-B.out" &&
 			grep -q "Domain creation failed" "$TMP/out/recv-B.out"'
 	still_on_A "a config B cannot satisfy"
+
+	# The whole guest received, but B cannot start it (a domain of its
+	# name is there already, so the rename back fails): B reports the
+	# failure, destroys its copy and gives the guest back; A renames its
+	# copy back and resumes it from QEMU's postmigrate state.
+	OUTF=mig-taken.out
+	sed -e "/^disk/d" -e "s/^memory = .*/memory = 64/" -e "s/^maxmem = .*/maxmem = 64/" \
+		"$TMP/$M.cfg" >"$TMP/mig-squat.cfg"
+	onB "$xl" create -p "$TMP/mig-squat.cfg" >"$TMP/out/create-squat.out" 2>&1
+	local squat
+	squat=$(domidB $M)
+	migrate_A_to_B $M "$OUTF"
+	check "migrate: B cannot start it (its name taken there): the target reports it, A takes the guest back" \
+		"squatter on B: '$squat' ($(tr '\n' '|' <"$TMP/out/create-squat.out")); rc=$rc: $(tr '\n' '|' <"$TMP/out/$OUTF"); receiver: $(tr '\n' '|' <"$TMP/out/recv-B.out")" \
+		eval '[ -n "$squat" ] && [ $rc -ne 0 ] &&
+			grep -q "^migration sender: Target reports startup failure" "$TMP/out/$OUTF" &&
+			grep -qx "migration sender: Resumed OK." "$TMP/out/$OUTF" &&
+			grep -qx "Migration failed due to problems at target." "$TMP/out/$OUTF" &&
+			grep -qx "migration target: Cleanup OK, granting sender permission to resume." "$TMP/out/recv-B.out"'
+	check "migrate: after a failed start at B, A's copy runs again under its name" \
+		"A's row '$(list_row $M)'; A's list: $("$xl" list 2>/dev/null | awk 'NR > 1 {print $1}' | tr '\n' ' ')" \
+		eval 'listed $M && ! listed "$M--migratedaway" && n=$(last_in "$LOGA") && wait_for 60 ticks_past "$LOGA" "${n:-0}"'
+	check "migrate: after a failed start at B, B keeps only its own domain" \
+		"B's list: $(onB "$xl" list 2>/dev/null | awk 'NR > 1 {print $1}' | tr '\n' ' '); $(left_on_B)" \
+		eval 'wait_for 20 eval "[ \"\$(idsB)\" = \"$squat \" ]" && ! listedB "$M--incoming"'
+	onB "$xl" destroy "$squat" >/dev/null 2>&1
 
 	# Garbage to migrate-receive: refused before anything is built.
 	head -c 4096 /dev/urandom | onB "$xl" migrate-receive >/dev/null 2>"$TMP/out/recv-garbage.out"
