@@ -152,8 +152,6 @@ bool rt_domain_paused(struct enso_ctx *ctx, uint32_t domid);
 int rt_config_store(struct enso_ctx *ctx, uint32_t domid,
 		    const struct enso_domain_config *cfg,
 		    struct enso_error *err);
-int rt_config_load(struct enso_ctx *ctx, uint32_t domid,
-		   struct enso_domain_config *out, struct enso_error *err);
 /* Removes the stored config and the completion mark. */
 void rt_config_remove(struct enso_ctx *ctx, uint32_t domid);
 /* <lib dir>/complete-d<id>: the create finished (set at the handover).

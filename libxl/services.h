@@ -134,6 +134,12 @@ int rt_vif_unplumb(struct enso_ctx *ctx, uint32_t domid,
 int rt_vif_domain_gone(struct enso_ctx *ctx, uint32_t domid,
 		       struct enso_error *err);
 
+/* The config the domain runs with, as libxl stored it (devices attached
+ * since included), for a backend op that is given only the id (destroy).
+ * -ENOENT when none is stored; out is initialised either way. */
+int rt_config_load(struct enso_ctx *ctx, uint32_t domid,
+		   struct enso_domain_config *out, struct enso_error *err);
+
 /* ---- tests ------------------------------------------------------------- */
 
 /* Stops at `point` when ENSO_TEST_STOP_AT names it, until the caller is

@@ -232,6 +232,7 @@ static int kvm_destroy(struct enso_ctx *ctx, uint32_t domid,
 
 	(void)err;
 	kvm_kill_qemu(ctx, domid, !migrated_away(ctx, domid));
+	kvm_nics_gone(ctx, domid);
 	/* QEMU's taps went with it; the IFBs of a rate= fallback did not.
 	 * One that cannot go does not keep the domain alive. */
 	rt_vif_domain_gone(ctx, domid, NULL);

@@ -183,6 +183,10 @@ int kvm_nic_detach(struct enso_ctx *ctx, uint32_t domid,
  * a failure says which. */
 int kvm_nics_plumb(struct enso_ctx *ctx, uint32_t domid,
 		   const struct enso_domain_config *c, struct enso_error *err);
+/* The domain's QEMU has gone with its taps: each vif's undo, so that a
+ * user's script= hears "remove" (the built-in plumbing finds its part
+ * gone already).  From the stored config; quiet. */
+void kvm_nics_gone(struct enso_ctx *ctx, uint32_t domid);
 /* A NIC QEMU can serve (create and network-attach; who: the domain). */
 struct enso_nic;
 int kvm_check_nic(const char *who, const struct enso_nic *n,

@@ -65,6 +65,18 @@ int kvm_nics_plumb(struct enso_ctx *ctx, uint32_t domid,
 	return rc;
 }
 
+void kvm_nics_gone(struct enso_ctx *ctx, uint32_t domid)
+{
+	struct enso_domain_config c;
+	struct enso_error e;
+	size_t i;
+
+	if (rt_config_load(ctx, domid, &c, &e) == 0)
+		for (i = 0; i < c.nnics; i++)
+			rt_vif_unplumb(ctx, domid, &c.nics[i], NULL, false, &e);
+	enso_config_dispose(&c);
+}
+
 static char *netdev_args(const char *id, const char *tap)
 {
 	yajl_gen g = kvm_jopen();

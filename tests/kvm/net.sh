@@ -211,9 +211,15 @@ EOF
 	else
 		notok "net: the guest boots" "no boot marker in $BOOT_TIMEOUT s"
 	fi
+	local removes
+	removes=$(grep -cx "args: remove type_if=tap" "$TMP/vif-hook.out" 2>/dev/null)
 	nsx timeout 60 "$xl" destroy $N >/dev/null 2>&1
 	check "net: destroy (in the namespace) leaves no tap" "$(nsx ip -o link 2>&1 | grep -E "vif$id|enso-hook0")" \
 		wait_for 10 eval '! nsx ip -o link | grep -qE "vif$id\.|enso-hook0"'
+	check "net: destroy runs the vif's script with remove type_if=tap" \
+		"hook's calls: $(grep '^args' "$TMP/vif-hook.out" | tr '\n' '|')" \
+		eval '[ "$(grep -cx "args: remove type_if=tap" "$TMP/vif-hook.out")" -eq $((removes + 1)) ] &&
+			[ "$(grep "^args" "$TMP/vif-hook.out" | tail -n 1)" = "args: remove type_if=tap" ]'
 
 	# Failures reach the user: a missing bridge named; a script's exit
 	# status and output (a relative name, from ENSO_SCRIPT_DIR).
