@@ -321,5 +321,22 @@ migrate_failures() {
 		"rc=$rc: $(tr '\n' '|' <"$TMP/out/recv-garbage.out"); $(left_on_B)" \
 		eval '[ $rc -ne 0 ] && grep -q "wrong magic" "$TMP/out/recv-garbage.out" && nothing_on_B'
 
+	# -s "": the host argument is the whole command (here B's receiver
+	# over a pipe, asked for -p: the guest arrives paused).
+	local n rowp
+	n=$(last_in "$LOGA")
+	"$xl" migrate -s "" $M "ip netns exec $MIG_NSB env XENSTORED_PATH=$BT/xs.sock ENSO_RUNDIR=$BT/run ENSO_LIBDIR=$BT/lib ENSO_LOGDIR=$BT/log $xl migrate-receive -p" \
+		>"$TMP/out/mig-pipe.out" 2>&1
+	rc=$?
+	diag "xl migrate -s '' (a pipe to B, -p): rc=$rc: $(tr '\n' '|' <"$TMP/out/mig-pipe.out")"
+	rowp=$(rowB $M)
+	check "migrate: -s \"\" runs the host argument as the command; with the receiver's -p the guest arrives paused" \
+		"rc=$rc; B's row '$rowp': $(tr '\n' '|' <"$TMP/out/mig-pipe.out")" \
+		eval '[ $rc -eq 0 ] && not_listed $M && [[ $(echo "$rowp" | awk "{print \$5}") == *p* ]]'
+	onB "$xl" unpause $M >/dev/null 2>&1
+	check "migrate: unpaused on B, its ticks go on past $n" \
+		"B's console: $(tail -c 200 "$(conlogB "$M--incoming")" 2>/dev/null | tr -d '\r' | tr '\n' '|')" \
+		eval 'wait_for 60 ticks_past "$(conlogB "$M--incoming")" "${n:-0}"'
+	onB "$xl" destroy $M >/dev/null 2>&1
 	"$xl" destroy $M >/dev/null 2>&1
 }
