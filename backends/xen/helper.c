@@ -104,6 +104,10 @@ child(int sock, pid_t parent, const struct xen_helper_job *job)
 	struct xen_logger log;
 	xc_interface *xch;
 
+	/* xl's interrupt handler only sets its flag: a Ctrl-C must end the
+	 * helper, whose parent then removes what was built. */
+	signal(SIGINT, SIG_DFL);
+	signal(SIGTERM, SIG_DFL);
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
 	if (getppid() != parent)
 		_exit(1);	/* the parent died before the line above */
