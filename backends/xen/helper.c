@@ -36,7 +36,7 @@ struct helper_msg {
 	int32_t rc;		/* MSG_ANSWER, MSG_DONE: 0 or -errno */
 	uint32_t pad;
 	uint64_t store_mfn, console_mfn;	/* MSG_DONE */
-	char text[320];		/* MSG_DONE: libxenguest's last error */
+	char text[656];		/* MSG_DONE: libxenguest's first and last errors */
 };
 
 struct xen_helper {
@@ -122,7 +122,9 @@ child(int sock, pid_t parent, const struct xen_helper_job *job)
 		m.rc = job->run(xch, &h, job->arg);
 		if (m.rc > 0)
 			m.rc = -EIO;
-		snprintf(m.text, sizeof(m.text), "%s", log.last);
+		snprintf(m.text, sizeof(m.text), "%s%s%s", log.first,
+			 strcmp(log.first, log.last) ? "; " : "",
+			 strcmp(log.first, log.last) ? log.last : "");
 		m.store_mfn = h.store_mfn;
 		m.console_mfn = h.console_mfn;
 		xc_interface_close(xch);

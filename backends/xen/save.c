@@ -284,24 +284,21 @@ static int restore_tail(int fd, struct xen_stream *s, struct enso_error *err)
 	for (;;) {
 		struct xen_stream_rec r;
 		int rc = xen_stream_read_record(fd, s, &r, err);
-		const char *name;
+		uint32_t type = r.type, len = r.len;
 
+		xen_stream_rec_dispose(&r);
 		if (rc)
 			return rc;
-		name = xen_stream_rec_name(r.type);
-		/* An emulator's header and no keys: nothing to carry. */
-		if (r.type == XEN_REC_EMULATOR_XENSTORE_DATA && r.len <= 8) {
-			xen_stream_rec_dispose(&r);
-			continue;
-		}
-		xen_stream_rec_dispose(&r);
-		if (r.type == XEN_REC_END)
+		if (type == XEN_REC_END)
 			return 0;
+		/* An emulator's header and no keys: nothing to carry. */
+		if (type == XEN_REC_EMULATOR_XENSTORE_DATA && len <= 8)
+			continue;
 		return exl_fail(err, -EOPNOTSUPP,
 				"%s: record %u (%s) after libxc's stream: %s",
-				s->source, s->records, name,
-				r.type == XEN_REC_EMULATOR_XENSTORE_DATA ||
-						r.type == XEN_REC_EMULATOR_CONTEXT ?
+				s->source, s->records, xen_stream_rec_name(type),
+				type == XEN_REC_EMULATOR_XENSTORE_DATA ||
+						type == XEN_REC_EMULATOR_CONTEXT ?
 					"the guest was saved with a device model's state, which Enso's Xen backend has nowhere to load" :
 					"a checkpointed stream (Remus, COLO), which Enso does not restore");
 	}
@@ -347,6 +344,7 @@ int xen_restore(struct enso_ctx *ctx, const struct backend_create *in, int fd,
 	struct xen_stream s;
 	struct xen_stream_rec r;
 	struct restore_image ri = { fd, &s };
+	uint32_t type;
 	int rc;
 
 	if (c->type != ENSO_DOMAIN_PV)
@@ -360,10 +358,11 @@ int xen_restore(struct enso_ctx *ctx, const struct backend_create *in, int fd,
 		rc = xen_stream_read_record(fd, &s, &r, err);
 	if (rc)
 		return rc;
+	type = r.type;
 	xen_stream_rec_dispose(&r);
-	if (r.type != XEN_REC_LIBXC_CONTEXT)
+	if (type != XEN_REC_LIBXC_CONTEXT)
 		return exl_fail(err, -EINVAL,
 				"the saved state: its first record is %s, not libxc's context: no guest to restore",
-				xen_stream_rec_name(r.type));
+				xen_stream_rec_name(type));
 	return xen_build(ctx, in, restore_image, &ri, domid, err);
 }

@@ -48,6 +48,8 @@ static void logger_vmessage(struct xentoollog_logger *logger,
 		    strstr(m + 7, ": "))
 			m = strstr(m + 7, ": ") + 2;
 		snprintf(l->last, sizeof(l->last), "%s", m);
+		if (!l->first[0])
+			snprintf(l->first, sizeof(l->first), "%s", m);
 	}
 }
 

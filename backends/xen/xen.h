@@ -30,6 +30,10 @@
 struct xen_logger {
 	xentoollog_logger vtable;	/* first: libxc calls through it */
 	char last[320];
+	/* The first error since the logger began: a failed stream's cause,
+	 * where libxenguest's last words are its summary ("Restore
+	 * failed"); the helper reports it. */
+	char first[320];
 	bool debug;
 };
 
