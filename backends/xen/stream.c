@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "backends/xen/stream.h"
+#include "enso-util.h"
 
 /* "LibxlFmt" as the big-endian u64 the header holds. */
 #define STREAM_IDENT 0x4c6962786c466d74ull
@@ -62,43 +63,6 @@ static const char *where(int fd, const struct xen_stream *s, char *buf,
 	return buf;
 }
 
-/* 1 when all len bytes were read, 0 at end of file first, -errno. */
-static int read_all(int fd, void *buf, size_t len)
-{
-	char *p = buf;
-
-	while (len) {
-		ssize_t n = read(fd, p, len);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return -errno;
-		if (n == 0)
-			return 0;
-		p += n;
-		len -= (size_t)n;
-	}
-	return 1;
-}
-
-static int write_all(int fd, const void *buf, size_t len)
-{
-	const char *p = buf;
-
-	while (len) {
-		ssize_t n = write(fd, p, len);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return -errno;
-		p += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
 /* read_all's result as the user's message: a short read is a truncated
  * stream, an error its errno. */
 static int read_fail(int fd, const struct xen_stream *s, int r,
@@ -133,7 +97,7 @@ int xen_stream_write_header(int fd, struct xen_stream *s,
 		.version = htobe32(XEN_STREAM_VERSION),
 		.options = htobe32(0),	/* little-endian records */
 	};
-	int rc = write_all(fd, &h, sizeof(h));
+	int rc = fd_write_full(fd, &h, sizeof(h));
 
 	s->big_endian = false;
 	if (rc)
@@ -149,12 +113,12 @@ int xen_stream_write_record(int fd, struct xen_stream *s, uint32_t type,
 	static const uint8_t zeroes[8];
 	struct wire_rec r = { wire32(type), wire32(len) };
 	const char *name = xen_stream_rec_name(type);
-	int rc = write_all(fd, &r, sizeof(r));
+	int rc = fd_write_full(fd, &r, sizeof(r));
 
 	if (!rc && len)
-		rc = write_all(fd, body, len);
+		rc = fd_write_full(fd, body, len);
 	if (!rc && len % 8)
-		rc = write_all(fd, zeroes, 8 - len % 8);
+		rc = fd_write_full(fd, zeroes, 8 - len % 8);
 	if (rc)
 		return exl_fail(err, rc, "%s: writing the %s record: %s",
 				s->source, name ? name : "stream", strerror(-rc));
@@ -166,7 +130,7 @@ int xen_stream_read_header(int fd, struct xen_stream *s,
 {
 	struct wire_header h;
 	uint32_t version, options;
-	int r = read_all(fd, &h, sizeof(h));
+	int r = fd_read_full(fd, &h, sizeof(h));
 
 	if (r <= 0)
 		return read_fail(fd, s, r, "libxl's stream header", err);
@@ -212,7 +176,7 @@ static int read_padding(int fd, struct xen_stream *s, uint32_t len,
 
 	if (!n)
 		return 0;
-	r = read_all(fd, pad, n);
+	r = fd_read_full(fd, pad, n);
 	if (r <= 0)
 		return read_fail(fd, s, r, "a record's padding", err);
 	if (memcmp(pad, zero, n)) {
@@ -235,7 +199,7 @@ static int skip_body(int fd, struct xen_stream *s, uint32_t len,
 
 	while (left) {
 		size_t n = left < sizeof(buf) ? (size_t)left : sizeof(buf);
-		int r = read_all(fd, buf, n);
+		int r = fd_read_full(fd, buf, n);
 
 		if (r <= 0)
 			return read_fail(fd, s, r, "an optional record", err);
@@ -255,7 +219,7 @@ int xen_stream_read_record(int fd, struct xen_stream *s,
 
 	memset(out, 0, sizeof(*out));
 	for (;;) {
-		r = read_all(fd, &w, sizeof(w));
+		r = fd_read_full(fd, &w, sizeof(w));
 		if (r <= 0)
 			return read_fail(fd, s, r, "a record header (no END record yet)",
 					 err);
@@ -291,7 +255,7 @@ int xen_stream_read_record(int fd, struct xen_stream *s,
 		if (!out->body)
 			return exl_fail(err, -ENOMEM, "%s: out of memory",
 					s->source);
-		r = read_all(fd, out->body, len);
+		r = fd_read_full(fd, out->body, len);
 		if (r <= 0) {
 			xen_stream_rec_dispose(out);
 			return read_fail(fd, s, r, "a record's body", err);
