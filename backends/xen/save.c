@@ -217,6 +217,12 @@ int xen_save(struct enso_ctx *ctx, uint32_t domid, int fd,
 		return exl_fail(err, -ENOSYS,
 				"domain %u is a PVH guest: Enso's Xen backend saves PV guests only yet",
 				domid);
+	/* Only a running guest can act on the suspend request: said at
+	 * once, not after the wait runs out. */
+	if (di.flags & XEN_DOMINF_paused)
+		return exl_fail(err, -EBUSY,
+				"domain %u is paused: its guest cannot suspend itself for the save; unpause it first",
+				domid);
 	snprintf(what, sizeof(what), "domain %u: saving its state", domid);
 	job.what = what;
 	xen_stream_init(&s, "the save file");
@@ -228,8 +234,9 @@ int xen_save(struct enso_ctx *ctx, uint32_t domid, int fd,
 		rc = xen_helper_run(ctx, &job, err);
 	if (!rc)
 		rc = xen_stream_write_record(fd, &s, XEN_REC_END, NULL, 0, err);
-	/* Paused, whatever happened: libxl destroys it, or unpauses it
-	 * (which resumes a suspended guest). */
+	/* Paused, whatever happened (it ran: one pause, which libxl's
+	 * unpause undoes): libxl destroys it, or unpauses it, which resumes
+	 * a suspended guest. */
 	xen_log_clear(xb);
 	r = xc_domain_pause(xb->xch, domid);
 	if (r && !rc)
