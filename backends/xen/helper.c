@@ -213,6 +213,12 @@ int xen_helper_run(struct enso_ctx *ctx, struct xen_helper_job *job,
 		;
 	if (rc)
 		return rc;
+	if (!done && WIFSIGNALED(status) &&
+	    (WTERMSIG(status) == SIGINT || WTERMSIG(status) == SIGTERM))
+		/* The user's interrupt (a Ctrl-C reaches the whole process
+		 * group): the caller undoes what it built, as for its own. */
+		return exl_fail(err, -ECANCELED, "%s: interrupted by %s", job->what,
+				strsignal(WTERMSIG(status)));
 	if (!done) {
 		char how[96];
 

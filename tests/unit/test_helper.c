@@ -3,7 +3,7 @@
  * libxenctrl's open and close are stood in for here, so the child runs
  * the job's function as it would run libxenguest's.  What the parent must
  * survive is proven: a child that answers, asks, fails with libxenguest's
- * words, exits or crashes without a word; the parent always comes back
+ * words, exits, crashes or is interrupted without a word; the parent always comes back
  * with a message naming the job, never hangs, never dies with it.
  */
 #include <stdarg.h>
@@ -112,6 +112,15 @@ static int run_crashes(xc_interface *xch, struct xen_helper *h, void *arg)
 	return 0;
 }
 
+static int run_interrupted(xc_interface *xch, struct xen_helper *h, void *arg)
+{
+	(void)xch;
+	(void)h;
+	(void)arg;
+	raise(SIGINT);	/* the helper's own default action: it ends */
+	return 0;
+}
+
 static int run_exits(xc_interface *xch, struct xen_helper *h, void *arg)
 {
 	(void)xch;
@@ -185,6 +194,16 @@ static void child_crashes(void **state)
 	assert_non_null(strstr(err.msg, "before it finished"));
 }
 
+static void child_interrupted(void **state)
+{
+	struct xen_helper_job job = { .what = "job", .run = run_interrupted };
+	struct enso_error err = { "" };
+
+	(void)state;
+	assert_int_equal(xen_helper_run(NULL, &job, &err), -ECANCELED);
+	assert_non_null(strstr(err.msg, "job: interrupted by"));
+}
+
 static void child_exits(void **state)
 {
 	struct xen_helper_job job = { .what = "job", .run = run_exits };
@@ -203,6 +222,7 @@ int main(void)
 		cmocka_unit_test(asks_and_answers),
 		cmocka_unit_test(no_answerer),
 		cmocka_unit_test(child_crashes),
+		cmocka_unit_test(child_interrupted),
 		cmocka_unit_test(child_exits),
 	};
 
