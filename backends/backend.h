@@ -81,6 +81,11 @@ struct backend_ops {
 	 * PV devices, found by the guest in xenstore).  false: create takes
 	 * them itself (KVM: on QEMU's command line). */
 	bool devices_after_build;
+	/* What save writes after libxl's header is libxl's stream v2 (Xen:
+	 * libxc's stream inside it), so the file says so (mandatory flag
+	 * STREAMv2, as upstream's).  false: the backend's own stream (KVM:
+	 * QEMU's), which upstream's xl must not take for one. */
+	bool save_streamv2;
 
 	/* Builds the domain, paused, under *domid (see hv_allocates_domid).
 	 * The backend adds the nodes only it knows (console/tty, store

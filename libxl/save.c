@@ -58,9 +58,12 @@ int rt_stream_begin(struct enso_ctx *ctx, uint32_t domid, int fd,
 			 strerror(-rc));
 		goto out;
 	}
-	/* No STREAMv2: what follows is the backend's own stream (KVM:
-	 * QEMU's), not libxl's stream v2, which Xen's save will write. */
-	rc = enso_save_header_write(fd, source, json, 0, out, err);
+	/* STREAMv2 only where the backend writes libxl's stream v2 (Xen);
+	 * KVM's payload is QEMU's own stream. */
+	rc = enso_save_header_write(fd, source, json,
+				    ctx->ops->save_streamv2 ?
+					    ENSO_SAVE_MANDATORY_STREAMV2 : 0,
+				    out, err);
 out:
 	free(json);
 	enso_config_dispose(&c);

@@ -19,6 +19,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "enso-util.h"
 #include "libxl/services.h"
 
 static const char save_magic[ENSO_SAVE_MAGIC_LEN] =
@@ -34,43 +35,6 @@ struct save_fixed {
 };
 _Static_assert(sizeof(struct save_fixed) == ENSO_SAVE_MAGIC_LEN + 16,
 	       "the save header has no padding");
-
-/* 1 when all len bytes were read, 0 at end of file first, -errno. */
-static int read_all(int fd, void *buf, size_t len)
-{
-	char *p = buf;
-
-	while (len) {
-		ssize_t n = read(fd, p, len);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return -errno;
-		if (n == 0)
-			return 0;
-		p += n;
-		len -= (size_t)n;
-	}
-	return 1;
-}
-
-static int write_all(int fd, const void *buf, size_t len)
-{
-	const char *p = buf;
-
-	while (len) {
-		ssize_t n = write(fd, p, len);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return -errno;
-		p += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
 
 void enso_save_header_dispose(struct enso_save_header *h)
 {
@@ -106,11 +70,11 @@ int enso_save_header_write(int fd, const char *source, const char *config,
 		f.mandatory_flags |= ENSO_SAVE_MANDATORY_JSON;
 	f.optional_data_len = clen ? (uint32_t)(4 + clen) : 0;
 	u32 = (uint32_t)clen;
-	rc = write_all(fd, &f, sizeof(f));
+	rc = fd_write_full(fd, &f, sizeof(f));
 	if (!rc && clen)
-		rc = write_all(fd, &u32, 4);
+		rc = fd_write_full(fd, &u32, 4);
 	if (!rc && clen)
-		rc = write_all(fd, config, clen);
+		rc = fd_write_full(fd, config, clen);
 	if (rc)
 		return exl_fail(err, rc, "%s: writing the header: %s", source,
 				strerror(-rc));
@@ -137,7 +101,7 @@ static int read_optdata(int fd, const char *source, struct enso_save_header *h,
 	data = malloc(len);
 	if (!data)
 		return exl_fail(err, -ENOMEM, "%s: out of memory", source);
-	rc = read_all(fd, data, len);
+	rc = fd_read_full(fd, data, len);
 	if (rc <= 0) {
 		rc = exl_fail(err, rc ? rc : -EINVAL,
 			      "%s: file/stream truncated reading optdata (%u bytes of optional data announced)%s%s",
@@ -177,7 +141,7 @@ int enso_save_header_read(int fd, const char *source,
 	int rc;
 
 	memset(out, 0, sizeof(*out));
-	rc = read_all(fd, &f, sizeof(f));
+	rc = fd_read_full(fd, &f, sizeof(f));
 	if (rc <= 0)
 		return exl_fail(err, rc ? rc : -EINVAL,
 				"%s: file/stream truncated reading header%s%s",

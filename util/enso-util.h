@@ -120,6 +120,12 @@ bool pid_file_locked(const char *path);
  * only what it was given does first.  0 or -errno. */
 int close_fds_except(const int *keep, unsigned n);
 
+/* ---- whole reads and writes (fdio.c) ---------------------------------- */
+/* read: 1 when all len bytes were read, 0 at end of file first (some may
+ * have been), -errno.  write: 0 or -errno.  Both retry EINTR. */
+int fd_read_full(int fd, void *buf, size_t len);
+int fd_write_full(int fd, const void *buf, size_t len);
+
 /* ---- small parsers ----------------------------------------------------- */
 /* Parses a whole decimal unsigned number with no sign, spaces or junk;
  * returns 0, or -EINVAL / -ERANGE (above max). */

@@ -33,13 +33,11 @@
 
 #include "backends/xen/xen.h"
 
-static int check_config(const struct enso_domain_config *c,
-			struct enso_error *err)
+/* What create boots: a restore needs none of it, its guest comes from
+ * the stream. */
+static int check_boot(const struct enso_domain_config *c,
+		      struct enso_error *err)
 {
-	if (c->type == ENSO_DOMAIN_HVM)
-		return exl_fail(err, -ENOSYS,
-				"%s: type=hvm: Enso's Xen backend builds PV and PVH domains; HVM needs a device model, not written yet",
-				c->name);
 	if (c->bootloader)
 		return exl_fail(err, -ENOSYS,
 				"%s: bootloader=%s: not supported by Enso's Xen backend yet; give kernel= and ramdisk=",
@@ -52,6 +50,22 @@ static int check_config(const struct enso_domain_config *c,
 	if (c->ramdisk && access(c->ramdisk, R_OK))
 		return exl_fail(err, -errno, "%s: ramdisk %s: %s", c->name,
 				c->ramdisk, strerror(errno));
+	return 0;
+}
+
+static int check_config(const struct enso_domain_config *c, bool restoring,
+			struct enso_error *err)
+{
+	if (c->type == ENSO_DOMAIN_HVM)
+		return exl_fail(err, -ENOSYS,
+				"%s: type=hvm: Enso's Xen backend builds PV and PVH domains; HVM needs a device model, not written yet",
+				c->name);
+	if (!restoring) {
+		int rc = check_boot(c, err);
+
+		if (rc)
+			return rc;
+	}
 	/* PV devices need their backends: not a guest that boots without
 	 * the disk or network it was given.  Disks and vifs are attached
 	 * (vbd.c, vif.c) once the domain is built; what cannot be served is
@@ -422,7 +436,8 @@ static int pvh_params(struct xen_backend *xb, uint32_t domid,
 }
 
 int xen_build(struct enso_ctx *ctx, const struct backend_create *in,
-	      uint32_t *domid, struct enso_error *err)
+	      xen_image_fn *image, void *arg, uint32_t *domid,
+	      struct enso_error *err)
 {
 	const struct enso_domain_config *c = in->cfg;
 	const bool pvh = c->type == ENSO_DOMAIN_PVH;
@@ -434,7 +449,7 @@ int xen_build(struct enso_ctx *ctx, const struct backend_create *in,
 	bool hap = false;
 	int port, rc;
 
-	rc = check_config(c, err);
+	rc = check_config(c, image != NULL, err);
 	if (rc)
 		return rc;
 	xb = xen_backend(ctx, err);
@@ -467,10 +482,11 @@ int xen_build(struct enso_ctx *ctx, const struct backend_create *in,
 
 	/* From here on, a failure destroys the domain.  PAE on (PV and
 	 * PVH guests need it); the invariant TSC shown only to a domain that
-	 * never migrates (nomigrate), as upstream. */
+	 * never migrates (nomigrate), as upstream.  A restored guest keeps
+	 * the policy it ran with: its stream carries it. */
 	xen_log_clear(xb);
-	if (xc_cpuid_apply_policy(xb->xch, id, false, NULL, 0, true,
-				  c->nomigrate, false, NULL, NULL)) {
+	if (!image && xc_cpuid_apply_policy(xb->xch, id, false, NULL, 0, true,
+					    c->nomigrate, false, NULL, NULL)) {
 		rc = xen_fail(xb, err, errno, "%s: applying the CPUID policy",
 			      c->name);
 		goto fail;
@@ -509,7 +525,8 @@ int xen_build(struct enso_ctx *ctx, const struct backend_create *in,
 		goto fail;
 	}
 	b.console_port = (uint32_t)port;
-	rc = build_image(ctx, xb, id, in, &b, err);
+	rc = image ? image(ctx, xb, id, in, &b, arg, err) :
+		     build_image(ctx, xb, id, in, &b, err);
 	if (rc)
 		goto fail;
 	rc = write_nodes(ctx, id, &b, err);

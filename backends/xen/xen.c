@@ -48,6 +48,8 @@ static void logger_vmessage(struct xentoollog_logger *logger,
 		    strstr(m + 7, ": "))
 			m = strstr(m + 7, ": ") + 2;
 		snprintf(l->last, sizeof(l->last), "%s", m);
+		if (!l->first[0])
+			snprintf(l->first, sizeof(l->first), "%s", m);
 	}
 }
 
@@ -69,10 +71,20 @@ static void logger_destroy(struct xentoollog_logger *logger)
 	(void)logger;	/* part of struct xen_backend */
 }
 
+void xen_logger_init(struct xen_logger *l)
+{
+	const char *debug = getenv("ENSO_XEN_DEBUG");
+
+	memset(l, 0, sizeof(*l));
+	l->vtable.vmessage = logger_vmessage;
+	l->vtable.progress = logger_progress;
+	l->vtable.destroy = logger_destroy;
+	l->debug = debug && *debug && strcmp(debug, "0");
+}
+
 struct xen_backend *xen_backend(struct enso_ctx *ctx, struct enso_error *err)
 {
 	struct xen_backend *xb = rt_backend_data(ctx);
-	const char *debug = getenv("ENSO_XEN_DEBUG");
 
 	if (!xb) {
 		xb = calloc(1, sizeof(*xb));
@@ -80,10 +92,7 @@ struct xen_backend *xen_backend(struct enso_ctx *ctx, struct enso_error *err)
 			exl_fail(err, -ENOMEM, "out of memory");
 			return NULL;
 		}
-		xb->log.vtable.vmessage = logger_vmessage;
-		xb->log.vtable.progress = logger_progress;
-		xb->log.vtable.destroy = logger_destroy;
-		xb->log.debug = debug && *debug && strcmp(debug, "0");
+		xen_logger_init(&xb->log);
 		rt_set_backend_data(ctx, xb);
 	}
 	if (!xb->xch) {
@@ -128,8 +137,7 @@ int xen_fail(struct xen_backend *xb, struct enso_error *err, int e,
 	return -e;
 }
 
-/* One domain's record in the hypervisor; -ENOENT if Xen has none. */
-static int getinfo(struct xen_backend *xb, uint32_t domid,
+int xen_getinfo(struct xen_backend *xb, uint32_t domid,
 		   xc_domaininfo_t *di, struct enso_error *err)
 {
 	int n;
@@ -152,7 +160,7 @@ static int getinfo(struct xen_backend *xb, uint32_t domid,
 static int xen_create(struct enso_ctx *ctx, const struct backend_create *in,
 		      uint32_t *domid, struct enso_error *err)
 {
-	return xen_build(ctx, in, domid, err);
+	return xen_build(ctx, in, NULL, NULL, domid, err);
 }
 
 int xen_destroy_domid(struct enso_ctx *ctx, struct xen_backend *xb,
@@ -264,6 +272,10 @@ static int xen_unpause(struct enso_ctx *ctx, uint32_t domid,
 	if (!xb)
 		return -ENODEV;
 	rc = xen_introduce(ctx, domid, err);
+	/* A save that failed, save -c, or save -p and a later unpause: the
+	 * guest runs again from its suspend. */
+	if (!rc)
+		rc = xen_resume_suspended(ctx, xb, domid, err);
 	if (rc)
 		return rc;
 	xen_log_clear(xb);
@@ -301,7 +313,7 @@ static int xen_info(struct enso_ctx *ctx, uint32_t domid,
 
 	if (!xb)
 		return -ENODEV;
-	rc = getinfo(xb, domid, &di, err);
+	rc = xen_getinfo(xb, domid, &di, err);
 	if (rc)
 		return rc;
 	out->running = di.flags & XEN_DOMINF_running;
@@ -337,7 +349,7 @@ static int xen_set_memory(struct enso_ctx *ctx, uint32_t domid,
 	if (domid == 0)
 		return exl_fail(err, -ENOSYS,
 				"ballooning Domain-0 is not supported by Enso yet");
-	rc = getinfo(xb, domid, &di, err);
+	rc = xen_getinfo(xb, domid, &di, err);
 	if (rc)
 		return rc;
 	xen_log_clear(xb);
@@ -389,7 +401,7 @@ static int xen_set_vcpus(struct enso_ctx *ctx, uint32_t domid, uint32_t count,
 	if (domid == 0)
 		return exl_fail(err, -ENOSYS,
 				"vcpu-set on Domain-0 is not supported by Enso yet");
-	rc = getinfo(xb, domid, &di, err);
+	rc = xen_getinfo(xb, domid, &di, err);
 	if (rc)
 		return rc;
 	max = di.max_vcpu_id + 1;
@@ -443,7 +455,7 @@ static int xen_watch_check(struct enso_ctx *ctx, struct backend_watch *w,
 
 	if (!xb)
 		return -ENODEV;
-	rc = getinfo(xb, w->domid, &di, err);
+	rc = xen_getinfo(xb, w->domid, &di, err);
 	if (rc)
 		return rc;
 	if (di.flags & XEN_DOMINF_dying)
@@ -546,4 +558,7 @@ const struct backend_ops backend_xen = {
 	.debug_keys = xen_debug_keys,
 	.device_attach = xen_device_attach,
 	.device_detach = xen_device_detach,
+	.save = xen_save,
+	.restore = xen_restore,
+	.save_streamv2 = true,	/* libxc's stream in libxl's v2 (stream.h) */
 };

@@ -30,6 +30,10 @@
 struct xen_logger {
 	xentoollog_logger vtable;	/* first: libxc calls through it */
 	char last[320];
+	/* The first error since the logger began: a failed stream's cause,
+	 * where libxenguest's last words are its summary ("Restore
+	 * failed"); the helper reports it. */
+	char first[320];
 	bool debug;
 };
 
@@ -38,6 +42,9 @@ struct xen_built {
 	uint32_t store_port, console_port;
 	uint64_t store_mfn, console_mfn;
 };
+
+/* Fills the vtable (the helper process keeps a logger of its own). */
+void xen_logger_init(struct xen_logger *l);
 
 /* rt_backend_data(ctx) on Xen.  Opened lazily by xen_backend(). */
 struct xen_backend {
@@ -76,9 +83,17 @@ void xen_acpi_free(struct xen_acpi *a);
 
 /* build.c: the PV or PVH domain, built paused with its store and console
  * nodes; xen_introduce hands it to xenstored once libxl's records exist
- * (records_ready), or at its first unpause (0 if it already is). */
+ * (records_ready), or at its first unpause (0 if it already is).  image
+ * fills the built domain in place of the kernel (restore: from a stream),
+ * given the event channels in b, setting its frames in b; NULL: the
+ * kernel, as create. */
+typedef int xen_image_fn(struct enso_ctx *ctx, struct xen_backend *xb,
+			 uint32_t domid, const struct backend_create *in,
+			 struct xen_built *b, void *arg,
+			 struct enso_error *err);
 int xen_build(struct enso_ctx *ctx, const struct backend_create *in,
-	      uint32_t *domid, struct enso_error *err);
+	      xen_image_fn *image, void *arg, uint32_t *domid,
+	      struct enso_error *err);
 int xen_introduce(struct enso_ctx *ctx, uint32_t domid, struct enso_error *err);
 
 /* xen.c: destroy, retrying while Xen says busy; -ENOENT if it is gone.
@@ -169,6 +184,40 @@ void xen_vif_remove_all(struct enso_ctx *ctx, uint32_t domid);
 
 int xen_destroy_domid(struct enso_ctx *ctx, struct xen_backend *xb,
 		      uint32_t domid, struct enso_error *err);
+/* xen.c: one domain's record in the hypervisor; -ENOENT if Xen has none. */
+int xen_getinfo(struct xen_backend *xb, uint32_t domid, xc_domaininfo_t *di,
+		struct enso_error *err);
+
+/* helper.c: one libxenguest call in a child process (see there).  run
+ * runs in the child with its own control interface, returns 0 or -errno
+ * (positive: -EIO); it may ask the parent (xen_helper_ask: the answer's
+ * 0 or -errno) and leave frames for it (xen_helper_results).  answer
+ * runs in the parent with the context's handles, err filled on failure
+ * (may be NULL).  On success the frames are in the job. */
+struct xen_helper;
+struct xen_helper_job {
+	const char *what;	/* "domain 3: saving its state": messages */
+	int (*run)(xc_interface *xch, struct xen_helper *h, void *arg);
+	int (*answer)(struct enso_ctx *ctx, uint32_t question, void *arg,
+		      struct enso_error *err);
+	void *arg;
+	uint64_t store_mfn, console_mfn;	/* out */
+};
+int xen_helper_run(struct enso_ctx *ctx, struct xen_helper_job *job,
+		   struct enso_error *err);
+int xen_helper_ask(struct xen_helper *h, uint32_t question);
+void xen_helper_results(struct xen_helper *h, uint64_t store_mfn,
+			uint64_t console_mfn);
+
+/* save.c: the save and restore ops (backends/backend.h); and the resume
+ * of a domain a save left suspended, which unpause does first (0 when it
+ * is not suspended). */
+int xen_save(struct enso_ctx *ctx, uint32_t domid, int fd,
+	     struct enso_error *err);
+int xen_restore(struct enso_ctx *ctx, const struct backend_create *in, int fd,
+		uint32_t *domid, struct enso_error *err);
+int xen_resume_suspended(struct enso_ctx *ctx, struct xen_backend *xb,
+			 uint32_t domid, struct enso_error *err);
 
 /* vcpu.c: vCPUs (vcpu-list, vcpu-pin), the console ring, debug keys; as
  * the ops of the same names in backends/backend.h. */

@@ -101,6 +101,29 @@ tests_unit_test_netback_pkt_LDADD = netback/libensonetback.la \
 check_PROGRAMS += tests/unit/test_savefile
 tests_unit_test_savefile_SOURCES = tests/unit/test_savefile.c \
 	libxl/savefile.c libxl/error.c
-tests_unit_test_savefile_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/libxl
+tests_unit_test_savefile_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/libxl \
+	-I$(top_srcdir)/util
 tests_unit_test_savefile_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS)
-tests_unit_test_savefile_LDADD = $(CMOCKA_LIBS)
+tests_unit_test_savefile_LDADD = util/libensoutil.la $(CMOCKA_LIBS)
+
+# libxl's migration stream v2 (backends/xen/stream.c), the envelope of a
+# Xen save file: round trips, the spec's layout, and every malformed
+# stream refused by its message.  Needs no Xen.
+check_PROGRAMS += tests/unit/test_stream
+tests_unit_test_stream_SOURCES = tests/unit/test_stream.c \
+	backends/xen/stream.c libxl/error.c
+tests_unit_test_stream_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/libxl \
+	-I$(top_srcdir)/util
+tests_unit_test_stream_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS)
+tests_unit_test_stream_LDADD = util/libensoutil.la $(CMOCKA_LIBS)
+
+# The Xen backend's helper process (backends/xen/helper.c): its parent
+# survives every way the child can end.  libxenctrl's open and close are
+# stood in for by the test, so it needs no Xen.
+check_PROGRAMS += tests/unit/test_helper
+tests_unit_test_helper_SOURCES = tests/unit/test_helper.c \
+	backends/xen/helper.c libxl/error.c
+tests_unit_test_helper_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/libxl
+tests_unit_test_helper_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS) \
+	$(XENCTRL_CFLAGS) $(XENGUEST_CFLAGS) $(XENTOOLLOG_CFLAGS) $(XENSTORE_CFLAGS)
+tests_unit_test_helper_LDADD = $(CMOCKA_LIBS)
