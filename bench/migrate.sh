@@ -172,7 +172,10 @@ for h in A B; do
 	# The console directory before any domain: bench/migrate/gap watches
 	# it for the first incoming one.
 	mkdir -p "$TMP/enso$h/run" "$TMP/enso$h/lib" "$TMP/enso$h/log/console"
-	onE $h "$xsd" -N -D --socket "$TMP/enso$h/xs.sock" >"$TMP/enso$h/xenstored.log" 2>&1 &
+	# Not through onE: a function in the background is a subshell, and
+	# its pid would not be xenstored's.
+	env XENSTORED_PATH="$TMP/enso$h/xs.sock" "$xsd" -N -D --socket "$TMP/enso$h/xs.sock" \
+		>"$TMP/enso$h/xenstored.log" 2>&1 &
 	pids+=($!)
 	for _ in $(seq 100); do [ -S "$TMP/enso$h/xs.sock" ] && break; sleep 0.1; done
 	onE $h timeout 20 "$xl" monitord 2>"$TMP/enso$h/monitord.err" ||
