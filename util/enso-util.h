@@ -122,7 +122,8 @@ int close_fds_except(const int *keep, unsigned n);
 
 /* ---- whole reads and writes (fdio.c) ---------------------------------- */
 /* read: 1 when all len bytes were read, 0 at end of file first (some may
- * have been), -errno.  write: 0 or -errno.  Both retry EINTR. */
+ * have been), -errno.  write: 0 or -errno.  Both retry EINTR, and wait
+ * out EAGAIN on a descriptor left non-blocking. */
 int fd_read_full(int fd, void *buf, size_t len);
 int fd_write_full(int fd, const void *buf, size_t len);
 
