@@ -9,7 +9,8 @@
  *
  * Parent and child talk over a SOCK_SEQPACKET pair in fixed-size typed
  * messages, each checked for size and type: the child asks (ASK, a
- * question number), the parent answers (ANSWER, 0 or -errno), and the
+ * question number and its figures), the parent answers (ANSWER, a value
+ * or -errno), and the
  * child ends with DONE (its result, libxenguest's last words, the frames
  * a restore found).  A child that dies without DONE is said as such, with
  * its signal or exit status; the parent's death kills the child
@@ -33,8 +34,10 @@ enum helper_msg_type { MSG_ASK = 1, MSG_ANSWER, MSG_DONE };
 struct helper_msg {
 	uint32_t type;		/* enum helper_msg_type */
 	uint32_t question;	/* MSG_ASK: what the child asks */
-	int32_t rc;		/* MSG_ANSWER, MSG_DONE: 0 or -errno */
+	int32_t rc;		/* MSG_ANSWER: >= 0 or -errno; MSG_DONE: 0
+				 * or -errno */
 	uint32_t pad;
+	uint64_t arg[XEN_HELPER_ARGS];	/* MSG_ASK: the question's figures */
 	uint64_t store_mfn, console_mfn;	/* MSG_DONE */
 	char text[656];		/* MSG_DONE: libxenguest's first and last errors */
 };
@@ -76,10 +79,15 @@ static int msg_recv(int sock, struct helper_msg *m)
 	return 1;
 }
 
-int xen_helper_ask(struct xen_helper *h, uint32_t question)
+int xen_helper_ask(struct xen_helper *h, uint32_t question,
+		   const uint64_t arg[XEN_HELPER_ARGS])
 {
 	struct helper_msg m = { .type = MSG_ASK, .question = question };
-	int r = msg_send(h->sock, &m);
+	int r;
+
+	if (arg)
+		memcpy(m.arg, arg, sizeof(m.arg));
+	r = msg_send(h->sock, &m);
 
 	if (r)
 		return r;
@@ -186,11 +194,9 @@ int xen_helper_run(struct enso_ctx *ctx, struct xen_helper_job *job,
 			/* The first failure is what the user needs; the
 			 * child's own words come after it. */
 			a.rc = job->answer ? job->answer(ctx, m.question,
-							 job->arg,
+							 m.arg, job->arg,
 							 asked.msg[0] ? NULL : &asked) :
 					     -ENOSYS;
-			if (a.rc > 0)
-				a.rc = -EIO;
 			r = msg_send(sv[0], &a);
 			if (r)
 				rc = exl_fail(err, r, "%s: answering the helper: %s",

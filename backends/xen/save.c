@@ -18,8 +18,10 @@
  *             so that xenstored's INTRODUCE and the console backend take
  *             the restored guest as they take a new one.
  *
- * PV only: a PVH guest's save needs its HVM context and params restored
- * too, not done yet.
+ * PV and PVH alike: libxc tells them apart by the domain itself, and
+ * carries a PVH guest's HVM context and params in its stream.  What a PVH
+ * guest lacks is a device model, so the log-dirty switch libxc asks of
+ * one is answered here with nothing to do.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -102,8 +104,8 @@ static bool kick_suspend_channel(struct enso_ctx *ctx, uint32_t domid)
 /* The suspend callback's work: ask, then wait (bounded) for the
  * hypervisor's word.  A guest that never answers has its request taken
  * back, so that it does not suspend later, unsaved. */
-static int suspend_guest(struct enso_ctx *ctx, uint32_t domid,
-			 struct enso_error *err)
+int xen_suspend_guest(struct enso_ctx *ctx, uint32_t domid,
+		      struct enso_error *err)
 {
 	struct xen_backend *xb = xen_backend(ctx, err);
 	char path[64], *left;
@@ -169,14 +171,24 @@ struct save_job {
 
 static int save_suspend_cb(void *data)
 {
-	return xen_helper_ask(data, ASK_SUSPEND) == 0 ? 1 : 0;
+	return xen_helper_ask(data, ASK_SUSPEND, NULL) == 0 ? 1 : 0;
+}
+
+int xen_save_dm_logdirty(uint32_t domid, unsigned enable, void *data)
+{
+	(void)domid;
+	(void)enable;
+	(void)data;
+	return 0;
 }
 
 /* In the helper. */
 static int save_run(xc_interface *xch, struct xen_helper *h, void *arg)
 {
 	const struct save_job *j = arg;
-	struct save_callbacks cb = { .suspend = save_suspend_cb, .data = h };
+	struct save_callbacks cb = { .suspend = save_suspend_cb,
+				     .switch_qemu_logdirty = xen_save_dm_logdirty,
+				     .data = h };
 
 	/* Not XCFLAGS_LIVE: a file wants the guest stopped and its memory
 	 * once, not precopy rounds. */
@@ -186,14 +198,34 @@ static int save_run(xc_interface *xch, struct xen_helper *h, void *arg)
 }
 
 /* In the parent. */
-static int save_answer(struct enso_ctx *ctx, uint32_t question, void *arg,
+static int save_answer(struct enso_ctx *ctx, uint32_t question,
+		       const uint64_t q[XEN_HELPER_ARGS], void *arg,
 		       struct enso_error *err)
 {
 	const struct save_job *j = arg;
 
+	(void)q;
 	if (question != ASK_SUSPEND)
 		return exl_fail(err, -EPROTO, "the save helper asked %u", question);
-	return suspend_guest(ctx, j->domid, err);
+	return xen_suspend_guest(ctx, j->domid, err);
+}
+
+int xen_stream_out(struct enso_ctx *ctx, int fd, const char *name,
+		   struct xen_helper_job *job, struct enso_error *err)
+{
+	struct xen_stream s;
+	int rc;
+
+	xen_stream_init(&s, name);
+	rc = xen_stream_write_header(fd, &s, err);
+	if (!rc)
+		rc = xen_stream_write_record(fd, &s, XEN_REC_LIBXC_CONTEXT, NULL,
+					     0, err);
+	if (!rc)
+		rc = xen_helper_run(ctx, job, err);
+	if (!rc)
+		rc = xen_stream_write_record(fd, &s, XEN_REC_END, NULL, 0, err);
+	return rc;
 }
 
 int xen_save(struct enso_ctx *ctx, uint32_t domid, int fd,
@@ -203,7 +235,6 @@ int xen_save(struct enso_ctx *ctx, uint32_t domid, int fd,
 	struct save_job j = { domid, fd };
 	struct xen_helper_job job = { .run = save_run, .answer = save_answer,
 				      .arg = &j };
-	struct xen_stream s;
 	xc_domaininfo_t di;
 	char what[64];
 	int rc, r;
@@ -213,10 +244,6 @@ int xen_save(struct enso_ctx *ctx, uint32_t domid, int fd,
 	rc = xen_getinfo(xb, domid, &di, err);
 	if (rc)
 		return rc;
-	if (di.flags & XEN_DOMINF_hvm_guest)
-		return exl_fail(err, -ENOSYS,
-				"domain %u is a PVH guest: Enso's Xen backend saves PV guests only yet",
-				domid);
 	/* Only a running guest can act on the suspend request: said at
 	 * once, not after the wait runs out. */
 	if (di.flags & XEN_DOMINF_paused)
@@ -225,15 +252,7 @@ int xen_save(struct enso_ctx *ctx, uint32_t domid, int fd,
 				domid);
 	snprintf(what, sizeof(what), "domain %u: saving its state", domid);
 	job.what = what;
-	xen_stream_init(&s, "the save file");
-	rc = xen_stream_write_header(fd, &s, err);
-	if (!rc)
-		rc = xen_stream_write_record(fd, &s, XEN_REC_LIBXC_CONTEXT, NULL,
-					     0, err);
-	if (!rc)
-		rc = xen_helper_run(ctx, &job, err);
-	if (!rc)
-		rc = xen_stream_write_record(fd, &s, XEN_REC_END, NULL, 0, err);
+	rc = xen_stream_out(ctx, fd, "the save file", &job, err);
 	/* Paused, whatever happened (it ran: one pause, which libxl's
 	 * unpause undoes): libxl destroys it, or unpauses it, which resumes
 	 * a suspended guest. */
@@ -347,17 +366,12 @@ static int restore_image(struct enso_ctx *ctx, struct xen_backend *xb,
 int xen_restore(struct enso_ctx *ctx, const struct backend_create *in, int fd,
 		uint32_t *domid, struct enso_error *err)
 {
-	const struct enso_domain_config *c = in->cfg;
 	struct xen_stream s;
 	struct xen_stream_rec r;
 	struct restore_image ri = { fd, &s };
 	uint32_t type;
 	int rc;
 
-	if (c->type != ENSO_DOMAIN_PV)
-		return exl_fail(err, -ENOSYS,
-				"%s: type=%s: Enso's Xen backend restores PV guests only yet",
-				c->name, c->type == ENSO_DOMAIN_PVH ? "pvh" : "hvm");
 	/* Plainly not a Xen stream: refused before a domain is built. */
 	xen_stream_init(&s, "the saved state");
 	rc = xen_stream_read_header(fd, &s, err);

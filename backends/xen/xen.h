@@ -190,22 +190,26 @@ int xen_getinfo(struct xen_backend *xb, uint32_t domid, xc_domaininfo_t *di,
 
 /* helper.c: one libxenguest call in a child process (see there).  run
  * runs in the child with its own control interface, returns 0 or -errno
- * (positive: -EIO); it may ask the parent (xen_helper_ask: the answer's
- * 0 or -errno) and leave frames for it (xen_helper_results).  answer
- * runs in the parent with the context's handles, err filled on failure
- * (may be NULL).  On success the frames are in the job. */
+ * (positive: -EIO); it may ask the parent (xen_helper_ask, with up to
+ * XEN_HELPER_ARGS figures: the answer's a value >= 0 or -errno) and leave
+ * frames for it (xen_helper_results).  answer runs in the parent with the
+ * context's handles, err filled on failure (may be NULL).  On success the
+ * frames are in the job. */
+#define XEN_HELPER_ARGS 4
 struct xen_helper;
 struct xen_helper_job {
 	const char *what;	/* "domain 3: saving its state": messages */
 	int (*run)(xc_interface *xch, struct xen_helper *h, void *arg);
-	int (*answer)(struct enso_ctx *ctx, uint32_t question, void *arg,
+	int (*answer)(struct enso_ctx *ctx, uint32_t question,
+		      const uint64_t q[XEN_HELPER_ARGS], void *arg,
 		      struct enso_error *err);
 	void *arg;
 	uint64_t store_mfn, console_mfn;	/* out */
 };
 int xen_helper_run(struct enso_ctx *ctx, struct xen_helper_job *job,
 		   struct enso_error *err);
-int xen_helper_ask(struct xen_helper *h, uint32_t question);
+int xen_helper_ask(struct xen_helper *h, uint32_t question,
+		   const uint64_t arg[XEN_HELPER_ARGS]);
 void xen_helper_results(struct xen_helper *h, uint64_t store_mfn,
 			uint64_t console_mfn);
 
@@ -218,6 +222,25 @@ int xen_restore(struct enso_ctx *ctx, const struct backend_create *in, int fd,
 		uint32_t *domid, struct enso_error *err);
 int xen_resume_suspended(struct enso_ctx *ctx, struct xen_backend *xb,
 			 uint32_t domid, struct enso_error *err);
+/* The guest asked to suspend (its suspend event channel, else
+ * control/shutdown) and waited for, bounded: 0 once the hypervisor says
+ * it has.  And libxc's question to an HVM container's device model (to
+ * track the pages it writes), answered for a PVH guest, which has none. */
+int xen_suspend_guest(struct enso_ctx *ctx, uint32_t domid,
+		      struct enso_error *err);
+int xen_save_dm_logdirty(uint32_t domid, unsigned enable, void *data);
+/* What save and migrate send: libxl's stream header and LIBXC_CONTEXT,
+ * libxc's stream from the helper job (xc_domain_save), END.  name: the
+ * stream's, for messages. */
+int xen_stream_out(struct enso_ctx *ctx, int fd, const char *name,
+		   struct xen_helper_job *job, struct enso_error *err);
+
+/* migrate.c: live migration's sending half (backend.h's migrate_send). */
+int xen_migrate_send(struct enso_ctx *ctx, uint32_t domid, int fd,
+		     bool (*progress)(void *opaque,
+				      const struct enso_migrate_progress *p),
+		     void *opaque, struct enso_migrate_progress *out,
+		     struct enso_error *err);
 
 /* vcpu.c: vCPUs (vcpu-list, vcpu-pin), the console ring, debug keys; as
  * the ops of the same names in backends/backend.h. */

@@ -76,21 +76,24 @@ static int run_fails(xc_interface *xch, struct xen_helper *h, void *arg)
 	return -EIO;
 }
 
-/* Asks twice; the parent's answers (counted in arg) decide. */
+/* Asks twice; the parent's answers (counted in arg) decide.  The first
+ * question's figures come back summed: the answer is a value. */
 static int run_asks(xc_interface *xch, struct xen_helper *h, void *arg)
 {
+	static const uint64_t figures[XEN_HELPER_ARGS] = { 1, 2, 3, 4 };
 	int *answers = arg;
-	int r = xen_helper_ask(h, 7);
+	int r = xen_helper_ask(h, 7, figures);
 
 	(void)xch;
-	if (r)
-		return r;
-	r = xen_helper_ask(h, 8);
+	if (r != 10)
+		return r < 0 ? r : -EPROTO;
+	r = xen_helper_ask(h, 8, NULL);
 	*answers = 2;	/* the child's copy: not seen by the parent */
 	return r;
 }
 
-static int answer_count(struct enso_ctx *ctx, uint32_t question, void *arg,
+static int answer_count(struct enso_ctx *ctx, uint32_t question,
+			const uint64_t q[XEN_HELPER_ARGS], void *arg,
 			struct enso_error *err)
 {
 	int *asked = arg;
@@ -99,7 +102,7 @@ static int answer_count(struct enso_ctx *ctx, uint32_t question, void *arg,
 	*asked += (int)question;
 	if (question == 8)
 		return exl_fail(err, -ETIMEDOUT, "domain 9 did not suspend within 60 s");
-	return 0;
+	return (int)(q[0] + q[1] + q[2] + q[3]);
 }
 
 static int run_crashes(xc_interface *xch, struct xen_helper *h, void *arg)
