@@ -68,7 +68,9 @@ int enso_domain_migrate_resume(struct enso_ctx *ctx, uint32_t domid,
 {
 	if (!rt_domain_exists(ctx, domid))
 		return exl_fail(err, -ENOENT, "domain %u does not exist", domid);
-	if (was_paused)
+	/* A send that failed left it running already (backend.h); one that
+	 * succeeded left it stopped, as paused. */
+	if (was_paused || !rt_domain_paused(ctx, domid))
 		return 0;
 	return ctx->ops->unpause(ctx, domid, err);
 }

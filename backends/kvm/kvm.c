@@ -285,7 +285,10 @@ static int kvm_info(struct enso_ctx *ctx, uint32_t domid,
 		const char *s = kvm_jstr(kvm_jget(ret, "return", "status"));
 
 		out->running = !strcmp(s, "running");
-		out->paused = !strcmp(s, "paused") || !strcmp(s, "prelaunch");
+		/* A migrated-away QEMU is stopped as a paused one is, and
+		 * runs again the same way (cont). */
+		out->paused = !strcmp(s, "paused") || !strcmp(s, "prelaunch") ||
+			      !strcmp(s, "postmigrate");
 		out->shutdown = !strcmp(s, "shutdown") ||
 				!strcmp(s, "guest-panicked");
 		if (!strcmp(s, "guest-panicked"))

@@ -561,4 +561,5 @@ const struct backend_ops backend_xen = {
 	.save = xen_save,
 	.restore = xen_restore,
 	.save_streamv2 = true,	/* libxc's stream in libxl's v2 (stream.h) */
+	.migrate_send = xen_migrate_send,
 };
