@@ -11,7 +11,8 @@
  * the tap; RX of small, large and GSO frames into posted buffers, and of
  * frames sent while no buffer is posted (held, not lost, the worker
  * asleep); two queues; split event channels; close and reconnect; rate=
- * holding frames until a replenish; a tap that does not exist; every
+ * holding frames until a replenish; the control ring, Toeplitz steering
+ * and the multicast filter (net_ctrl.c); a tap that does not exist; every
  * hostile frontend of docs/design/netback.md, each followed by traffic on
  * a second vif; nothing left mapped or bound at the end.
  *
@@ -373,6 +374,7 @@ int main(void)
 	split(&a);
 	reconnect(&a);
 	rate(&a);
+	nf_ctrl_tests(&a, &b);
 	nf_hostile(&a, &b, &c);
 
 	xs_rm(xbt_xs, XBT_NULL, "/local/domain/0/backend/vif");
