@@ -8,6 +8,7 @@
  *               open one tap fd per queue (root is needed: here, not in
  *               the worker); start the vif's worker, which maps, binds
  *               and serves; the daemon's copies of the tap fds are closed
+ *   fe_changed  request-multicast-control, sent on to the worker
  *   disconnect  the worker stops and is reaped
  *   remove      free what probe made
  */
@@ -48,8 +49,8 @@ static int nb_probe(struct xenbus_dev *dev)
 	for (i = 0; i < NETBACK_MAX_QUEUES; i++)
 		nd->tapfd[i] = -1;
 	snprintf(queues, sizeof(queues), "%u", max_queues(nd->nb));
-	/* Multicast filtering is sampled at connect only: the worker,
-	 * which filters, has no xenstore to watch (docs/design/netback.md). */
+	/* request-multicast-control is read at connect and followed after
+	 * (nb_fe_changed): the worker filters, the daemon tells it. */
 	const struct xenbus_node features[] = {
 		{ "feature-sg", "1" },
 		{ "feature-gso-tcpv4", "1" },
@@ -58,7 +59,7 @@ static int nb_probe(struct xenbus_dev *dev)
 		{ "feature-rx-copy", "1" },
 		{ "feature-rx-flip", "0" },
 		{ "feature-multicast-control", "1" },
-		{ "feature-dynamic-multicast-control", "0" },
+		{ "feature-dynamic-multicast-control", "1" },
 		{ "feature-split-event-channels", "1" },
 		{ "feature-ctrl-ring", "1" },
 		{ "multi-queue-max-queues", queues },
@@ -281,6 +282,23 @@ static void nb_disconnect(struct xenbus_dev *dev)
 	nd->w = NULL;
 }
 
+/* request-multicast-control changed while connected: the worker is told
+ * (queue.c on_daemon).  Anything but 1 is 0: no filter. */
+static void nb_fe_changed(struct xenbus_dev *dev)
+{
+	struct nb_dev *nd = xenbus_dev_priv(dev);
+	unsigned long long v = 0;
+	int rc;
+
+	if (xenbus_dev_read_uint(dev, XENBUS_FRONTEND, "request-multicast-control",
+				 1, &v) < 0)
+		v = 0;
+	rc = xenbus_worker_send(nd->w, (int32_t)v);
+	if (rc < 0)
+		elog(ELOG_WARN, "vif %u/%s: telling the worker of request-multicast-control: %s",
+		     xenbus_dev_domid(dev), xenbus_dev_id(dev), strerror(-rc));
+}
+
 static void nb_remove(struct xenbus_dev *dev)
 {
 	free(xenbus_dev_priv(dev));
@@ -293,4 +311,6 @@ const struct xenbus_engine netback_engine = {
 	.connect = nb_connect,
 	.disconnect = nb_disconnect,
 	.remove = nb_remove,
+	.fe_watch = "request-multicast-control",
+	.fe_changed = nb_fe_changed,
 };

@@ -45,7 +45,8 @@ struct nb_conf {
 	uint64_t rate_bytes, rate_usecs;	/* 0: no limit */
 	bool ctrl;		/* a control ring: ctrl-ring-ref, event-channel-ctrl */
 	uint32_t ctrl_ref, ctrl_port;
-	bool mcast_ctrl;	/* request-multicast-control, at connect */
+	bool mcast_ctrl;	/* request-multicast-control: at connect, then
+				 * as the daemon says (the worker's copy) */
 	struct nb_conf_queue {
 		uint32_t tx_ref, rx_ref, tx_port, rx_port;
 	} q[NETBACK_MAX_QUEUES];

@@ -88,11 +88,16 @@ static void on_timer(void *arg, uint32_t events)
 	nb_check_broken(q->nd);
 }
 
+/* The daemon says stop, or sends request-multicast-control's new value
+ * (engine.c nb_fe_changed). */
 static void on_daemon(void *arg, uint32_t events)
 {
 	struct nb_dev *nd = arg;
+	int32_t v;
 
 	(void)events;
+	while (xenbus_worker_recv(nd->self, &v) > 0)
+		nd->conf.mcast_ctrl = v != 0;
 	stop = xenbus_worker_stopping(nd->self);
 }
 

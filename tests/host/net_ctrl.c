@@ -6,7 +6,7 @@
  * and each must arrive on the queue the table names for the suite's hash,
  * with that hash in a HASH extra; a multicast group is dropped until
  * added, passes, and is dropped again once deleted, broadcast passing
- * throughout; hostile control requests get their error status (or the vif
+ * throughout, and request-multicast-control is followed while connected; hostile control requests get their error status (or the vif
  * closed), and the other vif passes after each.
  */
 #include <arpa/inet.h>
@@ -277,6 +277,24 @@ static bool mcast_passes(struct nf_dev *a, const uint8_t *dst, bool *bcast)
 	return first;
 }
 
+/* After a change of request-multicast-control, which the daemon passes on
+ * to the worker as the frames go: mcast_passes until the group passes (or
+ * is dropped) as wanted, up to 20 rounds; false if it never does. */
+static bool mcast_settles(struct nf_dev *a, const uint8_t *group, bool want,
+			  bool *bcast)
+{
+	unsigned i;
+	bool pass = !want;
+
+	nf_rx_post(a, 0, 64);
+	for (i = 0; i < 20 && pass != want; i++) {
+		pass = mcast_passes(a, group, bcast);
+		if (!*bcast)
+			return false;
+	}
+	return pass == want;
+}
+
 /* MCAST_ADD or _DEL of addr: a dummy request, its extra; both answered. */
 static bool mcast_op(struct nf_dev *a, uint8_t type, const uint8_t *addr)
 {
@@ -319,6 +337,14 @@ static void multicast(struct nf_dev *a)
 	pass = mcast_passes(a, group, &bc);
 	xbt_check(pass && bc, "multicast: without request-multicast-control, every group passes",
 		  "group %s, broadcast %s", pass ? "passed" : "dropped", bc ? "passed" : "lost");
+	xbt_write(a->fe, "request-multicast-control", "1");
+	ok = mcast_settles(a, group, false, &bc);
+	xbt_check(ok && bc, "dynamic multicast: request-multicast-control 1 while connected -> the group is dropped, broadcast passes",
+		  "group %s, broadcast %s", ok ? "dropped" : "still passes", bc ? "passed" : "lost");
+	xbt_write(a->fe, "request-multicast-control", "0");
+	ok = mcast_settles(a, group, true, &bc);
+	xbt_check(ok && bc, "dynamic multicast: back to 0 -> the group passes again",
+		  "group %s, broadcast %s", ok ? "passes" : "still dropped", bc ? "passed" : "lost");
 }
 
 void nf_ctrl_tests(struct nf_dev *a, struct nf_dev *b)

@@ -70,6 +70,7 @@ static void handshake(struct nf_dev *a)
 		{ "feature-gso-tcpv6", "1" }, { "feature-ipv6-csum-offload", "1" },
 		{ "feature-rx-copy", "1" }, { "feature-rx-flip", "0" },
 		{ "feature-multicast-control", "1" },
+		{ "feature-dynamic-multicast-control", "1" },
 		{ "feature-split-event-channels", "1" },
 		{ "feature-ctrl-ring", "1" }, { "multi-queue-max-queues", "4" },
 	};
