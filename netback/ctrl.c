@@ -14,10 +14,9 @@
  *   GET/SET_HASH_MAPPING_SIZE  0..NB_HASH_MAP_MAX entries (INVALID_
  *                         PARAMETER past it), the table zeroed
  *   SET_HASH_MAPPING      a sub-table of one grant at an offset: past the
- *                         table BUFFER_OVERFLOW; more than a page, a grant
- *                         that does not copy, an entry not below the
- *                         number of queues: INVALID_PARAMETER, the table
- *                         unchanged
+ *                         table BUFFER_OVERFLOW; a grant that does not
+ *                         copy, an entry not below the number of queues:
+ *                         INVALID_PARAMETER, the table unchanged
  *   anything else         NOT_SUPPORTED (the static-grant types too)
  *
  * A frontend whose req_prod runs more than a ring ahead breaks the ring:
@@ -58,22 +57,10 @@ static uint32_t set_algorithm(struct nb_dev *nd, const uint32_t *data,
 	return XEN_NETIF_CTRL_STATUS_SUCCESS;
 }
 
-static uint32_t get_flags(struct nb_dev *nd, const uint32_t *data,
-			  uint32_t *out)
-{
-	(void)data;
-	if (nd->hash.alg == XEN_NETIF_CTRL_HASH_ALGORITHM_NONE)
-		return XEN_NETIF_CTRL_STATUS_NOT_SUPPORTED;
-	*out = HASH_TYPES;
-	return XEN_NETIF_CTRL_STATUS_SUCCESS;
-}
-
 static uint32_t set_flags(struct nb_dev *nd, const uint32_t *data,
 			  uint32_t *out)
 {
 	(void)out;
-	if (nd->hash.alg == XEN_NETIF_CTRL_HASH_ALGORITHM_NONE)
-		return XEN_NETIF_CTRL_STATUS_NOT_SUPPORTED;
 	if (data[0] & ~(uint32_t)HASH_TYPES)
 		return XEN_NETIF_CTRL_STATUS_INVALID_PARAMETER;
 	nd->hash.flags = data[0];
@@ -91,15 +78,6 @@ static uint32_t set_key(struct nb_dev *nd, const uint32_t *data, uint32_t *out)
 		return XEN_NETIF_CTRL_STATUS_INVALID_PARAMETER;
 	memcpy(nd->hash.key, key, sizeof(key));
 	nd->hash.keylen = data[1];
-	return XEN_NETIF_CTRL_STATUS_SUCCESS;
-}
-
-static uint32_t get_map_size(struct nb_dev *nd, const uint32_t *data,
-			     uint32_t *out)
-{
-	(void)nd;
-	(void)data;
-	*out = NB_HASH_MAP_MAX;
 	return XEN_NETIF_CTRL_STATUS_SUCCESS;
 }
 
@@ -130,15 +108,36 @@ static uint32_t set_map(struct nb_dev *nd, const uint32_t *data, uint32_t *out)
 	return XEN_NETIF_CTRL_STATUS_SUCCESS;
 }
 
-static ctrl_fn *const handlers[] = {
-	[XEN_NETIF_CTRL_TYPE_GET_HASH_FLAGS] = get_flags,
-	[XEN_NETIF_CTRL_TYPE_SET_HASH_FLAGS] = set_flags,
-	[XEN_NETIF_CTRL_TYPE_SET_HASH_KEY] = set_key,
-	[XEN_NETIF_CTRL_TYPE_GET_HASH_MAPPING_SIZE] = get_map_size,
-	[XEN_NETIF_CTRL_TYPE_SET_HASH_MAPPING_SIZE] = set_map_size,
-	[XEN_NETIF_CTRL_TYPE_SET_HASH_MAPPING] = set_map,
-	[XEN_NETIF_CTRL_TYPE_SET_HASH_ALGORITHM] = set_algorithm,
+/* By type: a setter, or (fn NULL) a query answered with value;
+ * toeplitz: NOT_SUPPORTED until the algorithm is set (netif.h says so of
+ * the flags). */
+static const struct {
+	bool known, toeplitz;
+	ctrl_fn *fn;
+	uint32_t value;
+} handlers[] = {
+	[XEN_NETIF_CTRL_TYPE_GET_HASH_FLAGS] = { true, true, NULL, HASH_TYPES },
+	[XEN_NETIF_CTRL_TYPE_SET_HASH_FLAGS] = { true, true, set_flags, 0 },
+	[XEN_NETIF_CTRL_TYPE_SET_HASH_KEY] = { true, false, set_key, 0 },
+	[XEN_NETIF_CTRL_TYPE_GET_HASH_MAPPING_SIZE] = { true, false, NULL, NB_HASH_MAP_MAX },
+	[XEN_NETIF_CTRL_TYPE_SET_HASH_MAPPING_SIZE] = { true, false, set_map_size, 0 },
+	[XEN_NETIF_CTRL_TYPE_SET_HASH_MAPPING] = { true, false, set_map, 0 },
+	[XEN_NETIF_CTRL_TYPE_SET_HASH_ALGORITHM] = { true, false, set_algorithm, 0 },
 };
+
+static uint32_t serve(struct nb_dev *nd, const struct xen_netif_ctrl_request *q,
+		      uint32_t *out)
+{
+	if (q->type >= ARRAY_SIZE(handlers) || !handlers[q->type].known ||
+	    (handlers[q->type].toeplitz &&
+	     nd->hash.alg == XEN_NETIF_CTRL_HASH_ALGORITHM_NONE))
+		return XEN_NETIF_CTRL_STATUS_NOT_SUPPORTED;
+	if (!handlers[q->type].fn) {
+		*out = handlers[q->type].value;
+		return XEN_NETIF_CTRL_STATUS_SUCCESS;
+	}
+	return handlers[q->type].fn(nd, q->data, out);
+}
 
 static void ctrl_run(struct nb_dev *nd)
 {
@@ -161,9 +160,7 @@ static void ctrl_run(struct nb_dev *nd)
 			memcpy(&q, RING_GET_REQUEST(r, r->req_cons++), sizeof(q));
 			a.id = q.id;
 			a.type = q.type;
-			a.status = XEN_NETIF_CTRL_STATUS_NOT_SUPPORTED;
-			if (q.type < ARRAY_SIZE(handlers) && handlers[q.type])
-				a.status = handlers[q.type](nd, q.data, &a.data);
+			a.status = serve(nd, &q, &a.data);
 			memcpy(RING_GET_RESPONSE(r, r->rsp_prod_pvt++), &a, sizeof(a));
 		}
 		RING_PUSH_RESPONSES_AND_CHECK_NOTIFY(r, notify);

@@ -31,28 +31,29 @@ static size_t input(int af, const char *src, const char *dst, uint16_t sport,
 	return 2 * alen + 4;
 }
 
-static void test_vectors(void **state)
+/* Each row of a table, over the addresses and with the ports. */
+static void check_rows(int af, const struct rss_row *rows, size_t nrows)
 {
 	uint8_t in[36];
 	unsigned i, tcp;
 
+	for (i = 0; i < nrows; i++)
+		for (tcp = 0; tcp < 2; tcp++) {
+			size_t n = input(af, rows[i].src, rows[i].dst, rows[i].sport,
+					 rows[i].dport, tcp, in);
+
+			assert_int_equal(nb_toeplitz(rss_key, 40, in, n),
+					 tcp ? rows[i].tcp : rows[i].ip);
+		}
+}
+
+static void test_vectors(void **state)
+{
+	uint8_t in[36] = { 0 };
+
 	(void)state;
-	for (i = 0; i < ARRAY_SIZE(v4); i++)
-		for (tcp = 0; tcp < 2; tcp++) {
-			size_t n = input(AF_INET, v4[i].src, v4[i].dst, v4[i].sport,
-					 v4[i].dport, tcp, in);
-
-			assert_int_equal(nb_toeplitz(rss_key, 40, in, n),
-					 tcp ? v4[i].tcp : v4[i].ip);
-		}
-	for (i = 0; i < ARRAY_SIZE(v6); i++)
-		for (tcp = 0; tcp < 2; tcp++) {
-			size_t n = input(AF_INET6, v6[i].src, v6[i].dst, v6[i].sport,
-					 v6[i].dport, tcp, in);
-
-			assert_int_equal(nb_toeplitz(rss_key, 40, in, n),
-					 tcp ? v6[i].tcp : v6[i].ip);
-		}
+	check_rows(AF_INET, v4, ARRAY_SIZE(v4));
+	check_rows(AF_INET6, v6, ARRAY_SIZE(v6));
 	/* No key: every hash 0; a short key is zero past its end. */
 	assert_int_equal(nb_toeplitz(rss_key, 0, in, 36), 0);
 	assert_int_equal(nb_toeplitz(rss_key, 4, (const uint8_t[]){ 0x80 }, 1),
@@ -64,27 +65,19 @@ static void test_vectors(void **state)
 /* A frame of row i: Ethernet, IPv4 or IPv6, then TCP (proto 6) or UDP. */
 static size_t frame(unsigned char *f, bool six, unsigned i, uint8_t proto)
 {
-	size_t l3 = 14, l4;
+	const struct rss_row *r = six ? &v6[i] : &v4[i];
+	size_t alen = six ? 32 : 8, addr = 14 + (six ? 8 : 12);
+	size_t l4 = 14 + (six ? 40 : 20);
 	uint8_t in[36];
 
 	memset(f, 0, 128);
 	f[12] = six ? 0x86 : 0x08;
 	f[13] = six ? 0xdd : 0x00;
-	if (six) {
-		f[l3] = 0x60;
-		f[l3 + 6] = proto;
-		input(AF_INET6, v6[i].src, v6[i].dst, v6[i].sport, v6[i].dport, true, in);
-		memcpy(f + l3 + 8, in, 32);
-		l4 = l3 + 40;
-		memcpy(f + l4, in + 32, 4);
-	} else {
-		f[l3] = 0x45;
-		f[l3 + 9] = proto;
-		input(AF_INET, v4[i].src, v4[i].dst, v4[i].sport, v4[i].dport, true, in);
-		memcpy(f + l3 + 12, in, 8);
-		l4 = l3 + 20;
-		memcpy(f + l4, in + 8, 4);
-	}
+	f[14] = six ? 0x60 : 0x45;
+	f[14 + (six ? 6 : 9)] = proto;
+	input(six ? AF_INET6 : AF_INET, r->src, r->dst, r->sport, r->dport, true, in);
+	memcpy(f + addr, in, alen);
+	memcpy(f + l4, in + alen, 4);
 	return l4 + 20;
 }
 
