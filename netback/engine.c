@@ -176,6 +176,17 @@ static int tap_name(struct nb_dev *nd)
 	return 0;
 }
 
+/* request-multicast-control: any number but 0 asks (as Linux's netback
+ * reads it); absent or not a number, no filter.  Never fails a connect:
+ * a frontend that cares not for it connects as before. */
+static bool mcast_requested(const struct xenbus_dev *dev)
+{
+	unsigned long long v;
+
+	return xenbus_dev_read_uint(dev, XENBUS_FRONTEND, "request-multicast-control",
+				    UINT32_MAX, &v) == 0 && v != 0;
+}
+
 /* The control ring, when the frontend gives one: both keys or neither. */
 static int read_ctrl(struct xenbus_dev *dev, struct nb_conf *c)
 {
@@ -195,7 +206,7 @@ static int read_ctrl(struct xenbus_dev *dev, struct nb_conf *c)
 static int read_frontend(struct nb_dev *nd, struct nb_conf *c)
 {
 	struct xenbus_dev *dev = nd->dev;
-	unsigned copy, notify, sg, gso4, gso6, nocsum, v6csum, mcast, i;
+	unsigned copy, notify, sg, gso4, gso6, nocsum, v6csum, i;
 	int rc;
 
 	memset(c, 0, sizeof(*c));
@@ -215,7 +226,6 @@ static int read_frontend(struct nb_dev *nd, struct nb_conf *c)
 	rc = rc ? rc : xenbus_dev_read_fe(dev, "feature-gso-tcpv6", 1, 0, &gso6);
 	rc = rc ? rc : xenbus_dev_read_fe(dev, "feature-no-csum-offload", 1, 0, &nocsum);
 	rc = rc ? rc : xenbus_dev_read_fe(dev, "feature-ipv6-csum-offload", 1, 0, &v6csum);
-	rc = rc ? rc : xenbus_dev_read_fe(dev, "request-multicast-control", 1, 0, &mcast);
 	for (i = 0; rc == 0 && i < c->nq; i++)
 		rc = read_queue(dev, c, i);
 	if (rc == 0)
@@ -226,7 +236,7 @@ static int read_frontend(struct nb_dev *nd, struct nb_conf *c)
 	c->gso4 = gso4;
 	c->gso6 = gso6;
 	c->csum = !nocsum && v6csum;
-	c->mcast_ctrl = mcast;
+	c->mcast_ctrl = mcast_requested(dev);
 	return rc;
 }
 
@@ -283,17 +293,15 @@ static void nb_disconnect(struct xenbus_dev *dev)
 }
 
 /* request-multicast-control changed while connected: the worker is told
- * (queue.c on_daemon).  Anything but 1 is 0: no filter. */
+ * (queue.c on_daemon). */
 static void nb_fe_changed(struct xenbus_dev *dev)
 {
 	struct nb_dev *nd = xenbus_dev_priv(dev);
-	unsigned long long v = 0;
 	int rc;
 
-	if (xenbus_dev_read_uint(dev, XENBUS_FRONTEND, "request-multicast-control",
-				 1, &v) < 0)
-		v = 0;
-	rc = xenbus_worker_send(nd->w, (int32_t)v);
+	if (!nd->w)
+		return;
+	rc = xenbus_worker_send(nd->w, mcast_requested(dev));
 	if (rc < 0)
 		elog(ELOG_WARN, "vif %u/%s: telling the worker of request-multicast-control: %s",
 		     xenbus_dev_domid(dev), xenbus_dev_id(dev), strerror(-rc));
