@@ -141,6 +141,34 @@ static void expect(struct nf_dev *a, uint16_t type, uint32_t d0, uint32_t d1,
 	xbt_check(st == want, name, "status %u, wanted %u", st, want);
 }
 
+/* Flags 0, then the algorithm NONE: no hash, no extra (and back on). */
+static void hash_off(struct nf_dev *a)
+{
+	struct virtio_net_hdr vh = { 0 };
+	size_t len = flow(false, &v4[0], 6);
+	unsigned qi = 99, k;
+	bool got[2];
+
+	for (k = 0; k < 2; k++) {
+		if (k == 0)
+			expect(a, XEN_NETIF_CTRL_TYPE_SET_HASH_FLAGS, 0, 0, 0, ST_OK,
+			       "hashing: SET_HASH_FLAGS 0 -> SUCCESS");
+		else
+			expect(a, XEN_NETIF_CTRL_TYPE_SET_HASH_ALGORITHM,
+			       XEN_NETIF_CTRL_HASH_ALGORITHM_NONE, 0, 0, ST_OK,
+			       "hashing: SET_HASH_ALGORITHM NONE -> SUCCESS");
+		got[k] = nf_tap_send(a, &vh, f, len) == 0 && nf_rx_get_any(a, &qi, &rx) &&
+			 rx.len == len && rx.hash.type == 0 && rx.slots == 1;
+	}
+	xbt_check(got[0] && got[1], "hashing: with flags 0, and with the algorithm NONE, a flow arrives with no HASH extra",
+		  "flags 0: %s; NONE: %s", got[0] ? "as wanted" : "not", got[1] ? "as wanted" : "not");
+	expect(a, XEN_NETIF_CTRL_TYPE_SET_HASH_ALGORITHM,
+	       XEN_NETIF_CTRL_HASH_ALGORITHM_TOEPLITZ, 0, 0, ST_OK,
+	       "hashing: SET_HASH_ALGORITHM Toeplitz again -> SUCCESS");
+	expect(a, XEN_NETIF_CTRL_TYPE_SET_HASH_FLAGS, ALL_TYPES, 0, 0, ST_OK,
+	       "hashing: SET_HASH_FLAGS all four again -> SUCCESS");
+}
+
 static void hashing(struct nf_dev *a)
 {
 	uint32_t *map = xbt_page(a->g, NF_MAPPAGE(a)), data = 0, st;
@@ -176,6 +204,7 @@ static void hashing(struct nf_dev *a)
 	xbt_check(st == ST_OK, "ctrl ring: SET_HASH_MAPPING, two sub-tables of 4 at offsets 0 and 4 -> SUCCESS",
 		  "status %u", st);
 	check_steering(a, "hashing: the RSS suite's 13 flows from the tap, each on the queue its table entry names, with its Toeplitz hash in a HASH extra");
+	hash_off(a);
 }
 
 /* The other vif passes after each hostile request. */
@@ -187,6 +216,43 @@ static void hostile_expect(struct nf_dev *a, uint16_t type, uint32_t d0,
 	expect(a, type, d0, d1, d2, want, name);
 	snprintf(n2, sizeof(n2), "%s; the other vif passes", name);
 	nf_check_passes(other, n2);
+}
+
+static bool ctrl_answered(const void *arg)
+{
+	const struct nf_dev *a = arg;
+
+	return __atomic_load_n(&a->ctrl.sring->rsp_prod, __ATOMIC_ACQUIRE) -
+		       a->ctrl.rsp_cons >= RING_SIZE(&a->ctrl);
+}
+
+/* A full control ring behind one kick: every request answered, in its
+ * slot, with its id. */
+static void ctrl_flood(struct nf_dev *a)
+{
+	unsigned n = RING_SIZE(&a->ctrl), i, bad = 0, avail;
+	int notify;
+
+	for (i = 0; i < n; i++)
+		*RING_GET_REQUEST(&a->ctrl, a->ctrl.req_prod_pvt++) =
+			(struct xen_netif_ctrl_request){
+				.id = (uint16_t)(1000 + i),
+				.type = XEN_NETIF_CTRL_TYPE_GET_HASH_MAPPING_SIZE };
+	RING_PUSH_REQUESTS_AND_CHECK_NOTIFY(&a->ctrl, notify);
+	(void)notify;
+	(void)!write(a->kick_ctrl, &(uint64_t){ 1 }, 8);
+	xbt_pump(ctrl_answered, a);
+	avail = __atomic_load_n(&a->ctrl.sring->rsp_prod, __ATOMIC_ACQUIRE) -
+		a->ctrl.rsp_cons;
+	for (i = 0; i < n && i < avail; i++) {
+		struct xen_netif_ctrl_response *r =
+			RING_GET_RESPONSE(&a->ctrl, a->ctrl.rsp_cons++);
+
+		bad += r->id != 1000 + i || r->status != ST_OK || r->data != 128;
+	}
+	xbt_check(i == n && !bad, "hostile ctrl: a full ring of requests behind one kick -> every one answered",
+		  "%u of %u answered, %u wrong", i, n, bad);
+	nf_check_passes(other, "hostile ctrl: a full ring; the other vif passes");
 }
 
 static void hostile(struct nf_dev *a)
@@ -225,6 +291,7 @@ static void hostile(struct nf_dev *a)
 		       "hostile ctrl: ADD_GREF_MAPPING (not served) -> NOT_SUPPORTED");
 	hostile_expect(a, 0xffff, 0, 0, 0, ST_NOTSUP, "hostile ctrl: type 65535 -> NOT_SUPPORTED");
 	check_steering(a, "hostile ctrl: after the refused requests, the key and table are as set: every flow steered as before");
+	ctrl_flood(a);
 
 	a->ctrl.sring->req_prod = a->ctrl.req_prod_pvt + RING_SIZE(&a->ctrl) + 5;
 	(void)!write(a->kick_ctrl, &(uint64_t){ 1 }, 8);
@@ -309,6 +376,30 @@ static bool mcast_op(struct nf_dev *a, uint8_t type, const uint8_t *addr)
 	       st[1] == NETIF_RSP_NULL;
 }
 
+/* 64 groups (the limit) other than group: group still dropped; a 65th:
+ * filtering off, group passes. */
+static void mcast_overflow(struct nf_dev *a, const uint8_t *group)
+{
+	uint8_t addr[6] = { 0x01, 0x00, 0x5e, 0x01, 0x00, 0x00 };
+	unsigned i, ok = 0;
+	bool pass64, pass65, bc64, bc65;
+
+	for (i = 0; i < 64; i++) {
+		addr[5] = (uint8_t)i;
+		ok += mcast_op(a, XEN_NETIF_EXTRA_TYPE_MCAST_ADD, addr);
+	}
+	nf_rx_post(a, 0, 64);
+	pass64 = mcast_passes(a, group, &bc64);
+	addr[5] = 64;
+	ok += mcast_op(a, XEN_NETIF_EXTRA_TYPE_MCAST_ADD, addr);
+	pass65 = mcast_passes(a, group, &bc65);
+	xbt_check(ok == 65 && !pass64 && bc64 && pass65 && bc65,
+		  "multicast: 64 other groups added, the group still dropped; a 65th (limit 64) turns filtering off: it passes",
+		  "%u of 65 OKAY; after 64 the group %s, after 65 %s; broadcast %s, %s", ok,
+		  pass64 ? "passed" : "dropped", pass65 ? "passed" : "dropped",
+		  bc64 ? "passed" : "lost", bc65 ? "passed" : "lost");
+}
+
 static void multicast(struct nf_dev *a)
 {
 	static const uint8_t group[6] = { 0x01, 0x00, 0x5e, 0x00, 0x00, 0xfb };
@@ -330,6 +421,7 @@ static void multicast(struct nf_dev *a)
 	xbt_check(ok && !pass && bc, "multicast: MCAST_DEL of the group -> OKAY, then it is dropped again",
 		  "answer %s, group %s, broadcast %s", ok ? "OKAY" : "not OKAY",
 		  pass ? "passed" : "dropped", bc ? "passed" : "lost");
+	mcast_overflow(a, group);
 	nf_reopen(a);
 	nf_connect(a, 1, false, NF_ALL);
 	xbt_wait_state(a->be, XENBUS_CONNECTED);
