@@ -3,10 +3,12 @@
  *
  *   probe       write the features -> InitWait
  *   connect     read the frontend (rx-copy, queues, rings, channels,
- *               what it takes on rx) and the backend's rate and tap name;
+ *               what it takes on rx, its control ring, whether it wants
+ *               multicast filtered) and the backend's rate and tap name;
  *               open one tap fd per queue (root is needed: here, not in
  *               the worker); start the vif's worker, which maps, binds
  *               and serves; the daemon's copies of the tap fds are closed
+ *   fe_changed  request-multicast-control, sent on to the worker
  *   disconnect  the worker stops and is reaped
  *   remove      free what probe made
  */
@@ -47,9 +49,8 @@ static int nb_probe(struct xenbus_dev *dev)
 	for (i = 0; i < NETBACK_MAX_QUEUES; i++)
 		nd->tapfd[i] = -1;
 	snprintf(queues, sizeof(queues), "%u", max_queues(nd->nb));
-	/* Not served: the control ring (hash and indirection for the
-	 * frontend's queues) and multicast filtering (the tap passes all;
-	 * MCAST_ADD/DEL extras are answered OKAY). */
+	/* request-multicast-control is read at connect and followed after
+	 * (nb_fe_changed): the worker filters, the daemon tells it. */
 	const struct xenbus_node features[] = {
 		{ "feature-sg", "1" },
 		{ "feature-gso-tcpv4", "1" },
@@ -57,10 +58,10 @@ static int nb_probe(struct xenbus_dev *dev)
 		{ "feature-ipv6-csum-offload", "1" },
 		{ "feature-rx-copy", "1" },
 		{ "feature-rx-flip", "0" },
-		{ "feature-multicast-control", "0" },
-		{ "feature-dynamic-multicast-control", "0" },
+		{ "feature-multicast-control", "1" },
+		{ "feature-dynamic-multicast-control", "1" },
 		{ "feature-split-event-channels", "1" },
-		{ "feature-ctrl-ring", "0" },
+		{ "feature-ctrl-ring", "1" },
 		{ "multi-queue-max-queues", queues },
 	};
 	rc = xenbus_dev_write_nodes(dev, features, ARRAY_SIZE(features));
@@ -175,6 +176,33 @@ static int tap_name(struct nb_dev *nd)
 	return 0;
 }
 
+/* request-multicast-control: any number but 0 asks (as Linux's netback
+ * reads it); absent or not a number, no filter.  Never fails a connect:
+ * a frontend that cares not for it connects as before. */
+static bool mcast_requested(const struct xenbus_dev *dev)
+{
+	unsigned long long v;
+
+	return xenbus_dev_read_uint(dev, XENBUS_FRONTEND, "request-multicast-control",
+				    UINT32_MAX, &v) == 0 && v != 0;
+}
+
+/* The control ring, when the frontend gives one: both keys or neither. */
+static int read_ctrl(struct xenbus_dev *dev, struct nb_conf *c)
+{
+	unsigned long long any;
+	int rc;
+
+	if (xenbus_dev_read_uint(dev, XENBUS_FRONTEND, "ctrl-ring-ref", UINT32_MAX,
+				 &any) == -ENOENT)
+		return 0;
+	rc = xenbus_dev_read_fe(dev, "ctrl-ring-ref", UINT32_MAX, ~0u, &c->ctrl_ref);
+	rc = rc ? rc : xenbus_dev_read_fe(dev, "event-channel-ctrl", UINT32_MAX, ~0u,
+					  &c->ctrl_port);
+	c->ctrl = rc == 0;
+	return rc;
+}
+
 static int read_frontend(struct nb_dev *nd, struct nb_conf *c)
 {
 	struct xenbus_dev *dev = nd->dev;
@@ -201,11 +229,14 @@ static int read_frontend(struct nb_dev *nd, struct nb_conf *c)
 	for (i = 0; rc == 0 && i < c->nq; i++)
 		rc = read_queue(dev, c, i);
 	if (rc == 0)
+		rc = read_ctrl(dev, c);
+	if (rc == 0)
 		rc = read_rate(dev, c);
 	c->sg = sg;
 	c->gso4 = gso4;
 	c->gso6 = gso6;
 	c->csum = !nocsum && v6csum;
+	c->mcast_ctrl = mcast_requested(dev);
 	return rc;
 }
 
@@ -244,10 +275,12 @@ static int nb_connect(struct xenbus_dev *dev)
 	close_taps(nd);
 	if (rc < 0)
 		return rc;
-	elog(ELOG_INFO, "vif %u/%s: connected to %s, %u queue%s%s%s, worker pid %d",
+	elog(ELOG_INFO, "vif %u/%s: connected to %s, %u queue%s%s%s%s%s, worker pid %d",
 	     xenbus_dev_domid(dev), xenbus_dev_id(dev), nd->tap, nd->conf.nq,
 	     nd->conf.nq > 1 ? "s" : "", nd->conf.split ? ", split channels" : "",
-	     nd->conf.rate_bytes ? ", rate limited" : "", xenbus_worker_pid(nd->w));
+	     nd->conf.rate_bytes ? ", rate limited" : "",
+	     nd->conf.ctrl ? ", control ring" : "",
+	     nd->conf.mcast_ctrl ? ", multicast filtered" : "", xenbus_worker_pid(nd->w));
 	return 0;
 }
 
@@ -257,6 +290,21 @@ static void nb_disconnect(struct xenbus_dev *dev)
 
 	xenbus_worker_stop(nd->w);
 	nd->w = NULL;
+}
+
+/* request-multicast-control changed while connected: the worker is told
+ * (queue.c on_daemon). */
+static void nb_fe_changed(struct xenbus_dev *dev)
+{
+	struct nb_dev *nd = xenbus_dev_priv(dev);
+	int rc;
+
+	if (!nd->w)
+		return;
+	rc = xenbus_worker_send(nd->w, mcast_requested(dev));
+	if (rc < 0)
+		elog(ELOG_WARN, "vif %u/%s: telling the worker of request-multicast-control: %s",
+		     xenbus_dev_domid(dev), xenbus_dev_id(dev), strerror(-rc));
 }
 
 static void nb_remove(struct xenbus_dev *dev)
@@ -271,4 +319,6 @@ const struct xenbus_engine netback_engine = {
 	.connect = nb_connect,
 	.disconnect = nb_disconnect,
 	.remove = nb_remove,
+	.fe_watch = "request-multicast-control",
+	.fe_changed = nb_fe_changed,
 };

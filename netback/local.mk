@@ -3,7 +3,8 @@
 noinst_LTLIBRARIES += netback/libensonetback.la
 netback_libensonetback_la_SOURCES = netback/netback.h netback/private.h \
 	netback/engine.c netback/tap.c netback/queue.c netback/tx.c \
-	netback/rx.c netback/pkt.c
+	netback/rx.c netback/pkt.c netback/ctrl.c netback/hash.c \
+	netback/mcast.c
 netback_libensonetback_la_LIBADD = xenbus/libensoxenbus.la \
 	util/libensoutil.la
 

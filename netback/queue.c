@@ -8,7 +8,8 @@
  * and a loop for each.  Per queue: the tx and rx rings (one page each),
  * the event channel (or the tx and rx pair when split), the tap's queue
  * fd (polled only while the guest has posted rx buffers) and, with a
- * rate, a timerfd for the next replenish.
+ * rate, a timerfd for the next replenish.  Per vif: the control ring and
+ * its channel when the frontend gave one (ctrl.c).
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -23,14 +24,17 @@
 static bool stop;	/* the worker serves one vif: its flag */
 
 /* A callback found a ring broken: tell the daemon (which closes the vif
- * and says stop) and serve nothing more of any queue meanwhile. */
-static bool check_broken(struct nb_dev *nd)
+ * and says stop) and serve nothing more of any queue, nor the control
+ * ring, meanwhile. */
+bool nb_check_broken(struct nb_dev *nd)
 {
 	unsigned i;
 
 	if (!nd->broken)
 		return false;
 	xenbus_worker_broken(nd->self, -EPROTO, nd->broken);
+	if (nd->ctrlch)
+		evloop_del(nd->loop, xenbus_evtchn_fd(nd->ctrlch));
 	for (i = 0; i < nd->conf.nq; i++) {
 		struct nb_queue *q = &nd->q[i];
 
@@ -54,7 +58,7 @@ static void on_tx_kick(void *arg, uint32_t events)
 	nb_tx_run(q);
 	if (!q->rxch)	/* one channel for both directions */
 		nb_rx_run(q);
-	check_broken(q->nd);
+	nb_check_broken(q->nd);
 }
 
 static void on_rx_kick(void *arg, uint32_t events)
@@ -64,7 +68,7 @@ static void on_rx_kick(void *arg, uint32_t events)
 	(void)events;
 	xenbus_evtchn_ack(q->rxch);
 	nb_rx_run(q);
-	check_broken(q->nd);
+	nb_check_broken(q->nd);
 }
 
 static void on_tap(void *arg, uint32_t events)
@@ -73,7 +77,7 @@ static void on_tap(void *arg, uint32_t events)
 
 	(void)events;
 	nb_rx_run(q);
-	check_broken(q->nd);
+	nb_check_broken(q->nd);
 }
 
 static void on_timer(void *arg, uint32_t events)
@@ -81,14 +85,19 @@ static void on_timer(void *arg, uint32_t events)
 	struct nb_queue *q = arg;
 
 	nb_tx_on_timer(q, events);
-	check_broken(q->nd);
+	nb_check_broken(q->nd);
 }
 
+/* The daemon says stop, or sends request-multicast-control's new value
+ * (engine.c nb_fe_changed). */
 static void on_daemon(void *arg, uint32_t events)
 {
 	struct nb_dev *nd = arg;
+	int32_t v;
 
 	(void)events;
+	while (xenbus_worker_recv(nd->self, &v) > 0)
+		nd->conf.mcast_ctrl = v != 0;
 	stop = xenbus_worker_stopping(nd->self);
 }
 
@@ -196,25 +205,34 @@ int nb_serve(struct xenbus_worker *w, void *arg)
 	if (!nd->loop)
 		return xenbus_worker_say(w, -ENOMEM, "event loop");
 	memset(nd->q, 0, sizeof(nd->q));
+	memset(&nd->hash, 0, sizeof(nd->hash));
+	memset(&nd->mcast, 0, sizeof(nd->mcast));
+	nd->ctrls = NULL;
+	nd->ctrlch = NULL;
 	for (i = 0; rc == 0 && i < nd->conf.nq; i++)
 		rc = queue_start(nd, i);
+	if (rc == 0)
+		rc = nb_ctrl_start(nd);
 	if (rc == 0)
 		rc = evloop_add(nd->loop, xenbus_worker_fd(w), EPOLLIN, on_daemon, nd);
 	if (rc == 0)
 		rc = xenbus_worker_ready(w, calls, ARRAY_SIZE(calls));
 	/* What the frontend queued before we listened. */
+	if (rc == 0)
+		nb_ctrl_first(nd);
 	for (i = 0; rc == 0 && i < nd->conf.nq && !nd->broken; i++) {
 		nb_tx_run(&nd->q[i]);
 		nb_rx_run(&nd->q[i]);
 	}
 	if (rc == 0)
-		check_broken(nd);
+		nb_check_broken(nd);
 	while (rc == 0 && !stop) {
 		int r = evloop_run_once(nd->loop, -1);
 
 		if (r < 0 && r != -EINTR)
 			rc = xenbus_worker_say(w, r, "event loop: %s", strerror(-r));
 	}
+	nb_ctrl_stop(nd);
 	for (i = 0; i < nd->conf.nq; i++)
 		queue_stop(&nd->q[i]);
 	evloop_free(nd->loop);

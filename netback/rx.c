@@ -11,14 +11,25 @@
  *
  *   slot 0      the first 4096 bytes; NETRXF_csum_blank|data_validated
  *               or data_validated as the vnet header says; more_data if
- *               more follow; extra_info if a GSO slot follows
- *   [slot 1]    a netif_extra_info GSO (type, size), for a GSO packet
- *               and a frontend that took that GSO type
- *   slots 2..   the rest of the data, a page each (only with feature-sg)
+ *               more follow; extra_info if extras follow
+ *   [extras]    a netif_extra_info GSO (type, size), for a GSO packet
+ *               and a frontend that took that GSO type; then a HASH one
+ *               (type, algorithm, value) when the frontend hashes
+ *               (ctrl.c) and its flags cover the frame
+ *   then        the rest of the data, a page each (only with feature-sg)
  *
  * and each response's status is its slot's byte count (ERROR when the
  * guest's page does not copy).  A packet the frontend cannot take (over
  * one page without SG, a GSO type it did not take) is dropped.
+ *
+ * With request-multicast-control, a multicast frame whose address the
+ * frontend did not add is dropped (mcast.c).  With a hash set on the
+ * control ring, the frame's hash picks its queue (hash.c): a frame read
+ * from one tap queue and steered to another is delivered there at once,
+ * alone, if that queue has the buffers posted and holds no frame of its
+ * own; else it is dropped, as a NIC's full rx queue drops.  A tap queue is
+ * still read only while its own ring has buffers: a frontend that hashes
+ * posts on every queue, as it must receive on any (netif.h).
  */
 #include <errno.h>
 #include <linux/virtio_net.h>
@@ -29,37 +40,41 @@
 
 #define RX_BATCH 32u
 #define PAGE XENBUS_PAGE_SIZE
-#define RX_MAX_SLOTS ((NB_MAX_PKT + PAGE - 1) / PAGE + 1)
+#define RX_MAX_SLOTS ((NB_MAX_PKT + PAGE - 1) / PAGE + 2)
 
 struct rx_pkt {
 	struct virtio_net_hdr vh;
 	unsigned char *buf;	/* vnet header, then the frame */
 	size_t len;		/* the frame's */
 	unsigned nreq;
-	bool ext;
+	unsigned nextra;	/* slots 1..nextra: GSO, then HASH */
+	bool gso, hashed;
+	uint8_t htype;		/* _XEN_NETIF_CTRL_HASH_TYPE_* */
+	uint32_t hash;
 	bool ok;
 	uint16_t id[RX_MAX_SLOTS];
 	unsigned seg0, nseg;
 };
 
-/* The slots the packet takes, or 0 when the frontend cannot take it. */
-static unsigned slots_for(const struct nb_conf *c, const struct rx_pkt *p,
-			  bool *ext)
+/* The slots the packet takes, or 0 when the frontend cannot take it;
+ * p->gso and p->nextra set. */
+static unsigned slots_for(const struct nb_conf *c, struct rx_pkt *p)
 {
 	unsigned data = (unsigned)((p->len + PAGE - 1) / PAGE);
 	unsigned gso = p->vh.gso_type & ~VIRTIO_NET_HDR_GSO_ECN;
 
-	*ext = gso != VIRTIO_NET_HDR_GSO_NONE;
-	if (p->len < 14 || (data > 1 && !c->sg))
+	p->gso = gso != VIRTIO_NET_HDR_GSO_NONE;
+	p->nextra = p->gso + p->hashed;
+	if (p->len < 14 || p->len > NB_MAX_PKT || (data > 1 && !c->sg))
 		return 0;
-	if (*ext && !((gso == VIRTIO_NET_HDR_GSO_TCPV4 && c->gso4) ||
-		      (gso == VIRTIO_NET_HDR_GSO_TCPV6 && c->gso6)))
+	if (p->gso && !((gso == VIRTIO_NET_HDR_GSO_TCPV4 && c->gso4) ||
+			(gso == VIRTIO_NET_HDR_GSO_TCPV6 && c->gso6)))
 		return 0;
-	return data + *ext;
+	return data + p->nextra;
 }
 
-/* Takes the requests for p (its data pages: request 0, then 1 + ext ..)
- * and lays out its copy segments. */
+/* Takes the requests for p (its data pages: request 0, then 1 + nextra
+ * ..) and lays out its copy segments. */
 static void take(struct nb_queue *q, struct rx_pkt *p,
 		 struct xenbus_copy *segs, unsigned *nsegs)
 {
@@ -73,7 +88,7 @@ static void take(struct nb_queue *q, struct rx_pkt *p,
 		/* One copy of the slot: the frontend may change it. */
 		memcpy(&r, RING_GET_REQUEST(&q->rx, q->rx.req_cons++), sizeof(r));
 		p->id[k] = r.id;
-		if (k == 1 && p->ext)
+		if (k >= 1 && k <= p->nextra)
 			continue;	/* its page is given back unused */
 		segs[(*nsegs)++] = (struct xenbus_copy){
 			.ref = r.gref, .offset = 0,
@@ -84,9 +99,34 @@ static void take(struct nb_queue *q, struct rx_pkt *p,
 	p->nseg = *nsegs - p->seg0;
 }
 
+/* The extra of slot k (1..nextra). */
+static struct netif_extra_info extra(const struct rx_pkt *p, unsigned k)
+{
+	struct netif_extra_info e = { .type = XEN_NETIF_EXTRA_TYPE_GSO };
+
+	if (k == 1 && p->gso) {
+		e.u.gso.size = p->vh.gso_size;
+		e.u.gso.type = (p->vh.gso_type & ~VIRTIO_NET_HDR_GSO_ECN) ==
+					       VIRTIO_NET_HDR_GSO_TCPV4
+				       ? XEN_NETIF_GSO_TYPE_TCPV4
+				       : XEN_NETIF_GSO_TYPE_TCPV6;
+	} else {
+		e.type = XEN_NETIF_EXTRA_TYPE_HASH;
+		e.u.hash.type = p->htype;
+		e.u.hash.algorithm = XEN_NETIF_CTRL_HASH_ALGORITHM_TOEPLITZ;
+		e.u.hash.value[0] = (uint8_t)p->hash;	/* LSB first */
+		e.u.hash.value[1] = (uint8_t)(p->hash >> 8);
+		e.u.hash.value[2] = (uint8_t)(p->hash >> 16);
+		e.u.hash.value[3] = (uint8_t)(p->hash >> 24);
+	}
+	if (k < p->nextra)
+		e.flags = XEN_NETIF_EXTRA_FLAG_MORE;
+	return e;
+}
+
 static void respond(struct nb_queue *q, const struct rx_pkt *p)
 {
-	unsigned ndata = p->nreq - p->ext, k, d = 0;
+	unsigned ndata = p->nreq - p->nextra, k, d = 0;
 	size_t left = p->len;
 
 	for (k = 0; k < p->nreq; k++) {
@@ -94,14 +134,9 @@ static void respond(struct nb_queue *q, const struct rx_pkt *p)
 		netif_rx_response_t r = { .id = p->id[k] };
 		size_t n = left < PAGE ? left : PAGE;
 
-		if (k == 1 && p->ext) {
-			struct netif_extra_info e = { .type = XEN_NETIF_EXTRA_TYPE_GSO };
+		if (k >= 1 && k <= p->nextra) {
+			struct netif_extra_info e = extra(p, k);
 
-			e.u.gso.size = p->vh.gso_size;
-			e.u.gso.type = (p->vh.gso_type & ~VIRTIO_NET_HDR_GSO_ECN) ==
-						       VIRTIO_NET_HDR_GSO_TCPV4
-					       ? XEN_NETIF_GSO_TYPE_TCPV4
-					       : XEN_NETIF_GSO_TYPE_TCPV6;
 			memcpy(slot, &e, sizeof(e));
 			continue;
 		}
@@ -110,7 +145,7 @@ static void respond(struct nb_queue *q, const struct rx_pkt *p)
 				r.flags |= NETRXF_csum_blank | NETRXF_data_validated;
 			else if (p->vh.flags & VIRTIO_NET_HDR_F_DATA_VALID)
 				r.flags |= NETRXF_data_validated;
-			if (p->ext)
+			if (p->nextra)
 				r.flags |= NETRXF_extra_info;
 		}
 		if (++d < ndata)
@@ -140,27 +175,63 @@ static void flush(struct nb_queue *q, struct rx_pkt *pk, unsigned n,
 		xenbus_notify(q->rxch ? q->rxch : q->txch);
 }
 
+/* The guest's rx index, checked: false (and the vif broken) when it runs
+ * more than a ring ahead. */
+static bool req_prod(struct nb_queue *q, RING_IDX *prod)
+{
+	*prod = q->rx.sring->req_prod;
+	xen_rmb();	/* the requests before their index */
+	if (RING_REQUEST_PROD_OVERFLOW(&q->rx, *prod)) {
+		q->nd->broken = "rx: req_prod overruns the ring";
+		return false;
+	}
+	return true;
+}
+
+/* The queue p goes to: its hash's when the frontend hashes, else q. */
+static struct nb_queue *classify(struct nb_queue *q, struct rx_pkt *p)
+{
+	struct nb_dev *nd = q->nd;
+
+	p->hashed = nb_hash_frame(&nd->hash, p->buf + NB_VNET_HDR, p->len,
+				  &p->hash, &p->htype) == 0;
+	if (!p->hashed || nd->conf.nq == 1)
+		return q;
+	return &nd->q[nb_hash_queue(&nd->hash, p->hash, nd->conf.nq) % nd->conf.nq];
+}
+
+/* A packet steered to another queue d: there alone, now, or dropped. */
+static void steer(struct nb_queue *d, struct rx_pkt *p)
+{
+	struct xenbus_copy segs[RX_MAX_SLOTS];
+	unsigned nsegs = 0;
+	RING_IDX prod;
+
+	if (d->pending || !req_prod(d, &prod) || prod - d->rx.req_cons < p->nreq)
+		return;
+	take(d, p, segs, &nsegs);
+	flush(d, p, 1, segs, nsegs);
+}
+
 void nb_rx_run(struct nb_queue *q)
 {
 	struct rx_pkt pk[RX_BATCH];
 	struct xenbus_copy segs[RX_BATCH * RX_MAX_SLOTS];
+	const struct nb_conf *c = &q->nd->conf;
 	unsigned n, nsegs, need = 1;
 	size_t used;
 	RING_IDX prod;
 	bool starved, more;
 
 	do {
-		prod = q->rx.sring->req_prod;
-		xen_rmb();	/* the requests before their index */
-		if (RING_REQUEST_PROD_OVERFLOW(&q->rx, prod)) {
-			q->nd->broken = "rx: req_prod overruns the ring";
+		if (!req_prod(q, &prod))
 			return;
-		}
 		n = nsegs = 0;
 		used = 0;
 		starved = false;
 		while (n < RX_BATCH && NB_BUF - used >= NB_VNET_HDR + NB_MAX_PKT + 1) {
 			struct rx_pkt *p = &pk[n];
+			struct nb_queue *d;
 			ssize_t got;
 
 			p->buf = q->rxbuf + used;
@@ -175,26 +246,37 @@ void nb_rx_run(struct nb_queue *q)
 				if (got < 0)
 					break;	/* EAGAIN: the tap is empty */
 			}
-			if (got < (ssize_t)NB_VNET_HDR)
+			if (got < (ssize_t)NB_VNET_HDR + 14)
 				continue;
 			memcpy(&p->vh, p->buf, sizeof(p->vh));
 			p->len = (size_t)got - NB_VNET_HDR;
-			need = slots_for(&q->nd->conf, p, &p->ext);
-			if (need == 0 || p->len > NB_MAX_PKT)
+			if (c->mcast_ctrl && !nb_mcast_pass(&q->nd->mcast, p->buf + NB_VNET_HDR))
+				continue;	/* dropped: a group not joined */
+			d = classify(q, p);
+			need = slots_for(c, p);
+			if (need == 0)
 				continue;	/* dropped: the frontend cannot take it */
+			p->nreq = need;
+			if (d != q) {
+				steer(d, p);
+				if (q->nd->broken)
+					break;
+				continue;
+			}
 			if (prod - q->rx.req_cons < need) {
 				/* Held until the guest posts enough. */
 				q->pending = (size_t)got;
 				starved = true;
 				break;
 			}
-			p->nreq = need;
 			take(q, p, segs, &nsegs);
 			used += (size_t)got;
 			n++;
 		}
 		if (n)
 			flush(q, pk, n, segs, nsegs);
+		if (q->nd->broken)
+			return;
 		if (q->pending && pk[n].buf != q->rxbuf)
 			memmove(q->rxbuf, pk[n].buf, q->pending);
 		nb_tap_poll(q, !starved);

@@ -8,7 +8,9 @@
  * page once and judged on that copy; the data is copied out of the grants
  * (xenbus_copy) for a batch of packets at a time, then each packet is
  * written to the tap behind its virtio_net_hdr, and every slot answered:
- * OKAY or ERROR for data slots, NULL for extra ones.
+ * OKAY or ERROR for data slots, NULL for extra ones.  A packet with
+ * MCAST_ADD or MCAST_DEL extras carries no frame (netif.h's "dummy
+ * transmit requests"): its addresses go to the vif's filter (mcast.c).
  *
  *   a packet of more than 18 slots, longer than its first slot says
  *   (so over 64 KiB), shorter than an Ethernet header, a slot past its
@@ -45,6 +47,8 @@ struct tx_pkt {
 	netif_tx_request_t first;
 	struct netif_extra_info gso;
 	bool has_gso, mcast;
+	struct netif_extra_info mc[NB_MAX_EXTRAS];	/* MCAST_ADD/DEL, in order */
+	unsigned nmc;
 	int16_t status;
 	unsigned nslots, ndata;
 	struct {
@@ -150,7 +154,7 @@ static int take(struct nb_queue *q, RING_IDX prod, struct tx_pkt *p)
 	RING_IDX i = q->tx.req_cons;
 	netif_tx_request_t r;
 	struct netif_extra_info e;
-	unsigned nextra = 0;
+	unsigned nextra = 0, k;
 
 	if (i == prod)
 		return 0;
@@ -175,7 +179,8 @@ static int take(struct nb_queue *q, RING_IDX prod, struct tx_pkt *p)
 			p->has_gso = true;
 		} else if (e.type == XEN_NETIF_EXTRA_TYPE_MCAST_ADD ||
 			   e.type == XEN_NETIF_EXTRA_TYPE_MCAST_DEL) {
-			p->mcast = true;	/* the tap passes all: nothing to do */
+			p->mcast = true;	/* applied once the packet is taken */
+			p->mc[p->nmc++] = e;
 		} else if (e.type != XEN_NETIF_EXTRA_TYPE_HASH) {
 			p->status = NETIF_RSP_ERROR;
 		}
@@ -196,8 +201,14 @@ static int take(struct nb_queue *q, RING_IDX prod, struct tx_pkt *p)
 		return 0;
 	q->tx.req_cons = i;
 	p->status = judge(p);
+	for (k = 0; p->status == NETIF_RSP_OKAY && k < p->nmc; k++) {
+		if (p->mc[k].type == XEN_NETIF_EXTRA_TYPE_MCAST_ADD)
+			nb_mcast_add(&q->nd->mcast, p->mc[k].u.mcast.addr);
+		else
+			nb_mcast_del(&q->nd->mcast, p->mc[k].u.mcast.addr);
+	}
 	if (p->status == NETIF_RSP_OKAY && !p->mcast) {
-		uint32_t rest = 0, k;
+		uint32_t rest = 0;
 
 		for (k = 1; k < p->ndata; k++)
 			rest += p->seg[k].size;

@@ -113,6 +113,12 @@ static void dev_free(struct xenbus_dev *dev)
 		snprintf(path, sizeof(path), "%s/state", dev->fe_path);
 		xs_unwatch(xb->xs, path, dev->key);
 	}
+	if (dev->fe_key_watched) {
+		char path[512];
+
+		snprintf(path, sizeof(path), "%s/%s", dev->fe_path, xb->engine->fe_watch);
+		xs_unwatch(xb->xs, path, dev->key);
+	}
 	hmap_del(&xb->devs, dev->key);
 	elog(ELOG_INFO, "%s %s: removed", xb->engine->type, dev->key);
 	free(dev->key);
@@ -231,6 +237,14 @@ static void dev_add(struct xenbus *xb, uint32_t domid, const char *id)
 		return;
 	}
 	dev->fe_watched = true;
+	snprintf(path, sizeof(path), "%s/%s", fe, e->fe_watch ? e->fe_watch : "");
+	if (e->fe_watch && !xs_watch(xb->xs, path, dev->key)) {
+		rc = errno ? -errno : -EIO;
+		dev->dead = true;
+		dev_fail(dev, rc, "watching the frontend", false);
+		return;
+	}
+	dev->fe_key_watched = e->fe_watch != NULL;
 	rc = e->probe(dev);
 	if (rc < 0) {
 		dev->dead = true;
@@ -353,6 +367,21 @@ static void on_backend_event(struct xenbus *xb, const char *path)
 		look_at(xb, (uint32_t)domid, dev);
 }
 
+/* An event on the frontend's state, or on the node the engine follows. */
+static void dev_event(struct xenbus_dev *dev, const char *path)
+{
+	const struct xenbus_engine *e = dev->xb->engine;
+	size_t n = dev->fe_path ? strlen(dev->fe_path) : 0;
+
+	if (e->fe_watch && dev->fe_path && !strncmp(path, dev->fe_path, n) && path[n] == '/' &&
+	    !strcmp(path + n + 1, e->fe_watch)) {
+		if (dev->connected && e->fe_changed)
+			e->fe_changed(dev);
+		return;
+	}
+	dev_update(dev);
+}
+
 int xenbus_dispatch(struct xenbus *xb)
 {
 	struct xenbus_dev *dev;
@@ -362,7 +391,7 @@ int xenbus_dispatch(struct xenbus *xb)
 		if (strcmp(w[XS_WATCH_TOKEN], BE_TOKEN) == 0)
 			on_backend_event(xb, w[XS_WATCH_PATH]);
 		else if ((dev = hmap_get(&xb->devs, w[XS_WATCH_TOKEN])))
-			dev_update(dev);
+			dev_event(dev, w[XS_WATCH_PATH]);
 		free(w);
 	}
 	if (errno != EAGAIN) {

@@ -60,6 +60,7 @@ struct xenbus_dev {
 	bool probed, connected;
 	bool dead;		/* refused for good: wait for removal */
 	bool fe_watched;
+	bool fe_key_watched;	/* the engine's fe_watch */
 	bool error_said;	/* xenbus_dev_error ran in this operation */
 	void *priv;
 };

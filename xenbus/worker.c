@@ -36,7 +36,7 @@
 
 #include "xenbus/private.h"
 
-enum { MSG_READY = 1, MSG_FAILED, MSG_BROKEN, MSG_STOP };
+enum { MSG_READY = 1, MSG_FAILED, MSG_BROKEN, MSG_STOP, MSG_ENGINE };
 
 struct msg {
 	uint32_t type;
@@ -81,7 +81,7 @@ static int recv_msg(int sock, struct msg *m, bool nonblock)
 	if (n == 0)
 		return 0;
 	if (n != (ssize_t)sizeof(*m) || m->type < MSG_READY ||
-	    m->type > MSG_STOP || !memchr(m->text, '\0', sizeof(m->text)))
+	    m->type > MSG_ENGINE || !memchr(m->text, '\0', sizeof(m->text)))
 		return -EBADMSG;
 	return (int)m->type;
 }
@@ -105,16 +105,28 @@ int xenbus_worker_fd(const struct xenbus_worker *w)
 	return w->sock;
 }
 
-bool xenbus_worker_stopping(struct xenbus_worker *w)
+int xenbus_worker_recv(struct xenbus_worker *w, int32_t *value)
 {
 	struct msg m;
 	int rc = recv_msg(w->sock, &m, true);
 
-	if (rc == -EAGAIN)
-		return w->stop;
+	if (rc == MSG_ENGINE) {
+		*value = m.err;
+		return 1;
+	}
 	/* Asked, the daemon gone, or a packet it never sends: stop. */
-	w->stop = true;
-	return true;
+	if (rc != -EAGAIN)
+		w->stop = true;
+	return 0;
+}
+
+bool xenbus_worker_stopping(struct xenbus_worker *w)
+{
+	int32_t ignored;
+
+	while (!w->stop && xenbus_worker_recv(w, &ignored) > 0)
+		;	/* a value for an engine that does not read them */
+	return w->stop;
 }
 
 void xenbus_worker_broken(struct xenbus_worker *w, int err, const char *text)
@@ -269,6 +281,11 @@ static void on_worker(void *arg, uint32_t events)
 		reap(w, 1000, how, sizeof(how));
 		xenbus_dev_fail(dev, -EPIPE, "worker %d %s", pid, how);
 	}
+}
+
+int xenbus_worker_send(struct xenbus_worker *w, int32_t value)
+{
+	return send_msg(w->sock, MSG_ENGINE, value, NULL);
 }
 
 /* The pidfd: the worker exited. */

@@ -112,6 +112,13 @@ struct xenbus_engine {
 	int (*connect)(struct xenbus_dev *dev);
 	void (*disconnect)(struct xenbus_dev *dev);
 	void (*remove)(struct xenbus_dev *dev);
+	/* Optional: a node of the frontend's the engine follows while
+	 * connected (netback's request-multicast-control): the core watches
+	 * <frontend>/<fe_watch> from probe to remove and calls fe_changed,
+	 * between a connect that succeeded and its disconnect, for each
+	 * event on it (the value may be unchanged: read it). */
+	const char *fe_watch;
+	void (*fe_changed)(struct xenbus_dev *dev);
 };
 
 /* ---- the core ----------------------------------------------------------- */
@@ -291,6 +298,9 @@ struct xenbus_worker_args {
 int xenbus_worker_start(struct xenbus_dev *dev,
 			const struct xenbus_worker_args *args,
 			struct xenbus_worker **out);
+/* Sends the worker a value of the engine's own meaning (a setting the
+ * frontend changed while connected), in order; 0 or -errno. */
+int xenbus_worker_send(struct xenbus_worker *w, int32_t value);
 /* Tells the worker to stop, waits for its exit (SIGKILL after
  * XENBUS_WORKER_WAIT_MS), reaps it and frees w.  NULL is fine. */
 void xenbus_worker_stop(struct xenbus_worker *w);
@@ -305,8 +315,12 @@ int xenbus_worker_ready(struct xenbus_worker *w, const int *syscalls,
 /* The socket to the daemon, for the worker's loop: when it is readable,
  * ask xenbus_worker_stopping. */
 int xenbus_worker_fd(const struct xenbus_worker *w);
-/* True once the daemon said stop (or is gone). */
+/* True once the daemon said stop (or is gone); drops the values of
+ * xenbus_worker_send meanwhile. */
 bool xenbus_worker_stopping(struct xenbus_worker *w);
+/* For an engine whose daemon sends values: 1 and the next one in *value,
+ * else 0 (nothing more now, or stop: ask xenbus_worker_stopping). */
+int xenbus_worker_recv(struct xenbus_worker *w, int32_t *value);
 /* The frontend broke its ring: the daemon closes the device and says
  * stop; serve nothing more meanwhile. */
 void xenbus_worker_broken(struct xenbus_worker *w, int err, const char *text);

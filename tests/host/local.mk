@@ -75,7 +75,8 @@ tests_host_hotplug_LDADD = hotplug/libensohotplug.la
 # tests/host/net_front.c.
 check_PROGRAMS += tests/host/net_front
 tests_host_net_front_SOURCES = tests/host/net_front.c tests/host/net_hostile.c \
-	tests/host/net_ring.c tests/host/net_ring.h $(XBTEST)
+	tests/host/net_ctrl.c tests/host/net_ring.c tests/host/net_ring.h \
+	tests/unit/rss_vectors.h $(XBTEST)
 tests_host_net_front_CFLAGS = $(AM_CFLAGS) $(XENSTORE_CFLAGS)
 tests_host_net_front_LDADD = netback/libensonetback.la \
 	xenbus/libensoxenbus.la util/libensoutil.la $(XENSTORE_LIBS)

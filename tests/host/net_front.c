@@ -11,7 +11,8 @@
  * the tap; RX of small, large and GSO frames into posted buffers, and of
  * frames sent while no buffer is posted (held, not lost, the worker
  * asleep); two queues; split event channels; close and reconnect; rate=
- * holding frames until a replenish; a tap that does not exist; every
+ * holding frames until a replenish; the control ring, Toeplitz steering
+ * and the multicast filter (net_ctrl.c); a tap that does not exist; every
  * hostile frontend of docs/design/netback.md, each followed by traffic on
  * a second vif; nothing left mapped or bound at the end.
  *
@@ -68,9 +69,10 @@ static void handshake(struct nf_dev *a)
 		{ "feature-sg", "1" }, { "feature-gso-tcpv4", "1" },
 		{ "feature-gso-tcpv6", "1" }, { "feature-ipv6-csum-offload", "1" },
 		{ "feature-rx-copy", "1" }, { "feature-rx-flip", "0" },
-		{ "feature-multicast-control", "0" },
+		{ "feature-multicast-control", "1" },
+		{ "feature-dynamic-multicast-control", "1" },
 		{ "feature-split-event-channels", "1" },
-		{ "feature-ctrl-ring", "0" }, { "multi-queue-max-queues", "4" },
+		{ "feature-ctrl-ring", "1" }, { "multi-queue-max-queues", "4" },
 	};
 	char bad[128] = "";
 	unsigned i;
@@ -80,7 +82,7 @@ static void handshake(struct nf_dev *a)
 		if (strcmp(xbt_read(a->be, want[i][0]), want[i][1]) && !bad[0])
 			snprintf(bad, sizeof(bad), "%s is \"%s\"", want[i][0],
 				 xbt_read(a->be, want[i][0]));
-	xbt_check(!bad[0], "probe: the features (sg, gso v4/v6, ipv6 csum, rx-copy, split channels, 4 queues)",
+	xbt_check(!bad[0], "probe: the features (sg, gso v4/v6, ipv6 csum, rx-copy, multicast control, split channels, ctrl ring, 4 queues)",
 		  "%s", bad);
 	nf_connect(a, 1, false, NF_ALL);
 	xbt_check_state(a->be, XENBUS_CONNECTED, "connect: one queue, one channel -> Connected");
@@ -373,6 +375,7 @@ int main(void)
 	split(&a);
 	reconnect(&a);
 	rate(&a);
+	nf_ctrl_tests(&a, &b);
 	nf_hostile(&a, &b, &c);
 
 	xs_rm(xbt_xs, XBT_NULL, "/local/domain/0/backend/vif");

@@ -55,6 +55,10 @@ int nf_add(struct nf_dev *d, struct xbt_guest *g, unsigned devid,
 		if (rc < 0)
 			return rc;
 	}
+	d->ctrl_port = port0 + 2 * NF_MAX_QUEUES;
+	rc = xbt_channel(g, d->ctrl_port, &d->kick_ctrl, &d->note_ctrl);
+	if (rc < 0)
+		return rc;
 	d->ifindex = (int)if_nametoindex(tap);
 	if (d->ifindex > 0) {
 		struct sockaddr_ll sll = { .sll_family = AF_PACKET,
@@ -112,6 +116,22 @@ void nf_connect(struct nf_dev *d, unsigned nq, bool split, unsigned feats)
 			xbt_write(d->fe, key, "%u", q->port_tx);
 		}
 	}
+	if (feats & NF_CTRL) {
+		xen_netif_ctrl_sring_t *cs = xbt_page(d->g, NF_CTRLPAGE(d));
+
+		memset(cs, 0, PAGE);
+		SHARED_RING_INIT(cs);
+		FRONT_RING_INIT(&d->ctrl, cs, PAGE);
+		xbt_write(d->fe, "ctrl-ring-ref", "%u", NF_CTRLPAGE(d));
+		xbt_write(d->fe, "event-channel-ctrl", "%u", d->ctrl_port);
+	} else {
+		for (k = 0; k < 2; k++) {
+			snprintf(key, sizeof(key), "%s/%s", d->fe,
+				 k ? "event-channel-ctrl" : "ctrl-ring-ref");
+			xs_rm(xbt_xs, XBT_NULL, key);
+		}
+	}
+	xbt_write(d->fe, "request-multicast-control", "%d", !!(feats & NF_MCAST));
 	xbt_write(d->fe, "multi-queue-num-queues", "%u", nq);
 	xbt_write(d->fe, "request-rx-copy", "%d", !(feats & NF_NO_RX_COPY));
 	xbt_write(d->fe, "feature-rx-notify", "1");
@@ -126,6 +146,46 @@ void nf_connect(struct nf_dev *d, unsigned nq, bool split, unsigned feats)
 void nf_reopen(struct nf_dev *d)
 {
 	xbt_reopen(d->fe, d->be);
+}
+
+/* ---- the control ring ---------------------------------------------------- */
+
+struct count {
+	RING_IDX *prod, cons;
+	unsigned n;
+};
+
+static bool has(const void *arg)
+{
+	const struct count *c = arg;
+
+	return __atomic_load_n(c->prod, __ATOMIC_ACQUIRE) - c->cons >= c->n;
+}
+
+
+uint32_t nf_ctrl(struct nf_dev *d, uint16_t type, uint32_t d0, uint32_t d1,
+		 uint32_t d2, uint32_t *out)
+{
+	struct xen_netif_ctrl_request *r =
+		RING_GET_REQUEST(&d->ctrl, d->ctrl.req_prod_pvt++);
+	struct xen_netif_ctrl_response a;
+	struct count c;
+	uint16_t id = d->ctrl_id++;
+	int notify;
+
+	*r = (struct xen_netif_ctrl_request){ .id = id, .type = type,
+					      .data = { d0, d1, d2 } };
+	RING_PUSH_REQUESTS_AND_CHECK_NOTIFY(&d->ctrl, notify);
+	if (notify)
+		kick(d->kick_ctrl);
+	c = (struct count){ &d->ctrl.sring->rsp_prod, d->ctrl.rsp_cons, 1 };
+	if (!xbt_pump(has, &c))
+		return 99;
+	a = *RING_GET_RESPONSE(&d->ctrl, d->ctrl.rsp_cons++);
+	if (out)
+		*out = a.data;
+	/* An answer to another request, or of another type: not ours. */
+	return a.id == id && a.type == type ? a.status : 98;
 }
 
 /* ---- tx ------------------------------------------------------------------ */
@@ -158,18 +218,6 @@ void nf_tx_push(struct nf_dev *d, unsigned qi)
 	RING_PUSH_REQUESTS_AND_CHECK_NOTIFY(&q->tx, notify);
 	if (notify)
 		kick(q->kick_tx);
-}
-
-struct count {
-	RING_IDX *prod, cons;
-	unsigned n;
-};
-
-static bool has(const void *arg)
-{
-	const struct count *c = arg;
-
-	return __atomic_load_n(c->prod, __ATOMIC_ACQUIRE) - c->cons >= c->n;
 }
 
 unsigned nf_tx_ready(struct nf_dev *d, unsigned qi)
@@ -303,16 +351,22 @@ bool nf_rx_get(struct nf_dev *d, unsigned qi, struct nf_rx *out)
 	out->slots = 0;
 	out->error = false;
 	memset(&out->gso, 0, sizeof(out->gso));
+	memset(&out->hash, 0, sizeof(out->hash));
 	do {
 		if (extra) {
 			struct netif_extra_info *e = rx_next(q);
 
 			if (!e)
 				return false;
-			out->gso = *e;
+			if (e->type == XEN_NETIF_EXTRA_TYPE_HASH)
+				out->hash = *e;
+			else
+				out->gso = *e;
 			out->slots++;
 			extra = e->flags & XEN_NETIF_EXTRA_FLAG_MORE;
-			r.flags = NETRXF_more_data;	/* data follows */
+			/* After the extras, data follows as the first slot
+			 * said. */
+			r.flags = out->flags & NETRXF_more_data;
 			continue;
 		}
 		p = rx_next(q);
@@ -339,6 +393,36 @@ bool nf_rx_get(struct nf_dev *d, unsigned qi, struct nf_rx *out)
 	RING_FINAL_CHECK_FOR_RESPONSES(&q->rx, more);
 	(void)more;
 	return true;
+}
+
+struct any {
+	struct nf_dev *d;
+};
+
+static bool any_ready(const void *arg)
+{
+	const struct any *a = arg;
+	unsigned i;
+
+	for (i = 0; i < a->d->nq; i++)
+		if (nf_rx_ready(a->d, i))
+			return true;
+	return false;
+}
+
+bool nf_rx_get_any(struct nf_dev *d, unsigned *qi, struct nf_rx *out)
+{
+	struct any a = { d };
+	unsigned i;
+
+	if (!xbt_pump(any_ready, &a))
+		return false;
+	for (i = 0; i < d->nq; i++)
+		if (nf_rx_ready(d, i)) {
+			*qi = i;
+			return nf_rx_get(d, i, out);
+		}
+	return false;
 }
 
 /* ---- the host side ------------------------------------------------------- */

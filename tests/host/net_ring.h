@@ -19,7 +19,11 @@
 #define NF_MAX_QUEUES 2
 #define NF_TX_PAGES 64
 #define NF_RX_PAGES 64
-#define NF_SPAN (4 + NF_TX_PAGES + NF_RX_PAGES)	/* guest pages a vif */
+#define NF_SPAN (8 + NF_TX_PAGES + NF_RX_PAGES)	/* guest pages a vif */
+/* The control ring's page, and two for what its requests grant. */
+#define NF_CTRLPAGE(d) ((d)->lo + 4)
+#define NF_KEYPAGE(d) ((d)->lo + 5)
+#define NF_MAPPAGE(d) ((d)->lo + 6)
 
 /* A queue: its rings (pages lo + 2qi, + 1), its channel or the pair. */
 struct nf_queue {
@@ -38,17 +42,24 @@ struct nf_dev {
 	bool split;
 	struct nf_queue q[NF_MAX_QUEUES];
 	unsigned tx_id;
+	/* The control ring (NF_CTRL): its channel is port0 + 2 * NF_MAX_QUEUES. */
+	xen_netif_ctrl_front_ring_t ctrl;
+	uint32_t ctrl_port;
+	int kick_ctrl, note_ctrl;
+	uint16_t ctrl_id;
 	/* The tap's side. */
 	char tap[16];
 	int ifindex, sock;
 };
 
-#define NF_TXPAGE(d, i) ((d)->lo + 4 + (i) % NF_TX_PAGES)
-#define NF_RXPAGE(d, i) ((d)->lo + 4 + NF_TX_PAGES + (i) % NF_RX_PAGES)
+#define NF_TXPAGE(d, i) ((d)->lo + 8 + (i) % NF_TX_PAGES)
+#define NF_RXPAGE(d, i) ((d)->lo + 8 + NF_TX_PAGES + (i) % NF_RX_PAGES)
 
 /* What the frontend says at connect. */
 enum {
 	NF_SG = 1, NF_GSO4 = 2, NF_GSO6 = 4, NF_NO_CSUM = 8, NF_NO_RX_COPY = 16,
+	NF_CTRL = 32,		/* a control ring */
+	NF_MCAST = 64,		/* request-multicast-control */
 	NF_ALL = NF_SG | NF_GSO4 | NF_GSO6,
 };
 
@@ -62,6 +73,13 @@ int nf_add(struct nf_dev *d, struct xbt_guest *g, unsigned devid,
 void nf_connect(struct nf_dev *d, unsigned nq, bool split, unsigned feats);
 /* Frontend Closing, Closed, Initialising: the backend back in InitWait. */
 void nf_reopen(struct nf_dev *d);
+
+/* ---- the control ring ---- */
+/* One request (type, data[0..2]) published, kicked and answered: the
+ * status (99 without an answer in 5 s), the answer's data in *out (may
+ * be NULL). */
+uint32_t nf_ctrl(struct nf_dev *d, uint16_t type, uint32_t d0, uint32_t d1,
+		 uint32_t d2, uint32_t *out);
 
 /* ---- tx ---- */
 /* One slot, not yet published; its id. */
@@ -92,7 +110,10 @@ struct nf_rx {
 	int16_t status;		/* the first slot's */
 	bool error;		/* a slot said ERROR */
 	struct netif_extra_info gso;	/* type 0: none */
+	struct netif_extra_info hash;	/* type 0: none */
 };
+/* Waits for one whole packet on any queue: false after 5 s; its queue. */
+bool nf_rx_get_any(struct nf_dev *d, unsigned *qi, struct nf_rx *out);
 /* Waits for one whole packet; false after 5 s. */
 bool nf_rx_get(struct nf_dev *d, unsigned qi, struct nf_rx *out);
 /* Responses there are now, without waiting. */
@@ -115,6 +136,9 @@ size_t nf_tcp4(unsigned char *f, size_t payload, uint32_t seq);
 
 /* net_front.c: a small frame through d, seen on its tap (a check). */
 void nf_check_passes(struct nf_dev *d, const char *name);
+/* net_ctrl.c: the control ring, hashing and multicast on a (two queues),
+ * the hostile control rings; b the other vif that must pass after each. */
+void nf_ctrl_tests(struct nf_dev *a, struct nf_dev *b);
 /* net_hostile.c: every hostile frontend on a, each followed by traffic
  * on b; c names a tap that does not exist. */
 void nf_hostile(struct nf_dev *a, struct nf_dev *b, struct nf_dev *c);

@@ -94,6 +94,16 @@ tests_unit_test_netback_pkt_LDADD = netback/libensonetback.la \
 	xenbus/libensoxenbus.la util/libensoutil.la $(XENSTORE_LIBS) \
 	$(CMOCKA_LIBS)
 
+# netback's Toeplitz hash against Microsoft's RSS verification vectors,
+# the hash of whole frames, the queue it picks; the multicast filter.
+check_PROGRAMS += tests/unit/test_netback_hash
+tests_unit_test_netback_hash_SOURCES = tests/unit/test_netback_hash.c \
+	tests/unit/rss_vectors.h
+tests_unit_test_netback_hash_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS)
+tests_unit_test_netback_hash_LDADD = netback/libensonetback.la \
+	xenbus/libensoxenbus.la util/libensoutil.la $(XENSTORE_LIBS) \
+	$(CMOCKA_LIBS)
+
 # The save file's header (libxl/savefile.c), through its public calls:
 # round trips and every malformed header refused by its message.  Its
 # files compiled in, as test_kcache's: a real program (no libtool
