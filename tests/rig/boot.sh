@@ -27,6 +27,15 @@
 #                   AMD-V with nested paging, so Xen runs HVM and PVH
 #                   guests with HAP; plain qemu64 gives a PV-only Xen)
 #   RIG_CACHE / RIG_OUT            cache and output dirs (tests/rig/{cache,out})
+#
+# Two hosts: when a chosen scenario has a "# rig-peer: yes" line, a second
+# QEMU boots the same images as host B (dom0 runs tests/rig/peer, not the
+# scenarios; its serial log is RIG_OUT/serial-peer.log).  The two are
+# joined by links of their own (QEMU's socket netdev, TCP on the loopback,
+# virtio NICs): one bridged for the guests (10.99.0.1 here, 10.99.0.2
+# there), one with 64 KiB frames for the hosts' own traffic (10.98.0.1,
+# 10.98.0.2); and share one disk (RIG_OUT/shared-disk.img, 64 MiB, a
+# virtio disk in both: /dev/vda).
 set -euo pipefail
 . "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 
@@ -89,6 +98,13 @@ else
 	done
 fi
 
+# A scenario with a "# rig-peer: yes" line needs a second host (host B:
+# tests/rig/peer), booted beside this one for the whole run.
+peer=0
+for f in "${chosen[@]}"; do
+	grep -q '^# rig-peer: *yes' "$RIG_SCENARIO_DIR/$f" && peer=1
+done
+
 expected=(boot)
 marker_scen[boot]=
 for f in "${chosen[@]}"; do
@@ -149,11 +165,56 @@ dom0_cmd=${dom0_cmd//,/,,}
 xen_cmd="console=com1 dom0_mem=768M loglvl=all guest_loglvl=all ${RIG_XEN_ARGS:-}"
 
 # --- boot -----------------------------------------------------------------------
-qemu=(qemu-system-x86_64 -machine q35 -cpu "${RIG_CPU:-qemu64,+svm,+npt}" -m "${RIG_MEM:-2048}" -smp 2
-	-nographic -no-reboot
-	-kernel "$RIG_CACHE/xen"
-	-initrd "$RIG_CACHE/vmlinuz $dom0_cmd,$RIG_OUT/dom0-initrd.gz"
-	-append "$xen_cmd")
+machine=(qemu-system-x86_64 -machine q35 -cpu "${RIG_CPU:-qemu64,+svm,+npt}" -m "${RIG_MEM:-2048}" -smp 2
+	-nographic -no-reboot -kernel "$RIG_CACHE/xen" -append "$xen_cmd")
+# host_link listen|connect PORT N: host N's half of the two hosts' links
+# (TCP connections on the loopback: a UDP one drops frames whenever the
+# other QEMU is slow to read, which an emulated host often is), and the
+# shared disk.  Two links: the bridged one the guests share (MTU 1500),
+# and one for the hosts' own traffic (migration streams) with 64 KiB
+# frames, since an emulated NIC's cost is per frame.
+host_link() {
+	echo -netdev "socket,id=link,$1=127.0.0.1:$2"
+	echo -device "virtio-net-pci,netdev=link,mac=52:54:00:99:00:0$3"
+	echo -netdev "socket,id=hosts,$1=127.0.0.1:$(($2 + 1))"
+	echo -device "virtio-net-pci,netdev=hosts,mac=52:54:00:98:00:0$3,host_mtu=65520"
+	echo -drive "file=$RIG_OUT/shared-disk.img,if=none,id=shared,format=raw,file.locking=off"
+	echo -device "virtio-blk-pci,drive=shared"
+}
+peer_pid=
+stop_peer() {
+	[ -n "$peer_pid" ] || return 0
+	kill "$peer_pid" 2>/dev/null
+	wait "$peer_pid" 2>/dev/null
+	peer_pid=
+}
+trap stop_peer EXIT
+declare -a link_a=()
+if [ $peer = 1 ]; then
+	# Ports of this run's own (two boots may share the machine).
+	port=$((20000 + $$ % 20000 * 2))
+	rm -f "$RIG_OUT/shared-disk.img"
+	truncate -s 64M "$RIG_OUT/shared-disk.img"
+	mapfile -t link_a < <(host_link connect $port 1 | tr ' ' '\n')
+	mapfile -t link_b < <(host_link listen $port 2 | tr ' ' '\n')
+	peer_cmd="$dom0_cmd rig.role=peer rig.ip=10.99.0.2 rig.hostip=10.98.0.2"
+	dom0_cmd="$dom0_cmd rig.ip=10.99.0.1 rig.hostip=10.98.0.1 rig.peer=10.98.0.2"
+	qemu_b=("${machine[@]}" -initrd "$RIG_CACHE/vmlinuz $peer_cmd,$RIG_OUT/dom0-initrd.gz" "${link_b[@]}")
+	printf '%q ' "${qemu_b[@]}" >"$RIG_OUT/qemu-cmdline-peer"
+	echo >>"$RIG_OUT/qemu-cmdline-peer"
+	rig_log "booting host B (the peer); serial log: ${serial_shown%/*}/serial-peer.log"
+	timeout -k 10 "$RIG_TIMEOUT" "${qemu_b[@]}" </dev/null >"$RIG_OUT/serial-peer.log" 2>&1 &
+	peer_pid=$!
+	# A connects at start: B must be listening first (looked up, not
+	# probed: B's QEMU takes the first connection as host A).
+	hexport=$(printf '%04X' $((port + 1)))
+	for _ in $(seq 100); do
+		awk -v p=":$hexport" '$4 == "0A" && substr($2, length($2) - 4) == p { f = 1 } END { exit !f }' /proc/net/tcp && break
+		kill -0 "$peer_pid" 2>/dev/null || break
+		sleep 0.1
+	done
+fi
+qemu=("${machine[@]}" -initrd "$RIG_CACHE/vmlinuz $dom0_cmd,$RIG_OUT/dom0-initrd.gz" "${link_a[@]}")
 rig_log "booting (xenstored=$RIG_XENSTORED, scenarios: ${chosen[*]}, timeout ${RIG_TIMEOUT}s); serial log: $serial_shown"
 printf '%q ' "${qemu[@]}" >"$RIG_OUT/qemu-cmdline"
 echo >>"$RIG_OUT/qemu-cmdline"
@@ -167,6 +228,7 @@ else
 	qrc=$?
 fi
 set -e
+stop_peer
 wall=$((SECONDS - t))
 if [ "$qrc" -eq 124 ] || [ "$qrc" -eq 137 ]; then
 	rig_log "QEMU killed after the ${RIG_TIMEOUT} s limit (RIG_TIMEOUT)"
@@ -249,6 +311,10 @@ if [ $bad -gt 0 ]; then
 	{
 		echo "rig: $bad of $all checks failed; last 30 lines of $serial_shown:"
 		tail -n 30 "$serial" | tr -d '\r' | sed 's/^/  | /'
+		if [ $peer = 1 ]; then
+			echo "rig: last 15 lines of host B's serial-peer.log:"
+			tail -n 15 "$RIG_OUT/serial-peer.log" | tr -d '\r' | sed 's/^/  | /'
+		fi
 	} >&2
 	exit 1
 fi

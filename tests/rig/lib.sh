@@ -150,3 +150,64 @@ rig_xenconsoled_start() {
 	rig_say "started xenconsoled (pid $pid)"
 	return 0
 }
+
+# --- the second host (tests/rig/peer; a scenario with "# rig-peer: yes") ---
+# Each host has two NICs on the hosts' links (boot.sh): the bridged one
+# (MAC 52:54:00:99:00:0N, in xenbr0, which has rig.ip) and the hosts' own
+# (MAC 52:54:00:98:00:0N, MTU 65520, rig.hostip).  rig.peer is the
+# peer's hosts' address.
+RIG_PEER_ADDR=${RIG_PEER:-10.98.0.2}
+
+# rig_nic MAC: the name of the interface with that MAC, once it is there
+# (bounded); empty if it never comes.
+rig_nic() {
+	local i=0 f
+	while [ $i -lt 100 ]; do
+		for f in /sys/class/net/*/address; do
+			[ "$(cat "$f" 2>/dev/null)" = "$1" ] && { f=${f%/address}; echo "${f##*/}"; return 0; }
+		done
+		sleep 0.1
+		i=$((i + 1))
+	done
+	return 1
+}
+
+# rig_links_up N: host N's side of the links: the bridged NIC in xenbr0
+# (rig.ip on the bridge), the hosts' NIC with rig.hostip.  On failure sets
+# RIG_WHY and returns 1.
+rig_links_up() {
+	local br hs
+	br=$(rig_nic "52:54:00:99:00:0$1")
+	hs=$(rig_nic "52:54:00:98:00:0$1")
+	[ -n "$br" ] && [ -n "$hs" ] || { RIG_WHY="the hosts' links are not all there: $(cat /sys/class/net/*/address | tr '\n' ' ')"; return 1; }
+	ip link set lo up
+	ip link add name xenbr0 type bridge 2>/dev/null
+	ip link set "$br" master xenbr0
+	ip link set "$br" up
+	ip addr add "$RIG_IP/24" dev xenbr0 2>/dev/null
+	ip link set xenbr0 up
+	ip link set "$hs" mtu 65520
+	ip addr add "$RIG_HOSTIP/24" dev "$hs" 2>/dev/null
+	ip link set "$hs" up
+	return 0
+}
+
+# rig_peer COMMAND...: runs COMMAND (one sh command line) in the peer's
+# dom0 and prints its output (stderr too); its exit status is not
+# carried, so a command that must say so echoes it.  A command must not
+# leave a job behind: it would hold the connection open.
+rig_peer() {
+	echo "$*" | timeout 500 socat -t 500 - "TCP:$RIG_PEER_ADDR:8001,connect-timeout=10" 2>/dev/null
+}
+
+# rig_link_up: host A's side of the links (rig_links_up), then waits
+# (bounded) for the peer to answer.  On failure sets RIG_WHY and
+# returns 1.
+rig_link_up() {
+	rig_links_up 1 || return 1
+	if ! rig_wait 180 eval '[ "$(rig_peer echo peer-up)" = peer-up ]'; then
+		RIG_WHY="the peer at $RIG_PEER_ADDR does not answer on port 8001 after 180 s ($(ping -c 1 -w 5 "$RIG_PEER_ADDR" 2>&1 | tail -n 1))"
+		return 1
+	fi
+	return 0
+}

@@ -244,7 +244,8 @@ ln -s ../run "$dom0/var/run" # /run is a tmpfs at boot; dom0-init makes /run/xen
 
 # shellcheck disable=SC2086 # a list
 copy_modules "$dom0" xen-evtchn xen-gntdev xen-gntalloc xen-privcmd xenfs tun bridge \
-	-- xen-blkback xen-netback xen-blkfront xen-netfront ${RIG_DOM0_MODULES:-}
+	-- xen-blkback xen-netback xen-blkfront xen-netfront \
+	virtio_pci virtio_net virtio_blk ${RIG_DOM0_MODULES:-}
 
 # e2fsck: checks what a guest made on a disk Enso served
 copy_host_file "$dom0" /usr/sbin/e2fsck
@@ -269,6 +270,7 @@ cp "$RIG_CACHE/vmlinuz" "$dom0/rig/vmlinuz"
 cp "$RIG_OUT/domu-initrd.gz" "$dom0/rig/domu-initrd.gz"
 cp "$RIG_DIR/domu.cfg" "$dom0/rig/domu.cfg"
 cp "$RIG_DIR/lib.sh" "$dom0/rig/lib.sh"
+install -m 0755 "$RIG_DIR/peer" "$dom0/rig/peer"
 for f in "$RIG_SCENARIO_DIR"/*; do
 	[ -f "$f" ] || continue
 	install -m 0755 "$f" "$dom0/rig/scenarios/"
