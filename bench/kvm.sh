@@ -55,6 +55,7 @@ set -uo pipefail
 export LC_ALL=C
 
 root=$(cd "$(dirname "$0")/.." && pwd)
+. "$root/bench/lib.sh"
 BLK="" NET=""
 if [ "${1:-}" = --blk ]; then
 	BLK=1

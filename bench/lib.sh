@@ -25,3 +25,30 @@ bench_need() {
 		{ apt-get update >&2 && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "$pkg" >&2; }
 	[ -e "$file" ] || { echo "$script: $file still missing after installing $pkg" >&2; exit 2; }
 }
+
+# bench_overlay_libs DIR BINARY...: the shared libraries each BINARY needs
+# (ldd), copied into DIR at their paths, with the loader's search path, so
+# that the binaries run from a guest initramfs unpacked from DIR.
+bench_overlay_libs() {
+	local ov=$1 l
+	shift
+	mkdir -p "$ov/etc"
+	ldd "$@" | awk '$2 == "=>" && $3 ~ /^\// { print $3 } $1 ~ /^\// { print $1 }' | sort -u |
+		while read -r l; do
+			mkdir -p "$ov$(dirname "$l")"
+			cp -L "$l" "$ov$l"
+		done
+	printf '%s\n' /lib/x86_64-linux-gnu /usr/lib/x86_64-linux-gnu >"$ov/etc/ld.so.conf"
+	ldconfig -r "$ov" 2>/dev/null || echo "bench: warning: ldconfig -r $ov failed" >&2
+}
+
+# bench_initrd_with IMG OVERLAY NAME: IMG/NAME is the guest image's
+# IMG/initrd.gz with the OVERLAY directory packed after it (cpio newc,
+# gzip: the kernel unpacks both, the later over the earlier).  1 when
+# packing fails.
+bench_initrd_with() {
+	local img=$1 ov=$2 name=$3
+	(cd "$ov" && find . | LC_ALL=C sort | cpio -o -H newc -R 0:0 --quiet) | gzip -1 >"$ov.gz" ||
+		return 1
+	cat "$img/initrd.gz" "$ov.gz" >"$img/$name" && chmod 644 "$img/$name"
+}

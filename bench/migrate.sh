@@ -157,9 +157,7 @@ ov=$TMP/overlay
 mkdir -p "$ov/usr/local/bin"
 cp "$dirty" "$ov/usr/local/bin/dirty"
 install -m 0755 "$root/bench/migrate/guest" "$ov/rig-bench"
-(cd "$ov" && find . | sort | cpio -o -H newc -R 0:0 --quiet) | gzip -1 >"$TMP/overlay.gz" ||
-	die "packing the overlay failed"
-cat "$img/initrd.gz" "$TMP/overlay.gz" >"$img/initrd-mig.gz"
+bench_initrd_with "$img" "$ov" initrd-mig.gz || die "packing the overlay failed"
 chmod -R a+rX "$img"
 
 # ---- Enso's two hosts --------------------------------------------------------

@@ -28,20 +28,11 @@ command -v cpio >/dev/null || die "cpio missing"
 
 # The guest's initramfs with fio.
 ov=$TMP/blk-overlay
-mkdir -p "$ov/usr/bin" "$ov/etc"
+mkdir -p "$ov/usr/bin"
 cp -L "$fio_bin" "$ov/usr/bin/fio"
 install -m 0755 "$root/bench/blk/guest" "$ov/rig-bench"
-ldd "$fio_bin" | awk '$2 == "=>" && $3 ~ /^\// { print $3 } $1 ~ /^\// { print $1 }' | sort -u |
-	while read -r l; do
-		mkdir -p "$ov$(dirname "$l")"
-		cp -L "$l" "$ov$l"
-	done
-printf '%s\n' /lib/x86_64-linux-gnu /usr/lib/x86_64-linux-gnu >"$ov/etc/ld.so.conf"
-ldconfig -r "$ov" 2>/dev/null || say "warning: ldconfig -r $ov failed"
-(cd "$ov" && find . | LC_ALL=C sort | cpio -o -H newc -R 0:0 --quiet) | gzip -1 >"$TMP/blk-overlay.gz" ||
-	die "packing the fio overlay failed"
-cat "$img/initrd.gz" "$TMP/blk-overlay.gz" >"$img/initrd-blk.gz"
-chmod 644 "$img/initrd-blk.gz"
+bench_overlay_libs "$ov" "$fio_bin"
+bench_initrd_with "$img" "$ov" initrd-blk.gz || die "packing the fio overlay failed"
 INITRD=initrd-blk.gz GUEST_MB=512
 DISK=$OUT/blk-disk.img
 dd if=/dev/zero of="$DISK" bs=1M count="$BLK_MB" status=none conv=fsync || die "cannot write $DISK"

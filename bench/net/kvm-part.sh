@@ -51,21 +51,12 @@ ip addr add "$NET_HOST_IP/24" dev "$NET_BR" && ip link set "$NET_BR" up ||
 
 # The guest's initramfs with iperf3 and rr.
 ov=$TMP/net-overlay
-mkdir -p "$ov/usr/bin" "$ov/usr/local/bin" "$ov/etc"
+mkdir -p "$ov/usr/bin" "$ov/usr/local/bin"
 cp -L "$iperf3_bin" "$ov/usr/bin/iperf3"
 cp -L "$rr_bin" "$ov/usr/local/bin/rr"
 install -m 0755 "$root/bench/net/guest" "$ov/rig-bench"
-ldd "$iperf3_bin" | awk '$2 == "=>" && $3 ~ /^\// { print $3 } $1 ~ /^\// { print $1 }' | sort -u |
-	while read -r l; do
-		mkdir -p "$ov$(dirname "$l")"
-		cp -L "$l" "$ov$l"
-	done
-printf '%s\n' /lib/x86_64-linux-gnu /usr/lib/x86_64-linux-gnu >"$ov/etc/ld.so.conf"
-ldconfig -r "$ov" 2>/dev/null || say "warning: ldconfig -r $ov failed"
-(cd "$ov" && find . | LC_ALL=C sort | cpio -o -H newc -R 0:0 --quiet) | gzip -1 >"$TMP/net-overlay.gz" ||
-	die "packing the iperf3 overlay failed"
-cat "$img/initrd.gz" "$TMP/net-overlay.gz" >"$img/initrd-net.gz"
-chmod 644 "$img/initrd-net.gz"
+bench_overlay_libs "$ov" "$iperf3_bin"
+bench_initrd_with "$img" "$ov" initrd-net.gz || die "packing the iperf3 overlay failed"
 INITRD=initrd-net.gz GUEST_MB=256
 say "net: guest initramfs with iperf3 and rr: $(du -h "$img/initrd-net.gz" | cut -f1); bridge $NET_BR $NET_HOST_IP/24"
 
