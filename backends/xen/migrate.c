@@ -152,7 +152,6 @@ static int precopy_answer(struct migrate_job *j, const uint64_t *q,
 	if (dirty == UINT64_MAX) {
 		/* A round sent: its rate, and what it left to send. */
 		long long took = now - j->round_ms;
-
 		uint64_t sent = written - j->round_written,
 			 holes = iteration == 1 ? j->holes : 0;
 
