@@ -11,10 +11,10 @@
  * policy decides the downtime: the pages still dirty when it says stop
  * are sent with the guest suspended.  Upstream's stops after 5 rounds or
  * below 50 dirty pages, whatever the link's speed.  Ours, answered in the
- * parent from the helper's figures, stops as soon as the dirty pages can
- * go in DOWNTIME_TARGET_MS at the rate the last round measured, or when
- * another round would not pay (the dirty set no longer shrinks), with a
- * ceiling on the rounds.  Each question is also a progress report, and
+ * parent from the helper's figures (precopy.c), stops as soon as the
+ * dirty pages can go in 30 ms at the rate the last round measured, or
+ * when another round would not pay (the dirty set no longer shrinks),
+ * with a ceiling on the rounds.  Each question is also a progress report, and
  * the caller's answer can cancel: the guest then runs on, unsuspended.
  */
 #include <errno.h>
@@ -30,18 +30,6 @@
 #define ASK_PRECOPY 2u	/* iteration, total written, dirty or UINT64_MAX */
 
 #define PAGE_BYTES 4096ull
-/* Upstream's floor: fewer dirty pages than this are a final copy of no
- * consequence, whatever the rate. */
-#define FEW_DIRTY_PAGES 50
-/* What the final copy may take at the measured rate (KVM's downtime
- * limit too: backends/kvm/migrate.c). */
-#define DOWNTIME_TARGET_MS 30
-/* From this round on, a round that leaves more than SHRINK_PCT % of the
- * previous round's dirty pages ends the precopy: the guest dirties as
- * fast as the link sends. */
-#define ROUNDS_BEFORE_GIVING_UP 5
-#define SHRINK_PCT 80
-#define MAX_ROUNDS 30
 
 struct migrate_job {
 	uint32_t domid;
@@ -51,7 +39,7 @@ struct migrate_job {
 	struct enso_migrate_progress p;
 	long long start_ms, round_ms, stop_ms;
 	uint64_t round_written;	/* pages written when the round began */
-	uint64_t prev_dirty;	/* the previous round's dirty pages */
+	struct xen_precopy pc;
 	/* The first round counts every frame of the guest's physical
 	 * address space, holes too: what it counted beyond its memory. */
 	uint64_t holes;
@@ -102,27 +90,6 @@ static int migrate_run(xc_interface *xch, struct xen_helper *h, void *arg)
 
 /* ---- in the parent ---- */
 
-/* 1: stop and copy now; 0: another round.  dirty: the pages the round
- * about to start will send. */
-static int precopy_decide(struct migrate_job *j, uint64_t round,
-			  uint64_t dirty)
-{
-	uint64_t rate = j->p.rate_bps;
-	bool shrank = j->prev_dirty == 0 ||
-		      dirty * 100 <= j->prev_dirty * SHRINK_PCT;
-
-	if (round == 1)
-		return 0;	/* the first copy of everything */
-	j->prev_dirty = dirty;
-	if (dirty < FEW_DIRTY_PAGES)
-		return 1;
-	if (rate && dirty * PAGE_BYTES * 1000 / rate <= DOWNTIME_TARGET_MS)
-		return 1;
-	if (round > ROUNDS_BEFORE_GIVING_UP && !shrank)
-		return 1;
-	return round >= MAX_ROUNDS;
-}
-
 /* The caller's progress callback; false (cancel) is said once, here. */
 static int report(struct migrate_job *j, struct enso_error *err)
 {
@@ -159,8 +126,9 @@ static int precopy_answer(struct migrate_job *j, const uint64_t *q,
 			p->rate_bps = (sent - holes) * PAGE_BYTES * 1000 /
 				      (uint64_t)took;
 		p->remaining_bytes = 0;
+		j->pc.rate_bps = p->rate_bps;
 		rc = report(j, err);
-		return rc ? rc : iteration >= MAX_ROUNDS;
+		return rc ? rc : iteration >= XEN_PRECOPY_MAX_ROUNDS;
 	}
 	p->round = (uint32_t)iteration + 1;
 	/* The first round sends everything: its "dirty" is the size of the
@@ -170,7 +138,7 @@ static int precopy_answer(struct migrate_job *j, const uint64_t *q,
 	j->round_ms = now;
 	j->round_written = written;
 	rc = report(j, err);
-	return rc ? rc : precopy_decide(j, p->round, dirty);
+	return rc ? rc : xen_precopy_stop(&j->pc, p->round, dirty);
 }
 
 static int migrate_answer(struct enso_ctx *ctx, uint32_t question,

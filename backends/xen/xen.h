@@ -235,6 +235,17 @@ int xen_save_dm_logdirty(uint32_t domid, unsigned enable, void *data);
 int xen_stream_out(struct enso_ctx *ctx, int fd, const char *name,
 		   struct xen_helper_job *job, struct enso_error *err);
 
+/* precopy.c: live migration's precopy policy.  Before round ROUND (from
+ * 1) with DIRTY pages to send: true to stop the guest and copy what is
+ * left now.  pc carries the rounds' figures: the rate the last one
+ * measured (0 before one is), and what the policy keeps itself. */
+#define XEN_PRECOPY_MAX_ROUNDS 30
+struct xen_precopy {
+	uint64_t rate_bps;
+	uint64_t prev_dirty;
+};
+bool xen_precopy_stop(struct xen_precopy *pc, uint64_t round, uint64_t dirty);
+
 /* migrate.c: live migration's sending half (backend.h's migrate_send). */
 int xen_migrate_send(struct enso_ctx *ctx, uint32_t domid, int fd,
 		     bool (*progress)(void *opaque,

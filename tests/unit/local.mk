@@ -127,6 +127,15 @@ tests_unit_test_stream_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/libxl \
 tests_unit_test_stream_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS)
 tests_unit_test_stream_LDADD = util/libensoutil.la $(CMOCKA_LIBS)
 
+# Xen live migration's precopy policy (backends/xen/precopy.c), pure.
+check_PROGRAMS += tests/unit/test_precopy
+tests_unit_test_precopy_SOURCES = tests/unit/test_precopy.c \
+	backends/xen/precopy.c
+tests_unit_test_precopy_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/libxl
+tests_unit_test_precopy_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS) \
+	$(XENCTRL_CFLAGS) $(XENGUEST_CFLAGS) $(XENTOOLLOG_CFLAGS) $(XENSTORE_CFLAGS)
+tests_unit_test_precopy_LDADD = $(CMOCKA_LIBS)
+
 # The Xen backend's helper process (backends/xen/helper.c): its parent
 # survives every way the child can end.  libxenctrl's open and close are
 # stood in for by the test, so it needs no Xen.
