@@ -29,8 +29,6 @@
 #define ASK_SUSPEND 1u
 #define ASK_PRECOPY 2u	/* iteration, total written, dirty or UINT64_MAX */
 
-#define PAGE_BYTES 4096ull
-
 struct migrate_job {
 	uint32_t domid;
 	int fd;
@@ -111,11 +109,11 @@ static int precopy_answer(struct migrate_job *j, const uint64_t *q,
 	int rc;
 
 	if (iteration == 0 && dirty != UINT64_MAX)
-		j->holes = dirty * PAGE_BYTES > p->memory_bytes ?
-				   dirty - p->memory_bytes / PAGE_BYTES : 0;
+		j->holes = dirty * XC_PAGE_SIZE > p->memory_bytes ?
+				   dirty - p->memory_bytes / XC_PAGE_SIZE : 0;
 	p->elapsed_ms = (uint64_t)(now - j->start_ms);
 	p->bytes_sent = (written > j->holes ? written - j->holes : 0) *
-			PAGE_BYTES;
+			XC_PAGE_SIZE;
 	if (dirty == UINT64_MAX) {
 		/* A round sent: its rate, and what it left to send. */
 		long long took = now - j->round_ms;
@@ -123,7 +121,7 @@ static int precopy_answer(struct migrate_job *j, const uint64_t *q,
 			 holes = iteration == 1 ? j->holes : 0;
 
 		if (took > 0 && sent > holes)
-			p->rate_bps = (sent - holes) * PAGE_BYTES * 1000 /
+			p->rate_bps = (sent - holes) * XC_PAGE_SIZE * 1000 /
 				      (uint64_t)took;
 		p->remaining_bytes = 0;
 		j->pc.rate_bps = p->rate_bps;
@@ -134,7 +132,7 @@ static int precopy_answer(struct migrate_job *j, const uint64_t *q,
 	/* The first round sends everything: its "dirty" is the size of the
 	 * guest's physical address space, holes included. */
 	p->dirty_pages = iteration ? dirty : 0;
-	p->remaining_bytes = iteration ? dirty * PAGE_BYTES : p->memory_bytes;
+	p->remaining_bytes = iteration ? dirty * XC_PAGE_SIZE : p->memory_bytes;
 	j->round_ms = now;
 	j->round_written = written;
 	rc = report(j, err);
@@ -184,15 +182,11 @@ int xen_migrate_send(struct enso_ctx *ctx, uint32_t domid, int fd,
 
 	if (!xb)
 		return -ENODEV;
-	rc = xen_getinfo(xb, domid, &di, err);
+	/* The guest suspends itself at the end. */
+	rc = xen_suspendable(xb, domid, "migration", &di, err);
 	if (rc)
 		return rc;
-	/* The guest suspends itself at the end: a paused one cannot. */
-	if (di.flags & XEN_DOMINF_paused)
-		return exl_fail(err, -EBUSY,
-				"domain %u is paused: its guest cannot suspend itself for the migration; unpause it first",
-				domid);
-	j.p.memory_bytes = di.tot_pages * PAGE_BYTES;
+	j.p.memory_bytes = di.tot_pages * XC_PAGE_SIZE;
 	j.start_ms = j.round_ms = now_ms();
 	snprintf(what, sizeof(what), "domain %u: migrating it", domid);
 	job.what = what;

@@ -10,7 +10,6 @@
 
 #include "backends/xen/xen.h"
 
-#define PAGE_BYTES 4096ull
 /* Upstream's floor: fewer dirty pages than this are a final copy of no
  * consequence, whatever the rate. */
 #define FEW_DIRTY_PAGES 50
@@ -34,7 +33,7 @@ bool xen_precopy_stop(struct xen_precopy *pc, uint64_t round, uint64_t dirty)
 	if (dirty < FEW_DIRTY_PAGES)
 		return true;
 	if (pc->rate_bps &&
-	    dirty * PAGE_BYTES * 1000 / pc->rate_bps <= DOWNTIME_TARGET_MS)
+	    dirty * XC_PAGE_SIZE * 1000 / pc->rate_bps <= DOWNTIME_TARGET_MS)
 		return true;
 	if (round > ROUNDS_BEFORE_GIVING_UP && !shrank)
 		return true;

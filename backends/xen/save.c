@@ -210,6 +210,22 @@ static int save_answer(struct enso_ctx *ctx, uint32_t question,
 	return xen_suspend_guest(ctx, j->domid, err);
 }
 
+int xen_suspendable(struct xen_backend *xb, uint32_t domid, const char *what,
+		    xc_domaininfo_t *di, struct enso_error *err)
+{
+	int rc = xen_getinfo(xb, domid, di, err);
+
+	if (rc)
+		return rc;
+	/* Only a running guest can act on the suspend request: said at
+	 * once, not after the wait runs out. */
+	if (di->flags & XEN_DOMINF_paused)
+		return exl_fail(err, -EBUSY,
+				"domain %u is paused: its guest cannot suspend itself for the %s; unpause it first",
+				domid, what);
+	return 0;
+}
+
 int xen_stream_out(struct enso_ctx *ctx, int fd, const char *name,
 		   struct xen_helper_job *job, struct enso_error *err)
 {
@@ -241,15 +257,9 @@ int xen_save(struct enso_ctx *ctx, uint32_t domid, int fd,
 
 	if (!xb)
 		return -ENODEV;
-	rc = xen_getinfo(xb, domid, &di, err);
+	rc = xen_suspendable(xb, domid, "save", &di, err);
 	if (rc)
 		return rc;
-	/* Only a running guest can act on the suspend request: said at
-	 * once, not after the wait runs out. */
-	if (di.flags & XEN_DOMINF_paused)
-		return exl_fail(err, -EBUSY,
-				"domain %u is paused: its guest cannot suspend itself for the save; unpause it first",
-				domid);
 	snprintf(what, sizeof(what), "domain %u: saving its state", domid);
 	job.what = what;
 	rc = xen_stream_out(ctx, fd, "the save file", &job, err);

@@ -229,6 +229,11 @@ int xen_resume_suspended(struct enso_ctx *ctx, struct xen_backend *xb,
 int xen_suspend_guest(struct enso_ctx *ctx, uint32_t domid,
 		      struct enso_error *err);
 int xen_save_dm_logdirty(uint32_t domid, unsigned enable, void *data);
+/* Before asking the guest to suspend (save, migrate): its record in di,
+ * and -EBUSY, said, when it is paused and so cannot.  what: "save",
+ * "migration", for the message. */
+int xen_suspendable(struct xen_backend *xb, uint32_t domid, const char *what,
+		    xc_domaininfo_t *di, struct enso_error *err);
 /* What save and migrate send: libxl's stream header and LIBXC_CONTEXT,
  * libxc's stream from the helper job (xc_domain_save), END.  name: the
  * stream's, for messages. */
