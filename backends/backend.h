@@ -51,6 +51,15 @@ struct backend_create {
 	char *kernel;
 	bool kernel_cached;
 	bool kernel_pvh;	/* kernel has Xen's PVH entry note */
+	/* Restore only.  A backend whose stream another process loads
+	 * (Xen's helper) calls it once the domain has its id and the stream
+	 * flows: libxl then writes the domain's records and attaches its
+	 * devices while the pages still come, off a migration's downtime.
+	 * Its failure is the restore's.  Not called, libxl does the same
+	 * after restore returns. */
+	int (*restore_started)(struct enso_ctx *ctx, uint32_t domid,
+			       void *arg, struct enso_error *err);
+	void *restore_arg;
 };
 
 /* One device of a running domain (the device issues: disks, vifs). */

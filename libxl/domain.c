@@ -245,6 +245,66 @@ static int step(struct enso_ctx *ctx, const char *point,
 	return rc;
 }
 
+/* One build's progress, for the steps a restore may take early (while
+ * its stream loads: backend.h's restore_started) or after the backend's
+ * op, and for the undoing of what was done when a later step fails. */
+struct build {
+	struct enso_domain_config *c;
+	const char *owner, *uuid;
+	uint32_t id;
+	bool records, intent, devices;
+};
+
+/* The hypervisor has given the id: the records (with the stored config)
+ * take over from the intent. */
+static int build_records(struct enso_ctx *ctx, struct build *b,
+			 struct enso_error *err)
+{
+	int rc;
+
+	if (b->records || !ctx->ops->hv_allocates_domid)
+		return 0;
+	rc = rt_records_create(ctx, b->c, false, b->owner, &b->id, err);
+	if (rc)
+		return rc;
+	b->records = true;
+	rc = rt_config_store(ctx, b->id, b->c, err);
+	if (rc)
+		return rc;
+	intent_remove(ctx, b->uuid);	/* /libxl/<id>/creating says it now */
+	b->intent = false;
+	return step(ctx, "records-written", err);
+}
+
+static int build_devices(struct enso_ctx *ctx, struct build *b,
+			 struct enso_error *err)
+{
+	int rc;
+
+	if (b->devices)
+		return 0;
+	rc = rt_devices_attach(ctx, b->id, b->c, err);
+	if (rc)
+		return rc;
+	b->devices = true;
+	return step(ctx, "devices-attached", err);
+}
+
+/* backend.h's restore_started: the guest's memory still loading, the
+ * domain paused and unknown to xenstored, nothing of it runs yet. */
+static int restore_started(struct enso_ctx *ctx, uint32_t domid, void *arg,
+			   struct enso_error *err)
+{
+	struct build *b = arg;
+	int rc;
+
+	b->id = domid;
+	rc = build_records(ctx, b, err);
+	if (!rc)
+		rc = build_devices(ctx, b, err);
+	return rc;
+}
+
 /*
  * The order is what keeps every domain visible and removable whatever
  * point the creating process dies at (docs/design/lifecycle.md): an intent
@@ -260,8 +320,9 @@ int rt_domain_build(struct enso_ctx *ctx, const struct enso_domain_config *cfg,
 	struct enso_domain_config c;
 	struct backend_create in = { 0 };
 	char owner[RT_OWNER_LEN], uuid[37];
-	uint32_t id = 0, other;
-	bool records = false, built = false, intent = false;
+	struct build b = { .c = &c, .owner = owner, .uuid = uuid };
+	uint32_t other;
+	bool built = false;
 	int rc;
 
 	if (flags & ~(unsigned)ENSO_CREATE_PAUSED)
@@ -284,17 +345,17 @@ int rt_domain_build(struct enso_ctx *ctx, const struct enso_domain_config *cfg,
 	/* Ids libxl gives: the records, with the intent, come first.  Ids
 	 * the hypervisor gives at build time: the intent is by uuid. */
 	if (!ctx->ops->hv_allocates_domid) {
-		rc = rt_records_create(ctx, &c, true, owner, &id, err);
+		rc = rt_records_create(ctx, &c, true, owner, &b.id, err);
 		if (rc)
 			goto out;
-		records = true;
-		rc = rt_config_store(ctx, id, &c, err);
+		b.records = true;
+		rc = rt_config_store(ctx, b.id, &c, err);
 		if (rc)
 			goto out;
 		rc = step(ctx, "records-written", err);
 	} else {
 		rc = intent_write(ctx, uuid, c.name, owner, err);
-		intent = rc == 0;
+		b.intent = rc == 0;
 		if (!rc)
 			rc = step(ctx, "intent-written", err);
 	}
@@ -304,66 +365,52 @@ int rt_domain_build(struct enso_ctx *ctx, const struct enso_domain_config *cfg,
 		goto out;
 	/* Built paused on every hypervisor: the guest runs only once its
 	 * records are in place (its kernel reads them at once).  A restore
-	 * is a create whose guest comes from the stream. */
-	rc = restore_fd < 0 ? ctx->ops->create(ctx, &in, &id, err) :
-			      ctx->ops->restore(ctx, &in, restore_fd, &id, err);
+	 * is a create whose guest comes from the stream; its devices may be
+	 * attached while the stream loads (restore_started above). */
+	if (restore_fd < 0) {
+		rc = ctx->ops->create(ctx, &in, &b.id, err);
+	} else {
+		in.restore_started = restore_started;
+		in.restore_arg = &b;
+		rc = ctx->ops->restore(ctx, &in, restore_fd, &b.id, err);
+	}
 	if (rc)
 		goto out;
 	built = true;
 	rc = step(ctx, "domain-built", err);
-	if (rc)
-		goto out;
-	if (ctx->ops->hv_allocates_domid) {
-		rc = rt_records_create(ctx, &c, false, owner, &id, err);
-		if (rc)
-			goto out;
-		records = true;
-		rc = rt_config_store(ctx, id, &c, err);
-		if (rc)
-			goto out;
-		intent_remove(ctx, uuid);	/* /libxl/<id>/creating says it now */
-		intent = false;
-		rc = step(ctx, "records-written", err);
-		if (rc)
-			goto out;
-	}
-	if (ctx->ops->records_ready) {
-		rc = ctx->ops->records_ready(ctx, id, err);
-		if (rc)
-			goto out;
-	}
-	rc = rt_devices_attach(ctx, id, &c, err);
-	if (rc)
-		goto out;
-	rc = step(ctx, "devices-attached", err);
-	if (rc)
-		goto out;
-	rc = step(ctx, "before-unpause", err);
+	if (!rc)
+		rc = build_records(ctx, &b, err);
+	if (!rc && ctx->ops->records_ready)
+		rc = ctx->ops->records_ready(ctx, b.id, err);
+	if (!rc)
+		rc = build_devices(ctx, &b, err);
+	if (!rc)
+		rc = step(ctx, "before-unpause", err);
 	if (rc)
 		goto out;
 	if (!(flags & ENSO_CREATE_PAUSED)) {
-		rc = ctx->ops->unpause(ctx, id, err);
+		rc = ctx->ops->unpause(ctx, b.id, err);
 		if (rc)
 			goto out;
 	}
 	/* Complete: from here on it stays, whoever dies. */
-	rc = rt_records_handover(ctx, id, err);
+	rc = rt_records_handover(ctx, b.id, err);
 	if (rc)
 		goto out;
-	*domid = id;
+	*domid = b.id;
 	/* A stop here is after the fact: the domain is created. */
 	rt_test_stop(ctx, "created", NULL);
 out:
 	if (rc && built) {
 		struct enso_error ignored;
 
-		ctx->ops->destroy(ctx, id, &ignored);
+		ctx->ops->destroy(ctx, b.id, &ignored);
 	}
-	if (rc && records) {
-		rt_records_remove(ctx, id);
-		rt_config_remove(ctx, id);
+	if (rc && b.records) {
+		rt_records_remove(ctx, b.id);
+		rt_config_remove(ctx, b.id);
 	}
-	if (intent)
+	if (b.intent)
 		intent_remove(ctx, uuid);
 	rt_create_release(&in);
 	enso_config_dispose(&c);

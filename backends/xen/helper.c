@@ -178,6 +178,8 @@ int xen_helper_run(struct enso_ctx *ctx, struct xen_helper_job *job,
 		child(sv[1], self, job);
 	}
 	close(sv[1]);
+	if (job->started)
+		rc = job->started(ctx, job->arg, err);
 	while (!done && !rc) {
 		r = msg_recv(sv[0], &m);
 		if (r == 0)

@@ -312,6 +312,18 @@ static int restore_run(xc_interface *xch, struct xen_helper *h, void *arg)
 	return 0;
 }
 
+/* In the parent, the helper loading the stream: libxl's records and
+ * devices meanwhile (backend.h's restore_started). */
+static int restore_started(struct enso_ctx *ctx, void *arg,
+			   struct enso_error *err)
+{
+	struct restore_job *j = arg;
+
+	if (!j->in->restore_started)
+		return 0;
+	return j->in->restore_started(ctx, j->domid, j->in->restore_arg, err);
+}
+
 /* What may follow libxc's stream: END.  An emulator's state has nowhere
  * to go (Enso's Xen backend runs none), a checkpoint stream is Remus's or
  * COLO's. */
@@ -353,7 +365,8 @@ static int restore_image(struct enso_ctx *ctx, struct xen_backend *xb,
 	struct restore_image *ri = arg;
 	struct restore_job j = { in, domid, b->store_port, b->console_port,
 				 ri->fd, NULL };
-	struct xen_helper_job job = { .run = restore_run, .arg = &j };
+	struct xen_helper_job job = { .run = restore_run,
+				      .started = restore_started, .arg = &j };
 	char what[80];
 	int rc;
 

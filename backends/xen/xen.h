@@ -203,6 +203,10 @@ struct xen_helper_job {
 	int (*answer)(struct enso_ctx *ctx, uint32_t question,
 		      const uint64_t q[XEN_HELPER_ARGS], void *arg,
 		      struct enso_error *err);
+	/* Optional: in the parent once the child runs, before its questions
+	 * are taken (restore: libxl's work that can overlap the stream).
+	 * A failure kills the child and is the job's. */
+	int (*started)(struct enso_ctx *ctx, void *arg, struct enso_error *err);
 	void *arg;
 	uint64_t store_mfn, console_mfn;	/* out */
 };
