@@ -58,21 +58,15 @@ env_shown=""
 if [ "${BENCH_BLK_XEN:-1}" != 0 ]; then
 	bench_need bench/blk.sh fio /usr/bin/fio
 	bench_need bench/blk.sh qemu-system-xen /usr/libexec/xen-qemu-system-i386
-	destdir="$build/bench-destdir"
-	rm -rf "$destdir"
-	make -s -C "$build" install DESTDIR="$destdir" >/dev/null
 	. "$root/bench/rig-args.sh"
 	rig_bench_args bench/blk.sh RIG_BENCH_BLK_ ORDER RUNTIME MB
 	set +e
 	# dom0_mem=1024M (the later word wins over boot.sh's 768M): the file,
 	# QEMU and the guest's bigger image live in dom0's memory.
-	RIG_SCENARIO_DIR="$root/bench/rig" RIG_SCENARIOS=70-bench-blk \
-		RIG_XEN_ARGS="bootscrub=1 dom0_mem=1024M${RIG_XEN_ARGS:+ $RIG_XEN_ARGS}" \
+	RIG_XEN_ARGS="bootscrub=1 dom0_mem=1024M${RIG_XEN_ARGS:+ $RIG_XEN_ARGS}" \
 		RIG_DOMU_ADD="/usr/bin/fio $root/bench/blk/guest:/rig-bench" \
 		RIG_DOM0_ADD="/usr/libexec/xen-qemu-system-i386" RIG_DOM0_MODULES=loop \
-		RIG_TIMEOUT=${RIG_TIMEOUT:-3600} RIG_OUT="$rig_out" \
-		RIG_DOM0_ARGS="$args" ENSO_DESTDIR="$destdir" \
-		"$root/tests/rig/boot.sh" >&2
+		bench_rig "$build" "$rig_out" 70-bench-blk 3600
 	rc=$?
 	set -e
 	tr -d '\r' <"$rig_out/serial.log" | sed -n 's/.*\(bench-blk-run .*\)/\1/p' >>"$raw" || true

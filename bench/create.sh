@@ -47,21 +47,14 @@ if [ "${1:-}" = --report ]; then
 else
 	. "$root/bench/lib.sh"
 	bench_built bench/create.sh "$build" xl/xl xenstored/xenstored consoled/consoled
-	destdir="$build/bench-destdir"
-	rm -rf "$destdir"
-	make -s -C "$build" install DESTDIR="$destdir" >/dev/null
-
 	. "$root/bench/rig-args.sh"
 	rig_bench_args bench/create.sh RIG_BENCH_ RUNS PHASES OTHERS MEMORY BG_MEMORY BG_LOAD
 
 	set +e
 	# bootscrub=1: Xen scrubs free memory at boot, not in the background
 	# afterwards, where it would land on whichever round comes first.
-	RIG_SCENARIO_DIR="$root/bench/rig" RIG_SCENARIOS=60-bench-create \
-		RIG_XEN_ARGS="bootscrub=1${RIG_XEN_ARGS:+ $RIG_XEN_ARGS}" \
-		RIG_TIMEOUT=${RIG_TIMEOUT:-6000} RIG_OUT="$rig_out" \
-		RIG_DOM0_ARGS="$args" ENSO_DESTDIR="$destdir" \
-		"$root/tests/rig/boot.sh" >&2
+	RIG_XEN_ARGS="bootscrub=1${RIG_XEN_ARGS:+ $RIG_XEN_ARGS}" \
+		bench_rig "$build" "$rig_out" 60-bench-create 6000
 	rc=$?
 	set -e
 

@@ -1,6 +1,7 @@
 # shellcheck shell=bash
 # bench/lib.sh: sourced by the benchmark drivers (bench/blk.sh,
-# bench/net.sh, bench/create.sh): what each checks before it runs.
+# bench/net.sh, bench/create.sh, bench/migrate.sh): what each checks
+# before it runs, and the rig boot of their Xen halves.
 # SCRIPT is the driver's name, for its messages; both exit 2 on failure.
 
 # bench_built SCRIPT BUILD FILE...: each FILE (relative to BUILD) built.
@@ -51,4 +52,20 @@ bench_initrd_with() {
 	(cd "$ov" && find . | LC_ALL=C sort | cpio -o -H newc -R 0:0 --quiet) | gzip -1 >"$ov.gz" ||
 		return 1
 	cat "$img/initrd.gz" "$ov.gz" >"$img/$name" && chmod 644 "$img/$name"
+}
+
+# bench_rig BUILD RIG_OUT SCENARIO TIMEOUT: one boot of the Xen rig (its
+# log on stderr) running bench/rig/SCENARIO, with Enso installed from
+# BUILD into BUILD/bench-destdir and the caller's $args (bench/rig-args.sh)
+# on dom0's command line.  RIG_DOMU_ADD, RIG_DOM0_ADD, RIG_XEN_ARGS and
+# the like go with it from the environment (RIG_X=... bench_rig ...);
+# RIG_TIMEOUT, when set, wins over TIMEOUT.  Returns boot.sh's status.
+bench_rig() {
+	local build=$1 out=$2 scenario=$3 timeout=$4 destdir=$1/bench-destdir
+	rm -rf "$destdir"
+	make -s -C "$build" install DESTDIR="$destdir" >/dev/null || return 1
+	RIG_SCENARIO_DIR="$root/bench/rig" RIG_SCENARIOS=$scenario \
+		RIG_TIMEOUT=${RIG_TIMEOUT:-$timeout} RIG_OUT="$out" \
+		RIG_DOM0_ARGS="${args:-}" ENSO_DESTDIR="$destdir" \
+		"$root/tests/rig/boot.sh" >&2
 }

@@ -69,18 +69,12 @@ fi
 rc=0
 env_shown=""
 if [ "${BENCH_NET_XEN:-1}" != 0 ]; then
-	destdir="$build/bench-destdir"
-	rm -rf "$destdir"
-	make -s -C "$build" install DESTDIR="$destdir" >/dev/null
 	. "$root/bench/rig-args.sh"
 	rig_bench_args bench/net.sh RIG_BENCH_NET_ ORDER SECONDS MEMORY
 	set +e
-	RIG_SCENARIO_DIR="$root/bench/rig" RIG_SCENARIOS=80-bench-net \
-		RIG_DOMU_ADD="/usr/bin/iperf3 $rr:/usr/local/bin/rr $root/bench/net/guest:/rig-bench" \
+	RIG_DOMU_ADD="/usr/bin/iperf3 $rr:/usr/local/bin/rr $root/bench/net/guest:/rig-bench" \
 		RIG_DOM0_ADD="/usr/bin/iperf3 $rr:/usr/local/bin/rr" \
-		RIG_TIMEOUT=${RIG_TIMEOUT:-3600} RIG_OUT="$rig_out" \
-		RIG_DOM0_ARGS="$args" ENSO_DESTDIR="$destdir" \
-		"$root/tests/rig/boot.sh" >&2
+		bench_rig "$build" "$rig_out" 80-bench-net 3600
 	rc=$?
 	set -e
 	tr -d '\r' <"$rig_out/serial.log" | sed -n 's/.*\(bench-net-run .*\)/\1/p' >>"$raw" || true
