@@ -239,11 +239,9 @@ static int converse(struct mig *m, const char *rune,
 		fprintf(stderr, "xl: %s\n", err.msg);
 		return resume_here(m, "Migration failed, resuming at sender.");
 	}
-	if (xl_read_message(rfd, XL_MIG_READY, sizeof(XL_MIG_READY),
-			    "ready message", rune))
-		return resume_here(m, "Migration failed, resuming at sender.");
-	step(m, "the receiver has it");
-	fprintf(stderr, "migration sender: Target has acknowledged transfer.\n");
+	/* Renamed while the receiver still loads the last pages, not after
+	 * it says so: the rename is then off the downtime.  Every failure
+	 * from here to the go-ahead renames it back (resume_here). */
 	if (asprintf(&m->away, "%s--migratedaway", m->name) < 0)
 		m->away = NULL;
 	if (!m->away || enso_domain_rename(m->ctx, m->domid, m->away, &err)) {
@@ -253,6 +251,11 @@ static int converse(struct mig *m, const char *rune,
 		m->away = NULL;
 		return resume_here(m, "Migration failed, resuming at sender.");
 	}
+	if (xl_read_message(rfd, XL_MIG_READY, sizeof(XL_MIG_READY),
+			    "ready message", rune))
+		return resume_here(m, "Migration failed, resuming at sender.");
+	step(m, "the receiver has it");
+	fprintf(stderr, "migration sender: Target has acknowledged transfer.\n");
 	fprintf(stderr, "migration sender: Giving target permission to start.\n");
 	/* A go-ahead that could not be written never reached the
 	 * receiver: the guest is still ours to resume. */

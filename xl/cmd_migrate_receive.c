@@ -16,6 +16,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "enso-util.h"
 #include "xl/xl.h"
 
 #define STREAM "migration stream"
@@ -32,8 +33,16 @@ static void destroy_ours(struct enso_ctx *ctx, uint32_t domid)
 			err.msg);
 }
 
+/* -d (the sender's --debug): when each step happened, in the host's
+ * monotonic clock as the sender stamps its own. */
+static void step(bool debug, const char *what)
+{
+	if (debug)
+		fprintf(stderr, "migration target: [%lld ms] %s\n", monotonic_ms(), what);
+}
+
 static int receive(struct enso_ctx *ctx, struct enso_domain_config *cfg,
-		   bool paused)
+		   bool paused, bool debug)
 {
 	struct enso_error err = { "" };
 	char *name = cfg->name, *incoming = NULL;
@@ -55,6 +64,7 @@ static int receive(struct enso_ctx *ctx, struct enso_domain_config *cfg,
 			rc);
 		return 1;
 	}
+	step(debug, "the stream is loaded");
 	fprintf(stderr, "migration target: Transfer complete, requesting permission to start domain.\n");
 	if (xl_write_exact(1, XL_MIG_READY, sizeof(XL_MIG_READY), ACKS,
 			   "ready message")) {
@@ -67,10 +77,13 @@ static int receive(struct enso_ctx *ctx, struct enso_domain_config *cfg,
 		destroy_ours(ctx, domid);
 		return 1;
 	}
+	step(debug, "go-ahead received");
 	fprintf(stderr, "migration target: Got permission, starting domain.\n");
 	rc = enso_domain_rename(ctx, domid, name, &err);
+	step(debug, "renamed");
 	if (!rc && !paused)
 		rc = enso_domain_unpause(ctx, domid, &err);
+	step(debug, "unpaused");
 	if (rc)
 		fprintf(stderr, "xl: %s\n", err.msg);
 	else
@@ -126,7 +139,7 @@ int main_migrate_receive(int argc, char **argv)
 	/* As create: the monitor first, to clean up after us if we die. */
 	if (!ctx || xl_monitor_ensure(ctx))
 		goto out;
-	rc = receive(ctx, &cfg, paused);
+	rc = receive(ctx, &cfg, paused, debug);
 out:
 	enso_config_dispose(&cfg);
 	enso_ctx_close(ctx);
