@@ -26,12 +26,9 @@
 #   RIG_CPU         QEMU's -cpu (default qemu64,+svm,+npt: TCG emulates
 #                   AMD-V with nested paging, so Xen runs HVM and PVH
 #                   guests with HAP; plain qemu64 gives a PV-only Xen)
-#   RIG_ACCEL       QEMU's -accel (default tcg,thread=single: with QEMU's
-#                   multi-threaded TCG a fresh PVH or HVM domain's first
-#                   VMRUN now and then "triple-faults" with Xen's own
-#                   registers as the guest's: 1 create in 20 on this
-#                   machine, 0 in 60 single-threaded, at about the same
-#                   speed, the host's 2 cores being shared anyway)
+#   RIG_ACCEL       QEMU's -accel (default: QEMU's own, multi-threaded TCG).
+#                   Not tcg,thread=single: under it PVH guests panic
+#                   ("Fatal exception in interrupt"), migrated or not.
 #   RIG_CACHE / RIG_OUT            cache and output dirs (tests/rig/{cache,out})
 #
 # Two hosts: when a chosen scenario has a "# rig-peer: yes" line, a second
@@ -173,7 +170,7 @@ xen_cmd="console=com1 dom0_mem=768M loglvl=all guest_loglvl=all ${RIG_XEN_ARGS:-
 # --- boot -----------------------------------------------------------------------
 machine=(qemu-system-x86_64 -machine q35 -cpu "${RIG_CPU:-qemu64,+svm,+npt}" -m "${RIG_MEM:-2048}" -smp 2
 	-nographic -no-reboot -kernel "$RIG_CACHE/xen" -append "$xen_cmd")
-machine+=(-accel "${RIG_ACCEL:-tcg,thread=single}")
+[ -z "${RIG_ACCEL:-}" ] || machine+=(-accel "$RIG_ACCEL")
 # host_link listen|connect PORT N: host N's half of the two hosts' links
 # (TCP connections on the loopback: a UDP one drops frames whenever the
 # other QEMU is slow to read, which an emulated host often is), and the
