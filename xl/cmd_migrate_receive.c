@@ -11,6 +11,7 @@
  * one that may run.
  */
 #include <errno.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -39,6 +40,23 @@ static void step(bool debug, const char *what)
 {
 	if (debug)
 		fprintf(stderr, "migration target: [%lld ms] %s\n", monotonic_ms(), what);
+}
+
+/* After our last word on a failure: until the sender hangs up (it does
+ * once it has read it), at most 10 s.  A transport that runs us and ends
+ * with us (socat's SYSTEM: exits at once on a child's failure status)
+ * may otherwise drop the bytes we wrote last, and the sender, missing
+ * its permission to resume, leaves its guest paused. */
+static void linger_until_hangup(void)
+{
+	long long end = monotonic_ms() + 10000;
+	struct pollfd p = { .fd = 0, .events = POLLIN };
+	char buf[4096];
+
+	while (monotonic_ms() < end &&
+	       poll(&p, 1, (int)(end - monotonic_ms())) > 0 &&
+	       read(0, buf, sizeof(buf)) > 0)
+		;
 }
 
 static int receive(struct enso_ctx *ctx, struct enso_domain_config *cfg,
@@ -98,8 +116,9 @@ static int receive(struct enso_ctx *ctx, struct enso_domain_config *cfg,
 		return 0;
 	destroy_ours(ctx, domid);
 	fprintf(stderr, "migration target: Cleanup OK, granting sender permission to resume.\n");
-	xl_write_exact(1, XL_MIG_GO, sizeof(XL_MIG_GO), ACKS,
-		       "permission to sender to have domain back");
+	if (!xl_write_exact(1, XL_MIG_GO, sizeof(XL_MIG_GO), ACKS,
+			    "permission to sender to have domain back"))
+		linger_until_hangup();
 	return 1;
 }
 
