@@ -74,19 +74,13 @@ fail:
  * usually has by then, else within a second, else it is killed. */
 static void child_report(struct child *c)
 {
-	long long end = monotonic_ms() + 10000;
-	struct pollfd p = { .fd = c->recv_fd, .events = POLLIN };
-	char buf[512];
 	int status = 0, i;
 	pid_t r = 0;
 
 	if (c->send_fd >= 0)
 		close(c->send_fd);
 	c->send_fd = -1;
-	while (monotonic_ms() < end &&
-	       poll(&p, 1, (int)(end - monotonic_ms())) > 0 &&
-	       read(c->recv_fd, buf, sizeof(buf)) > 0)
-		;
+	xl_drain(c->recv_fd, 10000);
 	close(c->recv_fd);
 	c->recv_fd = -1;
 	for (i = 0; i < 200 && (r = waitpid(c->pid, &status, WNOHANG)) == 0; i++)

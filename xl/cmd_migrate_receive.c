@@ -11,7 +11,6 @@
  * one that may run.
  */
 #include <errno.h>
-#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -40,23 +39,6 @@ static void step(bool debug, const char *what)
 {
 	if (debug)
 		fprintf(stderr, "migration target: [%lld ms] %s\n", monotonic_ms(), what);
-}
-
-/* After our last word on a failure: until the sender hangs up (it does
- * once it has read it), at most 10 s.  A transport that runs us and ends
- * with us (socat's SYSTEM: exits at once on a child's failure status)
- * may otherwise drop the bytes we wrote last, and the sender, missing
- * its permission to resume, leaves its guest paused. */
-static void linger_until_hangup(void)
-{
-	long long end = monotonic_ms() + 10000;
-	struct pollfd p = { .fd = 0, .events = POLLIN };
-	char buf[4096];
-
-	while (monotonic_ms() < end &&
-	       poll(&p, 1, (int)(end - monotonic_ms())) > 0 &&
-	       read(0, buf, sizeof(buf)) > 0)
-		;
 }
 
 static int receive(struct enso_ctx *ctx, struct enso_domain_config *cfg,
@@ -98,10 +80,13 @@ static int receive(struct enso_ctx *ctx, struct enso_domain_config *cfg,
 	step(debug, "go-ahead received");
 	fprintf(stderr, "migration target: Got permission, starting domain.\n");
 	rc = enso_domain_rename(ctx, domid, name, &err);
-	step(debug, "renamed");
-	if (!rc && !paused)
+	if (!rc)
+		step(debug, "renamed");
+	if (!rc && !paused) {
 		rc = enso_domain_unpause(ctx, domid, &err);
-	step(debug, "unpaused");
+		if (!rc)
+			step(debug, "unpaused");
+	}
 	if (rc)
 		fprintf(stderr, "xl: %s\n", err.msg);
 	else
@@ -116,9 +101,14 @@ static int receive(struct enso_ctx *ctx, struct enso_domain_config *cfg,
 		return 0;
 	destroy_ours(ctx, domid);
 	fprintf(stderr, "migration target: Cleanup OK, granting sender permission to resume.\n");
+	/* Then wait for the sender to hang up (it does once it has read
+	 * that), at most 10 s: a transport that runs us and ends with us
+	 * (socat's SYSTEM: exits at once on a child's failure status) may
+	 * otherwise drop what we wrote last, and the sender, missing its
+	 * permission to resume, would leave its guest paused. */
 	if (!xl_write_exact(1, XL_MIG_GO, sizeof(XL_MIG_GO), ACKS,
 			    "permission to sender to have domain back"))
-		linger_until_hangup();
+		xl_drain(0, 10000);
 	return 1;
 }
 

@@ -5,6 +5,7 @@
  * behind), said in upstream's words when they fail.
  */
 #include <errno.h>
+#include <poll.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -54,4 +55,16 @@ int xl_read_message(int fd, const char *msg, size_t len, const char *what,
 		return -1;
 	}
 	return 0;
+}
+
+void xl_drain(int fd, int ms)
+{
+	long long end = monotonic_ms() + ms;
+	struct pollfd p = { .fd = fd, .events = POLLIN };
+	char buf[4096];
+
+	while (monotonic_ms() < end &&
+	       poll(&p, 1, (int)(end - monotonic_ms())) > 0 &&
+	       read(fd, buf, sizeof(buf)) > 0)
+		;
 }

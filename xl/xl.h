@@ -86,6 +86,9 @@ int xl_read_exact(int fd, void *buf, size_t len, const char *stream,
 		  const char *what);
 int xl_write_exact(int fd, const void *buf, size_t len, const char *stream,
 		   const char *what);
+/* Reads and drops what comes on fd until its end, at most ms: the other
+ * end's last words read, or it gone, before ours hangs up. */
+void xl_drain(int fd, int ms);
 /* Reads message msg (len bytes) or says what came instead; rune, when
  * not NULL, is the command that runs the other end, for the message. */
 int xl_read_message(int fd, const char *msg, size_t len, const char *what,
