@@ -165,7 +165,7 @@ dom0_cmd="console=hvc0 rig.xenstored=$RIG_XENSTORED"
 )"
 dom0_cmd="$dom0_cmd ${RIG_DOM0_ARGS:-}"
 dom0_cmd=${dom0_cmd//,/,,}
-xen_cmd="console=com1 dom0_mem=768M loglvl=all guest_loglvl=all ${RIG_XEN_ARGS:-}"
+xen_cmd="console=com1 conring_size=1M dom0_mem=768M loglvl=all guest_loglvl=all ${RIG_XEN_ARGS:-}"
 
 # --- boot -----------------------------------------------------------------------
 machine=(qemu-system-x86_64 -machine q35 -cpu "${RIG_CPU:-qemu64,+svm,+npt}" -m "${RIG_MEM:-2048}" -smp 2
@@ -245,6 +245,9 @@ fi
 #   M <name> OK | M <name> FAIL <why>      a marker
 #   E <scenario> <rc>                      a scenario ended
 #   T <scenario> <secs>                    a scenario was killed by its timeout
+#   R <scenario> <why>                     a scenario runs again (dom0-init:
+#                                          an emulator fault); its first
+#                                          run's markers no longer count
 parsed=$(tr -d '\r' <"$serial" | awk '
 	match($0, /=== [^ ]+ (OK$|FAIL: )/) {
 		s = substr($0, RSTART + 4)
@@ -261,12 +264,23 @@ parsed=$(tr -d '\r' <"$serial" | awk '
 	/--- rig-scenario-timeout / {
 		s = $0; sub(/.*--- rig-scenario-timeout /, "", s)
 		split(s, a, " "); print "T", a[1], a[3]; next
+	}
+	/--- rig-scenario-rerun / {
+		s = $0; sub(/.*--- rig-scenario-rerun /, "", s)
+		print "R", s; next
 	}')
 
 declare -A result=() why=() ended=() timedout=()
-declare -a order=()
+declare -a order=() reruns=()
 while read -r kind a b c; do
 	case $kind in
+	R)
+		for m in "${!result[@]}"; do
+			[ "${marker_scen[$m]:-}" = "$a" ] && unset "result[$m]" "why[$m]"
+		done
+		unset "ended[$a]" "timedout[$a]"
+		reruns+=("$a: $b $c")
+		;;
 	M)
 		if [ -z "${result[$a]:-}" ]; then order+=("$a"); fi
 		# The first failure of a marker sticks.
@@ -306,6 +320,7 @@ report() {
 		;;
 	esac
 }
+for r in "${reruns[@]}"; do echo "# rig: ran again: $r"; done
 for m in "${expected[@]}"; do report "$m"; done
 for m in "${order[@]}"; do
 	[ -n "${listed[$m]:-}" ] || report "$m"

@@ -8,7 +8,8 @@
 #                   modules, upstream's Xen tools (xen-utils-4.17,
 #                   xenstore-utils), the project's install tree (if given),
 #                   every library ldd lists for any of those, and under /rig/
-#                   the domU kernel, domu-initrd.gz, domu.cfg, lib.sh and
+#                   the domU kernel, domu-initrd.gz, domu.cfg, lib.sh,
+#                   triple-fault (a PVH image, from triple-fault.S) and
 #                   the scenarios.
 #
 # Usage: mkinitrd.sh [DESTDIR]     (or ENSO_DESTDIR=DESTDIR mkinitrd.sh)
@@ -271,6 +272,12 @@ cp "$RIG_OUT/domu-initrd.gz" "$dom0/rig/domu-initrd.gz"
 cp "$RIG_DIR/domu.cfg" "$dom0/rig/domu.cfg"
 cp "$RIG_DIR/lib.sh" "$dom0/rig/lib.sh"
 install -m 0755 "$RIG_DIR/peer" "$dom0/rig/peer"
+# A PVH image that triple-faults at once (scenarios/12-rig-rerun).
+gcc -c -o "$RIG_OUT/triple-fault.o" "$RIG_DIR/triple-fault.S" ||
+	rig_die "cannot assemble $RIG_DIR/triple-fault.S (gcc)"
+ld -N -Ttext=0x100000 --section-start=.note.Xen=0x100100 -e start --no-warn-rwx-segments \
+	-o "$dom0/rig/triple-fault" "$RIG_OUT/triple-fault.o" ||
+	rig_die "cannot link /rig/triple-fault (ld)"
 for f in "$RIG_SCENARIO_DIR"/*; do
 	[ -f "$f" ] || continue
 	install -m 0755 "$f" "$dom0/rig/scenarios/"
