@@ -60,6 +60,9 @@ struct backend_create {
 	int (*restore_started)(struct enso_ctx *ctx, uint32_t domid,
 			       void *arg, struct enso_error *err);
 	void *restore_arg;
+	/* Restore only: what the source's stream_layout said (NULL: the
+	 * stream had none, its devices are where the config puts them). */
+	const char *device_layout;
 };
 
 /* One device of a running domain (the device issues: disks, vifs). */
@@ -221,6 +224,16 @@ struct backend_ops {
 	 * destroys it, or (save -c, a failed save) resumes it. */
 	int (*save)(struct enso_ctx *ctx, uint32_t domid, int fd,
 		    struct enso_error *err);
+	/* Optional: where the running domain's devices sit in the machine
+	 * the hypervisor emulates, as far as the config cannot say (KVM: the
+	 * PCIe ports, and which device xl block-attach or network-attach
+	 * plugged into which), in the backend's own words; *layout
+	 * malloc'd.  libxl puts it into the config a save file or migration
+	 * stream carries, and the restoring end's backend gets it back as
+	 * backend_create's device_layout, to build the same machine.  The
+	 * text is checked there as any stream's: it may come from anybody. */
+	int (*stream_layout)(struct enso_ctx *ctx, uint32_t domid,
+			     char **layout, struct enso_error *err);
 	/* Restore (xl restore): create's counterpart, under the same rules
 	 * (*domid given or chosen as create's, paused on return, nothing of
 	 * the domain left on failure), with the guest's state loaded from fd

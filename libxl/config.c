@@ -142,6 +142,7 @@ void enso_config_dispose(struct enso_domain_config *c)
 	free(c->root);
 	free(c->extra);
 	free(c->bootloader);
+	free(c->device_layout);
 	exl_strv_free(c->bootloader_args, c->nbootloader_args);
 	for (i = 0; i < c->ndisks; i++)
 		enso_disk_dispose(&c->disks[i]);

@@ -322,6 +322,7 @@ int rt_domain_build(struct enso_ctx *ctx, const struct enso_domain_config *cfg,
 	char owner[RT_OWNER_LEN], uuid[37];
 	struct build b = { .c = &c, .owner = owner, .uuid = uuid };
 	uint32_t other;
+	char *layout = NULL;
 	bool built = false;
 	int rc;
 
@@ -338,6 +339,10 @@ int rt_domain_build(struct enso_ctx *ctx, const struct enso_domain_config *cfg,
 	rc = rt_config_copy(cfg, &c, err);
 	if (rc)
 		return rc;
+	/* The stream's device layout is for the backend's restore only: not
+	 * stored with the domain, which a later save describes anew. */
+	layout = c.device_layout;
+	c.device_layout = NULL;
 	fill_defaults(&c);
 	rt_owner_self(owner, sizeof(owner));
 	rt_uuid_format(c.uuid, uuid);
@@ -372,6 +377,7 @@ int rt_domain_build(struct enso_ctx *ctx, const struct enso_domain_config *cfg,
 	} else {
 		in.restore_started = restore_started;
 		in.restore_arg = &b;
+		in.device_layout = layout;
 		rc = ctx->ops->restore(ctx, &in, restore_fd, &b.id, err);
 	}
 	if (rc)
@@ -414,6 +420,7 @@ out:
 		intent_remove(ctx, uuid);
 	rt_create_release(&in);
 	enso_config_dispose(&c);
+	free(layout);
 	return rc;
 }
 

@@ -300,6 +300,7 @@ static void gen_config(struct gen *w, const struct enso_domain_config *c)
 	kstr(w, "on_watchdog", exl_action_json_name(c->on_watchdog));
 	kstr(w, "on_crash", exl_action_json_name(c->on_crash));
 	kstr(w, "on_soft_reset", exl_action_json_name(c->on_soft_reset));
+	kstr(w, "enso_device_layout", c->device_layout);
 	map_close(w);
 }
 
@@ -917,7 +918,9 @@ static int rd_config(struct rd *r, yajl_val root, struct enso_domain_config *c)
 	    (rc = rd_action(r, root, "on_reboot", &c->on_reboot)) ||
 	    (rc = rd_action(r, root, "on_watchdog", &c->on_watchdog)) ||
 	    (rc = rd_action(r, root, "on_crash", &c->on_crash)) ||
-	    (rc = rd_action(r, root, "on_soft_reset", &c->on_soft_reset)))
+	    (rc = rd_action(r, root, "on_soft_reset", &c->on_soft_reset)) ||
+	    (rc = rd_str(r, root, "enso_device_layout", "config",
+			 &c->device_layout)))
 		return rc;
 	return 0;
 }

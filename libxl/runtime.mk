@@ -5,7 +5,8 @@ libxl_libensoxl_la_SOURCES += libxl/runtime.h \
 	backends/xen/acpi.c backends/xen/build.c backends/xen/info.c backends/xen/sched.c backends/xen/vcpu.c backends/xen/vbd.c backends/xen/vif.c backends/xen/pvdev.c backends/xen/store.c \
 	backends/xen/stream.h backends/xen/stream.c backends/xen/helper.c backends/xen/save.c backends/xen/migrate.c backends/xen/precopy.c \
 	backends/kvm/kvm.h backends/kvm/kvm.c backends/kvm/qmp.c backends/kvm/affinity.c backends/kvm/replies.c \
-	backends/kvm/accel.c backends/kvm/cmdline.c backends/kvm/qemu.c backends/kvm/vcpus.c backends/kvm/disk.c backends/kvm/nic.c backends/kvm/save.c backends/kvm/migrate.c
+	backends/kvm/accel.c backends/kvm/cmdline.c backends/kvm/qemu.c backends/kvm/vcpus.c backends/kvm/disk.c backends/kvm/nic.c backends/kvm/save.c backends/kvm/migrate.c \
+	backends/kvm/layout.c backends/kvm/ports.c
 libxl_libensoxl_la_CFLAGS += $(XENSTORE_CFLAGS)
 libxl_libensoxl_la_LIBADD += $(XENSTORE_LIBS)
 libxl_libensoxl_la_CFLAGS += $(XENCTRL_CFLAGS) $(XENGUEST_CFLAGS) \

@@ -52,6 +52,13 @@ int rt_stream_begin(struct enso_ctx *ctx, uint32_t domid, int fd,
 			rt_config_load(ctx, domid, &c, err);
 	if (rc)
 		goto out;
+	free(c.device_layout);
+	c.device_layout = NULL;
+	if (ctx->ops->stream_layout) {
+		rc = ctx->ops->stream_layout(ctx, domid, &c.device_layout, err);
+		if (rc)
+			goto out;
+	}
 	rc = enso_config_to_json(&c, true, &json);
 	if (rc) {
 		exl_fail(err, rc, "domain %u: its config as JSON: %s", domid,

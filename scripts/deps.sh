@@ -12,10 +12,13 @@ build_pkgs=(build-essential autoconf automake libtool pkg-config
 # Real peers: Debian's libxenstore clients (xenstore-utils), upstream's
 # own tools as interoperability peers and benchmark anchors (never linked),
 # and the Xen rig: hypervisor, QEMU, busybox and cpio for the initramfs;
-# clang and its libFuzzer runtime for the fuzz suite (tests/fuzz).
+# clang and its libFuzzer runtime for the fuzz suite (tests/fuzz); sshd
+# and ssh for xl migrate's default transport (tests/kvm/migrate.sh), and
+# python3 for the tests' QMP and JSON probes.
 test_pkgs=(xenstore-utils xen-utils-4.17 xen-hypervisor-4.17-amd64
 	qemu-system-x86 qemu-utils busybox-static cpio kmod iproute2
-	procps psmisc clang libclang-rt-14-dev socat)
+	procps psmisc clang libclang-rt-14-dev socat
+	openssh-server openssh-client python3)
 demo_pkgs=(xenstore-utils qemu-system-x86 busybox-static cpio kmod)
 
 want=("${build_pkgs[@]}")

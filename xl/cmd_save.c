@@ -27,6 +27,24 @@ static int too_few(const char *cmd, int need)
 }
 
 /* A failed save leaves no half file that a restore would take for one. */
+/* The stream needs the machine it was saved from, whatever config the
+ * user gives in place of the saved one: the saved device layout (where
+ * the source had put each device, backend.h's stream_layout) goes on
+ * with it.  A saved config that does not parse has none to give. */
+static void keep_saved_layout(const char *saved_json,
+			      struct enso_domain_config *cfg)
+{
+	struct enso_domain_config saved;
+	struct enso_error ignored;
+
+	if (enso_config_from_json(saved_json, &saved, &ignored))
+		return;
+	free(cfg->device_layout);
+	cfg->device_layout = saved.device_layout;
+	saved.device_layout = NULL;
+	enso_config_dispose(&saved);
+}
+
 static void drop_partial(const char *file)
 {
 	struct stat st;
@@ -151,6 +169,9 @@ int xl_read_saved(int fd, const char *file, const char *config_file,
 			fprintf(stderr, "%s: the saved config: %s\n", file, err.msg);
 		goto out;
 	}
+	if (config_file && hdr.config &&
+	    hdr.mandatory_flags & ENSO_SAVE_MANDATORY_JSON)
+		keep_saved_layout(hdr.config, cfg);
 	if (debug) {
 		char *json = NULL;
 

@@ -250,13 +250,30 @@ void kvm_disk_io(const struct enso_disk *d, const char **cache,
 			 d->vdev);
 }
 
+/* The root port device dev goes behind, into port: a restore's from its
+ * layout (checked to have it: kvm_layout_check); else the one named in
+ * port, made here with that chassis. */
+static void port_of(struct argv *a, const struct kvm_layout *lay,
+		    const char *dev, char *port, size_t len, size_t chassis)
+{
+	if (lay) {
+		const char *p = kvm_layout_port_of(lay, dev);
+
+		snprintf(port, len, "%s", p ? p : "");
+		return;
+	}
+	arg(a, "-device");
+	arg(a, "pcie-root-port,id=%s,chassis=%zu", port, chassis);
+}
+
 void kvm_build_argv(struct enso_ctx *ctx, const struct enso_domain_config *c,
 		    uint32_t domid, const char *dir, const char *console_log,
-		    const char *kernel, bool incoming, struct argv *a,
+		    const char *kernel, bool incoming,
+		    const struct kvm_layout *lay, struct argv *a,
 		    char *note, size_t note_len)
 {
 	const char *qemu = getenv("ENSO_QEMU");
-	char uuid[37];
+	char uuid[37], dev[32], port[32];
 	size_t i;
 
 	rt_uuid_format(c->uuid, uuid);
@@ -301,6 +318,16 @@ void kvm_build_argv(struct enso_ctx *ctx, const struct enso_domain_config *c,
 	arg(a, "virtio-balloon-pci,id=balloon0");
 	arg(a, "-device");
 	arg(a, "pvpanic");
+	/* A restore's machine is the source's (layout.c): each of its root
+	 * ports at its address, with its chassis, before the devices that
+	 * go behind them. */
+	for (i = 0; lay && i < lay->n; i++) {
+		const struct kvm_port *p = &lay->port[i];
+
+		arg(a, "-device");
+		arg(a, "pcie-root-port,id=%s,chassis=%u,addr=%x.%x", p->id,
+		    p->chassis, p->slot, p->fn);
+	}
 	for (i = 0; i < c->ndisks; i++) {
 		const struct enso_disk *d = &c->disks[i];
 		char *file = d->target ? qemu_escape(d->target) : NULL;
@@ -326,17 +353,18 @@ void kvm_build_argv(struct enso_ctx *ctx, const struct enso_domain_config *c,
 		/* A root port of its own, as a hot-plugged disk has: q35's
 		 * pcie.0 unplugs nothing, and block-detach finds the disk by
 		 * its id (disk.c). */
+		snprintf(dev, sizeof(dev), KVM_DISK_DEV "%u", d->vdev_number);
+		snprintf(port, sizeof(port), KVM_DISK_PORT "%u", d->vdev_number);
+		port_of(a, lay, dev, port, sizeof(port),
+			KVM_HOTPLUG_PORTS + 1 + i);
 		arg(a, "-device");
-		arg(a, "pcie-root-port,id=" KVM_DISK_PORT "%u,chassis=%zu",
-		    d->vdev_number, KVM_HOTPLUG_PORTS + 1 + i);
-		arg(a, "-device");
-		arg(a, "virtio-blk-pci,bus=" KVM_DISK_PORT "%u,id=" KVM_DISK_DEV "%u,drive=disk%zu,serial=%s",
-		    d->vdev_number, d->vdev_number, i, d->vdev);
+		arg(a, "virtio-blk-pci,bus=%s,id=%s,drive=disk%zu,serial=%s",
+		    port, dev, i, d->vdev);
 	}
 	/* Free PCIe root ports for xl block-attach (disk.c), as libvirt
 	 * leaves spare ones: q35 plugs a device only into a port that was
-	 * there at boot. */
-	for (i = 0; i < KVM_HOTPLUG_PORTS; i++) {
+	 * there at boot.  (A restore's are in its layout.) */
+	for (i = 0; !lay && i < KVM_HOTPLUG_PORTS; i++) {
 		arg(a, "-device");
 		arg(a, "pcie-root-port,id=" KVM_HOTPLUG_PORT "%zu,chassis=%zu", i,
 		    i + 1);
@@ -353,13 +381,13 @@ void kvm_build_argv(struct enso_ctx *ctx, const struct enso_domain_config *c,
 		arg(a, "-netdev");
 		arg(a, "tap,id=" KVM_NIC_NET "%d,ifname=%s,script=no,downscript=no",
 		    n->devid, tap);
+		snprintf(dev, sizeof(dev), KVM_NIC_DEV "%d", n->devid);
+		snprintf(port, sizeof(port), KVM_NIC_PORT "%d", n->devid);
+		port_of(a, lay, dev, port, sizeof(port),
+			KVM_HOTPLUG_PORTS + 1 + c->ndisks + i);
 		arg(a, "-device");
-		arg(a, "pcie-root-port,id=" KVM_NIC_PORT "%d,chassis=%zu", n->devid,
-		    KVM_HOTPLUG_PORTS + 1 + c->ndisks + i);
-		arg(a, "-device");
-		arg(a, "virtio-net-pci,bus=" KVM_NIC_PORT "%d,id=" KVM_NIC_DEV "%d,netdev=" KVM_NIC_NET "%d,mac=%02x:%02x:%02x:%02x:%02x:%02x",
-		    n->devid, n->devid, n->devid, m[0], m[1], m[2], m[3], m[4],
-		    m[5]);
+		arg(a, "virtio-net-pci,bus=%s,id=%s,netdev=" KVM_NIC_NET "%d,mac=%02x:%02x:%02x:%02x:%02x:%02x",
+		    port, dev, n->devid, m[0], m[1], m[2], m[3], m[4], m[5]);
 	}
 	arg(a, "-qmp");
 	arg(a, "unix:%s/qmp.sock,server=on,wait=off", dir);

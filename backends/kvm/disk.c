@@ -191,7 +191,7 @@ static int node_del(struct qmp *q, uint32_t domid, const char *node,
 
 /* ---- QEMU's PCI tree (query-pci) ---- */
 
-static yajl_val bridge_devices(yajl_val pdev)
+yajl_val kvm_pci_bridge_devices(yajl_val pdev)
 {
 	yajl_val v = kvm_jget(pdev, "pci_bridge", "devices");
 
@@ -208,14 +208,14 @@ static yajl_val pci_find(yajl_val devices, const char *qdev_id)
 
 		if (id && !strcmp(id, qdev_id))
 			return pd;
-		in = pci_find(bridge_devices(pd), qdev_id);
+		in = pci_find(kvm_pci_bridge_devices(pd), qdev_id);
 		if (in)
 			return in;
 	}
 	return NULL;
 }
 
-static yajl_val root_devices(yajl_val reply)
+yajl_val kvm_pci_root_devices(yajl_val reply)
 {
 	yajl_val buses = kvm_jget(reply, "return", NULL), devs;
 
@@ -234,7 +234,7 @@ static int free_port(struct qmp *q, uint32_t domid, char *port, size_t len,
 
 	if (rc)
 		return rc;
-	devs = root_devices(ret);
+	devs = kvm_pci_root_devices(ret);
 	rc = exl_fail(err, -ENOSPC,
 		      "domain %u: all %d spare PCIe root ports are taken; detach a disk or a NIC first",
 		      domid, KVM_HOTPLUG_PORTS);
@@ -243,7 +243,7 @@ static int free_port(struct qmp *q, uint32_t domid, char *port, size_t len,
 
 		snprintf(port, len, KVM_HOTPLUG_PORT "%d", i);
 		pd = pci_find(devs, port);
-		in = bridge_devices(pd);
+		in = kvm_pci_bridge_devices(pd);
 		if (pd && (!in || !in->u.array.len)) {
 			rc = 0;
 			break;
@@ -279,7 +279,7 @@ static bool guest_took_it(struct qmp *q, uint32_t domid, const char *dev)
 
 	if (kvm_qmp_call(q, domid, "query-pci", NULL, &ret, NULL))
 		return false;
-	regions = kvm_jget(pci_find(root_devices(ret), dev), "regions", NULL);
+	regions = kvm_jget(pci_find(kvm_pci_root_devices(ret), dev), "regions", NULL);
 	for (size_t i = 0; regions && YAJL_IS_ARRAY(regions) &&
 			   i < regions->u.array.len; i++) {
 		yajl_val a = kvm_jget(regions->u.array.values[i], "address", NULL);

@@ -77,6 +77,7 @@ int kvm_start(struct enso_ctx *ctx, const struct backend_create *in,
 	 * starts at once, where the bzImage would decompress itself under
 	 * emulation); else the kernel as given. */
 	const char *kernel = in->kernel_pvh ? in->kernel : c->kernel;
+	struct kvm_layout *lay = NULL;
 	char node[64], val[32];
 	int rc;
 
@@ -85,6 +86,20 @@ int kvm_start(struct enso_ctx *ctx, const struct backend_create *in,
 	rc = kvm_check_config(c, err);
 	if (rc)
 		goto out;
+	/* A restore rebuilds the source's machine: its ports, and each disk
+	 * and NIC where it sat there (plugged in since create or not). */
+	if (incoming && in->device_layout) {
+		lay = malloc(sizeof(*lay));
+		if (!lay) {
+			rc = -ENOMEM;
+			goto out;
+		}
+		rc = kvm_layout_parse(in->device_layout, lay, err);
+		if (!rc)
+			rc = kvm_layout_check(lay, c, err);
+		if (rc)
+			goto out;
+	}
 	if (asprintf(&qemu_log, "%s/qemu-%s.log", rt_log_dir(ctx), c->name) < 0 ||
 	    asprintf(&console_dir, "%s/console", rt_log_dir(ctx)) < 0 ||
 	    asprintf(&console_log, "%s/%s.log", console_dir, c->name) < 0) {
@@ -95,8 +110,8 @@ int kvm_start(struct enso_ctx *ctx, const struct backend_create *in,
 		exl_fail(err, rc, "creating %s: %s", dir, strerror(-rc));
 		goto out;
 	}
-	kvm_build_argv(ctx, c, domid, dir, console_log, kernel, incoming, &a,
-		       note, sizeof(note));
+	kvm_build_argv(ctx, c, domid, dir, console_log, kernel, incoming, lay,
+		       &a, note, sizeof(note));
 	if (a.oom) {
 		rc = -ENOMEM;
 		goto out;
@@ -140,6 +155,7 @@ fail:
 	kvm_remove_domain_dir(ctx, domid);
 out:
 	kvm_argv_free(&a);
+	free(lay);
 	free(dir);
 	free(qemu_log);
 	free(console_log);
@@ -492,28 +508,7 @@ static int kvm_host_info(struct enso_ctx *ctx, struct enso_host_info *out,
 	return 0;
 }
 
-/* The ops that change the running domain's devices, marked for save. */
-static int attach_marked(struct enso_ctx *ctx, uint32_t domid,
-			 const struct backend_device *dev,
-			 struct enso_error *err)
-{
-	int rc = kvm_device_attach(ctx, domid, dev, err);
-
-	if (!rc)
-		kvm_mark_replugged(ctx, domid);
-	return rc;
-}
-
-static int detach_marked(struct enso_ctx *ctx, uint32_t domid,
-			 const struct backend_device *dev, bool force,
-			 int timeout_ms, struct enso_error *err)
-{
-	int rc = kvm_device_detach(ctx, domid, dev, force, timeout_ms, err);
-
-	kvm_mark_replugged(ctx, domid);	/* even half done: not the config's */
-	return rc;
-}
-
+/* vcpu-set, marked for save: the restoring QEMU's -smp would not match. */
 static int set_vcpus_marked(struct enso_ctx *ctx, uint32_t domid,
 			    uint32_t count, struct enso_error *err)
 {
@@ -544,9 +539,10 @@ const struct backend_ops backend_kvm = {
 	.vcpu_list = kvm_vcpu_list,
 	.vcpu_pin = kvm_vcpu_pin,
 	.node_cpus = kvm_node_cpus,
-	.device_attach = attach_marked,
-	.device_detach = detach_marked,
+	.device_attach = kvm_device_attach,
+	.device_detach = kvm_device_detach,
 	.save = kvm_save,
+	.stream_layout = kvm_stream_layout,
 	.migrate_send = kvm_migrate_send,
 	.restore = kvm_restore,
 };

@@ -120,12 +120,16 @@ void kvm_disk_io(const struct enso_disk *d, const char **cache,
 #define KVM_HOTPLUG_PORTS 4
 /* QEMU's command line for c, its sockets in dir; a->oom on failure.
  * incoming: QEMU waits for a migration stream (-incoming defer) in place
- * of booting (restore).  note
+ * of booting (restore).  lay: the source's PCIe ports and where its
+ * devices sat (a restore's, checked against c: kvm_layout_check); NULL:
+ * as create lays them out.  note
  * (note_len bytes, NUL-terminated) gets a line for each disk served a
  * slower way than io_uring with O_DIRECT, and why. */
+struct kvm_layout;
 void kvm_build_argv(struct enso_ctx *ctx, const struct enso_domain_config *c,
 		    uint32_t domid, const char *dir, const char *console_log,
-		    const char *kernel, bool incoming, struct argv *a,
+		    const char *kernel, bool incoming,
+		    const struct kvm_layout *lay, struct argv *a,
 		    char *note, size_t note_len);
 
 /* ---- devices of a running domain (disk.c, nic.c): backend ops
@@ -192,6 +196,41 @@ struct enso_nic;
 int kvm_check_nic(const char *who, const struct enso_nic *n,
 		  struct enso_error *err);
 
+/* ---- where the PCIe devices sit (layout.c; ports.c reads it off QEMU):
+ * each root port Enso makes (KVM_DISK_PORT<N>, KVM_NIC_PORT<N>,
+ * KVM_HOTPLUG_PORT<N>), its chassis and address on pcie.0, and the disk
+ * (KVM_DISK_DEV<N>) or NIC (KVM_NIC_DEV<N>) behind it, if any; in the
+ * order of their addresses.  The text form is what a save file or
+ * migration stream carries (backend.h's stream_layout). ---- */
+#define KVM_LAYOUT_MAX 64
+struct kvm_port {
+	char id[32];
+	unsigned chassis, slot, fn;
+	char dev[32];		/* "" when the port is empty */
+};
+struct kvm_layout {
+	struct kvm_port port[KVM_LAYOUT_MAX];
+	size_t n;
+};
+/* The text form, checked as hostile input; *l zeroed on failure. */
+int kvm_layout_parse(const char *text, struct kvm_layout *l,
+		     struct enso_error *err);
+/* The text form, malloc'd (NULL: out of memory). */
+char *kvm_layout_format(const struct kvm_layout *l);
+/* The port device dev sits behind, or NULL. */
+const char *kvm_layout_port_of(const struct kvm_layout *l, const char *dev);
+/* Every disk (cdroms aside) and NIC of c is behind a port, and no other
+ * device is. */
+int kvm_layout_check(const struct kvm_layout *l,
+		     const struct enso_domain_config *c, struct enso_error *err);
+/* Backend op stream_layout: the layout of the domain's QEMU now. */
+int kvm_stream_layout(struct enso_ctx *ctx, uint32_t domid, char **layout,
+		      struct enso_error *err);
+/* query-pci's devices on pcie.0 (NULL: none), and those behind a bridge
+ * of them (NULL: it is no bridge, or has none); into reply. */
+yajl_val kvm_pci_root_devices(yajl_val reply);
+yajl_val kvm_pci_bridge_devices(yajl_val pdev);
+
 /* ---- the domain's QEMU started (kvm.c), save and restore (save.c) ----
  * kvm_start: create's work (QEMU started paused with c's devices, its
  * console, affinity and vifs plumbed), with incoming QEMU waiting for
@@ -206,9 +245,10 @@ int kvm_save(struct enso_ctx *ctx, uint32_t domid, int fd,
 	     struct enso_error *err);
 int kvm_restore(struct enso_ctx *ctx, const struct backend_create *in,
 		int fd, uint32_t *domid, struct enso_error *err);
-/* A device or vCPU was plugged in or out of the running domain: save
- * and migrate refuse it from then on (its QEMU no longer matches its
- * config's); kvm_save_check says so, done being "saved", "migrated". */
+/* A vCPU was plugged in or out of the running domain: save and migrate
+ * refuse it from then on (its QEMU's CPUs no longer match its config's
+ * -smp); kvm_save_check says so, done being "saved", "migrated".  Disks
+ * and NICs plugged in or out travel in the stream's device layout. */
 void kvm_mark_replugged(struct enso_ctx *ctx, uint32_t domid);
 int kvm_save_check(struct enso_ctx *ctx, uint32_t domid, const char *done,
 		   struct enso_error *err);

@@ -25,7 +25,7 @@
 
 #define SAVE_FD_NAME "enso-save"
 #define RESTORE_FD_NAME "enso-restore"
-/* /libxl/<id>/<this>: the device set is no longer the config's. */
+/* /libxl/<id>/<this>: the vCPUs are no longer the config's -smp. */
 #define REPLUGGED_NODE "kvm-replugged"
 /* Stopped guest: the downtime limit does not matter, the speed does
  * (kvm_migration_setup lifts QEMU's bandwidth cap). */
@@ -47,14 +47,15 @@ int kvm_save_check(struct enso_ctx *ctx, uint32_t domid, const char *done,
 	char *node = rt_xs_read(ctx, "/libxl/%u/" REPLUGGED_NODE, domid);
 	bool replugged = node != NULL;
 
-	/* Restore starts QEMU from the config: its devices on the ports the
-	 * command line gives them.  A device plugged in (or out) since sits
-	 * elsewhere, and QEMU would refuse the stream; refused here, while
-	 * the domain still runs, not after it is gone. */
+	/* Restore starts QEMU with the config's vCPUs (-smp); one plugged
+	 * in or out since would not be there, or be extra, and QEMU would
+	 * refuse the stream: refused here, while the domain still runs,
+	 * not after it is gone.  (Disks and NICs plugged in or out travel
+	 * in the stream's device layout: layout.c.) */
 	free(node);
 	if (replugged)
 		return exl_fail(err, -EOPNOTSUPP,
-				"domain %u: devices or vCPUs were plugged in or out while it ran (block-/network-attach/-detach, vcpu-set); the other end could not match them yet, so it is not %s",
+				"domain %u: vCPUs were plugged in or out while it ran (vcpu-set); the other end could not match them yet, so it is not %s",
 				domid, done);
 	return 0;
 }

@@ -235,6 +235,12 @@ struct enso_domain_config {
 	uint32_t max_maptrack_frames;	/* ENSO_U32_DEFAULT: xl.conf / Xen */
 	uint32_t max_event_channels;	/* default 1023 */
 	bool nomigrate;
+	/* Only in the config a save file or migration stream carries: where
+	 * the source's backend had put the devices, in its own words
+	 * (backends/backend.h's stream_layout), for the restoring end to
+	 * build the same machine.  JSON "enso_device_layout"; never stored
+	 * with a running domain. */
+	char *device_layout;
 };
 
 void enso_config_init(struct enso_domain_config *c);

@@ -183,6 +183,11 @@ migrate_tests() {
 		return
 	fi
 
+	# A disk plugged in while the guest runs goes with it: the stream's
+	# device layout (backends/kvm/layout.c) puts it behind the same PCIe
+	# port at B, or QEMU there would refuse the stream.
+	hot_attach "migrate: at A" A "$(conlog $M)"
+
 	# ---- A -> B over a cluster engine's socat pipe ----
 	q_old=$(xenstore-read "/libxl/$(domid_of $M)/qemu-pid" 2>/dev/null)
 	n1=$(tick_n $M)
@@ -215,6 +220,11 @@ migrate_tests() {
 		"boot markers on B: $(grep -c ENSO-GUEST-BOOTED "$inlog" 2>/dev/null); first tick '$nB'" \
 		eval '! grep -q ENSO-GUEST-BOOTED "$inlog" && [ -n "$nB" ] && [ "$nB" -ge "${n1:-0}" ] && [ "$nB" -le $(( ${n1:-0} + 30 )) ]'
 
+	# The disk plugged in at A is a hot-pluggable one at B: it goes, and
+	# comes again into the port it left (layout and spare ports intact).
+	hot_detach "migrate: at B" B "$inlog"
+	hot_attach "migrate: at B" B "$inlog"
+
 	# ---- B -> A: xl migrate's default, through ssh ----
 	n1=$(last_in "$inlog")
 	in_ns "$MIG_NSB" env PATH="$TMP/bin:$PATH" XENSTORED_PATH="$BT/xs.sock" ENSO_RUNDIR="$BT/run" \
@@ -231,8 +241,41 @@ migrate_tests() {
 	check "migrate: back on A under its name, ticks going on past $n1, no boot" \
 		"A's row '$(list_row $M)'; A's console log: $(tail -c 300 "$inlog" 2>/dev/null | tr -d '\r' | tr '\n' '|')" \
 		eval 'listed $M && wait_for 60 ticks_past "$inlog" "${n1:-0}" && ! grep -q ENSO-GUEST-BOOTED "$inlog"'
+	hot_detach "migrate: back at A" A "$inlog"
 
 	migrate_failures
+}
+
+# hot_attach WHAT HOST LOG / hot_detach WHAT HOST LOG: xl block-attach of
+# xvdb (1 MiB of random data) to domain $M at HOST (A or B), seen by the
+# guest (its console LOG says so, with the data's md5); block-detach of
+# it, the guest letting it go.  WHAT begins the check's name.
+HOT_MIG=""
+hot_xl() { if [ "$1" = B ]; then shift; onB "$xl" "$@"; else shift; "$xl" "$@"; fi; }
+# more_in LOG REGEX N: LOG has more than N lines matching REGEX.
+more_in() { [ "$(grep -acE "$2" "$1" 2>/dev/null)" -gt "$3" ]; }
+hot_attach() {
+	local what=$1 host=$2 log=$3 re n
+	HOT_MIG=$TMP/hot-$M.img
+	new_disk "$HOT_MIG"
+	dd if=/dev/urandom of="$HOT_MIG" bs=1M count=1 conv=notrunc 2>/dev/null
+	re="ENSO-DISK-ADDED vd[a-z]+ serial=xvdb md5=$(dd if="$HOT_MIG" bs=1M count=1 2>/dev/null | md5sum | cut -d' ' -f1)"
+	n=$(grep -acE "$re" "$log" 2>/dev/null)
+	hot_xl "$host" block-attach $M "format=raw,vdev=xvdb,access=rw,target=$HOT_MIG" \
+		>"$TMP/out/hot-attach.out" 2>&1
+	rc=$?
+	check "$what, block-attach of xvdb to the running guest; the guest sees its data" \
+		"rc=$rc: $(tr '\n' '|' <"$TMP/out/hot-attach.out"); console: $(grep -aoE 'ENSO-DISK-[A-Z]+[^\r]*' "$log" 2>/dev/null | tr '\n' '|')" \
+		eval '[ $rc -eq 0 ] && wait_for 60 more_in "$log" "$re" "${n:-0}"'
+}
+hot_detach() {
+	local what=$1 host=$2 log=$3 re="ENSO-DISK-REMOVED vd[a-z]+" n
+	n=$(grep -acE "$re" "$log" 2>/dev/null)
+	hot_xl "$host" block-detach $M xvdb >"$TMP/out/hot-detach.out" 2>&1
+	rc=$?
+	check "$what, block-detach of the disk plugged in before the move; the guest lets it go" \
+		"rc=$rc: $(tr '\n' '|' <"$TMP/out/hot-detach.out"); console: $(grep -aoE 'ENSO-DISK-[A-Z]+[^\r]*' "$log" 2>/dev/null | tr '\n' '|')" \
+		eval '[ $rc -eq 0 ] && wait_for 60 more_in "$log" "$re" "${n:-0}"'
 }
 
 # What must fail: the guest runs on at A, nothing is left at B.

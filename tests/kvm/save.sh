@@ -8,7 +8,9 @@
 # Files that are not what they should be are refused with nothing left
 # behind: a wrong magic (before anything runs), a payload that is not
 # QEMU's stream (before QEMU starts), a payload cut short (QEMU starts,
-# cannot load it, and everything it was given is taken away); a domain
+# cannot load it, and everything it was given is taken away), a device
+# layout naming what Enso never makes; a disk plugged in while the guest
+# ran comes back behind its port (the file's device layout); a domain
 # whose vCPUs changed while it ran is not saved at all.
 
 # ticks_after NAME OFFSET: the tick numbers the console log holds past
@@ -134,8 +136,10 @@ save_tests() {
 	row=$(list_row $S)
 	check "save: xl list shows the restored domain running" "row '$row'" \
 		eval '[[ $(echo "$row" | awk "{print \$5}") == *[rb]* ]]'
-	# A domain whose devices or vCPUs changed while it ran: its QEMU no
-	# longer matches what a restore would start, so save refuses it.
+	hot_save_tests
+
+	# A domain whose vCPUs changed while it ran: its QEMU's no longer
+	# match what a restore would start (-smp), so save refuses it.
 	new=$(domid_of $S)
 	"$xl" vcpu-set $S 1 >"$TMP/out/vcpu-set.out" 2>&1
 	"$xl" save $S "$TMP/replugged.save" >"$TMP/out/save-replugged.out" 2>&1
@@ -149,4 +153,33 @@ save_tests() {
 	check "save: the restored domain is destroyed like any other" \
 		"listed: $(listed $S && echo yes || echo no); qemu: $(qemus_with "$S," | tr '\n' ' ')" \
 		eval 'not_listed $S && wait_for 10 eval "[ -z \"\$(qemus_with $S,)\" ]"'
+}
+
+# hot_save_tests: a disk plugged in (block-attach) goes through a save and
+# a restore, the file's device layout (backends/kvm/layout.c) putting it
+# behind the port it had; a file whose layout names a port Enso never
+# makes is refused, nothing left.  Leaves $S restored, running.
+hot_save_tests() {
+	local M=$S n file=$TMP/hot.save
+	hot_attach "save: before the save" A "$(conlog $S)"
+	n=$(tick_n $S)
+	"$xl" save $S "$file" >"$TMP/out/save-hot.out" 2>&1
+	rc=$?
+	check "save: a domain with a disk plugged in is saved" \
+		"rc=$rc: $(tr '\n' '|' <"$TMP/out/save-hot.out")" \
+		eval '[ $rc -eq 0 ] && not_listed $S && grep -aq "\"enso_device_layout\": \"kvm1;" "$file"'
+	# The layout's first port renamed (same length) to one Enso never makes.
+	python3 - "$file" "$TMP/badlayout.save" <<'PY'
+import sys
+d = open(sys.argv[1], "rb").read()
+i = d.index(b'"enso_device_layout": "kvm1;') + len(b'"enso_device_layout": "kvm1;')
+open(sys.argv[2], "wb").write(d[:i] + b"Q" + d[i + 1:])
+PY
+	restore_refused "a file whose device layout names a port Enso never makes" \
+		"$TMP/badlayout.save" "not a root port Enso makes"
+	run_restore "$file" restore-hot.out "with a disk plugged in"
+	check "save: restored with the plugged-in disk, the guest goes on past tick $n" \
+		"rc=$rc: $out; last tick $(tick_n $S)" \
+		eval '[ $rc -eq 0 ] && wait_for 60 tick_above $S "${n:-0}"'
+	hot_detach "save: after the restore" A "$(conlog $S)"
 }

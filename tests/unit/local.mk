@@ -146,3 +146,12 @@ tests_unit_test_helper_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/libxl
 tests_unit_test_helper_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS) \
 	$(XENCTRL_CFLAGS) $(XENGUEST_CFLAGS) $(XENTOOLLOG_CFLAGS) $(XENSTORE_CFLAGS)
 tests_unit_test_helper_LDADD = $(CMOCKA_LIBS)
+
+# The KVM device layout a stream carries (backends/kvm/layout.c), pure:
+# round trips, the check against the config, every hostile text refused.
+check_PROGRAMS += tests/unit/test_kvm_layout
+tests_unit_test_kvm_layout_SOURCES = tests/unit/test_kvm_layout.c \
+	backends/kvm/layout.c libxl/error.c
+tests_unit_test_kvm_layout_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/libxl
+tests_unit_test_kvm_layout_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS) $(YAJL_CFLAGS)
+tests_unit_test_kvm_layout_LDADD = util/libensoutil.la $(CMOCKA_LIBS)

@@ -1,0 +1,147 @@
+/*
+ * The device layout of a running domain's QEMU (layout.c), read off QEMU
+ * itself when a save or migration begins: query-pci's PCIe bridges on
+ * pcie.0 that have an id (the root ports Enso makes; the machine's own
+ * have none), in address order, each with its chassis (qom-get) and the
+ * device behind it, if any.  The text is parsed back before it is sent,
+ * so that a stream never carries what a restore would refuse.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "backends/kvm/kvm.h"
+#include "libxl/services.h"
+
+static int chassis_of(struct qmp *q, uint32_t domid, const char *port,
+		      unsigned *out, struct enso_error *err)
+{
+	yajl_gen g = kvm_jopen();
+	yajl_val ret = NULL, v;
+	char *args = NULL, path[64];
+	int rc;
+
+	snprintf(path, sizeof(path), "/machine/peripheral/%s", port);
+	if (g) {
+		kvm_jput_str(g, "path", path);
+		kvm_jput_str(g, "property", "chassis");
+		args = kvm_jdone(g);
+	}
+	if (!args)
+		return exl_fail(err, -ENOMEM, "domain %u: out of memory", domid);
+	rc = kvm_qmp_call(q, domid, "qom-get", args, &ret, err);
+	free(args);
+	if (rc)
+		return rc;
+	v = kvm_jget(ret, "return", NULL);
+	if (v && YAJL_IS_INTEGER(v) && YAJL_GET_INTEGER(v) >= 0 &&
+	    YAJL_GET_INTEGER(v) <= 255)
+		*out = (unsigned)YAJL_GET_INTEGER(v);
+	else
+		rc = exl_fail(err, -EPROTO, "domain %u: QEMU gives port %s no chassis number",
+			      domid, port);
+	yajl_tree_free(ret);
+	return rc;
+}
+
+/* Copies a QEMU id into dst, refusing one too long to be Enso's. */
+static int id_copy(char *dst, size_t len, const char *id, uint32_t domid,
+		   struct enso_error *err)
+{
+	if (!id || !*id || strlen(id) >= len)
+		return exl_fail(err, -EPROTO,
+				"domain %u: a PCIe device Enso did not plug (id '%.31s')",
+				domid, id ? id : "");
+	strcpy(dst, id);
+	return 0;
+}
+
+/* The port pd (a bridge on pcie.0 with an id) into p. */
+static int read_port(struct qmp *q, uint32_t domid, yajl_val pd,
+		     struct kvm_port *p, struct enso_error *err)
+{
+	yajl_val slot = kvm_jget(pd, "slot", NULL);
+	yajl_val fn = kvm_jget(pd, "function", NULL);
+	yajl_val in = kvm_pci_bridge_devices(pd);
+	int rc = id_copy(p->id, sizeof(p->id),
+			 kvm_jstr(kvm_jget(pd, "qdev_id", NULL)), domid, err);
+
+	if (rc)
+		return rc;
+	if (!slot || !fn || !YAJL_IS_INTEGER(slot) || !YAJL_IS_INTEGER(fn) ||
+	    YAJL_GET_INTEGER(slot) < 0 || YAJL_GET_INTEGER(slot) > 31 ||
+	    YAJL_GET_INTEGER(fn) < 0 || YAJL_GET_INTEGER(fn) > 7)
+		return exl_fail(err, -EPROTO, "domain %u: QEMU gives port %s no address",
+				domid, p->id);
+	p->slot = (unsigned)YAJL_GET_INTEGER(slot);
+	p->fn = (unsigned)YAJL_GET_INTEGER(fn);
+	if (in && in->u.array.len > 1)
+		return exl_fail(err, -EPROTO, "domain %u: port %s has %zu devices behind it",
+				domid, p->id, in->u.array.len);
+	if (in && in->u.array.len == 1) {
+		rc = id_copy(p->dev, sizeof(p->dev),
+			     kvm_jstr(kvm_jget(in->u.array.values[0], "qdev_id", NULL)),
+			     domid, err);
+		if (rc)
+			return rc;
+	}
+	return chassis_of(q, domid, p->id, &p->chassis, err);
+}
+
+static int by_address(const void *a, const void *b)
+{
+	const struct kvm_port *x = a, *y = b;
+	unsigned ka = x->slot * 8 + x->fn, kb = y->slot * 8 + y->fn;
+
+	return ka < kb ? -1 : ka > kb;
+}
+
+int kvm_stream_layout(struct enso_ctx *ctx, uint32_t domid, char **layout,
+		      struct enso_error *err)
+{
+	struct kvm_layout *l = calloc(2, sizeof(*l));	/* and its check */
+	struct qmp *q = NULL;
+	yajl_val ret = NULL, devs;
+	char *text = NULL;
+	int rc;
+
+	*layout = NULL;
+	if (!l)
+		return exl_fail(err, -ENOMEM, "domain %u: out of memory", domid);
+	rc = kvm_qmp_open(ctx, domid, "qmp.sock", &q, err);
+	if (!rc)
+		rc = kvm_qmp_call(q, domid, "query-pci", NULL, &ret, err);
+	devs = rc ? NULL : kvm_pci_root_devices(ret);
+	for (size_t i = 0; devs && !rc && i < devs->u.array.len; i++) {
+		yajl_val pd = devs->u.array.values[i];
+		const char *id = kvm_jstr(kvm_jget(pd, "qdev_id", NULL));
+
+		if (!kvm_jget(pd, "pci_bridge", NULL) || !id || !*id)
+			continue;
+		if (l->n == KVM_LAYOUT_MAX)
+			rc = exl_fail(err, -E2BIG, "domain %u: more than %d PCIe ports",
+				      domid, KVM_LAYOUT_MAX);
+		else
+			rc = read_port(q, domid, pd, &l->port[l->n++], err);
+	}
+	if (!rc) {
+		qsort(l->port, l->n, sizeof(l->port[0]), by_address);
+		text = kvm_layout_format(l);
+		if (!text)
+			rc = exl_fail(err, -ENOMEM, "domain %u: out of memory", domid);
+	}
+	if (!rc) {
+		rc = kvm_layout_parse(text, &l[1], err);
+		if (rc)
+			exl_err_prefix(err, "domain %u: its QEMU's ", domid);
+	}
+	if (rc)
+		free(text);
+	else
+		*layout = text;
+	yajl_tree_free(ret);
+	qmp_close(q);
+	free(l);
+	return rc;
+}
