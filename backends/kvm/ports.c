@@ -97,6 +97,23 @@ static int by_address(const void *a, const void *b)
 	return ka < kb ? -1 : ka > kb;
 }
 
+static int check_against_config(struct enso_ctx *ctx, uint32_t domid,
+				const struct kvm_layout *l,
+				struct enso_error *err)
+{
+	struct enso_domain_config c;
+	int rc = rt_config_load(ctx, domid, &c, err);
+
+	if (rc)
+		return rc;
+	rc = kvm_layout_check(l, &c, err);
+	if (rc)
+		exl_err_prefix(err, "domain %u: its devices cannot be described to the other end (a detach the guest has not carried out yet?): ",
+			       domid);
+	enso_config_dispose(&c);
+	return rc;
+}
+
 int kvm_stream_layout(struct enso_ctx *ctx, uint32_t domid, char **layout,
 		      struct enso_error *err)
 {
@@ -136,6 +153,11 @@ int kvm_stream_layout(struct enso_ctx *ctx, uint32_t domid, char **layout,
 		if (rc)
 			exl_err_prefix(err, "domain %u: its QEMU's ", domid);
 	}
+	/* What the other end will check, checked here while nothing has
+	 * been sent: a device whose unplug the guest has not carried out
+	 * yet (a forced detach) is in QEMU but no longer in the config. */
+	if (!rc)
+		rc = check_against_config(ctx, domid, &l[1], err);
 	if (rc)
 		free(text);
 	else

@@ -242,5 +242,44 @@ EOF
 	done
 
 	rate_guest
+	nic_save_restore
 	net_cleanup
+}
+
+# nic_save_restore: a NIC plugged into a running guest (network-attach)
+# goes through a save and a restore (inside the namespace): the file's
+# device layout puts it behind its spare root port again, the restored
+# domain's tap for it is on the bridge, and it unplugs from there.
+nic_save_restore() {
+	local P=enso-kvm-nicsave cfg id rc out n file=$TMP/nic.save
+	cfg=$(write_cfg $P 256 256 "" "" destroy destroy destroy)
+	nsx "$xl" create "$cfg" >"$TMP/out/create-$P.out" 2>&1
+	kvm_domains+=("$P")
+	T_CREATED[$P]=$(now)
+	if ! booted $P || ! wait_for 60 tick_above $P 2; then
+		notok "net: a guest to save with a plugged-in NIC boots" \
+			"$(tail -n 3 "$TMP/out/create-$P.out" | tr '\n' '|')"
+		return
+	fi
+	id=$(domid_of $P)
+	out=$(nsx timeout 60 "$xl" network-attach "$id" bridge=brk mac=00:16:3e:00:21:05 2>&1)
+	rc=$?
+	n=$(tick_n $P)
+	nsx "$xl" save $P "$file" >"$TMP/out/save-$P.out" 2>&1
+	check "net: a guest with a NIC plugged in (network-attach) is saved" \
+		"attach rc=$rc: $out; save: $(tr '\n' '|' <"$TMP/out/save-$P.out")" \
+		eval '[ $rc -eq 0 ] && not_listed $P && grep -aq "kvm1;.*,vif0" "$file"'
+	nsx "$xl" restore "$file" >"$TMP/out/restore-$P.out" 2>&1
+	rc=$?
+	id=$(domid_of $P)
+	check "net: restored, its NIC's tap vif$id.0 on the bridge, the guest going on past tick $n" \
+		"rc=$rc: $(tr '\n' '|' <"$TMP/out/restore-$P.out"); $(nsx ip -o link show "vif$id.0" 2>&1)" \
+		eval '[ $rc -eq 0 ] && nsx ip -o link show "vif$id.0" | grep -q "master brk" &&
+			wait_for 60 tick_above $P "${n:-0}"'
+	out=$(nsx timeout 60 "$xl" network-detach "$id" 0 2>&1)
+	rc=$?
+	check "net: after the restore the NIC unplugs: the guest lets go, its tap is gone" \
+		"rc=$rc: $out; $(nsx ip -o link 2>&1 | grep "vif$id\.")" \
+		eval '[ $rc -eq 0 ] && [ -z "$out" ] && ! nsx ip -o link | grep -q "vif$id\."'
+	nsx timeout 60 "$xl" destroy $P >/dev/null 2>&1
 }
