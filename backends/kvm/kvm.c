@@ -508,16 +508,6 @@ static int kvm_host_info(struct enso_ctx *ctx, struct enso_host_info *out,
 	return 0;
 }
 
-/* vcpu-set, marked for save: the restoring QEMU's -smp would not match. */
-static int set_vcpus_marked(struct enso_ctx *ctx, uint32_t domid,
-			    uint32_t count, struct enso_error *err)
-{
-	int rc = kvm_set_vcpus(ctx, domid, count, err);
-
-	kvm_mark_replugged(ctx, domid);
-	return rc;
-}
-
 const struct backend_ops backend_kvm = {
 	.name = "kvm",
 	.dom0_is_host = true,
@@ -531,7 +521,7 @@ const struct backend_ops backend_kvm = {
 	.info = kvm_info,
 	.set_memory = kvm_set_memory,
 	.set_maxmem = kvm_set_maxmem,
-	.set_vcpus = set_vcpus_marked,
+	.set_vcpus = kvm_set_vcpus,
 	.watch_open = kvm_watch_open,
 	.watch_check = kvm_watch_check,
 	.watch_close = kvm_watch_close,

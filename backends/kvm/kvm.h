@@ -200,8 +200,9 @@ int kvm_check_nic(const char *who, const struct enso_nic *n,
  * each root port Enso makes (KVM_DISK_PORT<N>, KVM_NIC_PORT<N>,
  * KVM_HOTPLUG_PORT<N>), its chassis and address on pcie.0, and the disk
  * (KVM_DISK_DEV<N>) or NIC (KVM_NIC_DEV<N>) behind it, if any; in the
- * order of their addresses.  The text form is what a save file or
- * migration stream carries (backend.h's stream_layout). ---- */
+ * order of their addresses; and how many vCPUs are plugged.  The text
+ * form is what a save file or migration stream carries (backend.h's
+ * stream_layout). ---- */
 #define KVM_LAYOUT_MAX 64
 struct kvm_port {
 	char id[32];
@@ -211,6 +212,9 @@ struct kvm_port {
 struct kvm_layout {
 	struct kvm_port port[KVM_LAYOUT_MAX];
 	size_t n;
+	/* The vCPUs QEMU has plugged (vcpu-set's included; 0: not said),
+	 * which the restoring end plugs before it loads the stream. */
+	unsigned vcpus;
 };
 /* The text form, checked as hostile input; *l zeroed on failure. */
 int kvm_layout_parse(const char *text, struct kvm_layout *l,
@@ -220,7 +224,7 @@ char *kvm_layout_format(const struct kvm_layout *l);
 /* The port device dev sits behind, or NULL. */
 const char *kvm_layout_port_of(const struct kvm_layout *l, const char *dev);
 /* Every disk (cdroms aside) and NIC of c is behind a port, and no other
- * device is. */
+ * device is; the vCPUs are within c's maxvcpus. */
 int kvm_layout_check(const struct kvm_layout *l,
 		     const struct enso_domain_config *c, struct enso_error *err);
 /* Backend op stream_layout: the layout of the domain's QEMU now. */
@@ -245,14 +249,6 @@ int kvm_save(struct enso_ctx *ctx, uint32_t domid, int fd,
 	     struct enso_error *err);
 int kvm_restore(struct enso_ctx *ctx, const struct backend_create *in,
 		int fd, uint32_t *domid, struct enso_error *err);
-/* A vCPU was plugged in or out of the running domain: save and migrate
- * refuse it from then on (its QEMU's CPUs no longer match its config's
- * -smp); kvm_save_check says so, done being "saved", "migrated".  Disks
- * and NICs plugged in or out travel in the stream's device layout. */
-void kvm_mark_replugged(struct enso_ctx *ctx, uint32_t domid);
-int kvm_save_check(struct enso_ctx *ctx, uint32_t domid, const char *done,
-		   struct enso_error *err);
-
 /* ---- QEMU's migration (migrate.c): what save, restore and migrate
  * share, and the backend op migrate_send ---- */
 struct enso_migrate_progress;

@@ -13,9 +13,12 @@
  * same port.  The config says which devices there are; the layout says
  * where:
  *
- *   kvm1;<port>,<chassis>,<slot>.<function>,<device or ->;...
+ *   kvm1;vcpus=<n>;<port>,<chassis>,<slot>.<function>,<device or ->;...
  *
- * e.g. "kvm1;vbd-port51712,5,2.0,vbd51712;hotplug-port0,1,3.0,vbd51728".
+ * e.g. "kvm1;vcpus=2;vbd-port51712,5,2.0,vbd51712;hotplug-port0,1,3.0,vbd51728".
+ * vcpus= (optional) counts the vCPUs QEMU has plugged: the restoring end
+ * plugs those above the config's vcpus as vcpu-set does (save.c) before
+ * it loads the stream.
  * It comes out of a stream, from anybody: only the id shapes Enso gives
  * (they go into QEMU's command line), numbers in range, no port, address
  * or device twice, and every device one of the config's.
@@ -67,6 +70,24 @@ static bool small_number(const char *s, const char *end, unsigned max,
 	}
 	*out = v;
 	return v <= max;
+}
+
+/* "vcpus=<n>", n from 1 to ENSO_MAX_CPUS. */
+static int parse_vcpus(const char *e, struct kvm_layout *l,
+		       struct enso_error *err)
+{
+	const char *v = e + strlen("vcpus=");
+	size_t n = strspn(v, "0123456789");
+	unsigned long count = n && n <= 4 && !v[n] && *v != '0' ?
+				      strtoul(v, NULL, 10) : 0;
+
+	if (l->vcpus)
+		return exl_fail(err, -EINVAL, "device layout: vcpus= given twice");
+	if (!count || count > ENSO_MAX_CPUS)
+		return exl_fail(err, -EINVAL, "device layout: vcpus= wants 1 to %d",
+				ENSO_MAX_CPUS);
+	l->vcpus = (unsigned)count;
+	return 0;
 }
 
 /* One "<port>,<chassis>,<slot>.<fn>,<dev>" entry (NUL-terminated, in
@@ -164,12 +185,12 @@ int kvm_layout_parse(const char *text, struct kvm_layout *l,
 		next = strchr(e, ';');
 		if (next)
 			*next++ = '\0';
-		if (l->n == KVM_LAYOUT_MAX)
+		if (!strncmp(e, "vcpus=", strlen("vcpus=")))
+			rc = parse_vcpus(e, l, err);
+		else if (l->n == KVM_LAYOUT_MAX)
 			rc = exl_fail(err, -EINVAL, "device layout: more than %d ports",
 				      KVM_LAYOUT_MAX);
-		else
-			rc = parse_port(e, &l->port[l->n], l->n, err);
-		if (!rc)
+		else if (!(rc = parse_port(e, &l->port[l->n], l->n, err)))
 			l->n++;
 	}
 	free(copy);
@@ -182,12 +203,14 @@ int kvm_layout_parse(const char *text, struct kvm_layout *l,
 
 char *kvm_layout_format(const struct kvm_layout *l)
 {
-	size_t cap = sizeof(LAYOUT_VERSION) + l->n * 96, len;
+	size_t cap = sizeof(LAYOUT_VERSION) + 16 + l->n * 96, len;
 	char *s = malloc(cap);
 
 	if (!s)
 		return NULL;
 	len = (size_t)snprintf(s, cap, LAYOUT_VERSION);
+	if (l->vcpus)
+		len += (size_t)snprintf(s + len, cap - len, ";vcpus=%u", l->vcpus);
 	for (size_t i = 0; i < l->n && len < cap; i++) {
 		const struct kvm_port *p = &l->port[i];
 
@@ -215,6 +238,11 @@ int kvm_layout_check(const struct kvm_layout *l,
 {
 	size_t placed = 0, devs = 0;
 	char id[32];
+
+	if (l->vcpus > c->maxvcpus)
+		return exl_fail(err, -EINVAL,
+				"device layout: %u vCPUs plugged, more than the config's maxvcpus %u",
+				l->vcpus, c->maxvcpus);
 
 	for (size_t i = 0; i < c->ndisks; i++) {
 		if (c->disks[i].is_cdrom)

@@ -257,10 +257,8 @@ int kvm_migrate_send(struct enso_ctx *ctx, uint32_t domid, int fd,
 {
 	struct kvm_migration_watch w = { progress, opaque, out };
 	struct qmp *q = NULL;
-	int rc = kvm_save_check(ctx, domid, "migrated", err);
+	int rc = kvm_qmp_open(ctx, domid, "qmp.sock", &q, err);
 
-	if (!rc)
-		rc = kvm_qmp_open(ctx, domid, "qmp.sock", &q, err);
 	if (!rc)
 		rc = kvm_migration_setup(q, domid, MIGRATE_DOWNTIME_MS, err);
 	if (!rc)

@@ -3,7 +3,7 @@
  * itself when a save or migration begins: query-pci's PCIe bridges on
  * pcie.0 that have an id (the root ports Enso makes; the machine's own
  * have none), in address order, each with its chassis (qom-get) and the
- * device behind it, if any.  The text is parsed back before it is sent,
+ * device behind it, if any; and query-cpus-fast's count of vCPUs.  The text is parsed back before it is sent,
  * so that a stream never carries what a restore would refuse.
  */
 #include <errno.h>
@@ -89,6 +89,45 @@ static int read_port(struct qmp *q, uint32_t domid, yajl_val pd,
 	return chassis_of(q, domid, p->id, &p->chassis, err);
 }
 
+/* How many vCPUs QEMU has plugged, vcpu-set's among them: vCPUs 0 to
+ * n-1, which is all a count can tell the other end.  (vcpu-set plugs
+ * upwards and unplugs from the top; a guest that carried out only part
+ * of an unplug can leave a gap.) */
+static int plugged_vcpus(struct qmp *q, uint32_t domid, unsigned *out,
+			 struct enso_error *err)
+{
+	yajl_val ret = NULL, list;
+	bool *seen = NULL;
+	size_t n = 0;
+	int rc = kvm_qmp_call(q, domid, "query-cpus-fast", NULL, &ret, err);
+
+	if (rc)
+		return rc;
+	list = kvm_jget(ret, "return", NULL);
+	if (list && YAJL_IS_ARRAY(list))
+		n = list->u.array.len;
+	if (!n || n > ENSO_MAX_CPUS)
+		rc = exl_fail(err, -EPROTO, "domain %u: QEMU lists %zu vCPUs", domid, n);
+	else if (!(seen = calloc(n, sizeof(*seen))))
+		rc = exl_fail(err, -ENOMEM, "domain %u: out of memory", domid);
+	for (size_t i = 0; !rc && i < n; i++) {
+		yajl_val idx = kvm_jget(list->u.array.values[i], "cpu-index", NULL);
+		long long v = idx && YAJL_IS_INTEGER(idx) ? YAJL_GET_INTEGER(idx) : -1;
+
+		if (v < 0 || (size_t)v >= n || seen[v])
+			rc = exl_fail(err, -EOPNOTSUPP,
+				      "domain %u: its plugged vCPUs are not vCPUs 0 to %zu (an unplug the guest carried out in part?); vcpu-set it again first",
+				      domid, n - 1);
+		else
+			seen[v] = true;
+	}
+	if (!rc)
+		*out = (unsigned)n;
+	free(seen);
+	yajl_tree_free(ret);
+	return rc;
+}
+
 static int by_address(const void *a, const void *b)
 {
 	const struct kvm_port *x = a, *y = b;
@@ -142,6 +181,8 @@ int kvm_stream_layout(struct enso_ctx *ctx, uint32_t domid, char **layout,
 		else
 			rc = read_port(q, domid, pd, &l->port[l->n++], err);
 	}
+	if (!rc)
+		rc = plugged_vcpus(q, domid, &l->vcpus, err);
 	if (!rc) {
 		qsort(l->port, l->n, sizeof(l->port[0]), by_address);
 		text = kvm_layout_format(l);

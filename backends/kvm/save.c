@@ -17,57 +17,24 @@
 #include <string.h>
 #include <unistd.h>
 
-#include <xenstore.h>
-
 #include "backends/kvm/kvm.h"
 #include "libxl/services.h"
 #include "backends/backend.h"
 
 #define SAVE_FD_NAME "enso-save"
 #define RESTORE_FD_NAME "enso-restore"
-/* /libxl/<id>/<this>: the vCPUs are no longer the config's -smp. */
-#define REPLUGGED_NODE "kvm-replugged"
 /* Stopped guest: the downtime limit does not matter, the speed does
  * (kvm_migration_setup lifts QEMU's bandwidth cap). */
 #define KVM_SAVE_DOWNTIME_MS 300
 /* The first word of every QEMU migration stream ("QEVM"). */
 static const char qemu_stream_magic[4] = { 'Q', 'E', 'V', 'M' };
 
-void kvm_mark_replugged(struct enso_ctx *ctx, uint32_t domid)
-{
-	char node[64];
-
-	snprintf(node, sizeof(node), "/libxl/%u/" REPLUGGED_NODE, domid);
-	rt_xs_write(ctx, XBT_NULL, node, "1");
-}
-
-int kvm_save_check(struct enso_ctx *ctx, uint32_t domid, const char *done,
-		   struct enso_error *err)
-{
-	char *node = rt_xs_read(ctx, "/libxl/%u/" REPLUGGED_NODE, domid);
-	bool replugged = node != NULL;
-
-	/* Restore starts QEMU with the config's vCPUs (-smp); one plugged
-	 * in or out since would not be there, or be extra, and QEMU would
-	 * refuse the stream: refused here, while the domain still runs,
-	 * not after it is gone.  (Disks and NICs plugged in or out travel
-	 * in the stream's device layout: layout.c.) */
-	free(node);
-	if (replugged)
-		return exl_fail(err, -EOPNOTSUPP,
-				"domain %u: vCPUs were plugged in or out while it ran (vcpu-set); the other end could not match them yet, so it is not %s",
-				domid, done);
-	return 0;
-}
-
 int kvm_save(struct enso_ctx *ctx, uint32_t domid, int fd,
 	     struct enso_error *err)
 {
 	struct qmp *q = NULL;
-	int rc = kvm_save_check(ctx, domid, "saved", err);
+	int rc = kvm_qmp_open(ctx, domid, "qmp.sock", &q, err);
 
-	if (!rc)
-		rc = kvm_qmp_open(ctx, domid, "qmp.sock", &q, err);
 	/* A file wants one copy of memory, not precopy rounds. */
 	if (!rc)
 		rc = kvm_qmp_call(q, domid, "stop", NULL, NULL, err);
@@ -106,6 +73,30 @@ static int check_stream(int fd, struct enso_error *err)
 	return 0;
 }
 
+/* The vCPUs vcpu-set had plugged at the source, plugged here the same
+ * way (device_add, the same ids) while QEMU waits for the stream: QEMU's
+ * stream wants them so, not as boot vCPUs (-smp), and so they stay
+ * vcpu-set's to unplug.  The layout was checked by kvm_start. */
+static int replug_vcpus(struct enso_ctx *ctx, const struct backend_create *in,
+			uint32_t domid, struct enso_error *err)
+{
+	struct kvm_layout *lay;
+	int rc = 0;
+
+	if (!in->device_layout)
+		return 0;
+	lay = malloc(sizeof(*lay));
+	if (!lay)
+		return exl_fail(err, -ENOMEM, "domain %u: out of memory", domid);
+	if (kvm_layout_parse(in->device_layout, lay, err) == 0 &&
+	    lay->vcpus > in->cfg->vcpus)
+		rc = kvm_set_vcpus(ctx, domid, lay->vcpus, err);
+	free(lay);
+	if (rc)
+		exl_err_prefix(err, "plugging the vCPUs the source had: ");
+	return rc;
+}
+
 int kvm_restore(struct enso_ctx *ctx, const struct backend_create *in,
 		int fd, uint32_t *domid, struct enso_error *err)
 {
@@ -117,7 +108,9 @@ int kvm_restore(struct enso_ctx *ctx, const struct backend_create *in,
 	rc = kvm_start(ctx, in, *domid, true, err);
 	if (rc)
 		return rc;
-	rc = kvm_qmp_open(ctx, *domid, "qmp.sock", &q, err);
+	rc = replug_vcpus(ctx, in, *domid, err);
+	if (!rc)
+		rc = kvm_qmp_open(ctx, *domid, "qmp.sock", &q, err);
 	/* Events: the moment the last byte is in is when a migration's
 	 * receiver may ask for the go-ahead. */
 	if (!rc)

@@ -10,8 +10,8 @@
 # QEMU's stream (before QEMU starts), a payload cut short (QEMU starts,
 # cannot load it, and everything it was given is taken away), a device
 # layout naming what Enso never makes; a disk plugged in while the guest
-# ran comes back behind its port (the file's device layout); a domain
-# whose vCPUs changed while it ran is not saved at all.
+# ran comes back behind its port (the file's device layout), and one
+# vcpu-set plugged comes back plugged.
 
 # ticks_after NAME OFFSET: the tick numbers the console log holds past
 # byte OFFSET, one a line.
@@ -20,6 +20,13 @@ ticks_after() {
 		grep -aoE 'ENSO-TICK n=[0-9]+' | sed 's/.*n=//'
 }
 log_size() { stat -c %s "$(conlog "$1")" 2>/dev/null || echo 0; }
+# cpus_are NAME N: the guest's last tick counts N CPUs; cpus_since NAME
+# OFFSET N: a tick past byte OFFSET of its console log does.
+cpus_are() { [ "$(tick_cpus "$1")" = "$2" ]; }
+cpus_since() {
+	tail -c +"$(($2 + 1))" "$(conlog "$1")" 2>/dev/null |
+		grep -aqE "ENSO-TICK n=[0-9]+ memtotal=[0-9]+ cpus=$3"
+}
 # nothing_of NAME IDS-BEFORE: no domain of that name, no new id, no QEMU.
 nothing_of() {
 	not_listed "$1" && [ "$(domain_ids)" = "$2" ] && [ -z "$(qemus_with "$1,")" ]
@@ -52,7 +59,7 @@ save_tests() {
 	S=enso-kvm-save
 	local cfg rc n0 n1 old new q_old off boots before out size
 	new_disk "$TMP/disk-save.img"
-	cfg=$(write_cfg $S 256 256 "" "$TMP/disk-save.img" destroy destroy destroy)
+	cfg=$(write_cfg $S 256 256 "" "$TMP/disk-save.img" destroy destroy destroy "maxvcpus = 2")
 	create $S "$cfg"
 	if [ "$CREATE_RC" -ne 0 ] || ! booted $S || ! wait_for 60 tick_above $S 2; then
 		notok "save: the guest to save boots and ticks" \
@@ -138,17 +145,29 @@ save_tests() {
 		eval '[[ $(echo "$row" | awk "{print \$5}") == *[rb]* ]]'
 	hot_save_tests
 
-	# A domain whose vCPUs changed while it ran: its QEMU's no longer
-	# match what a restore would start (-smp), so save refuses it.
-	new=$(domid_of $S)
-	"$xl" vcpu-set $S 1 >"$TMP/out/vcpu-set.out" 2>&1
-	"$xl" save $S "$TMP/replugged.save" >"$TMP/out/save-replugged.out" 2>&1
+	# A vCPU vcpu-set plugged goes too: the restoring QEMU starts with it
+	# (the file's device layout says how many are plugged).
+	"$xl" vcpu-set $S 2 >"$TMP/out/vcpu-set.out" 2>&1
 	rc=$?
-	check "save: after vcpu-set, save is refused, the domain running on, no file left" \
-		"rc=$rc: $(tr '\n' '|' <"$TMP/out/save-replugged.out"); domid '$(domid_of $S)' (was $new); file: $(ls "$TMP/replugged.save" 2>&1)" \
-		eval '[ $rc -ne 0 ] && grep -q "plugged in or out while it ran" "$TMP/out/save-replugged.out" &&
-			[ "$(domid_of $S)" = "$new" ] && [ ! -e "$TMP/replugged.save" ] &&
-			n0=$(tick_n $S) && wait_for 60 tick_above $S "$n0"'
+	check "save: vcpu-set 2 plugs a vCPU; the guest counts 2" \
+		"rc=$rc: $(tr '\n' '|' <"$TMP/out/vcpu-set.out"); last tick's cpus=$(tick_cpus $S)" \
+		eval '[ $rc -eq 0 ] && wait_for 60 cpus_are $S 2'
+	"$xl" save $S "$TMP/vcpus.save" >"$TMP/out/save-vcpus.out" 2>&1
+	rc=$?
+	check "save: a domain with a vCPU plugged by vcpu-set is saved (vcpus=2 in its layout)" \
+		"rc=$rc: $(tr '\n' '|' <"$TMP/out/save-vcpus.out")" \
+		eval '[ $rc -eq 0 ] && not_listed $S && grep -aq "\"enso_device_layout\": \"kvm1;vcpus=2;" "$TMP/vcpus.save"'
+	off=$(log_size $S)
+	run_restore "$TMP/vcpus.save" restore-vcpus.out "with a vCPU plugged"
+	check "save: restored with both vCPUs: the guest counts 2 and goes on, xl list shows 2" \
+		"rc=$rc: $out; row '$(list_row $S)'; ticks since: $(tail -c +"$((off + 1))" "$(conlog $S)" | grep -aoE 'ENSO-TICK[^\r]*' | tail -n 2 | tr '\n' '|')" \
+		eval '[ $rc -eq 0 ] && wait_for 60 cpus_since $S "$off" 2 &&
+			[ "$(list_row $S | awk "{print \$4}")" = 2 ]'
+	"$xl" vcpu-set $S 1 >"$TMP/out/vcpu-set-back.out" 2>&1
+	rc=$?
+	check "save: after the restore that vCPU is still vcpu-set's: vcpu-set 1 unplugs it, the guest counts 1" \
+		"rc=$rc: $(tr '\n' '|' <"$TMP/out/vcpu-set-back.out"); last tick's cpus=$(tick_cpus $S)" \
+		eval '[ $rc -eq 0 ] && wait_for 60 cpus_are $S 1'
 	"$xl" destroy $S >/dev/null 2>&1
 	check "save: the restored domain is destroyed like any other" \
 		"listed: $(listed $S && echo yes || echo no); qemu: $(qemus_with "$S," | tr '\n' ' ')" \
@@ -168,11 +187,13 @@ hot_save_tests() {
 	check "save: a domain with a disk plugged in is saved" \
 		"rc=$rc: $(tr '\n' '|' <"$TMP/out/save-hot.out")" \
 		eval '[ $rc -eq 0 ] && not_listed $S && grep -aq "\"enso_device_layout\": \"kvm1;" "$file"'
-	# The layout's first port renamed (same length) to one Enso never makes.
+	# The layout's first port (after vcpus=) renamed, the same length, to
+	# one Enso never makes.
 	python3 - "$file" "$TMP/badlayout.save" <<'PY'
 import sys
 d = open(sys.argv[1], "rb").read()
-i = d.index(b'"enso_device_layout": "kvm1;') + len(b'"enso_device_layout": "kvm1;')
+i = d.index(b'"enso_device_layout": "kvm1;')
+i = d.index(b";", d.index(b"vcpus=", i)) + 1
 open(sys.argv[2], "wb").write(d[:i] + b"Q" + d[i + 1:])
 PY
 	restore_refused "a file whose device layout names a port Enso never makes" \

@@ -62,6 +62,26 @@ static void round_trip(void **state)
 	free(again);
 	parses("kvm1");
 	assert_int_equal(lay.n, 0);
+	assert_int_equal(lay.vcpus, 0);
+	parses("kvm1;vcpus=3;hotplug-port0,1,3.0,-");
+	assert_int_equal(lay.vcpus, 3);
+	assert_int_equal(lay.n, 1);
+	again = kvm_layout_format(&lay);
+	assert_non_null(again);
+	assert_string_equal(again, "kvm1;vcpus=3;hotplug-port0,1,3.0,-");
+	free(again);
+}
+
+static void vcpus(void **state)
+{
+	(void)state;
+	refused("kvm1;vcpus=0", "vcpus= wants 1 to 4096");
+	refused("kvm1;vcpus=4097", "vcpus= wants 1 to 4096");
+	refused("kvm1;vcpus=01", "vcpus= wants 1 to 4096");
+	refused("kvm1;vcpus=", "vcpus= wants 1 to 4096");
+	refused("kvm1;vcpus=2x", "vcpus= wants 1 to 4096");
+	refused("kvm1;vcpus=99999999999999999999", "vcpus= wants 1 to 4096");
+	refused("kvm1;vcpus=2;vcpus=2", "vcpus= given twice");
 }
 
 static void malformed(void **state)
@@ -153,6 +173,14 @@ static void against_config(void **state)
 	parses("kvm1;hotplug-port0,1,3.0,vbd51712;vif-port0,6,4.0,vif0;hotplug-port1,2,5.0,vbd51728");
 	assert_int_not_equal(kvm_layout_check(&lay, &c, &err), 0);
 	assert_non_null(strstr(err.msg, "3 devices behind its ports, but the config has 2"));
+
+	c.vcpus = 1;
+	c.maxvcpus = 2;
+	parses("kvm1;vcpus=2;hotplug-port0,1,3.0,vbd51712;vif-port0,6,4.0,vif0");
+	assert_int_equal(kvm_layout_check(&lay, &c, &err), 0);
+	parses("kvm1;vcpus=3;hotplug-port0,1,3.0,vbd51712;vif-port0,6,4.0,vif0");
+	assert_int_not_equal(kvm_layout_check(&lay, &c, &err), 0);
+	assert_non_null(strstr(err.msg, "3 vCPUs plugged, more than the config's maxvcpus 2"));
 }
 
 int main(void)
@@ -160,6 +188,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(round_trip),
 		cmocka_unit_test(malformed),
+		cmocka_unit_test(vcpus),
 		cmocka_unit_test(hostile_ids),
 		cmocka_unit_test(twice),
 		cmocka_unit_test(too_many),
