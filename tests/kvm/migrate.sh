@@ -261,9 +261,18 @@ hot_attach() {
 	dd if=/dev/urandom of="$HOT_MIG" bs=1M count=1 conv=notrunc 2>/dev/null
 	re="ENSO-DISK-ADDED vd[a-z]+ serial=xvdb md5=$(dd if="$HOT_MIG" bs=1M count=1 2>/dev/null | md5sum | cut -d' ' -f1)"
 	n=$(grep -acE "$re" "$log" 2>/dev/null)
-	hot_xl "$host" block-attach $M "format=raw,vdev=xvdb,access=rw,target=$HOT_MIG" \
-		>"$TMP/out/hot-attach.out" 2>&1
-	rc=$?
+	# After a detach, the guest may let the disk go (and say so) a while
+	# before QEMU hears its eject: the device is QEMU's until then.
+	local t0=$SECONDS
+	while :; do
+		hot_xl "$host" block-attach $M "format=raw,vdev=xvdb,access=rw,target=$HOT_MIG" \
+			>"$TMP/out/hot-attach.out" 2>&1
+		rc=$?
+		[ $rc -ne 0 ] && grep -q "Duplicate device ID" "$TMP/out/hot-attach.out" &&
+			[ $((SECONDS - t0)) -lt 60 ] || break
+		sleep 1
+	done
+	diag "$what: block-attach rc=$rc after $((SECONDS - t0)) s: $(tr '\n' '|' <"$TMP/out/hot-attach.out")"
 	check "$what, block-attach of xvdb to the running guest; the guest sees its data" \
 		"rc=$rc: $(tr '\n' '|' <"$TMP/out/hot-attach.out"); console: $(grep -aoE 'ENSO-DISK-[A-Z]+[^\r]*' "$log" 2>/dev/null | tr '\n' '|')" \
 		eval '[ $rc -eq 0 ] && wait_for 60 more_in "$log" "$re" "${n:-0}"'
@@ -273,6 +282,7 @@ hot_detach() {
 	n=$(grep -acE "$re" "$log" 2>/dev/null)
 	hot_xl "$host" block-detach $M xvdb >"$TMP/out/hot-detach.out" 2>&1
 	rc=$?
+	diag "$what: block-detach rc=$rc: $(tr '\n' '|' <"$TMP/out/hot-detach.out")"
 	check "$what, block-detach of the disk plugged in before the move; the guest lets it go" \
 		"rc=$rc: $(tr '\n' '|' <"$TMP/out/hot-detach.out"); console: $(grep -aoE 'ENSO-DISK-[A-Z]+[^\r]*' "$log" 2>/dev/null | tr '\n' '|')" \
 		eval '[ $rc -eq 0 ] && wait_for 60 more_in "$log" "$re" "${n:-0}"'
