@@ -67,7 +67,8 @@ static int write_console_tty(struct enso_ctx *ctx, uint32_t domid,
 	return rc;
 }
 int kvm_start(struct enso_ctx *ctx, const struct backend_create *in,
-	      uint32_t domid, bool incoming, struct enso_error *err)
+	      uint32_t domid, bool incoming, const struct kvm_layout *lay,
+	      struct enso_error *err)
 {
 	const struct enso_domain_config *c = in->cfg;
 	struct argv a = { 0 };
@@ -77,7 +78,6 @@ int kvm_start(struct enso_ctx *ctx, const struct backend_create *in,
 	 * starts at once, where the bzImage would decompress itself under
 	 * emulation); else the kernel as given. */
 	const char *kernel = in->kernel_pvh ? in->kernel : c->kernel;
-	struct kvm_layout *lay = NULL;
 	char node[64], val[32];
 	int rc;
 
@@ -86,20 +86,6 @@ int kvm_start(struct enso_ctx *ctx, const struct backend_create *in,
 	rc = kvm_check_config(c, err);
 	if (rc)
 		goto out;
-	/* A restore rebuilds the source's machine: its ports, and each disk
-	 * and NIC where it sat there (plugged in since create or not). */
-	if (incoming && in->device_layout) {
-		lay = malloc(sizeof(*lay));
-		if (!lay) {
-			rc = -ENOMEM;
-			goto out;
-		}
-		rc = kvm_layout_parse(in->device_layout, lay, err);
-		if (!rc)
-			rc = kvm_layout_check(lay, c, err);
-		if (rc)
-			goto out;
-	}
 	if (asprintf(&qemu_log, "%s/qemu-%s.log", rt_log_dir(ctx), c->name) < 0 ||
 	    asprintf(&console_dir, "%s/console", rt_log_dir(ctx)) < 0 ||
 	    asprintf(&console_log, "%s/%s.log", console_dir, c->name) < 0) {
@@ -155,7 +141,6 @@ fail:
 	kvm_remove_domain_dir(ctx, domid);
 out:
 	kvm_argv_free(&a);
-	free(lay);
 	free(dir);
 	free(qemu_log);
 	free(console_log);
@@ -166,7 +151,7 @@ out:
 static int kvm_create(struct enso_ctx *ctx, const struct backend_create *in,
 		      uint32_t *domid, struct enso_error *err)
 {
-	return kvm_start(ctx, in, *domid, false, err);
+	return kvm_start(ctx, in, *domid, false, NULL, err);
 }
 
 static int kvm_running_ids(struct enso_ctx *ctx, uint32_t **ids, size_t *n)

@@ -238,10 +238,13 @@ yajl_val kvm_pci_bridge_devices(yajl_val pdev);
 /* ---- the domain's QEMU started (kvm.c), save and restore (save.c) ----
  * kvm_start: create's work (QEMU started paused with c's devices, its
  * console, affinity and vifs plumbed), with incoming QEMU waiting for
- * a migration stream instead of booting; on failure nothing is left. */
+ * a migration stream instead of booting, its devices where lay (a
+ * restore's, checked against c; NULL: as create lays them out) says;
+ * on failure nothing is left. */
 struct backend_create;
 int kvm_start(struct enso_ctx *ctx, const struct backend_create *in,
-	      uint32_t domid, bool incoming, struct enso_error *err);
+	      uint32_t domid, bool incoming, const struct kvm_layout *lay,
+	      struct enso_error *err);
 /* Backend ops save and restore: QEMU's migration stream to and from fd,
  * passed to QEMU over QMP (getfd, then migrate / migrate-incoming to
  * "fd:<name>"). */

@@ -55,13 +55,13 @@ static bool dev_id_ok(const char *s)
 	return numbered(s, KVM_DISK_DEV) || numbered(s, KVM_NIC_DEV);
 }
 
-/* An unsigned decimal of at most 3 digits, up to max, ending at *end. */
-static bool small_number(const char *s, const char *end, unsigned max,
-			 unsigned *out)
+/* An unsigned decimal of 1 to digits digits, up to max, ending at *end. */
+static bool small_number(const char *s, const char *end, int digits,
+			 unsigned max, unsigned *out)
 {
 	unsigned v = 0;
 
-	if (s == end || end - s > 3)
+	if (s == end || end - s > digits)
 		return false;
 	for (; s < end; s++) {
 		if (*s < '0' || *s > '9')
@@ -77,16 +77,14 @@ static int parse_vcpus(const char *e, struct kvm_layout *l,
 		       struct enso_error *err)
 {
 	const char *v = e + strlen("vcpus=");
-	size_t n = strspn(v, "0123456789");
-	unsigned long count = n && n <= 4 && !v[n] && *v != '0' ?
-				      strtoul(v, NULL, 10) : 0;
+	unsigned count;
 
 	if (l->vcpus)
 		return exl_fail(err, -EINVAL, "device layout: vcpus= given twice");
-	if (!count || count > ENSO_MAX_CPUS)
+	if (*v == '0' || !small_number(v, v + strlen(v), 4, ENSO_MAX_CPUS, &count))
 		return exl_fail(err, -EINVAL, "device layout: vcpus= wants 1 to %d",
 				ENSO_MAX_CPUS);
-	l->vcpus = (unsigned)count;
+	l->vcpus = count;
 	return 0;
 }
 
@@ -116,9 +114,9 @@ static int parse_port(char *e, struct kvm_port *p, size_t i,
 				i + 1);
 	strcpy(p->id, f[0]);
 	dot = strchr(f[2], '.');
-	if (!small_number(f[1], f[1] + strlen(f[1]), 255, &p->chassis) ||
-	    !dot || !small_number(f[2], dot, 31, &p->slot) ||
-	    !small_number(dot + 1, dot + 1 + strlen(dot + 1), 7, &p->fn))
+	if (!small_number(f[1], f[1] + strlen(f[1]), 3, 255, &p->chassis) ||
+	    !dot || !small_number(f[2], dot, 3, 31, &p->slot) ||
+	    !small_number(dot + 1, dot + 1 + strlen(dot + 1), 3, 7, &p->fn))
 		return exl_fail(err, -EINVAL,
 				"device layout: port %s: chassis 0-255 and address slot.function (0-31.0-7) expected",
 				p->id);

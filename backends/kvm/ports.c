@@ -3,8 +3,9 @@
  * itself when a save or migration begins: query-pci's PCIe bridges on
  * pcie.0 that have an id (the root ports Enso makes; the machine's own
  * have none), in address order, each with its chassis (qom-get) and the
- * device behind it, if any; and query-cpus-fast's count of vCPUs.  The text is parsed back before it is sent,
- * so that a stream never carries what a restore would refuse.
+ * device behind it, if any; and query-cpus-fast's count of vCPUs.  The
+ * text is parsed back before it is sent, so that a stream never carries
+ * what a restore would refuse.
  */
 #include <errno.h>
 #include <stdio.h>

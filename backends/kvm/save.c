@@ -73,25 +73,41 @@ static int check_stream(int fd, struct enso_error *err)
 	return 0;
 }
 
+/* The stream's device layout (backend.h's stream_layout), parsed and
+ * checked against the config: *lay malloc'd, NULL when there is none. */
+static int stream_layout(const struct backend_create *in,
+			 struct kvm_layout **lay, struct enso_error *err)
+{
+	int rc;
+
+	*lay = NULL;
+	if (!in->device_layout)
+		return 0;
+	*lay = malloc(sizeof(**lay));
+	if (!*lay)
+		return exl_fail(err, -ENOMEM, "out of memory");
+	rc = kvm_layout_parse(in->device_layout, *lay, err);
+	if (!rc)
+		rc = kvm_layout_check(*lay, in->cfg, err);
+	if (rc) {
+		free(*lay);
+		*lay = NULL;
+	}
+	return rc;
+}
+
 /* The vCPUs vcpu-set had plugged at the source, plugged here the same
  * way (device_add, the same ids) while QEMU waits for the stream: QEMU's
  * stream wants them so, not as boot vCPUs (-smp), and so they stay
- * vcpu-set's to unplug.  The layout was checked by kvm_start. */
+ * vcpu-set's to unplug. */
 static int replug_vcpus(struct enso_ctx *ctx, const struct backend_create *in,
-			uint32_t domid, struct enso_error *err)
+			const struct kvm_layout *lay, uint32_t domid,
+			struct enso_error *err)
 {
-	struct kvm_layout *lay;
 	int rc = 0;
 
-	if (!in->device_layout)
-		return 0;
-	lay = malloc(sizeof(*lay));
-	if (!lay)
-		return exl_fail(err, -ENOMEM, "domain %u: out of memory", domid);
-	if (kvm_layout_parse(in->device_layout, lay, err) == 0 &&
-	    lay->vcpus > in->cfg->vcpus)
+	if (lay && lay->vcpus > in->cfg->vcpus)
 		rc = kvm_set_vcpus(ctx, domid, lay->vcpus, err);
-	free(lay);
 	if (rc)
 		exl_err_prefix(err, "plugging the vCPUs the source had: ");
 	return rc;
@@ -100,15 +116,22 @@ static int replug_vcpus(struct enso_ctx *ctx, const struct backend_create *in,
 int kvm_restore(struct enso_ctx *ctx, const struct backend_create *in,
 		int fd, uint32_t *domid, struct enso_error *err)
 {
+	struct kvm_layout *lay = NULL;
 	struct qmp *q = NULL;
 	int rc = check_stream(fd, err);
 
-	if (rc)
+	/* A restore rebuilds the source's machine: its ports, and each disk
+	 * and NIC where it sat there (plugged in since create or not). */
+	if (!rc)
+		rc = stream_layout(in, &lay, err);
+	if (!rc)
+		rc = kvm_start(ctx, in, *domid, true, lay, err);
+	if (rc) {
+		free(lay);
 		return rc;
-	rc = kvm_start(ctx, in, *domid, true, err);
-	if (rc)
-		return rc;
-	rc = replug_vcpus(ctx, in, *domid, err);
+	}
+	rc = replug_vcpus(ctx, in, lay, *domid, err);
+	free(lay);
 	if (!rc)
 		rc = kvm_qmp_open(ctx, *domid, "qmp.sock", &q, err);
 	/* Events: the moment the last byte is in is when a migration's
